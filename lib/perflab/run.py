@@ -1,0 +1,221 @@
+"""`perflab run`: database, notebooks through papermill, HTML, summary, index.
+
+The run is assembled in a staging folder beside the destination and moved into
+place at the end, so a failed or interrupted run never replaces a good report.
+A failing notebook's partial output is still published (to the destination if
+it is free, else beside it) with the failing cell named.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from perflab import paths
+from perflab.context import RunContext, prepare
+from perflab.errors import PerflabError
+
+NOTEBOOKS = ("01_query_plans", "02_latency")
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: Path
+    index: Path
+    summary: dict
+
+
+def notebook_names() -> list[str]:
+    """Every committed notebook, in order (NN_name.ipynb)."""
+    found = sorted(p.stem for p in paths.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+    return found or list(NOTEBOOKS)
+
+
+def _check_writable(out: Path) -> None:
+    parent = out.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".perflab-probe-"):
+            pass
+    except OSError as exc:
+        raise PerflabError(f"{out}: output folder is not writable ({exc.strerror})") from None
+    if out.exists() and not out.is_dir():
+        raise PerflabError(f"{out}: exists and is not a folder")
+
+
+def _publish(staging: Path, out: Path) -> Path:
+    """Move the staging folder to `out`, replacing an earlier report only at the end."""
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+        os.replace(staging, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, out)
+    return out
+
+
+def _failure_dest(out: Path) -> Path:
+    if not out.exists():
+        return out
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return out.with_name(f"{out.name}-failed-{stamp}")
+
+
+def _cell_error(exc: Exception) -> str:
+    idx = getattr(exc, "cell_index", None)
+    count = getattr(exc, "exec_count", None)
+    ename = getattr(exc, "ename", type(exc).__name__)
+    evalue = str(getattr(exc, "evalue", exc)).splitlines()
+    where = f"cell {idx}" + (f" (In [{count}])" if count else "") if idx is not None else "a cell"
+    return f"{where}: {ename}: {evalue[0] if evalue else ''}"
+
+
+def execute_notebook(name: str, staging: Path, parameters: dict) -> float:
+    """Run one notebook through papermill into `staging/notebooks/`; seconds taken."""
+    import papermill as pm
+
+    src = paths.NOTEBOOKS_DIR / f"{name}.ipynb"
+    dst = staging / "notebooks" / f"{name}.ipynb"
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(src),
+            str(dst),
+            parameters=parameters,
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(paths.NOTEBOOKS_DIR),
+        )
+    except pm.PapermillExecutionError as exc:
+        raise NotebookFailed(name, _cell_error(exc)) from None
+    return time.perf_counter() - t0
+
+
+class NotebookFailed(PerflabError):
+    exit_code = 1
+
+    def __init__(self, name: str, detail: str) -> None:
+        super().__init__(f"notebook {name} failed in {detail}")
+        self.notebook = name
+
+
+def default_out(profile: str) -> Path:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return paths.OUTPUTS_DIR / f"{stamp}-{profile}"
+
+
+def run(
+    profile: str = "quick",
+    out: str | Path | None = None,
+    *,
+    dataset: str | Path | None = None,
+    workload: str | Path | None = None,
+    targets: str | Path | None = None,
+    seed: int | None = None,
+    iterations: int | None = None,
+    notebooks: list[str] | None = None,
+) -> RunResult:
+    from perflab.htmlexport import export_notebook_html
+    from perflab.report import write_index, write_summary
+    from perflab.summary import build_summary
+
+    t_start = time.perf_counter()
+    stages: dict[str, float] = {}
+    out = Path(out).expanduser().resolve() if out else default_out(profile)
+    run_id = out.name
+    _check_writable(out)
+
+    _say(f"perflab: profile {profile}: preparing the database")
+    t0 = time.perf_counter()
+    ctx: RunContext = prepare(
+        profile,
+        dataset=dataset,
+        workload=workload,
+        targets=targets,
+        seed=seed,
+        iterations=iterations,
+        progress=True,
+    )
+    stages["database"] = time.perf_counter() - t0
+    _say(
+        f"perflab: database {'reused' if ctx.build.from_cache else 'built'}: "
+        f"{sum(ctx.build.row_counts.values()):,} rows ({ctx.db_path})"
+    )
+
+    _check_workload(ctx)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
+    params = {
+        "profile": profile,
+        "run_dir": str(staging),
+        "dataset": str(ctx.config.dataset),
+        "workload": str(ctx.config.workload),
+        "targets": str(ctx.config.targets),
+        "seed": ctx.build.seed,
+        "iterations": ctx.config.profile.iterations,
+    }
+    names = notebooks or notebook_names()
+    done: list[dict] = []
+    try:
+        for i, name in enumerate(names, 1):
+            _say(f"perflab: [{i}/{len(names)}] {name} ...")
+            try:
+                secs = execute_notebook(name, staging, params)
+            except NotebookFailed:
+                done.append({"name": name, "status": "failed"})
+                _export_all(export_notebook_html, staging, [d["name"] for d in done])
+                dest = _publish(staging, _failure_dest(out))
+                _say(f"perflab: partial results in {dest}")
+                raise
+            stages[f"notebook:{name}"] = secs
+            done.append(
+                {
+                    "name": name,
+                    "status": "ok",
+                    "seconds": round(secs, 3),
+                    "ipynb": f"notebooks/{name}.ipynb",
+                    "html": f"notebooks/{name}.html",
+                }
+            )
+            _say(f"perflab: [{i}/{len(names)}] {name} ok ({secs:.1f} s)")
+        t0 = time.perf_counter()
+        _export_all(export_notebook_html, staging, names)
+        stages["html_export"] = time.perf_counter() - t0
+        stages["total"] = time.perf_counter() - t_start
+        summary = build_summary(staging, ctx, run_id=run_id, notebooks=done, stages=stages)
+        write_summary(staging, summary)
+        write_index(staging, summary)
+        dest = _publish(staging, out)
+    except BaseException:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return RunResult(dest, dest / "index.html", summary)
+
+
+def _check_workload(ctx: RunContext) -> None:
+    """Fail fast, before any notebook: every query prepares and its samplers return rows."""
+    from perflab.latency import sample_params
+
+    conn = ctx.connect()
+    try:
+        sample_params(conn, ctx.workload, 1, seed=0)
+    finally:
+        conn.close()
+
+
+def _export_all(export, staging: Path, names: list[str]) -> None:
+    for name in names:
+        nb = staging / "notebooks" / f"{name}.ipynb"
+        if nb.exists():
+            export(nb, nb.with_suffix(".html"))

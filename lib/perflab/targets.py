@@ -1,0 +1,107 @@
+"""Targets files: what each metric must achieve, with reference claims."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from perflab.errors import PerflabError
+from perflab.yamlio import check_keys, load_yaml, require_mapping
+
+METRICS = {"latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "ops_per_s", "total_ms"}
+COMPARATORS = {"<", "<=", ">", ">="}
+
+
+@dataclass(frozen=True)
+class Target:
+    metric: str
+    comparator: str
+    threshold: float
+    query: str | None = None
+    operation: str | None = None
+    reference: float | None = None
+    reference_note: str = ""
+    milestone: str = "current"
+    note: str = ""
+
+    @property
+    def subject(self) -> str:
+        return self.query or self.operation or ""
+
+    def met(self, value: float) -> bool:
+        return {
+            "<": value < self.threshold,
+            "<=": value <= self.threshold,
+            ">": value > self.threshold,
+            ">=": value >= self.threshold,
+        }[self.comparator]
+
+
+@dataclass(frozen=True)
+class Targets:
+    targets: tuple[Target, ...]
+    source: str = ""
+    path: Path | None = None
+
+    def for_query(self, name: str, metric: str = "latency_p99_ms") -> Target | None:
+        for t in self.targets:
+            if t.query == name and t.metric == metric and t.milestone == "current":
+                return t
+        return None
+
+
+def load_targets(path: Path, *, queries: set[str], operations: set[str]) -> Targets:
+    """Load a targets file; an unknown metric, query or operation is an error naming it."""
+    path = Path(path)
+    doc = require_mapping(load_yaml(path), str(path))
+    check_keys(doc, {"source", "targets"}, str(path))
+    out = []
+    for i, raw in enumerate(doc.get("targets") or []):
+        where = f"{path}: targets[{i}]"
+        raw = require_mapping(raw, where)
+        check_keys(
+            raw,
+            {
+                "metric",
+                "query",
+                "operation",
+                "comparator",
+                "threshold",
+                "reference",
+                "milestone",
+                "note",
+            },
+            where,
+        )
+        metric = raw.get("metric")
+        if metric not in METRICS:
+            raise PerflabError(f"{where}: unknown metric {metric!r} (known: {sorted(METRICS)})")
+        if raw.get("comparator") not in COMPARATORS:
+            raise PerflabError(f"{where}: comparator must be one of {sorted(COMPARATORS)}")
+        q, op = raw.get("query"), raw.get("operation")
+        if (q is None) == (op is None):
+            raise PerflabError(f"{where}: give exactly one of 'query' or 'operation'")
+        if q is not None and q not in queries:
+            raise PerflabError(f"{where}: unknown query {q!r}")
+        if op is not None and op not in operations:
+            raise PerflabError(f"{where}: unknown operation {op!r}")
+        try:
+            threshold = float(raw["threshold"])
+        except (KeyError, TypeError, ValueError):
+            raise PerflabError(f"{where}: 'threshold' must be a number") from None
+        ref = raw.get("reference") or {}
+        ref = ref if isinstance(ref, dict) else {"value": ref}
+        out.append(
+            Target(
+                metric,
+                raw["comparator"],
+                threshold,
+                q,
+                op,
+                float(ref["value"]) if ref.get("value") is not None else None,
+                str(ref.get("note") or ""),
+                str(raw.get("milestone") or "current"),
+                str(raw.get("note") or ""),
+            )
+        )
+    return Targets(tuple(out), str(doc.get("source") or ""), path)

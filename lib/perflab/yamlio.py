@@ -1,0 +1,42 @@
+"""YAML loading with errors that name the file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from perflab.errors import PerflabError
+
+
+def load_yaml(path: Path) -> Any:
+    """Parse a YAML file; a missing file or syntax error becomes one clear line."""
+    path = Path(path)
+    if not path.is_file():
+        raise PerflabError(f"{path}: file not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PerflabError(f"{path}: cannot read: {exc}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise PerflabError(f"{path}{where}: YAML error: {problem}") from None
+
+
+def require_mapping(value: Any, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise PerflabError(f"{where}: expected a mapping, got {type(value).__name__}")
+    return value
+
+
+def check_keys(mapping: dict, allowed: set[str], where: str) -> None:
+    unknown = sorted(set(mapping) - allowed)
+    if unknown:
+        raise PerflabError(
+            f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})"
+        )
