@@ -1,0 +1,186 @@
+"""Open report pages in a real headless browser, offline, and record what went wrong.
+
+Uses playwright's Python API to drive the system's Chromium (Debian's ``chromium`` package or
+``PERFLAB_CHROMIUM``); no browser is ever downloaded. Each page is opened from ``file://`` in a
+context with ``offline=True``: any http(s) request is recorded as external, and any console
+error or uncaught page error is recorded too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from perflab.errors import PerflabError
+
+__all__ = ["CHROMIUM_ARGS", "PageCheck", "check_pages", "chromium_path"]
+
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+# Wait until every plotly div has drawn (or the timeout passes, then count what drew).
+_CHARTS_DRAWN_JS = """() => {
+  const divs = document.querySelectorAll('.plotly-graph-div');
+  for (const d of divs) { if (!d.querySelector('.main-svg')) return false; }
+  return true;
+}"""
+
+
+@dataclass(frozen=True)
+class PageCheck:
+    """What one page did in the browser."""
+
+    path: Path
+    title: str
+    title_loaded: bool
+    charts: int
+    """Plotly charts drawn (``.js-plotly-plot`` elements)."""
+    chart_divs: int
+    """Plotly chart containers on the page, drawn or not."""
+    main_svgs: int
+    console_errors: tuple[str, ...] = ()
+    page_errors: tuple[str, ...] = ()
+    external_requests: tuple[str, ...] = ()
+    load_error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Loaded, titled, every chart drawn, and no errors or external requests."""
+        return (
+            self.load_error is None
+            and self.title_loaded
+            and self.charts == self.chart_divs
+            and not self.console_errors
+            and not self.page_errors
+            and not self.external_requests
+        )
+
+
+def chromium_path() -> Path | None:
+    """The Chromium executable: $PERFLAB_CHROMIUM, else ``chromium`` on PATH, else None."""
+    env = os.environ.get("PERFLAB_CHROMIUM")
+    if env:
+        p = Path(env)
+        return p if p.is_file() and os.access(p, os.X_OK) else None
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return Path(found)
+    default = Path("/usr/bin/chromium")
+    return default if default.is_file() and os.access(default, os.X_OK) else None
+
+
+def check_pages(
+    paths: list[Path],
+    *,
+    timeout_s: float = 30.0,
+    executable: Path | None = None,
+) -> list[PageCheck]:
+    """Open each page (a local file) offline in headless Chromium and report on it.
+
+    One browser serves all pages; each page gets a fresh offline context. Raises
+    PerflabError when Chromium or playwright is missing or the browser cannot start.
+    """
+    exe = Path(executable) if executable else chromium_path()
+    if exe is None:
+        raise PerflabError(
+            "Chromium not found: install Debian's chromium package or set PERFLAB_CHROMIUM"
+        )
+    try:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # pragma: no cover - playwright is a pinned dependency
+        raise PerflabError("the playwright Python package is not installed") from exc
+
+    timeout_ms = timeout_s * 1000
+    results: list[PageCheck] = []
+    with sync_playwright() as pw:
+        try:
+            browser = pw.chromium.launch(
+                executable_path=str(exe),
+                headless=True,  # playwright adds its own headless flag
+                args=[a for a in CHROMIUM_ARGS if a != "--headless"],
+            )
+        except PlaywrightError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            raise PerflabError(f"{exe}: Chromium did not start: {first}") from exc
+        try:
+            for path in paths:
+                results.append(_check_one(browser, Path(path), timeout_ms, PlaywrightError))
+        finally:
+            browser.close()
+    return results
+
+
+def _check_one(browser, path: Path, timeout_ms: float, playwright_error) -> PageCheck:
+    path = path.resolve()
+    if not path.is_file():
+        return PageCheck(
+            path=path,
+            title="",
+            title_loaded=False,
+            charts=0,
+            chart_divs=0,
+            main_svgs=0,
+            load_error="file not found",
+        )
+    console_errors: list[str] = []
+    page_errors: list[str] = []
+    external: list[str] = []
+    load_error: str | None = None
+    title = ""
+    charts = chart_divs = main_svgs = 0
+
+    context = browser.new_context(offline=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(timeout_ms)
+        page.on(
+            "console",
+            lambda msg: console_errors.append(msg.text) if msg.type == "error" else None,
+        )
+        page.on("pageerror", lambda err: page_errors.append(str(err)))
+        page.on(
+            "request",
+            lambda req: (
+                external.append(req.url) if req.url.startswith(("http://", "https://")) else None
+            ),
+        )
+        try:
+            page.goto(path.as_uri(), wait_until="load", timeout=timeout_ms)
+            # count what drew on timeout; the difference shows in charts vs chart_divs
+            with contextlib.suppress(playwright_error):
+                page.wait_for_function(_CHARTS_DRAWN_JS, timeout=timeout_ms)
+            title = page.title()
+            charts = page.locator(".js-plotly-plot").count()
+            chart_divs = page.locator(".plotly-graph-div").count()
+            main_svgs = page.locator(".main-svg").count()
+        except playwright_error as exc:
+            text = str(exc).strip()
+            load_error = text.splitlines()[0] if text else repr(exc)
+    finally:
+        context.close()
+
+    return PageCheck(
+        path=path,
+        title=title,
+        title_loaded=bool(title.strip()),
+        charts=charts,
+        chart_divs=chart_divs,
+        main_svgs=main_svgs,
+        console_errors=tuple(console_errors),
+        page_errors=tuple(page_errors),
+        external_requests=tuple(external),
+        load_error=load_error,
+    )

@@ -1,0 +1,192 @@
+"""Offline notebook HTML: plotly charts draw with no network, nothing is loaded from outside."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from perflab.browser import check_pages, chromium_path
+from perflab.htmlexport import export_many, export_notebook_html
+from perflab.report import validate_summary, write_index
+
+# Tags that make a browser fetch something, pointing at http(s) or protocol-relative URLs.
+EXTERNAL_LOAD = re.compile(
+    r"""<(?:script|link|img|iframe|source|embed)\b[^>]*\b(?:src|href)\s*=\s*["']?(?:https?:)?//""",
+    re.IGNORECASE,
+)
+
+FIGURES_CELL = """\
+import pandas as pd
+import plotly.express as px
+import plotly.io as pio
+
+pio.renderers.default = "plotly_mimetype"
+df = pd.DataFrame({"query": ["a", "b", "c"], "p95_ms": [0.5, 1.25, 3.0]})
+px.bar(df, x="query", y="p95_ms", title="p95 <latency>").show()
+px.line(df, x="query", y="p95_ms").show()
+df
+"""
+
+
+def small_summary() -> dict:
+    query = {
+        "name": "by_id",
+        "sql": "SELECT * FROM t WHERE id = ?",
+        "iterations": 10,
+        "latency_ms": dict.fromkeys(("p50", "p95", "p99", "p999", "max", "mean", "min"), 0.01),
+        "latency_ci_ms": dict.fromkeys(("p50", "p95", "p99", "p999"), [None, None]),
+        "ops_per_s": 100000.0,
+        "rows": {"mean": 1, "min": 1, "max": 1},
+        "plan": [
+            {
+                "id": 2,
+                "parent": 0,
+                "detail": "SEARCH t USING INTEGER PRIMARY KEY (rowid=?)",
+                "kind": "search_rowid",
+            }
+        ],
+        "plan_text": "SEARCH t USING INTEGER PRIMARY KEY (rowid=?)",
+        "plan_classification": {
+            "kinds": ["search_rowid"],
+            "uses_index": True,
+            "full_scans": 0,
+            "temp_btrees": 0,
+        },
+    }
+    return {
+        "format_version": "1.0",
+        "run_id": "test-run",
+        "created_at": "2026-11-26T00:00:00Z",
+        "profile": "quick",
+        "sqlite_version": "3.40.1",
+        "engine": {"driver": "sqlite3", "python": "3.11", "compile_options": []},
+        "pragmas": {},
+        "database": {
+            "path": "db.sqlite",
+            "scale": 0.01,
+            "seed": 1,
+            "analyzed": True,
+            "size_bytes": 4096,
+            "tables": {"t": 10},
+            "from_cache": False,
+        },
+        "queries": [query],
+        "harness_overhead_ms": {"empty_loop": 0.0, "select_1": 0.001},
+        "notebooks": [
+            {
+                "name": "latency",
+                "ipynb": "notebooks/latency.ipynb",
+                "html": "notebooks/latency.html",
+                "status": "ok",
+                "seconds": 4.0,
+            }
+        ],
+        "stages": {"notebooks": 4.0},
+        "decision": {"outcome": "accept"},
+    }
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> dict[str, Path]:
+    from nbclient import NotebookClient
+
+    folder = tmp_path_factory.mktemp("run")
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# Latency\n\nTwo charts and a table, offline."),
+            new_code_cell(FIGURES_CELL),
+        ]
+    )
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    NotebookClient(
+        nb, kernel_name="python3", timeout=180, resources={"metadata": {"path": str(folder)}}
+    ).execute()
+    outputs = nb.cells[1].outputs
+    assert sum("application/vnd.plotly.v1+json" in o.get("data", {}) for o in outputs) == 2
+
+    notebooks = folder / "notebooks"
+    notebooks.mkdir()
+    ipynb = notebooks / "latency.ipynb"
+    nbformat.write(nb, ipynb)
+    html = export_notebook_html(ipynb, notebooks / "latency.html")
+
+    summary = small_summary()
+    validate_summary(summary)
+    index = write_index(folder, summary)
+    return {"ipynb": ipynb, "html": html, "index": index, "folder": folder}
+
+
+def test_export_is_self_contained(exported: dict[str, Path]) -> None:
+    import plotly.offline
+
+    page = exported["html"].read_text(encoding="utf-8")
+    assert not EXTERNAL_LOAD.findall(page)
+    assert '<script src="http' not in page and '<link href="http' not in page
+    assert "require.min.js" not in page and "MathJax.js" not in page and "mermaid" not in page
+    # plotly.js is inlined exactly once, and both figures are drawn by it
+    head = plotly.offline.get_plotlyjs()[:120]
+    assert page.count(head) == 1
+    assert page.count("Plotly.newPlot(") == 2
+    assert "application/vnd.plotly.v1+json" not in page
+    # markdown and the pandas table made it
+    assert "Two charts and a table, offline." in page
+    assert "<table" in page and "p95_ms" in page
+    # the input prompts are left out, the code is not
+    assert 'class="jp-InputPrompt' not in page and "In&nbsp;[" not in page
+    assert "renderers" in page and "plotly_mimetype" in page
+
+
+def test_export_many_and_no_partial_file_on_error(
+    exported: dict[str, Path], tmp_path: Path
+) -> None:
+    out = export_many(
+        [(exported["ipynb"], tmp_path / "a.html"), (exported["ipynb"], tmp_path / "b.html")]
+    )
+    assert [p.name for p in out] == ["a.html", "b.html"]
+    for p in out:
+        assert p.read_text(encoding="utf-8").count("Plotly.newPlot(") == 2
+
+    from perflab.errors import PerflabError
+
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text("{not json")
+    target = tmp_path / "a.html"
+    before = target.read_bytes()
+    with pytest.raises(PerflabError, match="bad.ipynb"):
+        export_notebook_html(bad, target)
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.html", "b.html", "bad.ipynb"]
+
+
+def test_pages_render_offline_in_chromium(exported: dict[str, Path]) -> None:
+    if chromium_path() is None:
+        if os.environ.get("PERFLAB_REQUIRE_BROWSER") == "1":
+            pytest.fail("Chromium is required (PERFLAB_REQUIRE_BROWSER=1) but was not found")
+        pytest.skip("Chromium not installed (set PERFLAB_CHROMIUM or install chromium)")
+
+    nb_page, index_page = check_pages([exported["html"], exported["index"]])
+
+    assert nb_page.load_error is None
+    assert nb_page.title_loaded
+    assert nb_page.charts == 2
+    assert nb_page.main_svgs == 6
+    assert nb_page.console_errors == ()
+    assert nb_page.page_errors == ()
+    assert nb_page.external_requests == ()
+    assert nb_page.ok
+
+    assert index_page.load_error is None
+    assert index_page.title_loaded and "quick" in index_page.title
+    assert index_page.charts == 0
+    assert index_page.console_errors == ()
+    assert index_page.page_errors == ()
+    assert index_page.external_requests == ()
+    assert index_page.ok
