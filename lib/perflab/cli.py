@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -61,6 +62,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("perflab: interrupted; earlier reports are untouched", err=True)
         return 130
+    except Exception as exc:  # a bug, not bad input: still one line unless debugging
+        if os.environ.get("PERFLAB_DEBUG"):
+            raise
+        click.echo(
+            f"perflab: internal error: {type(exc).__name__}: {exc} (set PERFLAB_DEBUG=1 for "
+            "the traceback)",
+            err=True,
+        )
+        return 3
     return 0
 
 

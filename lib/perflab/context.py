@@ -13,7 +13,7 @@ from pathlib import Path
 
 from perflab import engine
 from perflab.config import RunConfig
-from perflab.dataset import BuildReport, cached_database, load_dataset_spec
+from perflab.dataset import BuildReport, DatasetSpec, cached_database, load_dataset_spec
 from perflab.targets import Targets, load_targets
 from perflab.workload import Workload, load_workload
 
@@ -58,6 +58,18 @@ class RunContext:
             }
         finally:
             conn.close()
+
+
+def load_inputs(cfg: RunConfig) -> tuple[DatasetSpec, Workload, Targets]:
+    """Parse and cross-check every input file; errors name the file and entry."""
+    spec = load_dataset_spec(cfg.dataset)
+    wl = load_workload(cfg.workload)
+    tg = load_targets(
+        cfg.targets,
+        queries={q.name for q in wl.queries},
+        operations={w.name for w in wl.writes} | {c.name for c in wl.concurrency},
+    )
+    return spec, wl, tg
 
 
 def prepare(

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perflab import paths
-from perflab.context import RunContext, prepare
+from perflab.config import RunConfig
+from perflab.context import RunContext, load_inputs, prepare
 from perflab.errors import PerflabError
 
 NOTEBOOKS = ("01_query_plans", "02_latency")
@@ -77,7 +78,11 @@ def _cell_error(exc: Exception) -> str:
     count = getattr(exc, "exec_count", None)
     ename = getattr(exc, "ename", type(exc).__name__)
     evalue = str(getattr(exc, "evalue", exc)).splitlines()
-    where = f"cell {idx}" + (f" (In [{count}])" if count else "") if idx is not None else "a cell"
+    where = (
+        f"executed cell {idx}" + (f" (In [{count}])" if count else "")
+        if idx is not None
+        else "a cell"
+    )
     return f"{where}: {ename}: {evalue[0] if evalue else ''}"
 
 
@@ -87,6 +92,7 @@ def execute_notebook(name: str, staging: Path, parameters: dict) -> float:
 
     src = paths.NOTEBOOKS_DIR / f"{name}.ipynb"
     dst = staging / "notebooks" / f"{name}.ipynb"
+    dst.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     try:
         pm.execute_notebook(
@@ -134,6 +140,8 @@ def run(
     stages: dict[str, float] = {}
     out = Path(out).expanduser().resolve() if out else default_out(profile)
     run_id = out.name
+    # Validate every input before saying anything else.
+    load_inputs(RunConfig.create(profile, dataset=dataset, workload=workload, targets=targets))
     _check_writable(out)
 
     _say(f"perflab: profile {profile}: preparing the database")
