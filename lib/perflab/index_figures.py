@@ -1,0 +1,134 @@
+"""Plotly figures for index usage, size, write cost, findings and before/after."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+_LAYOUT = {"template": "plotly_white", "margin": {"l": 260, "r": 30, "t": 60, "b": 120}}
+
+
+def usage_heatmap(matrix: pd.DataFrame) -> go.Figure:
+    """Index x query: which plans use which index (unused indexes show as empty rows)."""
+    fig = go.Figure(
+        go.Heatmap(
+            z=matrix.values,
+            x=list(matrix.columns),
+            y=list(matrix.index),
+            colorscale=[[0, "#f4f4f4"], [1, "#2b6cb0"]],
+            showscale=False,
+            xgap=1,
+            ygap=1,
+        )
+    )
+    fig.update_layout(
+        title="Which workload query uses which index", height=160 + 18 * len(matrix), **_LAYOUT
+    )
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def index_sizes(inv: pd.DataFrame) -> go.Figure:
+    """Index size (KiB from dbstat), coloured by whether the workload uses it."""
+    f = inv.sort_values("size_bytes")
+    colors = ["#2b6cb0" if u else "#c53030" for u in f["uses"]]
+    fig = go.Figure(
+        go.Bar(
+            x=f["size_bytes"] / 1024,
+            y=f["index"],
+            orientation="h",
+            marker_color=colors,
+            text=f["used_by"],
+            hoverinfo="x+y+text",
+        )
+    )
+    fig.update_layout(
+        title="Index size (KiB; red: unused by the workload)",
+        xaxis_title="KiB",
+        height=160 + 18 * len(f),
+        **_LAYOUT,
+    )
+    return fig
+
+
+def write_costs(wc: pd.DataFrame) -> go.Figure:
+    """µs each index adds per INSERT / UPDATE, with 95% CIs."""
+    f = wc[wc["index"].notna()]
+    fig = go.Figure()
+    for op in ("insert", "update"):
+        g = f[f["op"] == op]
+        fig.add_trace(
+            go.Bar(
+                y=g["index"],
+                x=g["cost_us"],
+                name=op,
+                orientation="h",
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": (g["cost_hi"] - g["cost_us"]).clip(lower=0),
+                    "arrayminus": (g["cost_us"] - g["cost_lo"]).clip(lower=0),
+                },
+            )
+        )
+    fig.update_layout(
+        title="Write cost per index (µs per write, measured on a copy)",
+        barmode="group",
+        xaxis_title="µs",
+        height=160 + 30 * f["index"].nunique(),
+        **_LAYOUT,
+    )
+    return fig
+
+
+def findings_chart(findings: pd.DataFrame) -> go.Figure:
+    """Findings per query, stacked by severity."""
+    order = ["info", "low", "medium", "high"]
+    colors = {"info": "#a0aec0", "low": "#ecc94b", "medium": "#ed8936", "high": "#c53030"}
+    fig = go.Figure()
+    for s in order:
+        g = findings[findings["severity"] == s].groupby("query").size()
+        fig.add_trace(
+            go.Bar(y=g.index, x=g.values, name=s, orientation="h", marker_color=colors[s])
+        )
+    fig.update_layout(
+        title="Plan findings per query, by severity",
+        barmode="stack",
+        height=200 + 30 * max(findings["query"].nunique(), 1),
+        **_LAYOUT,
+    )
+    return fig
+
+
+def before_after(ba: pd.DataFrame) -> go.Figure:
+    """Ratio of medians after/before per query with its 99% CI (left of 1: faster)."""
+    colors = {
+        "improvement": "#2f855a",
+        "regression": "#c53030",
+        "unchanged": "#718096",
+        "inconclusive": "#d69e2e",
+    }
+    fig = go.Figure(
+        go.Scatter(
+            x=ba["ratio"],
+            y=ba["query"],
+            mode="markers",
+            marker={"size": 10, "color": [colors.get(v, "#000") for v in ba["verdict"]]},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": ba["ci_hi"] - ba["ratio"],
+                "arrayminus": ba["ratio"] - ba["ci_lo"],
+            },
+            text=ba["verdict"],
+            hoverinfo="x+y+text",
+        )
+    )
+    fig.add_vline(x=1, line_dash="dash", line_color="#888")
+    fig.update_layout(
+        title="Advised vs original schema: p50 ratio with 99% CI (log)",
+        xaxis={"type": "log", "title": "after / before"},
+        height=160 + 35 * len(ba),
+        **_LAYOUT,
+    )
+    return fig

@@ -1,0 +1,77 @@
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+from perflab import advisor
+from perflab.workload import QuerySpec, Workload
+
+DDL = """
+CREATE TABLE o (id INTEGER PRIMARY KEY, cust INT, amt INT, note TEXT);
+CREATE INDEX o_id ON o(id);
+"""
+
+
+@pytest.fixture
+def db(make_db):
+    rows = (
+        "INSERT INTO o SELECT value, value % 300, value % 1000, 'n' FROM "
+        "(WITH RECURSIVE s(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM s "
+        "WHERE value < 30000) SELECT value FROM s);"
+    )
+    return make_db(DDL, rows=rows)
+
+
+def test_compare_rule():
+    rng = np.random.default_rng(0)
+    a = rng.normal(100, 3, 300)
+    assert advisor.compare(a, a * 0.5)[0] == "improvement"
+    assert advisor.compare(a, a * 1.5)[0] == "regression"
+    assert advisor.compare(a, rng.normal(100, 3, 300))[0] == "unchanged"
+
+
+def test_expert_advice_measured_and_db_untouched(db, tmp_path):
+    before = hashlib.sha256(Path(db).read_bytes()).hexdigest()
+    wl = Workload("w", (QuerySpec("by_cust", "SELECT * FROM o WHERE cust = ?"),))
+    params = {"by_cust": [(i,) for i in range(20)]}
+    conn = sqlite3.connect(db)
+    health = __import__("perflab.indexes", fromlist=["health"]).health(conn)
+    cands, tool = advisor.candidates(conn, db, wl, params, None, health)
+    assert any(c["source"] == "expert" and "cust" in c["ddl"] for c in cands), tool
+    assert any(c["action"] == "drop" and "o_id" in c["ddl"] for c in cands)
+    ev = advisor.evaluate(db, wl, params, cands, rounds=2, executions=15, writes=30)
+    create = ev[ev["source"] == "expert"].iloc[0]
+    assert create["recommended"] and create["queries_changed"] == ["by_cust"]
+    assert create["insert_us"] == create["insert_us"]  # measured, not NaN
+    chosen = advisor.choose(ev)
+    ba, after = advisor.before_after(db, wl, params, list(chosen["ddl"]), rounds=2, executions=15)
+    assert ba.loc[0, "verdict"] == "improvement" and ba.loc[0, "ci_hi"] < 1
+    files = advisor.write_outputs(tmp_path / "run", chosen, after)
+    after.unlink()
+    mig = Path(files["migration"]).read_text()
+    assert "CREATE INDEX" in mig and 'DROP INDEX "o_id"' in mig
+    assert "INDEX o_id ON" not in Path(files["after_schema"]).read_text()
+    assert hashlib.sha256(Path(db).read_bytes()).hexdigest() == before
+
+
+def test_no_gain_is_not_recommended(db):
+    wl = Workload("w", (QuerySpec("by_id", "SELECT * FROM o WHERE id = ?"),))
+    params = {"by_id": [(i,) for i in range(1, 20)]}
+    ev = advisor.evaluate(
+        db,
+        wl,
+        params,
+        [
+            {
+                "action": "create",
+                "table": "o",
+                "source": "t",
+                "ddl": "CREATE INDEX o_note ON o(note)",
+            }
+        ],
+        rounds=2,
+        executions=10,
+        writes=20,
+    )
+    assert not ev.loc[0, "recommended"] and "no workload query" in ev.loc[0, "why"]

@@ -1,0 +1,97 @@
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+from perflab.indexes import health, hypothetical, inventory, write_cost
+from perflab.plans import explain
+
+DDL = """
+CREATE TABLE p (id TEXT PRIMARY KEY, name TEXT);
+CREATE UNIQUE INDEX p_id_u ON p(id);
+CREATE TABLE t (id INTEGER PRIMARY KEY, a INT, b INT, c TEXT, pid TEXT REFERENCES p(id));
+CREATE INDEX t_id ON t(id);
+CREATE INDEX t_a ON t(a);
+CREATE INDEX t_ab ON t(a, b);
+CREATE INDEX t_ab2 ON t(a, b);
+CREATE UNIQUE INDEX t_c_u ON t(c);
+CREATE INDEX t_c_b ON t(c, b);
+CREATE INDEX t_b_p ON t(b) WHERE b > 3;
+CREATE INDEX t_b_c ON t(b, c);
+CREATE INDEX t_pid ON t(pid);
+CREATE INDEX t_expr ON t(lower(c));
+CREATE INDEX t_pid_a ON t(pid, a) WHERE a > 5;
+"""
+
+
+@pytest.fixture
+def db(make_db):
+    rows = "INSERT INTO p VALUES ('p1', 'x'), ('p2', 'y');" + "".join(
+        f"INSERT INTO t VALUES ({i}, {i % 9}, {i % 5}, 'c{i}', 'p{1 + i % 2}');"
+        for i in range(1, 301)
+    )
+    return make_db(DDL, rows=rows)
+
+
+def issues(db, plans=None):
+    h = health(sqlite3.connect(db), plans)
+    return {r["index"]: r for r in h.to_dict(orient="records")}
+
+
+def test_redundancy_rules(db):
+    h = issues(db)
+    assert h["p_id_u"]["issue"] == "duplicate_of_constraint"
+    assert h["t_id"]["issue"] == "rowid_alias"
+    assert h["t_ab2"]["issue"] == "duplicate" and h["t_ab2"]["covered_by"] == "t_ab"
+    assert h["t_a"]["issue"] == "left_prefix" and h["t_a"]["covered_by"] == "t_ab"
+    # a UNIQUE prefix enforces a constraint: not redundant
+    assert "t_c_u" not in h
+    # a partial prefix of a full index is served by it; a full prefix of a partial one is not
+    assert h["t_b_p"]["issue"] == "left_prefix" and h["t_b_p"]["covered_by"] == "t_b_c"
+    assert "t_pid" not in h and "t_ab" not in h
+
+
+def test_unused_and_fk_index(db):
+    c = sqlite3.connect(db)
+    plans = {"q": explain(c, "SELECT * FROM t WHERE a = 1 AND b = 2")}
+    h = issues(db, plans)
+    assert h["t_b_c"]["issue"] == "unused" and h["t_b_c"]["droppable"]
+    assert h["t_pid"]["issue"] == "unused" and not h["t_pid"]["droppable"]
+    assert "foreign key" in h["t_pid"]["reason"]
+    assert h["t_c_u"]["issue"] == "unused" and not h["t_c_u"]["droppable"]
+
+
+def test_inventory_sizes_usage_expression(db):
+    c = sqlite3.connect(db)
+    plans = {"q": explain(c, "SELECT * FROM t WHERE a = 1 AND b = 2")}
+    inv = inventory(c, plans).set_index("index")
+    assert inv.loc["sqlite_autoindex_p_1", "automatic"]
+    assert inv.loc["sqlite_autoindex_p_1", "origin"] == "pk"
+    assert inv.loc["t_b_p", "partial_where"] == "b > 3"
+    assert inv.loc["t_expr", "expression"] and "lower(c)" in inv.loc["t_expr", "columns"]
+    assert inv.loc["t_ab", "size_bytes"] > 0 and inv.loc["t_ab", "pages"] >= 1
+    assert inv["uses"].sum() == 1
+
+
+def test_virtual_table_reported(make_db):
+    db = make_db("CREATE VIRTUAL TABLE v USING fts5(body); CREATE TABLE t (a);", name="v.db")
+    h = health(sqlite3.connect(db))
+    assert h.loc[0, "issue"] == "not_analysed" and h.loc[0, "table"] == "v"
+
+
+def test_hypothetical_plans_like_the_real_db(db):
+    c = sqlite3.connect(db)
+    h = hypothetical(c)
+    sql = "SELECT * FROM t WHERE a = 1 AND b = 2"
+    assert [n.detail for n in explain(h, sql)] == [n.detail for n in explain(c, sql)]
+
+
+def test_write_cost_on_copy_leaves_db_unchanged(db):
+    before = hashlib.sha256(Path(db).read_bytes()).hexdigest()
+    wc = write_cost(db, writes=40, rounds=2)
+    assert hashlib.sha256(Path(db).read_bytes()).hexdigest() == before
+    t = wc[wc["table"] == "t"]
+    assert set(t["op"]) == {"insert", "update"}
+    assert set(t["index"].dropna()) >= {"t_a", "t_ab", "t_id", "t_expr"}
+    assert (t[t["index"].isna()]["us_per_write"] > 0).all()
+    assert "sqlite_autoindex_p_1" in wc[wc["table"] == "p"]["note"].iloc[0]
