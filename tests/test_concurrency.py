@@ -1,0 +1,137 @@
+"""Real concurrent readers (threads and processes) and a writer on a WAL copy."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+from perflab import concurrency
+from perflab.throughput import DataCheckError
+from perflab.workload import ParamSpec, StatementSpec, VerifySpec, WriteSpec
+
+DDL = "CREATE TABLE s (id TEXT PRIMARY KEY, body TEXT);"
+ROWS = "".join(f"INSERT INTO s VALUES ('s{i}', '{'x' * 50}');" for i in range(200))
+SQL = "SELECT * FROM s WHERE id = ?"
+PARAMS = [(f"s{i}",) for i in range(200)]
+WRITE = WriteSpec(
+    "insert_s",
+    (StatementSpec("INSERT INTO s VALUES (?, 'w')", (ParamSpec("format", "w_{run}_{n}"),)),),
+    verify=VerifySpec("SELECT count(*) FROM s", 1),
+)
+
+
+@pytest.fixture
+def db(make_db) -> Path:
+    return make_db(DDL, rows=ROWS)
+
+
+def test_threads_and_processes_each_read_on_their_own_connection(db):
+    recs = concurrency.reader_sweep(
+        db,
+        SQL,
+        PARAMS,
+        readers=(1, 3),
+        modes=("thread", "process"),
+        writer=(False,),
+        duration_s=0.05,
+    )
+    assert [(r["mode"], r["readers"]) for r in recs] == [
+        ("thread", 1),
+        ("thread", 3),
+        ("process", 1),
+        ("process", 3),
+    ]
+    for r in recs:
+        assert r["reads"] > 0 and r["errors"] == 0
+        assert r["latency_kind"] == "service time"  # closed loop is labelled as such
+        lo, hi = r["reads_per_s_ci"]
+        assert lo <= hi
+    assert recs[3]["processes"] == 3 and recs[1]["processes"] == 1
+
+
+def test_fixed_reads_per_reader_and_barrier_total(db):
+    res = concurrency.concurrent_reads(
+        db, SQL, PARAMS, readers=10, reads_per_reader=2, mode="thread", repeats=2
+    )
+    assert res["errors"] == 0 and res["readers"] == 10
+    assert len(res["total_ms_runs"]) == 2 and res["total_ms"] > 0
+    assert res["repeatability"]["n"] == 2
+
+
+def test_fixed_reads_in_processes(db):
+    res = concurrency.concurrent_reads(
+        db, SQL, PARAMS, readers=4, reads_per_reader=3, mode="process", repeats=1
+    )
+    assert res["errors"] == 0 and res["total_ms"] > 0
+
+
+def test_writer_beside_readers_is_verified_and_wal_is_watched(db):
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    recs = concurrency.reader_sweep(
+        db,
+        SQL,
+        PARAMS,
+        readers=(2,),
+        modes=("thread",),
+        writer=(True,),
+        write=WRITE,
+        duration_s=0.15,
+    )
+    r = recs[0]
+    ws = r["writer_stats"]
+    assert ws["ops"] > 0 and ws["errors"] == 0
+    assert ws["verify"]["expected_delta"] == ws["verify"]["actual_delta"] == ws["ops"]
+    assert r["wal"]["max_bytes"] > 0 and r["wal"]["series"]
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before  # writes went to a copy
+
+
+def test_a_lost_concurrent_write_is_a_failure(db):
+    lost = WriteSpec(
+        "lost",
+        (StatementSpec("UPDATE s SET body = 'y' WHERE id = 'nope'"),),
+        verify=VerifySpec("SELECT count(*) FROM s WHERE body = 'y'", 1),
+    )
+    with pytest.raises(DataCheckError):
+        concurrency.reader_sweep(
+            db,
+            SQL,
+            PARAMS,
+            readers=(1,),
+            modes=("thread",),
+            writer=(True,),
+            write=lost,
+            duration_s=0.05,
+        )
+
+
+def test_open_loop_readers_time_from_the_schedule(db, tmp_path):
+    p = tmp_path / "ol.db"
+    with sqlite3.connect(db) as src, sqlite3.connect(p) as dst:
+        src.backup(dst)
+    cfg = concurrency.ConcurrencyConfig("thread", 1, False, 0.1, interval_s=0.01)
+    r = concurrency.run_config(p, SQL, PARAMS, cfg)
+    assert r["loop"] == "open" and r["latency_kind"] == "latency from scheduled start"
+    assert 5 <= r["reads"] <= 15  # ~10 reads at 100/s in 0.1 s
+
+
+def test_windowed_rate_ci_brackets_the_rate():
+    ends = [np.linspace(0, 1e9, 1001, dtype=np.int64)]
+    lo, hi = concurrency._windowed_rate_ci(ends, 0, int(1e9))
+    assert lo <= 1001 <= hi * 1.01
+
+
+def test_bad_mode_is_one_clear_error(db):
+    with pytest.raises(Exception, match="mode must be"):
+        concurrency.reader_sweep(
+            db, SQL, PARAMS, readers=(1,), modes=("fiber",), writer=(False,), duration_s=0.01
+        )
+
+
+def test_wal_header_reads_size_and_sequence(tmp_path):
+    wal = tmp_path / "x.db-wal"
+    wal.write_bytes(b"\x37\x7f\x06\x82" + b"\0" * 8 + (7).to_bytes(4, "big") + b"\0" * 16)
+    assert concurrency._wal_header(wal) == (32, 7)
+    assert concurrency._wal_header(tmp_path / "none") is None

@@ -1,0 +1,67 @@
+"""The same queries through sqlite3, aiosqlite and APSW; plans compared across engines."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from perflab import drivers
+from perflab.workload import QuerySpec, Workload
+
+DDL = """CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT, v TEXT);
+CREATE INDEX t_k ON t(k);"""
+ROWS = "".join(f"INSERT INTO t (k, v) VALUES ('k{i % 10}', 'v{i}');" for i in range(300))
+WL = Workload(
+    "w",
+    (
+        QuerySpec("by_k", "SELECT * FROM t WHERE k = ?"),
+        QuerySpec("by_id", "SELECT v FROM t WHERE id = ?"),
+    ),
+)
+PARAMS = {"by_k": [(f"k{i % 10}",) for i in range(40)], "by_id": [(i,) for i in range(1, 41)]}
+
+
+@pytest.fixture
+def db(make_db):
+    return make_db(DDL, rows=ROWS)
+
+
+def test_every_installed_driver_returns_the_same_rows(db):
+    frame = drivers.compare_drivers(db, WL, PARAMS, warmup=5, max_seconds=None, rounds=2)
+    avail = [d for d, v in drivers.available().items() if v]
+    assert set(frame["driver"]) == set(avail)
+    assert frame["rows_match"].all()
+    by_k = frame[frame["query"] == "by_k"]
+    assert (by_k["rows_mean"] == 30).all()  # 300 rows, 10 keys
+    assert (frame[frame["driver"] == "sqlite3"]["ratio_p50"] == 1).all()
+    assert (frame["n"] == 2 * 35).all()  # (40 - 5 warm-up) per round
+
+
+def test_driver_versions_name_each_engine():
+    v = drivers.driver_versions()
+    assert v["sqlite3"]["sqlite_version"]
+    if "apsw" in v:
+        import apsw
+
+        assert v["apsw"]["sqlite_version"] == apsw.sqlite_lib_version()
+
+
+def test_plans_compared_across_engines(db):
+    pytest.importorskip("apsw")
+    plans = drivers.compare_plans(db, WL, PARAMS)
+    assert list(plans["query"]) == ["by_k", "by_id"]
+    assert "t_k" in plans.iloc[0]["sqlite3_plan"] and "t_k" in plans.iloc[0]["apsw_plan"]
+    rec = drivers.driver_records(drivers.compare_drivers(db, WL, PARAMS, max_seconds=None), plans)
+    assert rec["plan_differences"] == [
+        q for q, s in zip(plans["query"], plans["same"], strict=True) if not s
+    ]
+
+
+def test_aiosqlite_path_works_inside_a_running_event_loop(db):
+    pytest.importorskip("aiosqlite")
+
+    async def inner():
+        return drivers.time_aiosqlite(db, "SELECT * FROM t WHERE k = ?", PARAMS["by_k"], warmup=0)
+
+    ns, rows = asyncio.run(inner())
+    assert ns.size == 40 and (rows == 30).all()

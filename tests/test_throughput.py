@@ -1,0 +1,167 @@
+"""Write throughput runs on copies, and data checks that catch lost writes."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import pytest
+from perflab import engine, throughput
+from perflab.workload import ParamSpec, StatementSpec, VerifySpec, WriteSpec
+
+DDL = """
+CREATE TABLE items (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE, v TEXT);
+CREATE TABLE sessions (id TEXT PRIMARY KEY, events TEXT NOT NULL DEFAULT '[]');
+"""
+ROWS_NO_GS = "".join(
+    [f"INSERT INTO items (k, v) VALUES ('seed{i}', 'x');" for i in range(50)]
+    + [f"INSERT INTO sessions (id) VALUES ('s{i}');" for i in range(20)]
+)
+
+INSERT = WriteSpec(
+    "insert_item",
+    (
+        StatementSpec(
+            "INSERT INTO items (k, v) VALUES (?, ?)",
+            (ParamSpec("format", "k_{run}_{n}"), ParamSpec("value", "v")),
+        ),
+    ),
+    verify=VerifySpec("SELECT count(*) FROM items", 1),
+)
+APPEND = WriteSpec(
+    "append_event",
+    (
+        StatementSpec(
+            "UPDATE sessions SET events = json_insert(events, '$[#]', ?) WHERE id = ?",
+            (ParamSpec("format", "{n}"), ParamSpec("sample", "SELECT id FROM sessions")),
+        ),
+    ),
+    verify=VerifySpec("SELECT sum(json_array_length(events)) FROM sessions", 1),
+)
+
+
+@pytest.fixture
+def db(make_db) -> Path:
+    path = make_db(DDL, rows=ROWS_NO_GS)
+    c = sqlite3.connect(path)
+    c.execute("PRAGMA journal_mode=WAL")
+    c.close()
+    return path
+
+
+def _sha(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_copy_database_is_a_consistent_copy_and_source_is_untouched(db, tmp_path):
+    before = _sha(db)
+    dst = throughput.copy_database(db, tmp_path / "c.db")
+    with sqlite3.connect(dst) as c:
+        assert c.execute("SELECT count(*) FROM items").fetchone()[0] == 50
+    assert _sha(db) == before
+    with pytest.raises(Exception, match="refusing"):
+        throughput.copy_database(db, dst)
+
+
+def test_working_copy_is_removed_afterwards(db):
+    with throughput.working_copy(db) as p:
+        assert p.exists() and p != db
+        kept = p.parent
+    assert not kept.exists()
+
+
+def test_run_write_counts_ops_and_verifies(db, tmp_path):
+    conn = engine.connect(throughput.copy_database(db, tmp_path / "w.db"))
+    run = throughput.run_write(conn, INSERT, ops=37, warmup_ops=5, batch_size=1)
+    assert run.ok and run.ops == 37 and run.txn_ns.size == 37
+    assert run.verify_expected == run.verify_actual == 42
+    rec = run.record()
+    assert rec["status"] == "ok" and rec["ops_per_s"] > 0
+    lo, hi = rec["ops_per_s_ci"]
+    assert lo <= rec["ops_per_s"] <= hi
+    assert rec["pragmas"]["journal_mode"] == "wal"
+
+
+def test_batched_run_groups_ops_in_transactions(db, tmp_path):
+    conn = engine.connect(throughput.copy_database(db, tmp_path / "w.db"))
+    run = throughput.run_write(conn, APPEND, ops=25, warmup_ops=0, batch_size=10)
+    assert run.txn_ns.size == 3 and run.op_ns.size == 25  # 10 + 10 + 5
+    assert run.ok and run.verify_actual == 25
+
+
+def test_a_write_that_matches_nothing_is_caught_as_lost(db, tmp_path):
+    lost = WriteSpec(
+        "lost_append",
+        (
+            StatementSpec(
+                "UPDATE sessions SET events = json_insert(events, '$[#]', ?) WHERE id = ?",
+                (ParamSpec("format", "{n}"), ParamSpec("value", "no-such-session")),
+            ),
+        ),
+        verify=APPEND.verify,
+    )
+    conn = engine.connect(throughput.copy_database(db, tmp_path / "w.db"))
+    with pytest.raises(throughput.DataCheckError, match="lost or duplicated"):
+        throughput.run_write(conn, lost, ops=10, warmup_ops=0)
+    run = throughput.run_write(conn, lost, ops=10, warmup_ops=0, check=False)
+    assert not run.ok and run.verify_actual == 0 and run.verify_expected == 10
+    rec = run.record()
+    assert rec["status"] == "failed" and rec["ops_per_s"] is None  # a failure, not a figure
+
+
+def test_a_verify_with_the_wrong_per_op_is_caught(db, tmp_path):
+    wrong = WriteSpec(INSERT.name, INSERT.statements, verify=VerifySpec(INSERT.verify.sql, 2))
+    recs = throughput.measure_writes(db, [wrong], ops=5, batch_sizes=(1,), warmup_ops=0)
+    assert recs[0]["status"] == "failed"
+    assert throughput.failures(recs) and "expected 10" in throughput.failures(recs)[0]
+
+
+def test_a_duplicated_write_is_caught(db, tmp_path):
+    dup = WriteSpec(
+        INSERT.name,
+        INSERT.statements * 1
+        + (
+            StatementSpec(
+                "INSERT INTO items (k, v) VALUES (?, 'dup')",
+                (ParamSpec("format", "dup_{run}_{n}"),),
+            ),
+        ),
+        verify=INSERT.verify,
+    )
+    conn = engine.connect(throughput.copy_database(db, tmp_path / "w.db"))
+    with pytest.raises(throughput.DataCheckError):
+        throughput.run_write(conn, dup, ops=4, warmup_ops=0)
+
+
+def test_measure_writes_never_touches_the_source(db):
+    before = _sha(db)
+    recs = throughput.measure_writes(db, [INSERT, APPEND], ops=20, batch_sizes=(1, 5), warmup_ops=2)
+    assert [r["status"] for r in recs] == ["ok"] * 4
+    assert _sha(db) == before
+    frame = throughput.write_frame(recs)
+    assert set(frame["batch_size"]) == {1, 5} and (frame["ops"] == 20).all()
+
+
+def test_pragma_sweep_applies_each_durability_setting(db):
+    recs = throughput.pragma_sweep(db, [INSERT], ops=10, warmup_ops=0)
+    frame = throughput.write_frame(recs)
+    got = set(zip(frame["journal_mode"], frame["synchronous"], strict=True))
+    assert got == set(throughput.PRAGMA_GRID)
+    assert (frame["status"] == "ok").all()
+
+
+def test_time_cap_stops_early_and_the_check_uses_ops_done(db, tmp_path):
+    conn = engine.connect(throughput.copy_database(db, tmp_path / "w.db"))
+    run = throughput.run_write(conn, INSERT, ops=100000, warmup_ops=0, max_seconds=0.0)
+    assert 1 <= run.ops < 100000 and run.ok
+
+
+def test_repeat_write_reports_a_spread(db):
+    rep = throughput.repeat_write(db, INSERT, repeats=3, ops=10, warmup_ops=0)
+    assert rep["n"] == 3 and rep["spread_pct"] >= 0
+
+
+def test_settings_parse_reader_lists():
+    s = throughput.settings("tiny", readers="1, 3", write_ops=None)
+    assert s["readers"] == (1, 3) and s["write_ops"] == throughput.DEFAULTS["tiny"]["write_ops"]
