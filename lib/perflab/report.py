@@ -184,6 +184,7 @@ tr.flag td { background: var(--warnbg); }
 .tag.bad { background: var(--badbg); border-color: #f4b4ae; color: var(--bad);
        font-weight: 600; }
 .tag.ok { background: var(--okbg); border-color: #a6d8b5; color: var(--ok); }
+.tag.warn { background: var(--warnbg); border-color: #f0d08a; color: var(--warn); }
 .status-ok { color: var(--ok); font-weight: 600; }
 .status-failed { color: var(--bad); font-weight: 600; }
 .decision { border: 2px solid var(--line); border-radius: 10px; padding: 12px 18px;
@@ -533,6 +534,49 @@ def _environment_html(summary: Mapping[str, Any]) -> str:
     return "".join(out)
 
 
+_STATUS_CSS = {"pass": "ok", "fail": "bad", "inconclusive": "warn", "not_measured": "warn"}
+
+
+def _targets_html(targets: list[Mapping[str, Any]]) -> str:
+    rows = []
+    for t in targets:
+        lo, hi = (t.get("ci") or [None, None])[:2]
+        ref = t.get("reference")
+        rows.append(
+            f"<tr><td>{_e(t.get('subject'))}</td><td>{_e(t.get('metric'))}</td>"
+            f"<td>{_e(t.get('milestone'))}</td><td>{_num(t.get('value'))}</td>"
+            f"<td>{_num(lo)} &ndash; {_num(hi)}</td>"
+            f"<td>{_e(t.get('comparator'))} {_num(t.get('threshold'))}</td>"
+            f'<td><span class="tag {_STATUS_CSS.get(t.get("status"), "")}">'
+            f"{_e(t.get('status'))}</span></td>"
+            f"<td>{'' if ref is None else _num(ref) + ' (claim)'}</td></tr>"
+        )
+    return (
+        "<table><thead><tr><th>subject</th><th>metric</th><th>milestone</th><th>measured</th>"
+        "<th>interval</th><th>target</th><th>status</th><th>original's claim</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _issues_html(issues: list[Mapping[str, Any]], limit: int = 15) -> str:
+    rows = []
+    for i in issues[:limit]:
+        ev = "<br>".join(_e(x) for x in i.get("evidence") or [])
+        rows.append(
+            f"<tr><td>{_e(i.get('id'))}</td><td>{_e(i.get('severity'))}</td>"
+            f"<td>{_e(i.get('title'))}</td><td>{ev}</td>"
+            f"<td>{_e(i.get('recommendation'))}"
+            f"{('<br><i>' + _e(i.get('gain')) + '</i>') if i.get('gain') else ''}</td></tr>"
+        )
+    more = (
+        f"<p>{len(issues) - limit} more in the summary notebook.</p>" if len(issues) > limit else ""
+    )
+    return (
+        "<table><thead><tr><th>id</th><th>severity</th><th>issue</th><th>evidence</th>"
+        f"<th>recommendation</th></tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
+    )
+
+
 def render_index(summary: Mapping[str, Any]) -> str:
     """The landing page's HTML for ``summary`` (see write_index)."""
     s = to_jsonable(summary)
@@ -550,6 +594,19 @@ def render_index(summary: Mapping[str, Any]) -> str:
     ]
     if s.get("decision") is not None:
         body += ["<h2>Decision</h2>", _decision_html(s["decision"])]
+    if s.get("targets"):
+        body += ["<h2>Targets</h2>", _targets_html(s["targets"])]
+    if s.get("issues"):
+        body += ["<h2>Issues</h2>", _issues_html(s["issues"])]
+    if s.get("comparison"):
+        c = s["comparison"]
+        body += [
+            "<h2>Against the baseline</h2>",
+            f"<p>Baseline {_e(c.get('base_run'))}: {_e(c.get('regressions'))} regression(s), "
+            f"{_e(c.get('plan_regressions'))} plan regression(s), "
+            f"{_e(c.get('improvements'))} improvement(s). "
+            '<a href="comparison.html">Comparison page</a></p>',
+        ]
     body += ["<h2>Key figures</h2>", _queries_html(list(s.get("queries") or []))]
     body += ["<h2>Notebooks</h2>", _notebooks_html(list(s.get("notebooks") or []))]
     body += ["<h2>Environment</h2>", _environment_html(s)]

@@ -1,0 +1,490 @@
+"""Targets met or not, issues with evidence, and the decision, all by written rules.
+
+Rules (the README repeats them; tests check each one):
+
+Target status, from the measured value's confidence interval:
+  pass          the whole interval is on the good side of the threshold
+  fail          the whole interval is on the bad side
+  inconclusive  the interval straddles the threshold (or a bound is missing
+                because there were too few samples for it)
+  not_measured  the run has no figure for it (a stage did not run)
+
+Issue severity (critical > high > medium > low > info):
+  critical  a current target fails; an integrity or foreign-key check fails; a
+            write was lost or duplicated
+  high      a plan finding of severity high; a query whose scale curve grows
+            linearly or worse and is predicted to cross its target within 10x
+            the measured size
+  medium    a plan finding of severity medium; an inconclusive target; a
+            pragma that the audit marks as a risk
+  low       index health (unused, redundant), pragma advice, low findings
+  info      findings below the row threshold: listed, with the documented
+            reason they are not issues
+
+Decision:
+  REJECTED                  any critical issue
+  APPROVED WITH CONDITIONS  no critical issue, but a high or medium issue, or a
+                            current target inconclusive or not measured; the
+                            conditions are those issues
+  APPROVED                  every current target passes and no issue is above low
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+
+import pandas as pd
+
+from perflab.targets import Target, Targets
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+DECISIONS = ("APPROVED", "APPROVED WITH CONDITIONS", "REJECTED")
+_PCT = {"latency_p50_ms": "p50", "latency_p95_ms": "p95", "latency_p99_ms": "p99"}
+
+
+@dataclass(frozen=True)
+class Measured:
+    value: float
+    lo: float | None
+    hi: float | None
+    source: str  # where in summary.json the figure came from
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    metric: str
+    subject: str
+    comparator: str
+    threshold: float
+    milestone: str
+    status: str  # pass | fail | inconclusive | not_measured
+    value: float | None = None
+    ci: tuple[float | None, float | None] = (None, None)
+    ratio: float | None = None  # value / threshold
+    source: str = ""
+    reference: float | None = None
+    reference_note: str = ""
+    reference_source: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Issue:
+    id: str
+    severity: str
+    title: str
+    evidence: tuple[str, ...]
+    recommendation: str = ""
+    origin: str = ""  # the rule or stage that raised it
+    subject: str = ""
+    gain: str = ""  # the advisor's measured gain, when there is one
+
+    def __post_init__(self) -> None:
+        if not self.evidence:
+            raise ValueError(f"issue {self.id} has no evidence")
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"issue {self.id}: unknown severity {self.severity!r}")
+
+
+@dataclass(frozen=True)
+class Decision:
+    decision: str
+    reasons: tuple[str, ...]
+    conditions: tuple[str, ...] = field(default_factory=tuple)
+
+
+# --------------------------------------------------------------------------- measured values
+
+
+def _query(summary: dict, name: str) -> dict | None:
+    return next((q for q in summary.get("queries", []) if q.get("name") == name), None)
+
+
+def measured_value(summary: dict, target: Target) -> Measured | None:
+    """The run's figure for a target, with its interval, or None if not measured."""
+    if target.query:
+        q = _query(summary, target.query)
+        if q is None:
+            return None
+        if target.metric in _PCT:
+            key = _PCT[target.metric]
+            lo, hi = (q.get("latency_ci_ms") or {}).get(key, [None, None])
+            return Measured(
+                q["latency_ms"][key], lo, hi, f"queries[{target.query}].latency_ms.{key}"
+            )
+        if target.metric == "ops_per_s":
+            return Measured(q["ops_per_s"], None, None, f"queries[{target.query}].ops_per_s")
+        return None
+    op = target.operation
+    if target.metric == "ops_per_s":
+        writes = (summary.get("throughput") or {}).get("writes") or []
+        run_pragmas = summary.get("throughput", {}).get("settings", {}).get("pragmas")
+        cands = [w for w in writes if w.get("write") == op and w.get("batch_size", 1) == 1]
+        if run_pragmas:
+            cands = [w for w in cands if w.get("pragmas") == run_pragmas] or cands
+        if not cands:
+            return None
+        w = cands[0]
+        if w.get("status") == "failed" or w.get("ops_per_s") is None:
+            return None
+        lo, hi = w.get("ops_per_s_ci") or [None, None]
+        return Measured(w["ops_per_s"], lo, hi, f"throughput.writes[{op}, batch 1].ops_per_s")
+    if target.metric == "total_ms":
+        cr = (summary.get("concurrency") or {}).get("concurrent_reads") or {}
+        if cr.get("name") != op:
+            return None
+        modes = [m for m in ("thread", "process") if isinstance(cr.get(m), dict)]
+        if not modes:
+            return None
+        # The slower way of doing it is the one the claim must survive.
+        worst = max(modes, key=lambda m: cr[m]["total_ms"])
+        runs = cr[worst].get("total_ms_runs") or []
+        lo, hi = (min(runs), max(runs)) if len(runs) >= 3 else (None, None)
+        return Measured(cr[worst]["total_ms"], lo, hi, f"concurrency.concurrent_reads.{worst}")
+    return None
+
+
+def _status(target: Target, m: Measured | None) -> str:
+    if m is None:
+        return "not_measured"
+    lower_is_better = target.comparator in ("<", "<=")
+    lo, hi = m.lo, m.hi
+    if lo is None and hi is None:
+        return "pass" if target.met(m.value) else "fail"
+    best = lo if lower_is_better else hi
+    worst = hi if lower_is_better else lo
+    if worst is not None and target.met(worst):
+        return "pass"
+    if best is not None and not target.met(best):
+        return "fail"
+    return "inconclusive"
+
+
+def evaluate_targets(summary: dict, targets: Targets) -> list[TargetResult]:
+    out = []
+    for t in targets.targets:
+        m = measured_value(summary, t)
+        out.append(
+            TargetResult(
+                t.metric,
+                t.subject,
+                t.comparator,
+                t.threshold,
+                t.milestone,
+                _status(t, m),
+                None if m is None else m.value,
+                (None, None) if m is None else (m.lo, m.hi),
+                None if m is None or not t.threshold else m.value / t.threshold,
+                "" if m is None else m.source,
+                t.reference,
+                t.reference_note,
+                targets.source if t.reference is not None else "",
+                t.note,
+            )
+        )
+    return out
+
+
+def targets_frame(results: Iterable[TargetResult]) -> pd.DataFrame:
+    """Columns: metric, subject, comparator, threshold, milestone, status, value, ci,
+    ratio (value / threshold), source, reference (a claim from its source), note."""
+    return pd.DataFrame([asdict(r) for r in results])
+
+
+# --------------------------------------------------------------------------- issues
+
+_LINEAR_OR_WORSE = {"O(n)", "O(n log n)", "O(n^2)"}
+_FINDING_SEVERITY = {"high": "high", "medium": "medium", "low": "low", "info": "info"}
+_BUMP = {"info": "low", "low": "medium", "medium": "high", "high": "high"}
+
+
+def _fmt(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.4g}"
+
+
+def _advice_for(summary: dict, query: str) -> tuple[str, str]:
+    """The advisor's recommendation touching a query, with its measured gain."""
+    adv = summary.get("advice") or {}
+    for rw in adv.get("query_rewrites") or []:
+        if rw.get("query") == query:
+            return (
+                f"rewrite: {rw.get('fix')}",
+                f"p50 {_fmt(rw.get('p50_before_ms'))} -> {_fmt(rw.get('p50_after_ms'))} ms "
+                f"(x{_fmt(rw.get('speedup'))}), same rows: {rw.get('equivalent')}",
+            )
+    recommended = set(adv.get("recommended") or [])
+    for c in adv.get("candidates") or []:
+        if c.get("ddl") in recommended and query in (c.get("queries_changed") or []):
+            v = (c.get("verdicts") or {}).get(query, {})
+            gain = (
+                f"p50 {_fmt(v.get('p50_before_ms'))} -> {_fmt(v.get('p50_after_ms'))} ms"
+                if v
+                else f"gain {_fmt(c.get('gain_ms'))} ms"
+            )
+            return c["ddl"], f"{gain}; write cost {_fmt(c.get('insert_us'))} us/insert"
+    return "", ""
+
+
+def derive_issues(
+    summary: dict, target_results: list[TargetResult]
+) -> tuple[list[Issue], list[dict]]:
+    """Issues by the documented rules, and the findings deliberately not raised (with why)."""
+    issues: list[Issue] = []
+    ignored: list[dict] = []
+    failing_queries = {
+        r.subject for r in target_results if r.status == "fail" and r.metric.startswith("latency")
+    }
+    n = 0
+
+    def add(sev, title, evidence, rec="", origin="", subject="", gain=""):
+        nonlocal n
+        n += 1
+        issues.append(Issue(f"I{n:03d}", sev, title, tuple(evidence), rec, origin, subject, gain))
+
+    for r in target_results:
+        what = f"{r.metric} of {r.subject} {r.comparator} {r.threshold:g}"
+        ev = [
+            f"measured {_fmt(r.value)} (interval {_fmt(r.ci[0])}..{_fmt(r.ci[1])}) from {r.source}"
+        ]
+        if r.milestone != "current":
+            if r.status == "fail":
+                add(
+                    "low",
+                    f"next-milestone target missed: {what}",
+                    ev,
+                    origin="targets",
+                    subject=r.subject,
+                )
+            continue
+        if r.status == "fail":
+            rec, gain = _advice_for(summary, r.subject)
+            add("critical", f"target failed: {what}", ev, rec, "targets", r.subject, gain)
+        elif r.status == "inconclusive":
+            add(
+                "medium",
+                f"target inconclusive: {what}",
+                [*ev, "the interval straddles the threshold"],
+                "measure with more iterations (--iterations) before deciding",
+                "targets",
+                r.subject,
+            )
+        elif r.status == "not_measured":
+            add(
+                "medium",
+                f"target not measured: {what}",
+                ["this run has no figure for it (its stage did not run or failed)"],
+                "run the stage that measures it",
+                "targets",
+                r.subject,
+            )
+
+    integ = summary.get("integrity") or {}
+    if integ and not integ.get("integrity_ok", True):
+        add(
+            "critical",
+            "PRAGMA integrity_check reports corruption",
+            integ.get("integrity_problems") or ["integrity_check not ok"],
+            "restore from a backup; do not trust figures from this file",
+            "integrity",
+        )
+    if integ and not integ.get("foreign_keys_ok", True):
+        add(
+            "critical",
+            f"{integ.get('foreign_key_violations')} foreign-key violations",
+            integ.get("foreign_key_problems") or ["foreign_key_check not empty"],
+            "fix the orphaned rows; check that every connection sets foreign_keys=ON",
+            "integrity",
+        )
+    for p in integ.get("pragma_audit") or []:
+        if p["status"] in ("risk", "advice"):
+            add(
+                "medium" if p["status"] == "risk" else "low",
+                f"pragma {p['pragma']} = {p['value']}",
+                [p["why"]],
+                p["recommendation"],
+                "pragma audit",
+                p["pragma"],
+            )
+
+    for f in (summary.get("throughput") or {}).get("failures") or []:
+        add(
+            "critical",
+            "a write was lost or duplicated",
+            [str(f)],
+            "fix the write path before trusting any throughput figure",
+            "throughput",
+        )
+
+    findings = (summary.get("findings") or {}).get("plan_findings") or []
+    for f in findings:
+        sev = _FINDING_SEVERITY.get(f.get("severity"), "info")
+        q = f.get("query", "")
+        if q in failing_queries:
+            sev = _BUMP[sev]
+        if sev == "info":
+            ignored.append(
+                {
+                    **f,
+                    "why_ignored": "fewer rows involved than the low-severity "
+                    "threshold, and its query meets its target",
+                }
+            )
+            continue
+        rec, gain = _advice_for(summary, q)
+        ev = [f"plan: {f.get('plan_line')}", str(f.get("evidence") or "")]
+        if f.get("latency_ms") is not None:
+            ev.append(f"measured p50 {_fmt(f.get('latency_ms'))} ms")
+        add(
+            sev,
+            f"{q}: {f.get('rule', '').replace('_', ' ')}"
+            + (f" on {f['table']}" if f.get("table") else ""),
+            [e for e in ev if e],
+            rec or str(f.get("detail") or ""),
+            "plan findings",
+            q,
+            gain,
+        )
+
+    for fit in (summary.get("scale") or {}).get("fits") or []:
+        x = fit.get("limit_x")
+        if fit.get("model") in _LINEAR_OR_WORSE and x is not None and x <= 10:
+            rec, gain = _advice_for(summary, fit["query"])
+            add(
+                "high",
+                f"{fit['query']}: grows {fit['model']}, p99 predicted to cross "
+                f"{_fmt(fit.get('target_ms'))} ms at {_fmt(fit.get('limit_rows'))} rows",
+                [
+                    f"fitted {fit['model']} over {fit.get('n_min')}..{fit.get('n_max')} rows "
+                    f"(relative RMS error {_fmt(fit.get('rel_rmse'))}), limit at {x:.2g}x the "
+                    "largest measured size"
+                ],
+                rec,
+                "scale",
+                fit["query"],
+                gain,
+            )
+        elif fit.get("model") in _LINEAR_OR_WORSE:
+            add(
+                "low",
+                f"{fit['query']}: grows {fit['model']}",
+                [
+                    f"fitted over {fit.get('n_min')}..{fit.get('n_max')} rows; "
+                    f"predicted limit {_fmt(fit.get('limit_rows'))} rows"
+                ],
+                "watch it as the table grows",
+                "scale",
+                fit["query"],
+            )
+
+    adv = summary.get("advice") or {}
+    recommended = set(adv.get("recommended") or [])
+    drops = {c.get("ddl"): c for c in adv.get("candidates") or [] if c.get("action") == "drop"}
+    health = (summary.get("indexes") or {}).get("health") or []
+    unused = [h for h in health if h.get("issue") == "unused"]
+    if unused:
+        droppable = [h["index"] for h in unused if h.get("droppable")]
+        add(
+            "low",
+            f"{len(unused)} indexes unused by this workload",
+            [
+                ", ".join(h["index"] for h in unused),
+                f"{len(droppable)} of them could be dropped without losing a constraint",
+            ],
+            "keep them if queries outside this workload use them; otherwise drop: "
+            + (", ".join(droppable) or "none droppable"),
+            "index health",
+            "",
+        )
+    for h in health:
+        if h.get("issue") == "unused":
+            continue
+        if h.get("issue") == "not_analysed":
+            add(
+                "low",
+                f"index {h['index']} not analysed",
+                [h.get("reason") or "no reason recorded"],
+                "",
+                "index health",
+                h["index"],
+            )
+            continue
+        ddl = next((d for d in drops if d and h["index"] in d), None)
+        gain = ""
+        if ddl and ddl in recommended:
+            c = drops[ddl]
+            gain = (
+                f"measured: {_fmt(c.get('insert_us'))} us per insert, "
+                f"{_fmt(c.get('size_bytes'))} bytes"
+            )
+        add(
+            "low",
+            f"index {h['index']} on {h.get('table')}: {h.get('issue', '').replace('_', ' ')}",
+            [h.get("reason") or h.get("issue")],
+            (ddl or f"DROP INDEX {h['index']}")
+            if h.get("droppable")
+            else "keep (enforces a constraint)",
+            "index health",
+            h["index"],
+            gain,
+        )
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    issues.sort(key=lambda i: (order[i.severity], i.id))
+    return issues, ignored
+
+
+def decide(target_results: list[TargetResult], issues: list[Issue]) -> Decision:
+    """The decision by the rules in this module's docstring."""
+    crit = [i for i in issues if i.severity == "critical"]
+    if crit:
+        return Decision("REJECTED", tuple(f"{i.id}: {i.title}" for i in crit))
+    conditions = tuple(f"{i.id}: {i.title}" for i in issues if i.severity in ("high", "medium"))
+    if conditions:
+        return Decision(
+            "APPROVED WITH CONDITIONS",
+            (f"{len(conditions)} high or medium issue(s) to resolve",),
+            conditions,
+        )
+    current = [r for r in target_results if r.milestone == "current"]
+    return Decision(
+        "APPROVED",
+        (f"all {len(current)} current targets pass; no issue above low",),
+    )
+
+
+def assess(summary: dict, targets: Targets) -> dict:
+    """Targets, issues and decision as summary.json carries them."""
+    results = evaluate_targets(summary, targets)
+    issues, ignored = derive_issues(summary, results)
+    decision = decide(results, issues)
+    counts = {s: sum(i.severity == s for i in issues) for s in SEVERITIES}
+    return {
+        "targets": [asdict(r) for r in results],
+        "issues": [asdict(i) for i in issues],
+        "ignored_findings": ignored,
+        "decision": asdict(decision),
+        "verdict": {
+            "decision": decision.decision,
+            "targets_passed": sum(r.status == "pass" for r in results),
+            "targets_failed": sum(r.status == "fail" for r in results),
+            "targets_inconclusive": sum(r.status == "inconclusive" for r in results),
+            "targets_not_measured": sum(r.status == "not_measured" for r in results),
+            "issues_by_severity": counts,
+        },
+    }
+
+
+def save(run_dir, assessment: dict) -> None:
+    """Store the assessment as the stage results summary.json picks up."""
+    from perflab import results
+
+    for key in ("verdict", "targets", "issues", "decision"):
+        results.save(run_dir, key, assessment[key])
+    results.save(run_dir, "ignored_findings", assessment["ignored_findings"])
+
+
+def issues_frame(assessment: dict) -> pd.DataFrame:
+    """Columns: id, severity, title, evidence (joined), recommendation, gain, origin."""
+    rows = [{**i, "evidence": " | ".join(i["evidence"])} for i in assessment["issues"]]
+    cols = ["id", "severity", "title", "evidence", "recommendation", "gain", "origin"]
+    return pd.DataFrame(rows, columns=cols)

@@ -1,0 +1,424 @@
+"""Targets, issues and decision rules; compare and the CI gates, on summaries with known answers."""
+
+from __future__ import annotations
+
+import copy
+import json
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+from perflab import compare, gate, integrity, verdict
+from perflab.errors import PerflabError
+from perflab.targets import Target, Targets, load_targets
+
+
+def q(
+    name,
+    p50=1.0,
+    p99=2.0,
+    ci99=(1.9, 2.1),
+    ci50=(0.95, 1.05),
+    plan=None,
+    scans=0,
+    temps=0,
+    uses_index=True,
+    indexes=("ix",),
+):
+    return {
+        "name": name,
+        "sql": f"SELECT * FROM t WHERE {name} = ?",
+        "iterations": 1000,
+        "latency_ms": {
+            "p50": p50,
+            "p95": p99 * 0.9,
+            "p99": p99,
+            "p999": p99 * 1.2,
+            "max": p99 * 2,
+            "mean": p50,
+            "min": p50 / 2,
+        },
+        "latency_ci_ms": {
+            "p50": list(ci50),
+            "p99": list(ci99),
+            "p95": [None, None],
+            "p999": [None, None],
+        },
+        "ops_per_s": 1000 / p50,
+        "rows": {"mean": 1, "min": 1, "max": 1},
+        "plan": plan
+        or [
+            {
+                "id": 2,
+                "parent": 0,
+                "detail": "SEARCH t USING INDEX ix (a=?)",
+                "kind": "search_index",
+            }
+        ],
+        "plan_classification": {
+            "kinds": [],
+            "uses_index": uses_index,
+            "full_scans": scans,
+            "temp_btrees": temps,
+            "indexes": list(indexes),
+        },
+    }
+
+
+def targets(*ts):
+    return Targets(tuple(ts), "the original report")
+
+
+def p99_target(name, threshold):
+    return Target("latency_p99_ms", "<", threshold, query=name, reference=0.1)
+
+
+# ---------------------------------------------------------------- target status
+
+
+@pytest.mark.parametrize(
+    ("ci", "threshold", "status"),
+    [
+        ((1.9, 2.1), 5.0, "pass"),
+        ((1.9, 2.1), 1.0, "fail"),
+        ((1.9, 2.1), 2.0, "inconclusive"),
+        ((1.9, None), 5.0, "inconclusive"),
+        ((1.9, None), 1.0, "fail"),
+    ],
+)
+def test_target_status_follows_the_interval(ci, threshold, status):
+    s = {"queries": [q("a", p99=2.0, ci99=ci)]}
+    (r,) = verdict.evaluate_targets(s, targets(p99_target("a", threshold)))
+    assert r.status == status
+    assert r.ratio == pytest.approx(2.0 / threshold)
+    assert r.reference == 0.1 and r.reference_source == "the original report"
+
+
+def test_higher_is_better_targets_use_the_lower_bound():
+    s = {
+        "queries": [],
+        "throughput": {
+            "writes": [
+                {
+                    "write": "w",
+                    "batch_size": 1,
+                    "ops_per_s": 100.0,
+                    "ops_per_s_ci": [80.0, 120.0],
+                    "status": "ok",
+                }
+            ]
+        },
+    }
+    t = lambda thr: Target("ops_per_s", ">", thr, operation="w")  # noqa: E731
+    assert verdict.evaluate_targets(s, targets(t(50)))[0].status == "pass"
+    assert verdict.evaluate_targets(s, targets(t(90)))[0].status == "inconclusive"
+    assert verdict.evaluate_targets(s, targets(t(150)))[0].status == "fail"
+
+
+def test_failed_write_check_is_not_a_figure():
+    s = {
+        "queries": [],
+        "throughput": {
+            "writes": [{"write": "w", "batch_size": 1, "ops_per_s": None, "status": "failed"}],
+            "failures": ["w: expected +10 rows, saw +9"],
+        },
+    }
+    a = verdict.assess(s, targets(Target("ops_per_s", ">", 1, operation="w")))
+    assert a["targets"][0]["status"] == "not_measured"
+    assert a["decision"]["decision"] == "REJECTED"
+    assert any("lost or duplicated" in i["title"] for i in a["issues"])
+
+
+# ---------------------------------------------------------------- decisions
+
+
+def test_all_pass_no_issues_is_approved():
+    a = verdict.assess({"queries": [q("a")]}, targets(p99_target("a", 50)))
+    assert a["decision"]["decision"] == "APPROVED"
+    assert a["issues"] == []
+
+
+def test_a_failed_target_rejects_with_evidence():
+    a = verdict.assess({"queries": [q("a", p99=80, ci99=(70, 90))]}, targets(p99_target("a", 50)))
+    assert a["decision"]["decision"] == "REJECTED"
+    (i,) = [i for i in a["issues"] if i["severity"] == "critical"]
+    assert "a" in i["title"] and i["evidence"] and "70" in i["evidence"][0]
+
+
+def test_inconclusive_target_gives_conditions():
+    a = verdict.assess({"queries": [q("a", p99=50, ci99=(45, 55))]}, targets(p99_target("a", 50)))
+    assert a["decision"]["decision"] == "APPROVED WITH CONDITIONS"
+    assert any("inconclusive" in c for c in a["decision"]["conditions"])
+
+
+def test_next_milestone_failure_does_not_reject():
+    t = Target("latency_p99_ms", "<", 1, query="a", milestone="next")
+    a = verdict.assess({"queries": [q("a", p99=80, ci99=(70, 90))]}, targets(t))
+    assert a["decision"]["decision"] == "APPROVED"
+    assert a["issues"][0]["severity"] == "low"
+
+
+def test_integrity_failure_rejects():
+    s = {
+        "queries": [q("a")],
+        "integrity": {
+            "integrity_ok": False,
+            "integrity_problems": ["page 3: btree"],
+            "foreign_keys_ok": True,
+        },
+    }
+    assert verdict.assess(s, targets())["decision"]["decision"] == "REJECTED"
+
+
+def test_findings_become_issues_by_severity_and_info_is_ignored_with_reason():
+    s = {
+        "queries": [q("a")],
+        "findings": {
+            "plan_findings": [
+                {
+                    "query": "a",
+                    "rule": "full_table_scan",
+                    "severity": "high",
+                    "rows": 200000,
+                    "plan_line": "SCAN t",
+                    "table": "t",
+                    "evidence": "200000 rows",
+                    "detail": "d",
+                },
+                {
+                    "query": "a",
+                    "rule": "temp_btree_order_by",
+                    "severity": "info",
+                    "rows": 5,
+                    "plan_line": "USE TEMP B-TREE FOR ORDER BY",
+                    "evidence": "5 rows",
+                },
+            ]
+        },
+    }
+    a = verdict.assess(s, targets(p99_target("a", 50)))
+    assert [i["severity"] for i in a["issues"]] == ["high"]
+    assert "SCAN t" in a["issues"][0]["evidence"][0]
+    assert a["decision"]["decision"] == "APPROVED WITH CONDITIONS"
+    assert len(a["ignored_findings"]) == 1 and a["ignored_findings"][0]["why_ignored"]
+
+
+def test_a_finding_on_a_query_failing_its_target_is_raised_a_level():
+    s = {
+        "queries": [q("a", p99=80, ci99=(70, 90))],
+        "findings": {
+            "plan_findings": [
+                {
+                    "query": "a",
+                    "rule": "full_table_scan",
+                    "severity": "low",
+                    "rows": 2000,
+                    "plan_line": "SCAN t",
+                    "evidence": "2000 rows",
+                }
+            ]
+        },
+    }
+    a = verdict.assess(s, targets(p99_target("a", 50)))
+    assert {i["severity"] for i in a["issues"]} == {"critical", "medium"}
+
+
+def test_recommendation_carries_the_advisors_measured_gain():
+    s = {
+        "queries": [q("a")],
+        "findings": {
+            "plan_findings": [
+                {
+                    "query": "a",
+                    "rule": "full_table_scan",
+                    "severity": "medium",
+                    "plan_line": "SCAN t",
+                    "evidence": "20000 rows",
+                }
+            ]
+        },
+        "advice": {
+            "recommended": ["CREATE INDEX x ON t(a)"],
+            "candidates": [
+                {
+                    "ddl": "CREATE INDEX x ON t(a)",
+                    "action": "create",
+                    "queries_changed": ["a"],
+                    "verdicts": {"a": {"p50_before_ms": 3.0, "p50_after_ms": 0.1}},
+                    "insert_us": 2.0,
+                }
+            ],
+        },
+    }
+    (i,) = verdict.assess(s, targets())["issues"]
+    assert i["recommendation"] == "CREATE INDEX x ON t(a)"
+    assert "3 -> 0.1" in i["gain"]
+
+
+def test_issue_needs_evidence():
+    with pytest.raises(ValueError):
+        verdict.Issue("I1", "low", "t", ())
+
+
+# ---------------------------------------------------------------- targets files
+
+
+@pytest.mark.parametrize(
+    ("row", "match"),
+    [
+        ("{metric: latency_p42_ms, query: a, comparator: '<', threshold: 1}", "unknown metric"),
+        (
+            "{metric: latency_p99_ms, query: zz, comparator: '<', threshold: 1}",
+            "unknown query 'zz'",
+        ),
+        (
+            "{metric: ops_per_s, operation: zz, comparator: '>', threshold: 1}",
+            "unknown operation 'zz'",
+        ),
+        ("{metric: ops_per_s, operation: w, comparator: '!=', threshold: 1}", "comparator"),
+        ("{metric: ops_per_s, operation: w, comparator: '>', threshold: fast}", "threshold"),
+    ],
+)
+def test_targets_file_errors(tmp_path, row, match):
+    p = tmp_path / "t.yaml"
+    p.write_text(f"targets:\n  - {row}\n")
+    with pytest.raises(PerflabError, match=match):
+        load_targets(p, queries={"a"}, operations={"w"})
+
+
+# ---------------------------------------------------------------- integrity / pragmas
+
+
+def test_pragma_audit_flags_risks_and_passes_good_settings(tmp_path):
+    db = tmp_path / "a.db"
+    c = sqlite3.connect(db, timeout=0)  # Python's default would set busy_timeout 5000
+    c.executescript(
+        "CREATE TABLE p(id INTEGER PRIMARY KEY); CREATE TABLE c(p INTEGER REFERENCES p(id));"
+    )
+    by = {x.pragma: x for x in integrity.audit_pragmas(c, db.stat().st_size)}
+    assert by["journal_mode"].status == "risk"  # rollback journal
+    assert by["foreign_keys"].status == "risk"  # declared, not enforced
+    assert by["busy_timeout"].status == "risk"
+    c.execute("PRAGMA journal_mode=WAL")
+    c.execute("PRAGMA foreign_keys=ON")
+    c.execute("PRAGMA busy_timeout=5000")
+    c.execute("PRAGMA synchronous=NORMAL")
+    by = {x.pragma: x for x in integrity.audit_pragmas(c, db.stat().st_size)}
+    assert {
+        by[k].status for k in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
+    } == {"ok"}
+
+
+def test_foreign_key_violations_are_found(tmp_path):
+    c = sqlite3.connect(tmp_path / "f.db")
+    c.executescript(
+        "CREATE TABLE p(id INTEGER PRIMARY KEY); "
+        "CREATE TABLE c(p INTEGER REFERENCES p(id)); INSERT INTO c VALUES (7);"
+    )
+    r = integrity.integrity(c)
+    assert r["integrity_ok"] and not r["foreign_keys_ok"] and r["foreign_key_violations"] == 1
+
+
+# ---------------------------------------------------------------- compare and gates
+
+
+def base_summary():
+    return {
+        "run_id": "base",
+        "queries": [q("a"), q("b"), q("c")],
+        "indexes": {"inventory": [{"index": "ix"}, {"index": "iy"}]},
+        "decision": {"decision": "APPROVED"},
+    }
+
+
+def test_compare_finds_slower_query_changed_plan_and_dropped_index():
+    base = base_summary()
+    head = copy.deepcopy(base)
+    head["run_id"] = "head"
+    head["queries"][0] = q("a", p50=2.0, ci50=(1.9, 2.1), p99=4.0, ci99=(3.8, 4.2))  # 2x slower
+    head["queries"][1] = q(
+        "b",
+        plan=[{"id": 2, "parent": 0, "detail": "SCAN t", "kind": "scan_table"}],
+        scans=1,
+        uses_index=False,
+    )
+    head["queries"][2] = q("c", p50=1.03, ci50=(0.9, 1.2))  # noise: unchanged
+    head["indexes"]["inventory"] = [{"index": "ix"}]
+    cmp = compare.compare(base, head)
+    m = {(r["subject"], r["metric"]): r["verdict"] for r in cmp["metrics"]}
+    assert m[("a", "latency_p50_ms")] == "regression"
+    assert m[("c", "latency_p50_ms")] == "unchanged"
+    plans = {p["query"]: p for p in cmp["plans"]}
+    assert plans["b"]["change"] == "worse" and "full table scan" in plans["b"]["why"]
+    assert plans["a"]["change"] == "same"
+    assert cmp["indexes"]["removed"] == ["iy"] and cmp["indexes"]["added"] == []
+    assert cmp["regressions"] == 2 and cmp["plan_regressions"] == 1
+    fails = gate.check_gates({"comparison": cmp}, ["regression"])
+    assert len(fails) == 2 and "a latency_p50_ms" in fails[0]
+
+
+def test_large_change_with_overlapping_intervals_is_inconclusive():
+    base = base_summary()
+    head = copy.deepcopy(base)
+    head["queries"][0] = q("a", p50=1.3, ci50=(0.9, 1.8))
+    m = compare.compare_metrics(base, head)
+    assert (
+        m.set_index(["subject", "metric"]).loc[("a", "latency_p50_ms"), "verdict"] == "inconclusive"
+    )
+
+
+def test_identical_runs_compare_clean():
+    cmp = compare.compare(base_summary(), base_summary())
+    assert cmp["regressions"] == cmp["plan_regressions"] == cmp["improvements"] == 0
+    assert gate.check_gates({"comparison": cmp}, ["regression"]) == []
+
+
+def test_reject_gate():
+    assert gate.check_gates({"decision": {"decision": "REJECTED", "reasons": ["x"]}}, ["reject"])
+    assert not gate.check_gates({"decision": {"decision": "APPROVED WITH CONDITIONS"}}, ["reject"])
+    with pytest.raises(PerflabError, match="needs --baseline"):
+        gate.parse_fail_on(["regression"], None)
+    with pytest.raises(PerflabError, match="unknown condition"):
+        gate.parse_fail_on(["reject,sometimes"], None)
+
+
+def test_compare_command_prints_writes_html_and_exits_on_regression(tmp_path):
+    base = base_summary()
+    head = copy.deepcopy(base)
+    head["run_id"] = "head"
+    head["queries"][0] = q("a", p50=3.0, ci50=(2.9, 3.1))
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "summary.json").write_text(json.dumps(base))
+    (tmp_path / "h.json").write_text(json.dumps(head))
+    html = tmp_path / "cmp.html"
+    cmd = [
+        sys.executable,
+        "-m",
+        "perflab.cli",
+        "compare",
+        str(tmp_path / "b"),
+        str(tmp_path / "h.json"),
+        "--html",
+        str(html),
+    ]
+    ok = subprocess.run(cmd, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "regression" in ok.stdout and "a" in ok.stdout
+    page = html.read_text()
+    assert "plotly" in page and '<script src="http' not in page
+    fail = subprocess.run([*cmd, "--fail-on", "regression"], capture_output=True, text=True)
+    assert fail.returncode == 1 and "fail-on regression" in fail.stderr
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "perflab.cli",
+            "compare",
+            str(tmp_path / "nope"),
+            str(tmp_path / "h.json"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "no summary.json" in bad.stderr
