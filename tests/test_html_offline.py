@@ -67,7 +67,7 @@ def small_summary() -> dict:
         "pragmas": {},
         "database": {
             "path": "db.sqlite",
-            "scale": 0.01,
+            "scale": "tiny",
             "seed": 1,
             "analyzed": True,
             "size_bytes": 4096,
@@ -86,7 +86,7 @@ def small_summary() -> dict:
             }
         ],
         "stages": {"notebooks": 4.0},
-        "decision": {"outcome": "accept"},
+        "decision": {"decision": "APPROVED", "reasons": ["all targets pass"], "conditions": []},
     }
 
 

@@ -118,9 +118,9 @@ def test_valid_summary_passes() -> None:
 
 def test_optional_sections_and_numpy_types_accepted() -> None:
     s = make_summary()
-    s["decision"] = {"outcome": "reject", "reason": "p95 over target"}
-    s["issues"] = [{"query": "recent_runs", "kind": "full_scan"}]
-    s["indexes"] = {"inventory": []}
+    s["decision"] = {"decision": "REJECTED", "reasons": ["p95 over target"], "conditions": []}
+    s["issues"] = [{"id": "I001", "severity": "critical", "title": "t", "evidence": ["e"]}]
+    s["indexes"] = {"inventory": [], "health": [], "write_cost": [], "usage": {}}
     s["queries"][0]["latency_ms"]["p50"] = np.float64(0.0125)
     s["queries"][0]["iterations"] = np.int64(200)
     s["queries"][0]["params_example"] = [1, "x"]
@@ -204,7 +204,11 @@ def test_index_escapes_and_links_every_notebook(tmp_path: Path) -> None:
             "seconds": 0.4,
         }
     )
-    s["decision"] = {"outcome": "reject", "reason": "<i>p95</i> over target"}
+    s["decision"] = {
+        "decision": "REJECTED",
+        "reasons": ["<i>p95</i> over target"],
+        "conditions": [],
+    }
     out = write_index(tmp_path, s)
     assert out == tmp_path / "index.html"
     page = out.read_text()
@@ -219,7 +223,7 @@ def test_index_escapes_and_links_every_notebook(tmp_path: Path) -> None:
     assert "notebooks/02_latency.html" in hrefs
     assert "notebooks/03%20%3Codd%3E%20%26%20name.html" in hrefs
     assert not [h for h in hrefs if h.startswith(("http:", "https:", "//"))]
-    assert "failed" in page and "reject" in page
+    assert "failed" in page and "REJECTED" in page
     # headline and environment
     for text in ("quick", "3.46.1", "6,000", "ENABLE_FTS5", "journal_mode", "Linux-6.1-x86_64"):
         assert text in page

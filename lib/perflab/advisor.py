@@ -429,7 +429,9 @@ def choose(evaluated: pd.DataFrame, *, drop_unused: bool = False) -> pd.DataFram
     that is nobody's best is left out as overlapping), plus every recommended drop of a
     redundant index; drops of merely unused indexes only with `drop_unused` (the workload
     may not be everything that queries the database)."""
-    rec = evaluated[evaluated["recommended"]]
+    if evaluated.empty:  # nothing to choose from (an empty object column would index columns)
+        return evaluated
+    rec = evaluated[evaluated["recommended"].astype(bool)]
     if not drop_unused:
         rec = rec[~rec["source"].eq("health:unused")]
     keep = set()

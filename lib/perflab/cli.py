@@ -25,14 +25,38 @@ def cli() -> None:
 )
 @click.option("--out", "out", default=None, help="Run folder (default outputs/<run-id>/).")
 @click.option("--dataset", default=None, help="Dataset spec YAML (default: embedded).")
+@click.option(
+    "--db",
+    default=None,
+    help="Your existing SQLite database (read only; measured on a snapshot).",
+)
+@click.option(
+    "--schema",
+    default=None,
+    help="Your DDL file: data is generated for it (--dataset optional).",
+)
 @click.option("--workload", default=None, help="Workload YAML (default: embedded).")
 @click.option("--targets", default=None, help="Targets YAML (default: embedded).")
 @click.option("--seed", type=int, default=None, help="Data and sampling seed.")
 @click.option("--iterations", type=int, default=None, help="Timed executions per query.")
-def run_cmd(profile, out, dataset, workload, targets, seed, iterations) -> None:
+@click.option(
+    "--baseline",
+    default=None,
+    help="A previous run folder or summary.json to compare against (comparison.html).",
+)
+@click.option(
+    "--fail-on",
+    "fail_on",
+    multiple=True,
+    help="Exit 1 on 'reject' (decision REJECTED) and/or 'regression' (needs --baseline); "
+    "repeat or comma-separate.",
+)
+def run_cmd(profile, out, dataset, workload, targets, seed, iterations, baseline, fail_on, **byo):
     """Build or reuse the database, run every notebook, publish the report."""
+    from perflab.gate import check_gates, parse_fail_on
     from perflab.run import run
 
+    gates = parse_fail_on(fail_on, baseline)
     result = run(
         profile,
         out,
@@ -41,13 +65,63 @@ def run_cmd(profile, out, dataset, workload, targets, seed, iterations) -> None:
         targets=targets,
         seed=seed,
         iterations=iterations,
+        baseline=baseline,
+        **byo,
     )
+    failures = check_gates(result.summary, gates)
+    for f in failures:
+        click.echo(f"perflab: fail-on {f}", err=True)
     click.echo(str(result.index))
+    return 1 if failures else 0
+
+
+@cli.command("compare")
+@click.argument("base")
+@click.argument("head")
+@click.option("--html", "html_out", default=None, help="Write the comparison page here.")
+@click.option(
+    "--min-effect", type=float, default=None, help="Smallest change that counts (default 0.10)."
+)
+@click.option("--fail-on", "fail_on", multiple=True, help="'regression': exit 1 on one.")
+def compare_cmd(base, head, html_out, min_effect, fail_on):
+    """Compare two runs (folders or summary.json files): metrics, plans, indexes."""
+    from pathlib import Path
+
+    from perflab import compare
+    from perflab.gate import check_gates, parse_fail_on
+    from perflab.report import atomic_write_text
+
+    gates = parse_fail_on(fail_on, "given")
+    cmp = compare.compare(
+        compare.load_summary(base),
+        compare.load_summary(head),
+        compare.DEFAULT_MIN_EFFECT if min_effect is None else min_effect,
+    )
+    click.echo(compare.text_report(cmp))
+    if html_out:
+        atomic_write_text(Path(html_out), compare.html_report(cmp))
+        click.echo(f"wrote {html_out}")
+    failures = check_gates({"comparison": cmp}, gates)
+    for f in failures:
+        click.echo(f"perflab: fail-on {f}", err=True)
+    return 1 if failures else 0
+
+
+def _add_byo_commands() -> None:
+    """`perflab capture` and `perflab workload init` (perflab.capture, perflab.draft)."""
+    from perflab.capture import capture_cmd
+    from perflab.draft import workload_group
+
+    cli.add_command(capture_cmd)
+    cli.add_command(workload_group)
+
+
+_add_byo_commands()
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        cli.main(args=argv, prog_name="perflab", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="perflab", standalone_mode=False)
     except PerflabError as exc:
         click.echo(f"perflab: error: {exc}", err=True)
         return exc.exit_code
@@ -71,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             err=True,
         )
         return 3
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

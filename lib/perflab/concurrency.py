@@ -33,7 +33,7 @@ from perflab.errors import PerflabError
 from perflab.measure import summarize
 from perflab.stats import bootstrap_ci, repeatability
 from perflab.throughput import DataCheckError, working_copy
-from perflab.workload import ParamSampler, WriteSpec
+from perflab.workload import ConcurrencySpec, ParamSampler, WriteSpec
 
 _BUSY = ("database is locked", "database is busy", "database table is locked")
 
@@ -477,7 +477,11 @@ def reader_sweep(
     progress: bool = False,
     **cfg_kw,
 ) -> list[dict]:
-    """Scaling from 1 to N readers, per mode, with and without a writer, on one copy."""
+    """Scaling from 1 to N readers, per mode, with and without a writer, on one copy.
+
+    Without a write operation (`write=None`) only the reader-only configurations run."""
+    if write is None:
+        writer = [w for w in writer if not w]
     grid = [(m, w, n) for m in modes for w in writer for n in readers]
     if progress:
         from tqdm.auto import tqdm
@@ -584,6 +588,21 @@ def sweep_frame(records: Sequence[dict]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def scenario(workload) -> ConcurrencySpec:
+    """The workload's first concurrency scenario; without one, the first query read by
+    8 concurrent readers (labelled as perflab's default, not the application's)."""
+    if workload.concurrency:
+        return workload.concurrency[0]
+    q = workload.queries[0]
+    return ConcurrencySpec(
+        "concurrent_reads",
+        q.name,
+        readers=8,
+        reads_per_reader=1,
+        description="perflab default: the workload names no concurrency scenario",
+    )
 
 
 def operation_target(targets, operation: str, metric: str = "total_ms"):

@@ -37,6 +37,13 @@ class RunContext:
     def describe(self) -> str:
         """One Markdown line: which database, how big, analysed or not, which SQLite."""
         b = self.build
+        if b.source:  # the user's own database (--db), measured on a working copy
+            notes = "".join(f" **Note:** {n}." for n in b.notes)
+            return (
+                f"Database `{Path(b.source).name}` (the user's file, measured on a read-only "
+                f"snapshot): {sum(b.row_counts.values()):,} rows; sqlite_stat1 present (ANALYZEd "
+                f"by its owner): **{b.analyzed}**; SQLite {sqlite3.sqlite_version}.{notes}"
+            )
         return (
             f"Database `{b.path.name}`: scale **{b.scale}**, seed {b.seed}, "
             f"{sum(b.row_counts.values()):,} rows; ANALYZE run after building: **{b.analyzed}**; "
@@ -55,6 +62,8 @@ class RunContext:
                 "size_bytes": self.db_path.stat().st_size,
                 "build_seconds": self.build.seconds,
                 "tables": engine.row_counts(conn),
+                **({"source": self.build.source} if self.build.source else {}),
+                **({"notes": list(self.build.notes)} if self.build.notes else {}),
             }
         finally:
             conn.close()
@@ -91,12 +100,18 @@ def prepare(
         seed=seed,
         iterations=iterations,
     )
-    spec = load_dataset_spec(cfg.dataset)
+    from perflab import userdb
+
+    existing = userdb.is_sqlite_file(cfg.dataset)  # --db: the user's data, not generated
+    spec = None if existing else load_dataset_spec(cfg.dataset)
     wl = load_workload(cfg.workload)
     tg = load_targets(
         cfg.targets,
         queries={q.name for q in wl.queries},
         operations={w.name for w in wl.writes} | {c.name for c in wl.concurrency},
     )
-    build = cached_database(spec, cfg.profile.scale, seed=cfg.seed, progress=progress)
+    if existing:
+        build = userdb.existing_build(cfg.dataset, seed=cfg.seed)
+    else:
+        build = cached_database(spec, cfg.profile.scale, seed=cfg.seed, progress=progress)
     return RunContext(cfg, build, wl, tg, Path(run_dir) if run_dir else None)

@@ -266,6 +266,8 @@ class BuildReport:
     dropped_duplicates: Mapping[str, int]
     cache_key: str
     from_cache: bool
+    source: str | None = None  # the user's database when the data is theirs (scale 'existing')
+    notes: tuple[str, ...] = ()  # things the report must mention (integrity, skipped tables)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,9 +310,18 @@ class _Locator:
         return PerflabError(f"{where}: {key}: {msg}" if key else f"{where}: {msg}")
 
 
-def load_dataset_spec(path: Path) -> DatasetSpec:
-    """Parse and validate a dataset spec (against its schema); errors name file, line and key."""
+def load_dataset_spec(path: Path, *, schema: Path | None = None) -> DatasetSpec:
+    """Parse and validate a dataset spec (against its schema); errors name file, line and key.
+
+    ``schema`` overrides the spec's ``schema`` key (``perflab run --schema x.sql --dataset
+    y.yaml``). A SQLite database instead of YAML yields a spec derived from it (its DDL,
+    its row counts capped per scale: see `perflab.userdb.spec_for_database`).
+    """
     path = Path(path)
+    from perflab import userdb
+
+    if userdb.is_sqlite_file(path):
+        return userdb.spec_for_database(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -331,10 +342,13 @@ def load_dataset_spec(path: Path) -> DatasetSpec:
     if unknown:
         k = sorted(map(str, unknown))[0]
         raise loc.error((k,), "unknown key")
-    for req in ("name", "schema", "scales"):
+    for req in ("name", "scales") if schema is not None else ("name", "schema", "scales"):
         if req not in data:
             raise loc.error((), f"missing required key {req!r}")
-    schema_path = (path.parent / str(data["schema"])).resolve()
+    if schema is not None:
+        schema_path = Path(schema).expanduser().resolve()
+    else:
+        schema_path = (path.parent / str(data["schema"])).resolve()
     seed = data.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise loc.error(("seed",), "seed must be a non-negative integer")
@@ -820,6 +834,11 @@ class _TableGen:
         if col.json:
             return ColumnSpec("json", {"shape": "object", "items": [1, 4]})
         typ = col.declared_type.upper()
+        dflt = (col.default or "").upper() if col.affinity not in ("INTEGER", "REAL") else ""
+        if any(w in dflt for w in ("CURRENT_TIMESTAMP", "DATETIME(", "STRFTIME(")):
+            return ColumnSpec("timestamp", {"format": "datetime"})
+        if "CURRENT_DATE" in dflt or "DATE(" in dflt:
+            return ColumnSpec("timestamp", {"format": "date"})
         if "TIME" in typ or "DATE" in typ:
             return ColumnSpec("timestamp", {"format": "date" if typ == "DATE" else "datetime"})
         if "BOOL" in typ:
@@ -1306,6 +1325,36 @@ def _is_create_index(stmt: str) -> bool:
     return words[:2] == ["CREATE", "INDEX"] or words[:3] == ["CREATE", "UNIQUE", "INDEX"]
 
 
+def _is_create_trigger(stmt: str) -> bool:
+    """Triggers are created after the data: generated rows must not fire them (a trigger
+    may insert audit rows or RAISE); the final schema is the same."""
+    words = _first_words(stmt, 3)
+    return words[:2] == ["CREATE", "TRIGGER"] or (
+        words[:1] == ["CREATE"]
+        and words[1:2] in (["TEMP"], ["TEMPORARY"])
+        and words[2:3] == ["TRIGGER"]
+    )
+
+
+def _is_create_virtual(stmt: str) -> bool:
+    return _first_words(stmt, 2) == ["CREATE", "VIRTUAL"]
+
+
+def _apply_virtual(conn: sqlite3.Connection, stmts: list[str], skipped: dict[str, str]) -> None:
+    """Create virtual tables whose module this SQLite has; skip the others with the reason."""
+    from perflab.schema import _tokenize
+
+    for stmt in stmts:
+        try:
+            conn.execute(stmt)
+        except sqlite3.Error as e:
+            toks = [t for t in _tokenize(stmt)]
+            name = next(
+                (toks[k + 1].value for k, t in enumerate(toks[:-1]) if t.value == "TABLE"), stmt
+            )
+            skipped[str(name)] = f"virtual table skipped: {e}"
+
+
 def _first_words(stmt: str, k: int) -> list[str]:
     from perflab.schema import _tokenize
 
@@ -1350,9 +1399,17 @@ def build_database(
             conn.execute(p)
         stmts = split_statements(ddl)
         deferred = [s for s in stmts if _is_create_index(s)] if DEFER_INDEXES else []
+        triggers = [s for s in stmts if _is_create_trigger(s)]
+        virtual = [s for s in stmts if _is_create_virtual(s)]
+        skipped: dict[str, str] = {}
+        _apply_virtual(conn, virtual, skipped)
         apply_ddl(
             conn,
-            "\n".join(s if s.endswith(";") else s + ";" for s in stmts if s not in deferred),
+            "\n".join(
+                s if s.endswith(";") else s + ";"
+                for s in stmts
+                if s not in deferred and s not in triggers and s not in virtual
+            ),
             source,
         )
         bars: dict[str, Any] = {}
@@ -1378,9 +1435,9 @@ def build_database(
             bar.update(len(chunk.rows))
         for b in bars.values():
             b.close()
-        if deferred:
+        if deferred or triggers:
             conn.execute("BEGIN")
-            for s in deferred:
+            for s in deferred + triggers:
                 try:
                     conn.execute(s)
                 except sqlite3.Error as e:
@@ -1414,6 +1471,7 @@ def build_database(
         dropped_duplicates=dropped,
         cache_key=key,
         from_cache=False,
+        notes=tuple(f"{k}: {v}" for k, v in skipped.items()),
     )
 
 

@@ -86,6 +86,22 @@ def _cell_error(exc: Exception) -> str:
     return f"{where}: {ename}: {evalue[0] if evalue else ''}"
 
 
+def _kernel_manager(log: Path):
+    """A kernel manager whose kernel writes its stderr to `log`, not the terminal: on
+    Ctrl-C the kernel is shut down mid-cell and would print a traceback there."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class _KernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            kw["stderr"] = log.open("ab")
+            try:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            finally:
+                kw["stderr"].close()  # the child keeps its own descriptor
+
+    return _KernelManager
+
+
 def execute_notebook(name: str, staging: Path, parameters: dict) -> float:
     """Run one notebook through papermill into `staging/notebooks/`; seconds taken."""
     import papermill as pm
@@ -102,6 +118,7 @@ def execute_notebook(name: str, staging: Path, parameters: dict) -> float:
             kernel_name="python3",
             progress_bar=False,
             cwd=str(paths.NOTEBOOKS_DIR),
+            kernel_manager_class=_kernel_manager(staging / "notebooks" / f"{name}.kernel.log"),
         )
     except pm.PapermillExecutionError as exc:
         raise NotebookFailed(name, _cell_error(exc)) from None
@@ -131,6 +148,9 @@ def run(
     seed: int | None = None,
     iterations: int | None = None,
     notebooks: list[str] | None = None,
+    baseline: str | Path | None = None,
+    db: str | Path | None = None,
+    schema: str | Path | None = None,
 ) -> RunResult:
     from perflab.htmlexport import export_notebook_html
     from perflab.report import write_index, write_summary
@@ -140,8 +160,22 @@ def run(
     stages: dict[str, float] = {}
     out = Path(out).expanduser().resolve() if out else default_out(profile)
     run_id = out.name
+    if db or schema:  # bring your own: snapshot the db / generate a spec (perflab.userdb)
+        from perflab.userdb import resolve_inputs
+
+        byo = resolve_inputs(
+            db=db, schema=schema, dataset=dataset, workload=workload, targets=targets
+        )
+        dataset, workload, targets = byo.dataset, byo.workload, byo.targets
+        for note in byo.notes:
+            _say(f"perflab: {note}")
     # Validate every input before saying anything else.
     load_inputs(RunConfig.create(profile, dataset=dataset, workload=workload, targets=targets))
+    base_summary = None
+    if baseline:
+        from perflab.compare import load_summary
+
+        base_summary = load_summary(baseline)
     _check_writable(out)
 
     _say(f"perflab: profile {profile}: preparing the database")
@@ -157,7 +191,8 @@ def run(
     )
     stages["database"] = time.perf_counter() - t0
     _say(
-        f"perflab: database {'reused' if ctx.build.from_cache else 'built'}: "
+        f"perflab: database "
+        f"{'snapshot' if ctx.build.source else 'reused' if ctx.build.from_cache else 'built'}: "
         f"{sum(ctx.build.row_counts.values()):,} rows ({ctx.db_path})"
     )
 
@@ -201,6 +236,8 @@ def run(
         stages["html_export"] = time.perf_counter() - t0
         stages["total"] = time.perf_counter() - t_start
         summary = build_summary(staging, ctx, run_id=run_id, notebooks=done, stages=stages)
+        if base_summary is not None:
+            _add_comparison(staging, base_summary, summary)
         write_summary(staging, summary)
         write_index(staging, summary)
         dest = _publish(staging, out)
@@ -209,6 +246,20 @@ def run(
             shutil.rmtree(staging, ignore_errors=True)
         raise
     return RunResult(dest, dest / "index.html", summary)
+
+
+def _add_comparison(staging: Path, base: dict, summary: dict) -> None:
+    """Compare against the baseline; the page and the summary's `comparison` key."""
+    from perflab.compare import compare, html_report
+    from perflab.report import atomic_write_text
+
+    cmp = compare(base, summary)
+    summary["comparison"] = cmp
+    atomic_write_text(staging / "comparison.html", html_report(cmp))
+    _say(
+        f"perflab: against baseline {cmp['base_run']}: {cmp['regressions']} regression(s), "
+        f"{cmp['plan_regressions']} plan regression(s), {cmp['improvements']} improvement(s)"
+    )
 
 
 def _check_workload(ctx: RunContext) -> None:

@@ -374,7 +374,22 @@ def write_frame(records: Sequence[dict]) -> pd.DataFrame:
                 "status": r["status"],
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=WRITE_FRAME_COLUMNS)
+
+
+WRITE_FRAME_COLUMNS = [
+    "write",
+    "batch_size",
+    "journal_mode",
+    "synchronous",
+    "ops",
+    "ops_per_s",
+    "ops_per_s_lo",
+    "ops_per_s_hi",
+    "op_p50_ms",
+    "op_p99_ms",
+    "status",
+]
 
 
 def repeat_write(

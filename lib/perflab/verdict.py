@@ -240,7 +240,18 @@ def derive_issues(
     def add(sev, title, evidence, rec="", origin="", subject="", gain=""):
         nonlocal n
         n += 1
-        issues.append(Issue(f"I{n:03d}", sev, title, tuple(evidence), rec, origin, subject, gain))
+        issues.append(
+            Issue(
+                f"I{n:03d}",
+                sev,
+                str(title),
+                tuple(str(e) for e in evidence),
+                str(rec or ""),
+                str(origin or ""),
+                str(subject or ""),
+                str(gain or ""),
+            )
+        )
 
     for r in target_results:
         what = f"{r.metric} of {r.subject} {r.comparator} {r.threshold:g}"

@@ -1,0 +1,183 @@
+"""Workload capture: sqlglot normalization, the sqlite3 hook, logs, the CLI."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from perflab.capture import build_workload, capture_command, group, read_log
+from perflab.cli import main
+from perflab.errors import PerflabError
+from perflab.sqlnorm import normalize
+from perflab.workload import ParamSampler, check_statement, load_workload
+
+APP = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1])
+conn.executescript('''
+CREATE TABLE users(id INTEGER PRIMARY KEY, email TEXT UNIQUE NOT NULL, name TEXT);
+CREATE TABLE "order"(id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id),
+                     total REAL, status TEXT);
+CREATE INDEX order_user ON "order"(user_id);
+''')
+for i in range(1, 31):
+    conn.execute("INSERT INTO users(email, name) VALUES (?, ?)", (f"u{i}@x.org", f"n{i}"))
+conn.executemany('INSERT INTO "order"(user_id, total, status) VALUES (?, ?, ?)',
+                 [(i % 30 + 1, i * 1.5, "open" if i % 3 else "paid") for i in range(60)])
+conn.commit()
+for i in range(1, 8):
+    conn.execute("SELECT * FROM users WHERE email = ?", (f"u{i}@x.org",)).fetchall()
+for i in range(1, 4):
+    conn.execute(f'SELECT id, total FROM "order" WHERE user_id = {i} AND status = \\'open\\' '
+                 'ORDER BY total DESC LIMIT 5').fetchall()
+cur = conn.cursor()
+cur.execute("UPDATE users SET name = 'x' WHERE id = 3")
+conn.commit()
+"""
+
+
+def test_normalize_replaces_value_literals_only():
+    n = normalize(
+        "SELECT * FROM \"my table\" WHERE \"naïve\" = 'it''s' AND n > -5 AND a IN (1, 2) "
+        "AND json_extract(data, '$.k') = 7 AND 1 = 1 ORDER BY 1 LIMIT 10"
+    )
+    assert n.kind == "query" and n.table == "my table"
+    assert n.sql == (
+        'SELECT * FROM "my table" WHERE "naïve" = ? AND n > ? AND a IN (?, ?) '
+        "AND json_extract(data, '$.k') = ? AND 1 = 1 ORDER BY 1 LIMIT ?"
+    )
+    assert n.values == ("it's", -5, 1, 2, 7, 10)
+    same = normalize(
+        'select *  from "my table" where "naïve" = \'b\' and n > 3 and a in (5,6) '
+        "and json_extract(data, '$.k') = 1 and 1 = 1 order by 1 limit 3"
+    )
+    assert same.shape == n.shape  # whitespace, case and values do not make a new shape
+
+
+@pytest.mark.parametrize(
+    ("sql", "kind", "nvalues"),
+    [
+        ("INSERT INTO t(a, b) VALUES (1, 'x')", "write", 2),
+        ("UPDATE t SET a = 5 WHERE id = 3", "write", 2),
+        ("DELETE FROM t WHERE created < '2026-01-01'", "write", 1),
+        ("INSERT INTO t(a) VALUES (1) ON CONFLICT(a) DO UPDATE SET n = n + 1", "write", 1),
+        ("WITH x AS (SELECT 1 AS v) SELECT * FROM x WHERE v = 2", "query", 1),
+        ("BEGIN", "other", 0),
+        ("PRAGMA foreign_keys = ON", "other", 0),
+        ("selec x", "unparsed", 0),
+        ("SELECT * FROM t WHERE x = 'unterminated", "unparsed", 0),
+    ],
+)
+def test_normalize_kinds(sql, kind, nvalues):
+    n = normalize(sql)
+    assert n.kind == kind and len(n.values) == nvalues
+    assert n.sql.count("?") == nvalues or kind == "unparsed"
+
+
+def test_capture_small_script(tmp_path):
+    app = tmp_path / "app.py"
+    app.write_text(APP)
+    db = tmp_path / "shop.db"
+    records, code = capture_command([sys.executable, str(app), str(db)])
+    assert code == 0
+    res = group(records)
+    shapes = {s.sql: s for s in res.shapes}
+    users = shapes["SELECT * FROM users WHERE email = ?"]
+    assert users.count == 7 and len(users.ms) == 7 and all(m >= 0 for m in users.ms)
+    assert sorted(v[0] for v in users.samples) == sorted(f"u{i}@x.org" for i in range(1, 8))
+    order = shapes[
+        'SELECT id, total FROM "order" WHERE user_id = ? AND status = ? ORDER BY total DESC LIMIT ?'
+    ]
+    assert order.count == 3 and {v[1] for v in order.samples} == {"open"}
+    assert shapes["INSERT INTO users(email, name) VALUES (?, ?)"].count == 30
+    assert shapes['INSERT INTO "order"(user_id, total, status) VALUES (?, ?, ?)'].count == 60
+    assert shapes["UPDATE users SET name = ? WHERE id = ?"].count == 1
+    assert res.other["create"] == 3 and res.other["commit"] >= 1
+
+    out = tmp_path / "app.yaml"
+    out.write_text(build_workload(res, name="shop", source="app.py"))
+    wl = load_workload(out)
+    assert len(wl.queries) == 2 and len(wl.writes) == 3 and wl.concurrency
+    ins = next(w for w in wl.writes if w.name == "insert_users")
+    assert ins.statements[0].params[0].kind == "format"  # UNIQUE email: fresh values
+    conn = sqlite3.connect(db)
+    for q in wl.queries:
+        params = ParamSampler(conn, q.params, seed=1).draw()
+        check_statement(conn, q.sql, len(params), q.name)
+        assert conn.execute(q.sql, params).fetchall()
+    conn.close()
+
+
+def test_capture_cli_and_from_log(tmp_path, capsys):
+    app = tmp_path / "app.py"
+    app.write_text(APP)
+    out = tmp_path / "cap.yaml"
+    argv = ["capture", "--out", str(out), "--", sys.executable, str(app), str(tmp_path / "a.db")]
+    assert main(argv) == 0
+    assert "captured" in capsys.readouterr().err
+    assert len(load_workload(out).queries) == 2
+
+    log = tmp_path / "stmts.sql"
+    log.write_text(
+        "SELECT * FROM t WHERE id = 1;\nSELECT * FROM t\n  WHERE id = 2;\n"
+        "INSERT INTO t(v) VALUES ('a');\n-- a comment\nBEGIN;\n"
+    )
+    out2 = tmp_path / "log.yaml"
+    assert main(["capture", "--out", str(out2), "--from-log", str(log)]) == 0
+    wl = load_workload(out2)
+    assert [q.sql for q in wl.queries] == ["SELECT * FROM t WHERE id = ?"]
+    assert wl.queries[0].params[0].arg == (1, 2)
+    assert wl.writes[0].statements[0].sql == "INSERT INTO t(v) VALUES (?)"
+
+    lines = tmp_path / "lines.log"
+    lines.write_text("SELECT a FROM t WHERE b = 'x'\nSELECT a FROM t WHERE b = 'y'\n")
+    assert [r.sql for r in read_log(lines)] == [
+        "SELECT a FROM t WHERE b = 'x'",
+        "SELECT a FROM t WHERE b = 'y'",
+    ]
+
+
+def test_capture_errors(tmp_path, capsys):
+    assert (
+        main(
+            [
+                "capture",
+                "--out",
+                str(tmp_path / "x.yaml"),
+                "--from-log",
+                str(tmp_path / "missing.sql"),
+            ]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "missing.sql: log file not found" in err
+    only_writes = tmp_path / "w.sql"
+    only_writes.write_text("INSERT INTO t VALUES (1);")
+    assert main(["capture", "--out", str(tmp_path / "x.yaml"), "--from-log", str(only_writes)]) == 2
+    assert "no SELECT statements" in capsys.readouterr().err
+    quiet = tmp_path / "quiet.py"
+    quiet.write_text("print('no sqlite here')")
+    with pytest.raises(PerflabError, match="no SQLite statements"):
+        main_raise(["capture", "--out", str(tmp_path / "x.yaml"), "--", sys.executable, str(quiet)])
+    assert not (tmp_path / "x.yaml").exists()
+
+
+def main_raise(argv):
+    from perflab.cli import cli
+
+    cli.main(args=argv, prog_name="perflab", standalone_mode=False)
+
+
+def test_unbound_placeholders_are_left_out(tmp_path):
+    log = tmp_path / "p.sql"
+    log.write_text("SELECT * FROM t WHERE id = ?;\nSELECT * FROM t WHERE v = 'a';\n")
+    res = group(read_log(log))
+    text = build_workload(res, name="p", source=str(log))
+    doc = yaml.safe_load(text)
+    assert [q["sql"] for q in doc["queries"]] == ["SELECT * FROM t WHERE v = ?"]
+    assert "values were not recorded" in text
+    assert Path(log).read_text().startswith("SELECT")
