@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from perflab import advisor
+from perflab import advisor, stats
 from perflab.workload import QuerySpec, Workload
 
 DDL = """
@@ -26,9 +26,9 @@ def db(make_db):
 def test_compare_rule():
     rng = np.random.default_rng(0)
     a = rng.normal(100, 3, 300)
-    assert advisor.compare(a, a * 0.5)[0] == "improvement"
-    assert advisor.compare(a, a * 1.5)[0] == "regression"
-    assert advisor.compare(a, rng.normal(100, 3, 300))[0] == "unchanged"
+    assert stats.compare(a, a * 0.5)["verdict"] == "improvement"
+    assert stats.compare(a, a * 1.5)["verdict"] == "regression"
+    assert stats.compare(a, rng.normal(100, 3, 300))["verdict"] == "unchanged"
 
 
 def test_expert_advice_measured_and_db_untouched(db, tmp_path):

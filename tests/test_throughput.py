@@ -56,23 +56,23 @@ def _sha(p: Path) -> str:
 
 def test_copy_database_is_a_consistent_copy_and_source_is_untouched(db, tmp_path):
     before = _sha(db)
-    dst = throughput.copy_database(db, tmp_path / "c.db")
+    dst = engine.copy_database(db, tmp_path / "c.db")
     with sqlite3.connect(dst) as c:
         assert c.execute("SELECT count(*) FROM items").fetchone()[0] == 50
     assert _sha(db) == before
     with pytest.raises(Exception, match="refusing"):
-        throughput.copy_database(db, dst)
+        engine.copy_database(db, dst)
 
 
 def test_working_copy_is_removed_afterwards(db):
-    with throughput.working_copy(db) as p:
+    with engine.working_copy(db) as p:
         assert p.exists() and p != db
         kept = p.parent
     assert not kept.exists()
 
 
 def test_run_write_counts_ops_and_verifies(db, tmp_path):
-    conn = engine.connect(throughput.copy_database(db, tmp_path / "w.db"))
+    conn = engine.connect(engine.copy_database(db, tmp_path / "w.db"))
     run = throughput.run_write(conn, INSERT, ops=37, warmup_ops=5, batch_size=1)
     assert run.ok and run.ops == 37 and run.txn_ns.size == 37
     assert run.verify_expected == run.verify_actual == 42
@@ -84,7 +84,7 @@ def test_run_write_counts_ops_and_verifies(db, tmp_path):
 
 
 def test_batched_run_groups_ops_in_transactions(db, tmp_path):
-    conn = engine.connect(throughput.copy_database(db, tmp_path / "w.db"))
+    conn = engine.connect(engine.copy_database(db, tmp_path / "w.db"))
     run = throughput.run_write(conn, APPEND, ops=25, warmup_ops=0, batch_size=10)
     assert run.txn_ns.size == 3 and run.op_ns.size == 25  # 10 + 10 + 5
     assert run.ok and run.verify_actual == 25
@@ -101,7 +101,7 @@ def test_a_write_that_matches_nothing_is_caught_as_lost(db, tmp_path):
         ),
         verify=APPEND.verify,
     )
-    conn = engine.connect(throughput.copy_database(db, tmp_path / "w.db"))
+    conn = engine.connect(engine.copy_database(db, tmp_path / "w.db"))
     with pytest.raises(throughput.DataCheckError, match="lost or duplicated"):
         throughput.run_write(conn, lost, ops=10, warmup_ops=0)
     run = throughput.run_write(conn, lost, ops=10, warmup_ops=0, check=False)
@@ -129,7 +129,7 @@ def test_a_duplicated_write_is_caught(db, tmp_path):
         ),
         verify=INSERT.verify,
     )
-    conn = engine.connect(throughput.copy_database(db, tmp_path / "w.db"))
+    conn = engine.connect(engine.copy_database(db, tmp_path / "w.db"))
     with pytest.raises(throughput.DataCheckError):
         throughput.run_write(conn, dup, ops=4, warmup_ops=0)
 
@@ -152,7 +152,7 @@ def test_pragma_sweep_applies_each_durability_setting(db):
 
 
 def test_time_cap_stops_early_and_the_check_uses_ops_done(db, tmp_path):
-    conn = engine.connect(throughput.copy_database(db, tmp_path / "w.db"))
+    conn = engine.connect(engine.copy_database(db, tmp_path / "w.db"))
     run = throughput.run_write(conn, INSERT, ops=100000, warmup_ops=0, max_seconds=0.0)
     assert 1 <= run.ops < 100000 and run.ok
 

@@ -422,3 +422,25 @@ def test_compare_command_prints_writes_html_and_exits_on_regression(tmp_path):
         text=True,
     )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "no summary.json" in bad.stderr
+
+
+def test_claims_are_checked_against_the_run_and_unknown_claims_refused(tmp_path):
+    from perflab import views
+
+    p = tmp_path / "t.yaml"
+    p.write_text("claims: {full_scans: '0', indexes: '3'}\ntargets: []\n")
+    tg = load_targets(p, queries=set(), operations=set())
+    s = {
+        "queries": [q("a", scans=1, uses_index=False), q("b")],
+        "indexes": {"inventory": [{"index": "i1"}, {"index": "i2"}], "health": [{}]},
+    }
+    v = views.index_validation(s, tg.claims).set_index("check")
+    assert (
+        v.loc["full table scans", "claimed"] == "0" and v.loc["full table scans", "measured"] == 1
+    )
+    assert v.loc["indexes in the schema", "measured"] == 2
+    assert v.loc["queries using an index", "measured"] == "1 of 2"
+    assert v.loc["temp B-trees", "claimed"] == "—"
+    p.write_text("claims: {speed: fast}\ntargets: []\n")
+    with pytest.raises(PerflabError, match="unknown key 'speed'"):
+        load_targets(p, queries=set(), operations=set())

@@ -29,18 +29,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from perflab.engine import copy_database, working_copy
 from perflab.errors import PerflabError
-from perflab.indexes import (
-    _time_writes,
-    _write_statements,
-    copy_database,
-    database_copy,
-    index_sizes,
-)
+from perflab.indexes import _time_writes, _write_statements, index_sizes
 from perflab.measure import time_statement
 from perflab.plans import explain
 from perflab.querymodel import inline_params, parse_query
 from perflab.schema import introspect, quote_ident
+from perflab.stats import compare
 
 #: Columns of `evaluate`'s frame.
 ADVICE_COLUMNS = {
@@ -58,29 +54,6 @@ ADVICE_COLUMNS = {
     "recommended": "measured gain and no measured regression",
     "why": "the decision in words",
 }
-
-
-def compare(
-    base, head, *, min_effect: float = 0.05, conf: float = 0.99, boot: int = 2000, seed: int = 0
-) -> tuple[str, float, float, float]:
-    """Ratio of medians head/base with a bootstrap CI; verdict only if the CI excludes 1
-    AND the effect is at least `min_effect` (measurement notes §7)."""
-    rng = np.random.default_rng(seed)
-    base, head = np.asarray(base, float), np.asarray(head, float)
-    mb = np.median(base[rng.integers(0, base.size, (boot, base.size))], axis=1)
-    mh = np.median(head[rng.integers(0, head.size, (boot, head.size))], axis=1)
-    a = (1 - conf) / 2
-    lo, hi = np.quantile(mh / mb, [a, 1 - a])
-    r = float(np.median(head) / np.median(base))
-    if lo > 1 and r >= 1 + min_effect:
-        v = "regression"
-    elif hi < 1 and r <= 1 / (1 + min_effect):
-        v = "improvement"
-    elif r >= 1 + min_effect or r <= 1 / (1 + min_effect):
-        v = "inconclusive"
-    else:
-        v = "unchanged"
-    return v, r, float(lo), float(hi)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,7 +84,7 @@ def expert_candidates(db: str | Path, queries: Mapping[str, str]) -> tuple[list[
     if exe is None and shell is None:
         return [], "no sqlite3_expert binary and no sqlite3 shell: expert not run"
     found: dict[str, dict] = {}
-    with database_copy(db) as path:
+    with working_copy(db) as path:
         for name, sql in queries.items():
             if exe:
                 cmd = [exe, "-sql", sql.rstrip("; ") + ";", str(path)]
@@ -199,7 +172,7 @@ def evaluate(
     Columns: ADVICE_COLUMNS."""
     t = _Timing(rounds, executions, min_effect)
     out = []
-    with database_copy(db) as pa, database_copy(db) as pb:
+    with working_copy(db) as pa, working_copy(db) as pb:
         a = sqlite3.connect(pa, isolation_level=None)
         b = sqlite3.connect(pb, isolation_level=None)
         try:
@@ -304,7 +277,8 @@ def _evaluate_one(
         for q in changed:
             p = params.get(q.name) or [()]
             sa, sb = _ab(a, b, q.sql, p, t)
-            v, r, lo, hi = compare(sa, sb, min_effect=t.min_effect, seed=seed)
+            c = compare(sa, sb, min_effect=t.min_effect, seed=seed)
+            v, r, (lo, hi) = c["verdict"], c["ratio"], c["ci"]
             row["verdicts"][q.name] = {
                 "verdict": v,
                 "ratio": r,
@@ -477,13 +451,14 @@ def before_after(
         b.close()
         raise PerflabError(f"advised schema: cannot apply {d!r}: {exc}") from None
     rows = []
-    with database_copy(db) as pa:
+    with working_copy(db) as pa:
         a = sqlite3.connect(pa, isolation_level=None)
         try:
             for q in workload.queries:
                 p = params.get(q.name) or [()]
                 sa, sb = _ab(a, b, q.sql, p, t)
-                v, r, lo, hi = compare(sa, sb, min_effect=min_effect, seed=seed)
+                c = compare(sa, sb, min_effect=min_effect, seed=seed)
+                v, r, (lo, hi) = c["verdict"], c["ratio"], c["ci"]
                 rows.append(
                     {
                         "query": q.name,

@@ -41,6 +41,7 @@ import numpy as np
 import yaml
 
 from perflab.errors import PerflabError
+from perflab.fsio import atomic_write_text
 from perflab.sqlnorm import QUERY, UNPARSED, WRITE, normalize
 
 __all__ = [
@@ -52,7 +53,6 @@ __all__ = [
     "capture_command",
     "read_log",
     "read_records",
-    "write_text_atomic",
 ]
 
 ENV_VAR = "PERFLAB_CAPTURE_FILE"
@@ -154,24 +154,6 @@ def _install():
 if _PATH:
     _install()
 """
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write a file via a temp file and os.replace; one clear error if the folder is not
-    writable."""
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as exc:
-        raise PerflabError(f"{path}: cannot write ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------------- reading
@@ -519,7 +501,7 @@ def capture_cmd(out, from_log, name, max_values, command) -> None:
         raise PerflabError(f"capture: no SQLite statements recorded from {source}")
     result = group(records, max_values=max_values)
     text = build_workload(result, name=name or out_p.stem, source=source)
-    write_text_atomic(out_p, text)
+    atomic_write_text(out_p, text)
     nq = sum(1 for s in result.shapes if s.kind == QUERY)
     click.echo(
         f"perflab: captured {result.statements} statements -> {nq} queries, "

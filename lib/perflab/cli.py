@@ -88,8 +88,8 @@ def compare_cmd(base, head, html_out, min_effect, fail_on):
     from pathlib import Path
 
     from perflab import compare
+    from perflab.fsio import atomic_write_text
     from perflab.gate import check_gates, parse_fail_on
-    from perflab.report import atomic_write_text
 
     gates = parse_fail_on(fail_on, "given")
     cmp = compare.compare(

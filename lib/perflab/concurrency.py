@@ -32,7 +32,7 @@ from perflab import engine
 from perflab.errors import PerflabError
 from perflab.measure import summarize
 from perflab.stats import bootstrap_ci, repeatability
-from perflab.throughput import DataCheckError, working_copy
+from perflab.throughput import DataCheckError
 from perflab.workload import ConcurrencySpec, ParamSampler, WriteSpec
 
 _BUSY = ("database is locked", "database is busy", "database table is locked")
@@ -68,6 +68,13 @@ def _is_busy(exc: Exception) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and any(m in str(exc) for m in _BUSY)
 
 
+def _wait_until(clock, when_ns: int) -> None:
+    """Sleep until ``clock()`` reaches ``when_ns`` (an open-loop schedule), waking about
+    50 µs early and re-checking, so the start is not late by a whole sleep."""
+    while clock() < when_ns:
+        time.sleep(max(0.0, (when_ns - clock()) / 1e9 - 50e-6))
+
+
 def _reader(task: ReaderTask, barrier, offset: int = 0) -> dict:
     clock = time.perf_counter_ns
     t_open = clock()
@@ -90,8 +97,7 @@ def _reader(task: ReaderTask, barrier, offset: int = 0) -> dict:
         p = params[(offset + i) % np_]
         scheduled = start + i * step
         if step:
-            while clock() < scheduled:
-                time.sleep(max(0.0, (scheduled - clock()) / 1e9 - 50e-6))
+            _wait_until(clock, scheduled)
         t0 = clock()
         for attempt in range(task.max_retries + 1):
             try:
@@ -144,8 +150,7 @@ def _writer(task: WriterTask, barrier, offset: int = 0) -> dict:
     while t1 < end:
         scheduled = start + i * step
         if step:
-            while clock() < scheduled:
-                time.sleep(max(0.0, (scheduled - clock()) / 1e9 - 50e-6))
+            _wait_until(clock, scheduled)
         t0 = clock()
         drawn = [s.draw() for s in samplers]
         for attempt in range(task.max_retries + 1):
@@ -488,7 +493,7 @@ def reader_sweep(
 
         grid = tqdm(grid, desc="concurrency", unit="config")
     out = []
-    with working_copy(db_path, workdir) as path:
+    with engine.working_copy(db_path, workdir) as path:
         control = engine.connect(path, readonly=False)  # sets WAL; keeps -wal/-shm alive
         try:
             for m, w, n in grid:
@@ -521,7 +526,7 @@ def concurrent_reads(
     Repeated `repeats` times for a repeatability figure."""
     totals, setups, lat = [], [], []
     errors = 0
-    with working_copy(db_path, workdir) as path:
+    with engine.working_copy(db_path, workdir) as path:
         control = engine.connect(path, readonly=False)
         try:
             for r in range(repeats):

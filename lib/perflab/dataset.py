@@ -83,6 +83,7 @@ import yaml
 
 from perflab import paths
 from perflab.errors import PerflabError
+from perflab.fsio import atomic_write_text
 from perflab.schema import (
     ColumnInfo,
     FkInfo,
@@ -1502,8 +1503,5 @@ def cached_database(
     report = build_database(spec, scale, dest, seed=seed, ddl=ddl, progress=progress)
     d = asdict(report)
     d["path"] = str(report.path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{sidecar.name}.", suffix=".tmp", dir=cdir)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(d, f, indent=2, sort_keys=True)
-    os.replace(tmp, sidecar)
+    atomic_write_text(sidecar, json.dumps(d, indent=2, sort_keys=True))
     return report

@@ -35,7 +35,7 @@ from perflab.errors import PerflabError
 from perflab.indexes import hypothetical
 from perflab.measure import time_statement
 from perflab.plans import PlanNode, explain
-from perflab.querymodel import QueryModel, flatten_and, param_value, parse_query
+from perflab.querymodel import QueryModel, flatten_and, flatten_or, param_value, parse_query
 from perflab.schema import IndexInfo, SchemaInfo, introspect, quote_ident
 
 #: Columns of the frame `diagnose` returns.
@@ -853,7 +853,7 @@ def _or(ctx: _Ctx) -> None:
     for term in ctx.model.where_terms():
         if not isinstance(term, exp.Or):
             continue
-        branches = list(_flatten_or(term))
+        branches = list(flatten_or(term))
         cols = []
         for b in branches:
             bt = list(flatten_and(b))
@@ -886,16 +886,6 @@ def _or(ctx: _Ctx) -> None:
             [index_ddl(table, [quote_ident(m)]) for m in missing],
             lambda a: any(n.kind == "multi_index_or" for n in a),
         )
-
-
-def _flatten_or(e):
-    while isinstance(e, exp.Paren):
-        e = e.this
-    if isinstance(e, exp.Or):
-        yield from _flatten_or(e.this)
-        yield from _flatten_or(e.expression)
-    else:
-        yield e
 
 
 def _order_by(ctx: _Ctx) -> None:

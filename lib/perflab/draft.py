@@ -21,6 +21,7 @@ import click
 import yaml
 
 from perflab.errors import PerflabError
+from perflab.fsio import atomic_write_text
 from perflab.schema import SchemaInfo, introspect, introspect_ddl, load_ddl, quote_ident
 
 __all__ = ["draft_entries", "draft_workload", "draft_writes", "workload_group"]
@@ -207,9 +208,7 @@ def init_cmd(db, schema, out) -> None:
     """Draft a workload from the schema's indexes, foreign keys and primary keys."""
     text = draft_workload(db=db, schema=schema)
     if out:
-        from perflab.capture import write_text_atomic
-
-        write_text_atomic(Path(out), text)
+        atomic_write_text(Path(out), text)
         click.echo(f"wrote {out}", err=True)
     else:
         click.echo(text, nl=False)

@@ -94,6 +94,16 @@ def _loop(call, params: Sequence[tuple], warmup: int, max_seconds: float | None)
     return ns[:done], rows[:done]
 
 
+def _apsw_readonly(path: Path):
+    """An APSW connection to ``path`` opened read-only (``mode=ro`` URI)."""
+    import apsw
+
+    return apsw.Connection(
+        f"{Path(path).resolve().as_uri()}?mode=ro",
+        flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI,
+    )
+
+
 def time_apsw(
     path: Path,
     sql: str,
@@ -103,12 +113,7 @@ def time_apsw(
     max_seconds: float | None = None,
     pragmas=None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    import apsw
-
-    conn = apsw.Connection(
-        f"{Path(path).resolve().as_uri()}?mode=ro",
-        flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI,
-    )
+    conn = _apsw_readonly(path)
     try:
         for k, v in _pragmas(pragmas).items():
             conn.execute(f"PRAGMA {k} = {v}")
@@ -251,12 +256,7 @@ def compare_drivers(
 
 
 def _eqp_apsw(path: Path, sql: str, params: tuple) -> list[str]:
-    import apsw
-
-    conn = apsw.Connection(
-        f"{Path(path).resolve().as_uri()}?mode=ro",
-        flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI,
-    )
+    conn = _apsw_readonly(path)
     try:
         return [str(r[3]) for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
     finally:

@@ -6,10 +6,14 @@ and the report records which one it was.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import platform
+import shutil
 import sqlite3
 import sys
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from perflab.errors import PerflabError
@@ -79,6 +83,64 @@ def connect(
     except sqlite3.DatabaseError as exc:
         raise PerflabError(f"{path}: cannot open database: {exc}") from None
     return conn
+
+
+def copy_database(src: str | Path | sqlite3.Connection, dest: str | Path | None = None) -> Path:
+    """Copy a database with SQLite's online backup API (consistent even in WAL mode: the
+    committed WAL content is included).
+
+    ``src`` is a path, opened read-only (``mode=ro`` URI) so the original file cannot
+    change, or an open connection, used as it is and left open. ``dest`` must not exist
+    yet; None makes a new temporary file that the caller deletes. Returns the copy's path.
+    """
+    if dest is not None:
+        dest = Path(dest)
+        if dest.exists():
+            raise PerflabError(f"{dest}: refusing to overwrite an existing file")
+    own = not isinstance(src, sqlite3.Connection)
+    if own:
+        src_path = Path(src)
+        if not src_path.is_file():
+            raise PerflabError(f"{src_path}: database file not found")
+    if dest is None:
+        fd, name = tempfile.mkstemp(prefix="perflab-copy-", suffix=".db")
+        os.close(fd)
+        dest = Path(name)
+    s = sqlite3.connect(f"{src_path.resolve().as_uri()}?mode=ro", uri=True) if own else src
+    d = sqlite3.connect(dest)
+    try:
+        s.backup(d)
+    finally:
+        d.close()
+        if own:
+            s.close()
+    return dest
+
+
+@contextlib.contextmanager
+def working_copy(
+    src: str | Path | sqlite3.Connection, workdir: str | Path | None = None, name: str = "copy.db"
+) -> Iterator[Path]:
+    """A temporary copy of ``src`` (`copy_database`), deleted afterwards with its -wal/-shm.
+
+    The copy lives in a private folder in ``workdir``, else next to the source when that
+    folder is writable (same filesystem, so fsync costs are the ones the database really
+    sees), else (and for a connection) in the system temp folder.
+    """
+    if workdir:
+        base: Path | None = Path(workdir)
+    else:
+        base = None if isinstance(src, sqlite3.Connection) else Path(src).parent
+    tmp = None
+    if base is not None:
+        with contextlib.suppress(OSError):
+            tmp = Path(tempfile.mkdtemp(prefix=".perflab-copy-", dir=base))
+    if tmp is None:
+        tmp = Path(tempfile.mkdtemp(prefix="perflab-copy-"))
+    try:
+        yield copy_database(src, tmp / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def pragma_values(conn: sqlite3.Connection) -> dict[str, object]:

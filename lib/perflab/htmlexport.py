@@ -19,7 +19,7 @@ from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 
 from perflab.errors import PerflabError
-from perflab.report import atomic_write_text
+from perflab.fsio import atomic_write_text
 
 __all__ = [
     "PLOTLY_MIMETYPE",

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from perflab import engine
 from perflab.errors import PerflabError
 from perflab.plans import PlanNode
 from perflab.schema import IndexColumn, IndexInfo, SchemaInfo, TableInfo, introspect, quote_ident
@@ -49,49 +49,6 @@ HEALTH_COLUMNS = {
     "covered_by": "the index (or rowid) that serves its purpose",
     "reason": "the rule, in words",
 }
-
-
-# ---------------------------------------------------------------------------------------------
-# copies
-
-
-def copy_database(src: str | Path | sqlite3.Connection, dest: str | Path | None = None) -> Path:
-    """A copy of the database made with the backup API (WAL content included); the source
-    is only read. Returns the copy's path (a new temp file when `dest` is None)."""
-    if dest is None:
-        fd, name = tempfile.mkstemp(prefix="perflab-copy-", suffix=".db")
-        import os
-
-        os.close(fd)
-        dest = Path(name)
-    dest = Path(dest)
-    own = not isinstance(src, sqlite3.Connection)
-    if own:
-        src_path = Path(src)
-        if not src_path.is_file():
-            raise PerflabError(f"{src_path}: database file not found")
-        s = sqlite3.connect(f"{src_path.resolve().as_uri()}?mode=ro", uri=True)
-    else:
-        s = src
-    d = sqlite3.connect(dest)
-    try:
-        s.backup(d)
-    finally:
-        d.close()
-        if own:
-            s.close()
-    return dest
-
-
-@contextlib.contextmanager
-def database_copy(src: str | Path | sqlite3.Connection) -> Iterator[Path]:
-    """Context manager: a temp copy of the database, deleted afterwards."""
-    path = copy_database(src)
-    try:
-        yield path
-    finally:
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
 
 
 def hypothetical(conn: sqlite3.Connection) -> sqlite3.Connection:
@@ -550,7 +507,7 @@ def write_cost(
     cost_pct (of the baseline), cost_lo / cost_hi (95% bootstrap CI of cost_us),
     note (e.g. automatic indexes that cannot be dropped).
     """
-    with database_copy(db) as path:
+    with engine.working_copy(db) as path:
         conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")

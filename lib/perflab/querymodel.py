@@ -116,14 +116,25 @@ class QueryModel:
         return render(tree if tree is not None else self.tree, extra or {})
 
 
-def flatten_and(e: exp.Expression):
+def _flatten(e: exp.Expression, op: type[exp.Connector]):
+    """The operands of a chain of `op` (AND or OR), parentheses removed, left to right."""
     while isinstance(e, exp.Paren):
         e = e.this
-    if isinstance(e, exp.And):
-        yield from flatten_and(e.this)
-        yield from flatten_and(e.expression)
+    if isinstance(e, op):
+        yield from _flatten(e.this, op)
+        yield from _flatten(e.expression, op)
     else:
         yield e
+
+
+def flatten_and(e: exp.Expression):
+    """The terms of an AND chain (``a AND (b AND c)`` -> a, b, c)."""
+    return _flatten(e, exp.And)
+
+
+def flatten_or(e: exp.Expression):
+    """The branches of an OR chain (``a OR (b OR c)`` -> a, b, c)."""
+    return _flatten(e, exp.Or)
 
 
 def parse_query(sql: str, name: str = "query") -> QueryModel:

@@ -10,14 +10,12 @@ HTML and the environment the numbers were measured in.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import functools
 import json
 import math
 import os
 import platform
-import tempfile
 from collections.abc import Iterable, Mapping
 from html import escape
 from pathlib import Path
@@ -26,9 +24,9 @@ from urllib.parse import quote
 
 from perflab import paths
 from perflab.errors import PerflabError
+from perflab.fsio import atomic_write_text
 
 __all__ = [
-    "atomic_write_text",
     "to_jsonable",
     "validate_summary",
     "write_index",
@@ -38,27 +36,6 @@ __all__ = [
 
 # --------------------------------------------------------------------------------------
 # files
-
-
-def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and os.replace.
-
-    Readers see either the old file or the complete new one, never a half-written file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding=encoding, newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 # --------------------------------------------------------------------------------------
@@ -289,9 +266,11 @@ def _headline(summary: Mapping[str, Any]) -> str:
     tables = db.get("tables") or {}
     total_rows = sum(v for v in tables.values() if isinstance(v, int) and not isinstance(v, bool))
     stages = summary.get("stages") or {}
-    run_seconds = sum(
-        v for v in stages.values() if isinstance(v, (int, float)) and not isinstance(v, bool)
-    )
+    run_seconds = stages.get("total")  # the whole run; the other stages are parts of it
+    if not isinstance(run_seconds, (int, float)):
+        run_seconds = sum(
+            v for v in stages.values() if isinstance(v, (int, float)) and not isinstance(v, bool)
+        )
     facts = [
         ("profile", _e(summary.get("profile"))),
         ("scale", _e(db.get("scale"))),

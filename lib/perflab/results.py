@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from perflab.fsio import atomic_write_text
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -34,18 +34,9 @@ def to_jsonable(obj: Any) -> Any:
 
 
 def write_json_atomic(path: Path, data: Any) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(to_jsonable(data), fh, indent=2, allow_nan=False)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``data`` as indented JSON (NaN/inf as null) with `fsio.atomic_write_text`."""
+    text = json.dumps(to_jsonable(data), indent=2, allow_nan=False) + "\n"
+    return atomic_write_text(path, text)
 
 
 def save(run_dir: str | Path | None, stage: str, data: Any) -> Path | None:

@@ -251,7 +251,7 @@ def run(
 def _add_comparison(staging: Path, base: dict, summary: dict) -> None:
     """Compare against the baseline; the page and the summary's `comparison` key."""
     from perflab.compare import compare, html_report
-    from perflab.report import atomic_write_text
+    from perflab.fsio import atomic_write_text
 
     cmp = compare(base, summary)
     summary["comparison"] = cmp

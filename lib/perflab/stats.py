@@ -217,6 +217,37 @@ class GrowthFit:
         }
 
 
+def _usable(n: Sequence[float], t: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """The (size, time) points a growth fit can use: finite, n ≥ 1 and t > 0."""
+    n = np.asarray(n, dtype=float)
+    t = np.asarray(t, dtype=float)
+    ok = np.isfinite(n) & np.isfinite(t) & (n >= 1) & (t > 0)
+    return n[ok], t[ok]
+
+
+def _fit_class(name: str, n: np.ndarray, t: np.ndarray) -> tuple[float, float, float]:
+    """Best (rss, a, b) of t ≈ a + b·g(n)/g(n_max) for one growth class, by relative least
+    squares with a, b ≥ 0 (the unconstrained optimum, else a or b alone)."""
+    m = n.size
+    if name != "O(1)":
+        gn = GROWTH_MODELS[name](n)
+        gx = gn / gn.max()
+    else:
+        gx = np.ones(m)
+    # constant candidate: the relative-LS optimum of a alone
+    cands = [(float(np.sum(1 / t) / np.sum(1 / t**2)), 0.0)]
+    if name != "O(1)":
+        A = np.column_stack([np.ones(m), gx]) / t[:, None]
+        a, b = np.linalg.lstsq(A, np.ones(m), rcond=None)[0]
+        if a >= 0 and b >= 0:
+            cands.append((float(a), float(b)))
+        w = gx / t
+        b0 = float(w.sum() / (w @ w))
+        if b0 > 0:
+            cands.append((0.0, b0))
+    return min((float(np.sum(((a + b * gx) / t - 1) ** 2)), a, b) for a, b in cands)
+
+
 def fit_growth(n: Sequence[float], t: Sequence[float], *, parsimony: float = 0.0) -> GrowthFit:
     """Fit every growth class by relative least squares with a, b ≥ 0; pick by AICc.
 
@@ -226,32 +257,15 @@ def fit_growth(n: Sequence[float], t: Sequence[float], *, parsimony: float = 0.0
     Needs at least 4 sizes (AICc with 2 parameters needs m - k - 1 > 0); use
     ≥5 over ≥3 decades to tell log n from n (measurement-facts §6).
     """
-    n = np.asarray(n, dtype=float)
-    t = np.asarray(t, dtype=float)
-    ok = np.isfinite(n) & np.isfinite(t) & (n >= 1) & (t > 0)
-    n, t = n[ok], t[ok]
+    n, t = _usable(n, t)
     m = n.size
     if m < 4:
         raise ValueError(f"growth fit needs at least 4 sizes with positive times, got {m}")
     best: tuple | None = None
     aiccs: dict[str, float] = {}
     fits: dict[str, tuple[float, float, float, int]] = {}
-    for name, g in GROWTH_MODELS.items():
-        gn = g(n)
-        gx = gn / gn.max() if name != "O(1)" else np.ones(m)
-        # constant candidate: the relative-LS optimum of a alone
-        a0 = float(np.sum(1 / t) / np.sum(1 / t**2))
-        cands = [(a0, 0.0)]
-        if name != "O(1)":
-            A = np.column_stack([np.ones(m), gx]) / t[:, None]
-            a, b = np.linalg.lstsq(A, np.ones(m), rcond=None)[0]
-            if a >= 0 and b >= 0:
-                cands.append((float(a), float(b)))
-            w = gx / t
-            b0 = float(w.sum() / (w @ w))
-            if b0 > 0:
-                cands.append((0.0, b0))
-        rss, a, b = min((float(np.sum(((a + b * gx) / t - 1) ** 2)), a, b) for a, b in cands)
+    for name in GROWTH_MODELS:
+        rss, a, b = _fit_class(name, n, t)
         k = 1 if (name == "O(1)" or b == 0) else 2
         # the floor keeps float noise (rss ~ 1e-30 on exact curves) from picking a class
         aicc = m * math.log(rss / m + 1e-20) + 2 * k + 2 * k * (k + 1) / (m - k - 1)
@@ -287,24 +301,9 @@ def fit_growth(n: Sequence[float], t: Sequence[float], *, parsimony: float = 0.0
 
 def refit(model: str, n: Sequence[float], t: Sequence[float]) -> GrowthFit:
     """Fit one given class (e.g. the p99 curve with the class chosen on p50)."""
-    n = np.asarray(n, dtype=float)
-    t = np.asarray(t, dtype=float)
-    ok = np.isfinite(n) & np.isfinite(t) & (n >= 1) & (t > 0)
-    n, t = n[ok], t[ok]
+    n, t = _usable(n, t)
     m = n.size
-    g = GROWTH_MODELS[model]
-    gx = g(n) / g(n).max() if model != "O(1)" else np.ones(m)
-    cands = [(float(np.sum(1 / t) / np.sum(1 / t**2)), 0.0)]
-    if model != "O(1)":
-        A = np.column_stack([np.ones(m), gx]) / t[:, None]
-        a, b = np.linalg.lstsq(A, np.ones(m), rcond=None)[0]
-        if a >= 0 and b >= 0:
-            cands.append((float(a), float(b)))
-        w = gx / t
-        b0 = float(w.sum() / (w @ w))
-        if b0 > 0:
-            cands.append((0.0, b0))
-    rss, a, b = min((float(np.sum(((a + b * gx) / t - 1) ** 2)), a, b) for a, b in cands)
+    rss, a, b = _fit_class(model, n, t)
     return GrowthFit(
         model if b > 0 else "O(1)",
         a,

@@ -8,6 +8,14 @@ from pathlib import Path
 from perflab.errors import PerflabError
 from perflab.yamlio import check_keys, load_yaml, require_mapping
 
+#: Claims a source made about the schema that a run can check (index validation).
+CLAIMS = {
+    "indexes": "indexes in the schema",
+    "queries_using_index": "queries using an index",
+    "full_scans": "full table scans",
+    "temp_btrees": "temp B-trees",
+}
+
 METRICS = {"latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "ops_per_s", "total_ms"}
 COMPARATORS = {"<", "<=", ">", ">="}
 
@@ -42,6 +50,7 @@ class Targets:
     targets: tuple[Target, ...]
     source: str = ""
     path: Path | None = None
+    claims: tuple[tuple[str, str], ...] = ()  # (CLAIMS key, what the source said)
 
     def for_query(self, name: str, metric: str = "latency_p99_ms") -> Target | None:
         for t in self.targets:
@@ -54,7 +63,9 @@ def load_targets(path: Path, *, queries: set[str], operations: set[str]) -> Targ
     """Load a targets file; an unknown metric, query or operation is an error naming it."""
     path = Path(path)
     doc = require_mapping(load_yaml(path), str(path))
-    check_keys(doc, {"source", "targets"}, str(path))
+    check_keys(doc, {"source", "targets", "claims"}, str(path))
+    claims = require_mapping(doc.get("claims") or {}, f"{path}: claims")
+    check_keys(claims, set(CLAIMS), f"{path}: claims")
     out = []
     for i, raw in enumerate(doc.get("targets") or []):
         where = f"{path}: targets[{i}]"
@@ -104,4 +115,9 @@ def load_targets(path: Path, *, queries: set[str], operations: set[str]) -> Targ
                 str(raw.get("note") or ""),
             )
         )
-    return Targets(tuple(out), str(doc.get("source") or ""), path)
+    return Targets(
+        tuple(out),
+        str(doc.get("source") or ""),
+        path,
+        tuple((k, str(v)) for k, v in claims.items()),
+    )

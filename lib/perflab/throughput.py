@@ -13,12 +13,9 @@ returns), so they are service times of one writer, not latency under load.
 
 from __future__ import annotations
 
-import contextlib
-import shutil
 import sqlite3
-import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,47 +31,6 @@ from perflab.workload import ParamSampler, StatementSpec, WriteSpec, check_state
 
 class DataCheckError(PerflabError):
     """A write run changed the data by something other than ops × per_op."""
-
-
-# ------------------------------------------------------------------ copies
-
-
-def copy_database(src: Path, dst: Path) -> Path:
-    """Copy a database with SQLite's online backup API (consistent even in WAL mode).
-
-    The source is opened read-only, so the original file cannot change.
-    """
-    src, dst = Path(src), Path(dst)
-    if dst.exists():
-        raise PerflabError(f"{dst}: refusing to overwrite an existing file")
-    s = sqlite3.connect(f"{src.resolve().as_uri()}?mode=ro", uri=True)
-    d = sqlite3.connect(dst)
-    try:
-        s.backup(d)
-    finally:
-        d.close()
-        s.close()
-    return dst
-
-
-@contextlib.contextmanager
-def working_copy(src: Path, workdir: Path | None = None, name: str = "copy.db") -> Iterator[Path]:
-    """A temporary copy of `src`, deleted afterwards (with its -wal/-shm files).
-
-    The copy lives next to the source when that directory is writable (same
-    filesystem, so fsync costs are the ones the database really sees), else in
-    the system temp directory.
-    """
-    src = Path(src)
-    base = Path(workdir) if workdir else src.parent
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=".perflab-copy-", dir=base))
-    except OSError:
-        tmp = Path(tempfile.mkdtemp(prefix="perflab-copy-"))
-    try:
-        yield copy_database(src, tmp / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # ------------------------------------------------------------------ one run
@@ -263,6 +219,18 @@ def _open_copy(path: Path, pragmas: Mapping[str, object]) -> sqlite3.Connection:
     return conn
 
 
+def _sweep_kwargs(ops: int, warmup_ops: int, seed: int, max_seconds: float | None) -> dict:
+    """`run_write` settings shared by every run of a sweep: a failed data check comes back
+    as status 'failed' in the record instead of being raised."""
+    return {
+        "ops": ops,
+        "warmup_ops": warmup_ops,
+        "seed": seed,
+        "max_seconds": max_seconds,
+        "check": False,
+    }
+
+
 def measure_writes(
     db_path: Path,
     writes: Sequence[WriteSpec],
@@ -279,22 +247,13 @@ def measure_writes(
     on one copy of the database. Failed data checks come back as status 'failed'."""
     pragmas = dict(engine.APP_PRAGMAS if pragmas is None else pragmas)
     out = []
-    with working_copy(db_path, workdir) as path:
+    kw = _sweep_kwargs(ops, warmup_ops, seed, max_seconds)
+    with engine.working_copy(db_path, workdir) as path:
         conn = _open_copy(path, pragmas)
         try:
             for w in writes:
                 for bs in batch_sizes:
-                    run = run_write(
-                        conn,
-                        w,
-                        ops=ops,
-                        batch_size=bs,
-                        warmup_ops=warmup_ops,
-                        seed=seed,
-                        max_seconds=max_seconds,
-                        token=f"{seed}-{w.name}-{bs}",
-                        check=False,
-                    )
+                    run = run_write(conn, w, batch_size=bs, token=f"{seed}-{w.name}-{bs}", **kw)
                     out.append(run.record(seed))
         finally:
             conn.close()
@@ -319,8 +278,9 @@ def pragma_sweep(
     other pragmas are the application's.
     """
     out = []
+    kw = _sweep_kwargs(ops, warmup_ops, seed, max_seconds)
     for journal in dict.fromkeys(j for j, _ in grid):
-        with working_copy(db_path, workdir) as path:
+        with engine.working_copy(db_path, workdir) as path:
             for j, sync in grid:
                 if j != journal:
                     continue
@@ -328,17 +288,8 @@ def pragma_sweep(
                 conn = _open_copy(path, pr)
                 try:
                     for w in writes:
-                        run = run_write(
-                            conn,
-                            w,
-                            ops=ops,
-                            batch_size=batch_size,
-                            warmup_ops=warmup_ops,
-                            seed=seed,
-                            max_seconds=max_seconds,
-                            token=f"{seed}-{w.name}-{journal}-{sync}",
-                            check=False,
-                        )
+                        token = f"{seed}-{w.name}-{journal}-{sync}"
+                        run = run_write(conn, w, batch_size=batch_size, token=token, **kw)
                         out.append(run.record(seed))
                 finally:
                     conn.close()
@@ -411,7 +362,7 @@ def repeat_write(
 
     vals = []
     for r in range(repeats):
-        with working_copy(db_path, workdir) as path:
+        with engine.working_copy(db_path, workdir) as path:
             conn = _open_copy(path, engine.APP_PRAGMAS)
             try:
                 run = run_write(

@@ -48,7 +48,9 @@ from pathlib import Path
 import yaml
 
 from perflab import paths
+from perflab.engine import copy_database
 from perflab.errors import PerflabError
+from perflab.fsio import atomic_write_text
 
 __all__ = [
     "DEFAULT_ROWS",
@@ -294,8 +296,7 @@ def snapshot(
         try:
             conn, method, jmode = _open_source(src, tmpdir, busy_timeout)
             conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
-            dst = sqlite3.connect(work, isolation_level=None)
-            conn.backup(dst)
+            copy_database(conn, work)
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise _locked_error(src, busy_timeout, exc) from None
@@ -305,6 +306,7 @@ def snapshot(
         finally:
             if conn is not None:
                 conn.close()
+        dst = sqlite3.connect(work, isolation_level=None)
         try:
             problems, how = _integrity(dst, work) if check else ((), "skipped")
             info = _contents(dst)
@@ -461,10 +463,7 @@ def _cache_file(kind: str, stem: str, content: str, suffix: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{stem}-{key}{suffix}"
     if not path.exists() or path.read_text(encoding="utf-8") != content:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(content)
-        os.replace(tmp, path)
+        atomic_write_text(path, content)
     return path
 
 

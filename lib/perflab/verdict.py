@@ -226,6 +226,24 @@ def _advice_for(summary: dict, query: str) -> tuple[str, str]:
     return "", ""
 
 
+def _index_cost(summary: dict, index: str) -> str:
+    """What keeping an index costs, from the interleaved write-cost measurement."""
+    idx = summary.get("indexes") or {}
+    parts = [
+        f"{r['op']} {r['cost_us']:+.2f} us ({r.get('cost_pct') or 0:.1f}%, 95% CI "
+        f"{_fmt(r.get('cost_lo'))}..{_fmt(r.get('cost_hi'))})"
+        for r in idx.get("write_cost") or []
+        if r.get("index") == index and r.get("cost_us") is not None
+    ]
+    size = next(
+        (i.get("size_bytes") for i in idx.get("inventory") or [] if i.get("index") == index),
+        None,
+    )
+    if size is not None:
+        parts.append(f"{size / 1024:,.0f} KiB on disk")
+    return ("measured cost of keeping it: " + "; ".join(parts)) if parts else ""
+
+
 def derive_issues(
     summary: dict, target_results: list[TargetResult]
 ) -> tuple[list[Issue], list[dict]]:
@@ -344,7 +362,7 @@ def derive_issues(
             continue
         rec, gain = _advice_for(summary, q)
         ev = [f"plan: {f.get('plan_line')}", str(f.get("evidence") or "")]
-        if f.get("latency_ms") is not None:
+        if f.get("latency_ms") is not None and "p50" not in ev[1]:
             ev.append(f"measured p50 {_fmt(f.get('latency_ms'))} ms")
         add(
             sev,
@@ -421,13 +439,9 @@ def derive_issues(
             )
             continue
         ddl = next((d for d in drops if d and h["index"] in d), None)
-        gain = ""
+        gain = _index_cost(summary, h["index"]) if h.get("droppable") else ""
         if ddl and ddl in recommended:
-            c = drops[ddl]
-            gain = (
-                f"measured: {_fmt(c.get('insert_us'))} us per insert, "
-                f"{_fmt(c.get('size_bytes'))} bytes"
-            )
+            gain = "recommended by the advisor; " + gain
         add(
             "low",
             f"index {h['index']} on {h.get('table')}: {h.get('issue', '').replace('_', ' ')}",
