@@ -112,3 +112,36 @@ def test_failing_notebook_is_named_and_keeps_earlier_report(tmp_path, monkeypatc
     assert len(failed) == 1
     partial = nbformat.read(failed[0] / "notebooks" / "01_broken.ipynb", as_version=4)
     assert any(o.get("ename") == "ValueError" for c in partial.cells for o in c.get("outputs", []))
+
+
+def test_baseline_comparison_and_gates(tiny_run, tmp_path):
+    """Same code, same data: plans and indexes identical; page and summary key written."""
+    base, _ = tiny_run
+    out = tmp_path / "head"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "perflab.cli",
+            "run",
+            "--profile",
+            "tiny",
+            "--out",
+            str(out),
+            "--baseline",
+            str(base),
+            "--fail-on",
+            "reject",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    summary = json.loads((out / "summary.json").read_text())
+    assert proc.returncode == (1 if summary["decision"]["decision"] == "REJECTED" else 0)
+    cmp = summary["comparison"]
+    assert cmp["base_run"] == base.name and cmp["plan_regressions"] == 0
+    assert {p["change"] for p in cmp["plans"]} == {"same"}
+    assert cmp["indexes"]["added"] == cmp["indexes"]["removed"] == []
+    assert (out / "comparison.html").is_file()
+    assert "comparison.html" in (out / "index.html").read_text()
+    assert "against baseline" in proc.stderr

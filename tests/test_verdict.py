@@ -353,9 +353,23 @@ def test_compare_finds_slower_query_changed_plan_and_dropped_index():
     assert plans["b"]["change"] == "worse" and "full table scan" in plans["b"]["why"]
     assert plans["a"]["change"] == "same"
     assert cmp["indexes"]["removed"] == ["iy"] and cmp["indexes"]["added"] == []
-    assert cmp["regressions"] == 2 and cmp["plan_regressions"] == 1
+    assert m[("a", "latency_p99_ms")] == "regression"  # shown, but tails are not gated
+    assert cmp["regressions"] == 1 and cmp["tail_regressions"] == 1
+    assert cmp["plan_regressions"] == 1
     fails = gate.check_gates({"comparison": cmp}, ["regression"])
-    assert len(fails) == 2 and "a latency_p50_ms" in fails[0]
+    assert len(fails) == 2 and "a latency_p50_ms" in fails[0] and "p99" not in fails[0]
+
+
+def test_machine_speed_drift_is_reported():
+    base, head = base_summary(), base_summary()
+    base["harness_overhead_ms"] = {"select_1": 0.001}
+    head["harness_overhead_ms"] = {"select_1": 0.002}
+    cmp = compare.compare(base, head)
+    assert cmp["machine"]["select_1_ratio"] == pytest.approx(2.0)
+    assert "different speed" in cmp["machine"]["warning"]
+    assert "warning:" in compare.text_report(cmp)
+    head["harness_overhead_ms"] = {"select_1": 0.00105}
+    assert compare.compare(base, head)["machine"]["warning"] == ""
 
 
 def test_large_change_with_overlapping_intervals_is_inconclusive():

@@ -45,6 +45,12 @@ def cli() -> None:
     help="A previous run folder or summary.json to compare against (comparison.html).",
 )
 @click.option(
+    "--min-effect",
+    type=float,
+    default=None,
+    help="With --baseline: smallest change that counts (default 0.25).",
+)
+@click.option(
     "--fail-on",
     "fail_on",
     multiple=True,
@@ -80,7 +86,7 @@ def run_cmd(profile, out, dataset, workload, targets, seed, iterations, baseline
 @click.argument("head")
 @click.option("--html", "html_out", default=None, help="Write the comparison page here.")
 @click.option(
-    "--min-effect", type=float, default=None, help="Smallest change that counts (default 0.10)."
+    "--min-effect", type=float, default=None, help="Smallest change that counts (default 0.25)."
 )
 @click.option("--fail-on", "fail_on", multiple=True, help="'regression': exit 1 on one.")
 def compare_cmd(base, head, html_out, min_effect, fail_on):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from perflab.compare import GATED_METRICS
 from perflab.errors import PerflabError
 
 GATES = ("reject", "regression")
@@ -44,9 +45,14 @@ def check_gates(summary: dict, gates: Iterable[str]) -> list[str]:
                 worse = [
                     f"{m['subject']} {m['metric']} x{m['ratio']:.2f}"
                     for m in cmp["metrics"]
-                    if m["verdict"] == "regression"
+                    if m["verdict"] == "regression" and m["metric"] in GATED_METRICS
                 ]
-                out.append(f"regression: {cmp['regressions']} metric(s) worse: " + ", ".join(worse))
+                warn = (cmp.get("machine") or {}).get("warning")
+                out.append(
+                    f"regression: {cmp['regressions']} metric(s) worse: "
+                    + ", ".join(worse)
+                    + (f" (note: {warn})" if warn else "")
+                )
             if cmp["plan_regressions"]:
                 worse = [
                     f"{p['query']} ({p['why']})" for p in cmp["plans"] if p["change"] == "worse"

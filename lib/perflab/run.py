@@ -149,6 +149,7 @@ def run(
     iterations: int | None = None,
     notebooks: list[str] | None = None,
     baseline: str | Path | None = None,
+    min_effect: float | None = None,
     db: str | Path | None = None,
     schema: str | Path | None = None,
 ) -> RunResult:
@@ -237,7 +238,7 @@ def run(
         stages["total"] = time.perf_counter() - t_start
         summary = build_summary(staging, ctx, run_id=run_id, notebooks=done, stages=stages)
         if base_summary is not None:
-            _add_comparison(staging, base_summary, summary)
+            _add_comparison(staging, base_summary, summary, min_effect)
         write_summary(staging, summary)
         write_index(staging, summary)
         dest = _publish(staging, out)
@@ -248,17 +249,20 @@ def run(
     return RunResult(dest, dest / "index.html", summary)
 
 
-def _add_comparison(staging: Path, base: dict, summary: dict) -> None:
+def _add_comparison(
+    staging: Path, base: dict, summary: dict, min_effect: float | None = None
+) -> None:
     """Compare against the baseline; the page and the summary's `comparison` key."""
-    from perflab.compare import compare, html_report
+    from perflab.compare import DEFAULT_MIN_EFFECT, compare, html_report
     from perflab.fsio import atomic_write_text
 
-    cmp = compare(base, summary)
+    cmp = compare(base, summary, DEFAULT_MIN_EFFECT if min_effect is None else min_effect)
     summary["comparison"] = cmp
     atomic_write_text(staging / "comparison.html", html_report(cmp))
     _say(
         f"perflab: against baseline {cmp['base_run']}: {cmp['regressions']} regression(s), "
         f"{cmp['plan_regressions']} plan regression(s), {cmp['improvements']} improvement(s)"
+        + (f"; warning: {cmp['machine']['warning']}" if cmp["machine"]["warning"] else "")
     )
 
 
