@@ -458,3 +458,40 @@ def test_claims_are_checked_against_the_run_and_unknown_claims_refused(tmp_path)
     p.write_text("claims: {speed: fast}\ntargets: []\n")
     with pytest.raises(PerflabError, match="unknown key 'speed'"):
         load_targets(p, queries=set(), operations=set())
+
+
+def fit(query, model, weights, limit, n_max=1000, table="t"):
+    return {
+        "query": query,
+        "table": table,
+        "model": model,
+        "n_min": 10,
+        "n_max": n_max,
+        "rel_rmse": 0.05,
+        "target_ms": 50,
+        "limit_rows": limit,
+        "limit_x": None if limit is None else limit / n_max,
+        "fit_p50": {"weights": weights},
+    }
+
+
+def test_scale_rule_needs_confident_growth_and_uses_the_deployment_horizon():
+    lin = {"O(1)": 0.02, "O(n)": 0.5, "O(n log n)": 0.48}
+    s = {
+        "queries": [q("a"), q("b"), q("c")],
+        "scale": {
+            "fits": [
+                fit("a", "O(n log n)", lin, limit=50_000),  # beyond 10x measured, within deployment
+                fit("b", "O(n)", {"O(1)": 0.3, "O(n)": 0.7}, limit=2_000),  # uncertain class
+                fit("c", "O(n)", lin, limit=None),  # never crosses
+            ]
+        },
+    }
+    a = verdict.assess(s, targets(), deployment_rows={"t": 100_000})
+    by = {i["subject"]: i for i in a["issues"]}
+    assert by["a"]["severity"] == "high" and "100,000" in by["a"]["evidence"][1]
+    assert "b" not in by and any(x["query"] == "b" for x in a["ignored_findings"])
+    assert by["c"]["severity"] == "low"
+    # without a deployment size the horizon is 10x the largest measured size
+    a = verdict.assess(s, targets())
+    assert {i["subject"]: i["severity"] for i in a["issues"]}["a"] == "low"

@@ -245,6 +245,12 @@ class DatasetSpec:
     source: Path
     time_range: tuple[str, str] = DEFAULT_TIME_RANGE
 
+    def deployment_rows(self) -> dict[str, int]:
+        """Rows per table at the largest named scale: the size the application must reach,
+        the horizon against which scale predictions are judged."""
+        largest = max(self.scales.values(), key=lambda rows: sum(rows.values()))
+        return dict(largest)
+
 
 @dataclass(frozen=True)
 class GeneratedTable:

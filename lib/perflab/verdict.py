@@ -13,8 +13,9 @@ Issue severity (critical > high > medium > low > info):
   critical  a current target fails; an integrity or foreign-key check fails; a
             write was lost or duplicated
   high      a plan finding of severity high; a query whose scale curve grows
-            linearly or worse and is predicted to cross its target within 10x
-            the measured size
+            linearly or worse (weight >= GROWTH_CONFIDENCE) and is predicted to
+            cross its target before the horizon: the table's rows at the
+            deployment size, or 10x the largest measured size if more
   medium    a plan finding of severity medium; an inconclusive target; a
             pragma that the audit marks as a risk
   low       index health (unused, redundant), pragma advice, low findings
@@ -195,6 +196,18 @@ def targets_frame(results: Iterable[TargetResult]) -> pd.DataFrame:
 # --------------------------------------------------------------------------- issues
 
 _LINEAR_OR_WORSE = {"O(n)", "O(n log n)", "O(n^2)"}
+#: A growth class counts only when the fit's Akaike weights put at least this much
+#: probability on "linear or worse" (point lookups flip between classes on noise).
+GROWTH_CONFIDENCE = 0.9
+
+
+def _p_linear(fit: dict) -> float:
+    weights = (fit.get("fit_p50") or {}).get("weights") or {}
+    if not weights:
+        return 1.0 if fit.get("model") in _LINEAR_OR_WORSE else 0.0
+    return float(sum(weights.get(k, 0.0) for k in _LINEAR_OR_WORSE))
+
+
 _FINDING_SEVERITY = {"high": "high", "medium": "medium", "low": "low", "info": "info"}
 _BUMP = {"info": "low", "low": "medium", "medium": "high", "high": "high"}
 
@@ -245,7 +258,9 @@ def _index_cost(summary: dict, index: str) -> str:
 
 
 def derive_issues(
-    summary: dict, target_results: list[TargetResult]
+    summary: dict,
+    target_results: list[TargetResult],
+    deployment_rows: dict[str, int] | None = None,
 ) -> tuple[list[Issue], list[dict]]:
     """Issues by the documented rules, and the findings deliberately not raised (with why)."""
     issues: list[Issue] = []
@@ -376,34 +391,55 @@ def derive_issues(
         )
 
     for fit in (summary.get("scale") or {}).get("fits") or []:
-        x = fit.get("limit_x")
-        if fit.get("model") in _LINEAR_OR_WORSE and x is not None and x <= 10:
-            rec, gain = _advice_for(summary, fit["query"])
+        if not fit.get("model"):
+            continue
+        p_lin = _p_linear(fit)
+        q = fit["query"]
+        if p_lin < GROWTH_CONFIDENCE:
+            if fit["model"] in _LINEAR_OR_WORSE:
+                ignored.append(
+                    {
+                        "query": q,
+                        "rule": "scale",
+                        "model": fit["model"],
+                        "why_ignored": f"growth class uncertain: P(linear or worse) "
+                        f"= {p_lin:.2f} < {GROWTH_CONFIDENCE}",
+                    }
+                )
+            continue
+        limit = fit.get("limit_rows")
+        horizon = max(
+            (deployment_rows or {}).get(fit.get("table"), 0), 10 * (fit.get("n_max") or 0)
+        )
+        where = (
+            f"fitted {fit['model']} over {fit.get('n_min')}..{fit.get('n_max')} rows "
+            f"(P(linear or worse) {p_lin:.2f}, relative RMS error "
+            f"{_fmt(fit.get('rel_rmse'))})"
+        )
+        if limit is not None and limit <= horizon:
+            rec, gain = _advice_for(summary, q)
             add(
                 "high",
-                f"{fit['query']}: grows {fit['model']}, p99 predicted to cross "
-                f"{_fmt(fit.get('target_ms'))} ms at {_fmt(fit.get('limit_rows'))} rows",
+                f"{q}: grows {fit['model']}, p99 predicted to cross "
+                f"{_fmt(fit.get('target_ms'))} ms at {_fmt(limit)} rows",
                 [
-                    f"fitted {fit['model']} over {fit.get('n_min')}..{fit.get('n_max')} rows "
-                    f"(relative RMS error {_fmt(fit.get('rel_rmse'))}), limit at {x:.2g}x the "
-                    "largest measured size"
+                    where,
+                    f"the horizon is {horizon:,.0f} rows of {fit.get('table')} (the "
+                    "deployment size the dataset spec names, or 10x the largest measured)",
                 ],
                 rec,
                 "scale",
-                fit["query"],
+                q,
                 gain,
             )
-        elif fit.get("model") in _LINEAR_OR_WORSE:
+        else:
             add(
                 "low",
-                f"{fit['query']}: grows {fit['model']}",
-                [
-                    f"fitted over {fit.get('n_min')}..{fit.get('n_max')} rows; "
-                    f"predicted limit {_fmt(fit.get('limit_rows'))} rows"
-                ],
+                f"{q}: grows {fit['model']}",
+                [where, f"predicted limit {_fmt(limit)} rows"],
                 "watch it as the table grows",
                 "scale",
-                fit["query"],
+                q,
             )
 
     adv = summary.get("advice") or {}
@@ -477,10 +513,13 @@ def decide(target_results: list[TargetResult], issues: list[Issue]) -> Decision:
     )
 
 
-def assess(summary: dict, targets: Targets) -> dict:
-    """Targets, issues and decision as summary.json carries them."""
+def assess(summary: dict, targets: Targets, deployment_rows: dict[str, int] | None = None) -> dict:
+    """Targets, issues and decision as summary.json carries them.
+
+    `deployment_rows` (rows per table at the size the application must reach, e.g. the
+    dataset spec's largest scale) sets the horizon of the scale rule."""
     results = evaluate_targets(summary, targets)
-    issues, ignored = derive_issues(summary, results)
+    issues, ignored = derive_issues(summary, results, deployment_rows)
     decision = decide(results, issues)
     counts = {s: sum(i.severity == s for i in issues) for s in SEVERITIES}
     return {
