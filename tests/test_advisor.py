@@ -49,9 +49,10 @@ def test_expert_advice_measured_and_db_untouched(db, tmp_path):
     assert ba.loc[0, "verdict"] == "improvement" and ba.loc[0, "ci_hi"] < 1
     files = advisor.write_outputs(tmp_path / "run", chosen, after)
     after.unlink()
-    mig = Path(files["migration"]).read_text()
+    assert files == {"migration": "advice/migration.sql", "after_schema": "advice/after_schema.sql"}
+    mig = (tmp_path / "run" / files["migration"]).read_text()
     assert "CREATE INDEX" in mig and 'DROP INDEX "o_id"' in mig
-    assert "INDEX o_id ON" not in Path(files["after_schema"]).read_text()
+    assert "INDEX o_id ON" not in (tmp_path / "run" / files["after_schema"]).read_text()
     assert hashlib.sha256(Path(db).read_bytes()).hexdigest() == before
 
 

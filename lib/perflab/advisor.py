@@ -31,6 +31,7 @@ import pandas as pd
 
 from perflab.engine import copy_database, working_copy
 from perflab.errors import PerflabError
+from perflab.fsio import atomic_write_text
 from perflab.indexes import _time_writes, _write_statements, index_sizes
 from perflab.measure import time_statement
 from perflab.plans import explain
@@ -508,14 +509,15 @@ def migration_sql(chosen: pd.DataFrame) -> str:
 def write_outputs(
     run_dir: str | Path | None, chosen: pd.DataFrame, after_path: Path
 ) -> dict[str, str]:
-    """`<run_dir>/advice/migration.sql` and `after_schema.sql`; nothing without run_dir."""
+    """`<run_dir>/advice/migration.sql` and `after_schema.sql`; nothing without run_dir.
+
+    Paths come back relative to the run folder, which is moved into place after the run."""
     if not run_dir:
         return {}
     d = Path(run_dir) / "advice"
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "migration.sql").write_text(migration_sql(chosen), encoding="utf-8")
-    (d / "after_schema.sql").write_text(schema_sql(after_path), encoding="utf-8")
-    return {"migration": str(d / "migration.sql"), "after_schema": str(d / "after_schema.sql")}
+    atomic_write_text(d / "migration.sql", migration_sql(chosen))
+    atomic_write_text(d / "after_schema.sql", schema_sql(after_path))
+    return {"migration": "advice/migration.sql", "after_schema": "advice/after_schema.sql"}
 
 
 def advice_records(
