@@ -54,3 +54,14 @@ def test_harness_overhead_is_small_and_ordered(tmp_path):
     c = sqlite3.connect(tmp_path / "x.db")
     o = harness_overhead(c, n=500)
     assert 0 <= o["empty_loop"] < o["select_1"]
+
+
+def test_time_budget_bounds_slow_warmup_and_checks_every_execution(tmp_path):
+    c = sqlite3.connect(tmp_path / "x.db")
+    slow = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) "
+        "SELECT count(*) FROM n"
+    )
+    s = time_statement(c, slow, [()] * 200, warmup=50, max_seconds=0.02)
+    assert s.warmup < 50  # the warm-up stopped at a quarter of the budget
+    assert s.truncated and s.ns.size < 10  # not 64 executions before the first check

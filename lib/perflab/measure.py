@@ -42,28 +42,46 @@ def time_statement(
     The statement is prepared once and reused through the connection's statement
     cache; the loop body is kept as small as a hand-written loop so the harness
     adds (measurably) little. The first `warmup` tuples are executed untimed.
+
+    `max_seconds` bounds the timed loop, checked after every execution, and the
+    warm-up, which may use at most a quarter of it: a query taking seconds per
+    execution must not spend minutes warming up.
     """
     cur = conn.cursor()
     execute = cur.execute
     clock = time.perf_counter_ns
+    budget = None if max_seconds is None else int(max_seconds * 1e9)
+    warm_end = None if budget is None else clock() + budget // 4
+    warmed = 0
     for p in params[:warmup]:
         execute(sql, p).fetchall()
+        warmed += 1
+        if warm_end is not None and clock() > warm_end:
+            break
     timed = params[warmup:]
     n = len(timed)
     ns = np.zeros(n, dtype=np.int64)
     rows = np.zeros(n, dtype=np.int64)
-    deadline = None if max_seconds is None else clock() + int(max_seconds * 1e9)
     done = n
-    for i, p in enumerate(timed):
-        t0 = clock()
-        r = execute(sql, p).fetchall()
-        t1 = clock()
-        ns[i] = t1 - t0
-        rows[i] = len(r)
-        if deadline is not None and (i & 63) == 63 and t1 > deadline:
-            done = i + 1
-            break
-    return Samples(ns[:done], rows[:done], min(warmup, len(params)), done < n)
+    if budget is None:
+        for i, p in enumerate(timed):
+            t0 = clock()
+            r = execute(sql, p).fetchall()
+            t1 = clock()
+            ns[i] = t1 - t0
+            rows[i] = len(r)
+    else:
+        deadline = clock() + budget
+        for i, p in enumerate(timed):
+            t0 = clock()
+            r = execute(sql, p).fetchall()
+            t1 = clock()
+            ns[i] = t1 - t0
+            rows[i] = len(r)
+            if t1 > deadline:
+                done = i + 1
+                break
+    return Samples(ns[:done], rows[:done], warmed, done < n)
 
 
 def quantile_ci(
