@@ -78,17 +78,24 @@ WL = Workload(
 
 
 def test_measure_and_fit_tell_a_scan_from_a_lookup(tmp_path):
-    builds = [_db(tmp_path / f"d{n}.db", n) for n in (2000, 8000, 32000, 128000)]
+    # 5 sizes over 2.4 decades: with only 4, AICc's small-sample penalty lets the constant
+    # model win on a 100x curve whenever load bends one point (seen under xdist load)
+    sizes = (1000, 4000, 16000, 64000, 256000)
+    builds = [_db(tmp_path / f"d{n}.db", n) for n in sizes]
     frame = scale.measure_sweep(builds, WL, iterations=60, warmup=5, rounds=2, max_seconds=None)
     assert set(frame["query"]) == {"by_id", "full_scan"}
-    assert list(frame[frame["query"] == "by_id"]["n"]) == [2000, 8000, 32000, 128000]
+    assert list(frame[frame["query"] == "by_id"]["n"]) == list(sizes)
     assert {"regime", "db_bytes", "cache_bytes", "round_spread_pct"} <= set(frame.columns)
     targets = Targets((Target("latency_p99_ms", "<", 1000.0, query="full_scan"),))
     fits = scale.fit_sweep(frame, targets).set_index("query")
-    # a full scan over 64x more rows is far from constant; a rowid lookup grows little
+    # a full scan over 256x more rows is far from constant; a rowid lookup grows little
     assert fits.loc["full_scan", "model"] in ("O(n)", "O(n log n)")
-    assert fits.loc["by_id", "model"] in ("O(1)", "O(log n)")
-    assert fits.loc["full_scan", "limit_rows"] > 128000  # 1 s at a few ms per 128k rows
+    # a lookup's few microseconds are at the mercy of machine load, so its class is not
+    # asserted (test_stats covers class recovery on synthetic curves); its growth is
+    lookup = frame[frame["query"] == "by_id"].set_index("n")["p50"]
+    scan = frame[frame["query"] == "full_scan"].set_index("n")["p50"]
+    assert lookup[sizes[-1]] / lookup[sizes[0]] < 5 < 50 < scan[sizes[-1]] / scan[sizes[0]]
+    assert fits.loc["full_scan", "limit_rows"] > 256000  # 1 s at ~10 ms per 256k rows
     rec = scale.scale_records(frame, fits, factors=[1, 2, 3, 4], base_scale="x")
     assert len(rec["fits"]) == 2 and "fit_p50" in rec["fits"][0]
 
