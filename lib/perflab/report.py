@@ -10,11 +10,9 @@ HTML and the environment the numbers were measured in.
 
 from __future__ import annotations
 
-import datetime as _dt
 import functools
 import json
 import math
-import os
 import platform
 from collections.abc import Iterable, Mapping
 from html import escape
@@ -25,6 +23,7 @@ from urllib.parse import quote
 from perflab import paths
 from perflab.errors import PerflabError
 from perflab.fsio import atomic_write_text
+from perflab.results import to_jsonable
 
 __all__ = [
     "to_jsonable",
@@ -40,42 +39,6 @@ __all__ = [
 
 # --------------------------------------------------------------------------------------
 # JSON
-
-
-def to_jsonable(value: Any) -> Any:
-    """A copy of ``value`` made of plain JSON types.
-
-    numpy/pandas scalars and arrays become Python numbers and lists, NaN and infinities
-    become ``None``, paths and datetimes become strings, tuples and sets become lists.
-    """
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return [to_jsonable(v) for v in sorted(value, key=repr)]
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
-        return value.isoformat()
-    # numpy / pandas, without importing them
-    if hasattr(value, "tolist") and callable(value.tolist):  # ndarray, numpy scalar
-        return to_jsonable(value.tolist())
-    if hasattr(value, "item") and callable(value.item):
-        return to_jsonable(value.item())
-    if hasattr(value, "isoformat") and callable(value.isoformat):  # pandas Timestamp
-        return value.isoformat()
-    if hasattr(value, "to_dict") and callable(value.to_dict):  # pandas Series
-        return to_jsonable(value.to_dict())
-    if isinstance(value, Iterable):
-        return [to_jsonable(v) for v in value]
-    raise PerflabError(f"summary: value of type {type(value).__name__} is not JSON serialisable")
 
 
 @functools.lru_cache(maxsize=1)

@@ -6,31 +6,52 @@ and a stakeholder's summary comes from exactly what the notebooks showed.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import math
+import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from perflab.errors import PerflabError
 from perflab.fsio import atomic_write_text
 
 
-def to_jsonable(obj: Any) -> Any:
-    """Plain JSON types from numpy/pandas values; NaN and inf become null."""
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [to_jsonable(v) for v in obj.tolist()]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
+def to_jsonable(value: Any) -> Any:
+    """A copy of ``value`` made of plain JSON types.
+
+    numpy/pandas scalars and arrays become Python numbers and lists, NaN and infinities
+    become ``None``, paths and datetimes become strings, tuples and sets become lists.
+    """
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return [to_jsonable(v) for v in sorted(value, key=repr)]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return value.isoformat()
+    # numpy / pandas, without importing them
+    if hasattr(value, "tolist") and callable(value.tolist):  # ndarray, numpy scalar
+        return to_jsonable(value.tolist())
+    if hasattr(value, "item") and callable(value.item):
+        return to_jsonable(value.item())
+    if hasattr(value, "isoformat") and callable(value.isoformat):  # pandas Timestamp
+        return value.isoformat()
+    if hasattr(value, "to_dict") and callable(value.to_dict):  # pandas Series
+        return to_jsonable(value.to_dict())
+    if isinstance(value, Iterable):
+        return [to_jsonable(v) for v in value]
+    raise PerflabError(f"summary: value of type {type(value).__name__} is not JSON serialisable")
 
 
 def write_json_atomic(path: Path, data: Any) -> Path:
