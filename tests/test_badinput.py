@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from perflab import userdb
 from perflab.cli import main
+from perflab.ownership import mark_run_folder
 
 DDL = """
 CREATE TABLE users(id INTEGER PRIMARY KEY, email TEXT UNIQUE NOT NULL, name TEXT);
@@ -42,6 +43,7 @@ def env(tmp_path, make_db, monkeypatch):
     out = tmp_path / "report"
     out.mkdir()
     (out / "index.html").write_text("earlier report")
+    mark_run_folder(out, "report")  # an earlier perflab run: replaceable, so the check passes
     return {"db": db, "out": out, "tmp": tmp_path}
 
 

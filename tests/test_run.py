@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from perflab import paths
+from perflab.ownership import RUN_MARKER, mark_run_folder
 from perflab.report import validate_summary
 from perflab.run import NotebookFailed, run
 
@@ -55,6 +56,10 @@ def test_run_folder_contract(tiny_run):
     assert summary["harness_overhead_ms"]["select_1"] > summary["harness_overhead_ms"]["empty_loop"]
     assert summary["pragmas"]["journal_mode"] == "wal"
     assert not list(out.parent.glob(".tiny.partial-*"))  # staging folder gone
+    marker = json.loads((out / RUN_MARKER).read_text())  # every file listed: replaceable
+    assert set(marker["files"]) == {
+        p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()
+    } - {RUN_MARKER}
 
 
 def test_pages_render_offline_in_chromium(tiny_run):
@@ -101,6 +106,7 @@ def test_failing_notebook_is_named_and_keeps_earlier_report(tmp_path, monkeypatc
     out = tmp_path / "report"
     out.mkdir()
     (out / "summary.json").write_text('{"good": true}')
+    mark_run_folder(out, "report")  # an earlier perflab run
     with pytest.raises(NotebookFailed) as err:
         run("tiny", out)
     assert err.value.exit_code == 1

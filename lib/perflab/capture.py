@@ -41,7 +41,7 @@ import numpy as np
 import yaml
 
 from perflab.errors import PerflabError
-from perflab.fsio import atomic_write_text
+from perflab.ownership import check_file_target, write_owned_text
 from perflab.sqlnorm import QUERY, UNPARSED, WRITE, normalize
 
 __all__ = [
@@ -490,6 +490,7 @@ def capture_cmd(out, from_log, name, max_values, command) -> None:
     out_p = Path(out)
     if from_log and command:
         raise PerflabError("capture: give a command or --from-log, not both")
+    check_file_target(out_p, "the workload file")  # before the application runs
     if from_log:
         records, source = read_log(from_log), str(from_log)
     else:
@@ -501,7 +502,7 @@ def capture_cmd(out, from_log, name, max_values, command) -> None:
         raise PerflabError(f"capture: no SQLite statements recorded from {source}")
     result = group(records, max_values=max_values)
     text = build_workload(result, name=name or out_p.stem, source=source)
-    atomic_write_text(out_p, text)
+    write_owned_text(out_p, text, "the workload file", "# ")
     nq = sum(1 for s in result.shapes if s.kind == QUERY)
     click.echo(
         f"perflab: captured {result.statements} statements -> {nq} queries, "

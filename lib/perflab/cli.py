@@ -94,10 +94,12 @@ def compare_cmd(base, head, html_out, min_effect, fail_on):
     from pathlib import Path
 
     from perflab import compare
-    from perflab.fsio import atomic_write_text
     from perflab.gate import check_gates, parse_fail_on
+    from perflab.ownership import check_file_target, write_owned_text
 
     gates = parse_fail_on(fail_on, "given")
+    if html_out:
+        check_file_target(Path(html_out), "the comparison page")
     cmp = compare.compare(
         compare.load_summary(base),
         compare.load_summary(head),
@@ -105,7 +107,14 @@ def compare_cmd(base, head, html_out, min_effect, fail_on):
     )
     click.echo(compare.text_report(cmp))
     if html_out:
-        atomic_write_text(Path(html_out), compare.html_report(cmp))
+        write_owned_text(
+            Path(html_out),
+            compare.html_report(cmp),
+            "the comparison page",
+            "<!-- ",
+            " -->",
+            first=False,
+        )
         click.echo(f"wrote {html_out}")
     failures = check_gates({"comparison": cmp}, gates)
     for f in failures:

@@ -21,7 +21,7 @@ import click
 import yaml
 
 from perflab.errors import PerflabError
-from perflab.fsio import atomic_write_text
+from perflab.ownership import check_file_target, write_owned_text
 from perflab.schema import SchemaInfo, introspect, introspect_ddl, load_ddl, quote_ident
 
 __all__ = ["draft_entries", "draft_workload", "draft_writes", "workload_group"]
@@ -206,9 +206,11 @@ def workload_group() -> None:
 @click.option("--out", "out", default=None, help="Write here (default: stdout).")
 def init_cmd(db, schema, out) -> None:
     """Draft a workload from the schema's indexes, foreign keys and primary keys."""
+    if out:
+        check_file_target(Path(out), "the workload file")
     text = draft_workload(db=db, schema=schema)
     if out:
-        atomic_write_text(Path(out), text)
+        write_owned_text(Path(out), text, "the workload file", "# ")
         click.echo(f"wrote {out}", err=True)
     else:
         click.echo(text, nl=False)

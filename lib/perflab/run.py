@@ -9,7 +9,6 @@ it is free, else beside it) with the failing cell named.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import sys
 import tempfile
@@ -21,6 +20,7 @@ from perflab import paths
 from perflab.config import RunConfig
 from perflab.context import RunContext, load_inputs, prepare
 from perflab.errors import PerflabError
+from perflab.ownership import check_run_folder, publish_run_folder
 
 NOTEBOOKS = ("01_query_plans", "02_latency")
 
@@ -43,6 +43,7 @@ def notebook_names() -> list[str]:
 
 
 def _check_writable(out: Path) -> None:
+    check_run_folder(out)
     parent = out.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -50,20 +51,12 @@ def _check_writable(out: Path) -> None:
             pass
     except OSError as exc:
         raise PerflabError(f"{out}: output folder is not writable ({exc.strerror})") from None
-    if out.exists() and not out.is_dir():
-        raise PerflabError(f"{out}: exists and is not a folder")
 
 
 def _publish(staging: Path, out: Path) -> Path:
-    """Move the staging folder to `out`, replacing an earlier report only at the end."""
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-        os.replace(staging, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staging, out)
-    return out
+    """Move the staging folder to `out`, replacing an earlier report only at the end, and
+    only when perflab made it (perflab.ownership)."""
+    return publish_run_folder(staging, out, out.name)
 
 
 def _failure_dest(out: Path) -> Path:
@@ -161,6 +154,7 @@ def run(
     stages: dict[str, float] = {}
     out = Path(out).expanduser().resolve() if out else default_out(profile)
     run_id = out.name
+    _check_writable(out)  # before anything is read or copied: never touch what is not ours
     if db or schema:  # bring your own: snapshot the db / generate a spec (perflab.userdb)
         from perflab.userdb import resolve_inputs
 
@@ -177,7 +171,6 @@ def run(
         from perflab.compare import load_summary
 
         base_summary = load_summary(baseline)
-    _check_writable(out)
 
     _say(f"perflab: profile {profile}: preparing the database")
     t0 = time.perf_counter()
