@@ -9,7 +9,18 @@ from pathlib import Path
 
 from perflab.errors import PerflabError
 
-__all__ = ["atomic_write_text"]
+__all__ = ["UMASK", "atomic_write_text", "share_mode"]
+
+# Read once, in the importing (main) thread: os.umask can only be read by setting it.
+UMASK = os.umask(0o022)
+os.umask(UMASK)
+
+
+def share_mode(path: str | Path, folder: bool = False) -> None:
+    """Give a file (0666) or folder (0777) made by mkstemp/mkdtemp the permissions an
+    ordinary write would have under the user's umask (0644/0755 by default), so a shared
+    report is readable by whoever may read its folder; mkstemp alone gives 0600/0700."""
+    os.chmod(path, (0o777 if folder else 0o666) & ~UMASK)
 
 
 def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
@@ -23,6 +34,7 @@ def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> P
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        share_mode(tmp)
     except OSError as exc:
         raise PerflabError(f"{path}: cannot write ({exc.strerror})") from None
     try:

@@ -20,6 +20,7 @@ from perflab import paths
 from perflab.config import RunConfig
 from perflab.context import RunContext, load_inputs, prepare
 from perflab.errors import PerflabError
+from perflab.fsio import share_mode
 from perflab.ownership import check_run_folder, publish_run_folder
 
 NOTEBOOKS = ("01_query_plans", "02_latency")
@@ -192,6 +193,7 @@ def run(
 
     _check_workload(ctx)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
+    share_mode(staging, folder=True)
     params = {
         "profile": profile,
         "run_dir": str(staging),
