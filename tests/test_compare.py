@@ -149,7 +149,8 @@ def test_aa_with_timings_moved_2x_flags_nothing_on_counters(runs, tmp_path, caps
     assert cmp["unchanged_work_and_plan"] == ["by_a", "by_id"]
     assert cmp["regressions"] == 2  # the timings, gated as before, did move 2x
     fails = check_gates({"comparison": cmp}, ["regression"])
-    assert fails and not any("work" in f or "plan" in f for f in fails)
+    assert len(fails) == 1 and fails[0].startswith("regression: 2 metric(s) worse")
+    assert "by_a latency_p50_ms x2.00 (work and plan identical)" in fails[0]
     text = compare.text_report(cmp)
     assert "by_a: same" in text and "plan identical too: no plan or work change" in text
     assert "SELECT 1 through the harness took 2.00x as long" in text
@@ -218,3 +219,89 @@ def test_html_shows_counter_verdict_and_machine_ratio(runs):
     assert "new full-scan steps: 2,999 per execution" in page
     assert "took 1.50x as long in head as in base" in page
     assert "do not depend on the machine or its load" in page
+
+
+# --- the CI recipe: benchmarks/ci_compare.sh on two local git commits ----------------------
+
+CI_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "ci_compare.sh"
+
+#: `perflab` as the CI job runs it, limited to the notebooks a comparison reads (plans,
+#: latency) so that two real runs stay short.
+PERFLAB_TWO_NOTEBOOKS = """
+import sys
+import perflab.run
+perflab.run.notebook_names = lambda: ["01_query_plans", "02_latency"]
+from perflab.cli import main
+sys.exit(main())
+"""
+
+
+def _git(repo: Path, *args: str) -> str:
+    import subprocess
+
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+        "PATH": "/usr/bin:/bin",
+    }
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
+    ).stdout.strip()
+
+
+def test_ci_script_measures_base_and_head_and_gates(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    repo = tmp_path / "app"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    (repo / "db").mkdir()
+    (repo / "db" / "app.sql").write_text(DDL)
+    (repo / "app.yaml").write_text(WORKLOAD.replace(" ORDER BY id", ""))
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "base")
+    (repo / "db" / "app.sql").write_text(DDL.replace("CREATE INDEX t_a ON t(a);", ""))
+    _git(repo, "commit", "-qam", "drop the index")
+    wrapper = tmp_path / "perflab_two.py"
+    wrapper.write_text(PERFLAB_TWO_NOTEBOOKS)
+    env = {
+        **os.environ,
+        "PERFLAB": f"{sys.executable} {wrapper}",
+        "OUT": str(tmp_path / "perf"),
+        "PERFLAB_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    args = ["--profile", "tiny", "--schema", "db/app.sql", "--workload", "app.yaml"]
+
+    def script(*refs: str) -> subprocess.CompletedProcess:
+        cmd = ["bash", str(CI_SCRIPT), *refs, *args]
+        return subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)
+
+    proc = script("HEAD~1", "HEAD")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "by_a: regression (VM steps x" in proc.stdout
+    assert "fail-on regression: work per execution worse" in proc.stderr
+    out = tmp_path / "perf"
+    base = json.loads((out / "base" / "summary.json").read_text())
+    head = json.loads((out / "head" / "summary.json").read_text())
+
+    def scans(s: dict) -> dict[str, float]:
+        return {
+            q["name"]: q["counters"]["per_execution"]["fullscan_steps"]["mean"]
+            for q in s["queries"]
+        }
+
+    assert scans(base) == {"by_id": 0, "by_a": 0}
+    assert scans(head)["by_a"] > 0 and scans(head)["by_id"] == 0
+    assert (out / "comparison.html").is_file()
+    assert _git(repo, "worktree", "list").count("\n") == 0  # the temporary trees are gone
+    assert _git(repo, "status", "--porcelain") == ""  # the checkout is untouched
+    bad = script("no-such-ref", "HEAD")
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        "ci_compare.sh: no-such-ref: not a commit (fetch it first: actions/checkout "
+        "with fetch-depth: 0)"
+    ]

@@ -394,6 +394,13 @@ def compare(
     gated = m["metric"].isin(GATED_METRICS)
     same_plan = set(p.loc[p["change"] == "same", "query"]) if not p.empty else set()
     same_work = set(w.loc[w["verdict"] == "same", "query"]) if not w.empty else set()
+    unchanged = same_plan & same_work
+    # A timing that moved while the work and plan did not: still judged (and gated) by the
+    # timing rule, but the reader is told the counters saw no change in the query.
+    m["work"] = [
+        "identical" if metric.startswith("latency_") and subject in unchanged else ""
+        for metric, subject in zip(m["metric"], m["subject"], strict=True)
+    ]
     return {
         "base_run": base.get("run_id"),
         "head_run": head.get("run_id"),
@@ -405,7 +412,7 @@ def compare(
         "work": w.astype(object).where(w.notna(), None).to_dict("records"),
         "work_regressions": int((w["verdict"] == "regression").sum()),
         "work_improvements": int((w["verdict"] == "improvement").sum()),
-        "unchanged_work_and_plan": sorted(same_plan & same_work),
+        "unchanged_work_and_plan": sorted(unchanged),
         "metrics": m.astype(object).where(m.notna(), None).to_dict("records"),
         "plans": p.to_dict("records"),
         "indexes": compare_indexes(base, head),
