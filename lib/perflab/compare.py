@@ -231,7 +231,7 @@ def _work_verdict(b: dict | None, h: dict | None, tolerance: float) -> dict:
             "the data or parameters differ"
         )
     if all(bm[k] == hm[k] for k in (*WORK_COUNTERS, "rows")):
-        out["verdict"] = "same"
+        out["verdict"], out["why"] = "same", "; ".join(notes)
         return out
     worse, better = [], []
     for k, label in WORK_COUNTERS.items():
