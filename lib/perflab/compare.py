@@ -208,7 +208,7 @@ def _work_verdict(b: dict | None, h: dict | None, tolerance: float) -> dict:
     out: dict = {"verdict": "not comparable", "executions": 0, "why": ""}
     if b is None or h is None:
         missing = "base" if b is None else "head"
-        out["why"] = f"the {missing} run has no work counters (a summary from before they existed)"
+        out["why"] = f"the {missing} run has no work counters: a summary from before they existed"
         return out
     for side, rec in (("base", b), ("head", h)):
         if rec.get("source") is None or not rec.get("per_execution"):
@@ -446,7 +446,10 @@ def work_lines(cmp: dict) -> list[str]:
         + cmp.get("counters_status", "counters: not comparable (no counters in this comparison)")
     ]
     same = set(cmp.get("unchanged_work_and_plan") or [])
-    for w in cmp.get("work") or []:
+    work = cmp.get("work") or []
+    if all(w["verdict"] == "not comparable" for w in work):
+        return lines  # the status line already says why, once
+    for w in work:
         if w["verdict"] == "not comparable":
             lines.append(f"  {w['query']}: counters not comparable ({w['why']})")
             continue
