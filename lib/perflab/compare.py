@@ -15,6 +15,15 @@ min_effect is 25%, each comparison reports the machine-speed ratio and warns
 when it moved, and an A/B that matters should be measured interleaved in one
 process (as the advisor's before/after does) or with min_effect calibrated
 from A/A history.
+
+Work counters settle what timings cannot. SQLite's own per-execution counts (VM steps,
+full-scan steps, sorts, automatic-index rows; see perflab.counters) do not move between
+runs or machines for the same data, plan and parameters, so they are compared exactly,
+execution by execution over the parameter tuples both runs counted: work beyond
+`work_tolerance` (10%), or any full-scan, sort or automatic-index work where there was
+none, is a regression whatever the clock says; identical counters and an identical plan
+mean the work did not change, however the timings moved. A base without counters (an
+older summary) makes them "not comparable", never guessed.
 """
 
 from __future__ import annotations
@@ -27,6 +36,18 @@ import pandas as pd
 from perflab.errors import PerflabError
 
 DEFAULT_MIN_EFFECT = 0.25
+
+#: Work per execution may grow by this much before it is a regression (any new full-scan,
+#: sort or automatic-index work is one at once).
+DEFAULT_WORK_TOLERANCE = 0.10
+
+#: Counters compared for work (rows returned is shown beside, not gated).
+WORK_COUNTERS = {
+    "vm_steps": "VM steps",
+    "fullscan_steps": "full-scan steps",
+    "sorts": "sorts",
+    "autoindex": "automatic-index rows",
+}
 
 #: Metrics whose regression fails `--fail-on regression`; the rest are informational.
 GATED_METRICS = ("latency_p50_ms", "ops_per_s")
@@ -41,7 +62,17 @@ THRESHOLDS = {
     "(p99 is compared the same way but only reported: tails are too noisy across runs)",
     "throughput": "ops/s per write: ratio <= 1 / (1 + min_effect) with non-overlapping CIs",
     "plan": "a query's plan gains a full scan or temp B-tree, or stops using an index",
+    "work": "work per execution from SQLite's own counters (machine-independent), over the "
+    "executions both runs counted: any counter above 1 + work_tolerance times the base, "
+    "or full-scan, sort or automatic-index work where the base had none",
 }
+
+COUNTERS_NOTE = (
+    "Work counters are SQLite's own counts per execution (VM steps, full-scan steps, sorts, "
+    "automatic-index rows): they do not depend on the machine or its load, so the same data, "
+    "plan and parameters give the same numbers anywhere, and they are compared exactly; "
+    "timings are compared with intervals and a minimum effect."
+)
 
 
 def load_summary(path: str | Path) -> dict:
@@ -157,6 +188,108 @@ def compare_metrics(base: dict, head: dict, min_effect: float = DEFAULT_MIN_EFFE
     return pd.DataFrame(rows, columns=["metric", "subject", "base", "head", "ratio", "verdict"])
 
 
+def _work_means(rec: dict, n: int) -> dict[str, float]:
+    """Mean of each counter over the first `n` executions (the common prefix of two runs)."""
+    vals = rec.get("values")
+    if vals:
+        return {k: sum(vals[k][:n]) / n for k in (*WORK_COUNTERS, "rows")}
+    per = rec["per_execution"]
+    return {k: float(per[k]["mean"]) for k in (*WORK_COUNTERS, "rows")}
+
+
+def _fmt(x: float) -> str:
+    r = round(x)
+    return f"{r:,}" if abs(x - r) < 0.05 else f"{x:,.1f}"
+
+
+def _work_verdict(b: dict | None, h: dict | None, tolerance: float) -> dict:
+    """One query's work verdict: same | within tolerance | regression | improvement |
+    not comparable, with the means compared and why."""
+    out: dict = {"verdict": "not comparable", "executions": 0, "why": ""}
+    if b is None or h is None:
+        missing = "base" if b is None else "head"
+        out["why"] = f"the {missing} run has no work counters: a summary from before they existed"
+        return out
+    for side, rec in (("base", b), ("head", h)):
+        if rec.get("source") is None or not rec.get("per_execution"):
+            out["why"] = f"{side}: {rec.get('reason') or 'counters unavailable'}"
+            return out
+    n = min(int(b["executions"]), int(h["executions"]))
+    if n == 0:
+        out["why"] = "no execution was counted"
+        return out
+    bm, hm = _work_means(b, n), _work_means(h, n)
+    out["executions"] = n
+    for k in (*WORK_COUNTERS, "rows"):
+        out[f"base_{k}"], out[f"head_{k}"] = bm[k], hm[k]
+    notes = []
+    if not (b.get("values") and h.get("values")) and b["executions"] != h["executions"]:
+        notes.append(f"means over {b['executions']} and {h['executions']} executions")
+    if bm["rows"] != hm["rows"]:
+        notes.append(
+            f"rows returned differ ({_fmt(bm['rows'])} -> {_fmt(hm['rows'])} per execution): "
+            "the data or parameters differ"
+        )
+    if all(bm[k] == hm[k] for k in (*WORK_COUNTERS, "rows")):
+        out["verdict"], out["why"] = "same", "; ".join(notes)
+        return out
+    worse, better = [], []
+    for k, label in WORK_COUNTERS.items():
+        bv, hv = bm[k], hm[k]
+        if bv == 0 and hv > 0:
+            worse.append(f"new {label}: {_fmt(hv)} per execution")
+        elif bv > 0 and hv > bv * (1 + tolerance):
+            worse.append(f"{label} x{hv / bv:.2f} ({_fmt(bv)} -> {_fmt(hv)})")
+        elif bv > 0 and hv == 0 and k != "vm_steps":
+            better.append(f"no more {label} (was {_fmt(bv)})")
+        elif bv > 0 and hv < bv / (1 + tolerance):
+            better.append(f"{label} x{hv / bv:.2f} ({_fmt(bv)} -> {_fmt(hv)})")
+    if worse:
+        out["verdict"], reasons = "regression", worse
+    elif better:
+        out["verdict"], reasons = "improvement", better
+    else:
+        out["verdict"], reasons = "within tolerance", []
+    out["why"] = "; ".join(reasons + notes)
+    return out
+
+
+def compare_work(base: dict, head: dict, tolerance: float = DEFAULT_WORK_TOLERANCE) -> pd.DataFrame:
+    """Per query in both runs: the work verdict from the counters, exact up to `tolerance`.
+
+    Columns: query, verdict, executions (compared), base_/head_ means of vm_steps,
+    fullscan_steps, sorts, autoindex, rows, why.
+    """
+    bq = {q["name"]: q for q in base.get("queries", [])}
+    cols = ["query", "verdict", "executions"]
+    cols += [f"{s}_{k}" for k in (*WORK_COUNTERS, "rows") for s in ("base", "head")] + ["why"]
+    rows = []
+    for q in head.get("queries", []):
+        b = bq.get(q["name"])
+        if b is not None:
+            rows.append(
+                {
+                    "query": q["name"],
+                    **_work_verdict(b.get("counters"), q.get("counters"), tolerance),
+                }
+            )
+    return pd.DataFrame(rows, columns=cols)
+
+
+def counters_status(work: pd.DataFrame, base: dict, head: dict) -> str:
+    """One line on whether the counters could be compared at all."""
+    if work.empty:
+        return "counters: no query in both runs"
+    nc = work[work["verdict"] == "not comparable"]
+    if len(nc) == len(work):
+        return f"counters: not comparable ({nc['why'].iloc[0]})"
+    line = f"counters: compared for {len(work) - len(nc)} of {len(work)} queries"
+    bv, hv = base.get("sqlite_version"), head.get("sqlite_version")
+    if bv and hv and bv != hv:
+        line += f"; SQLite {bv} vs {hv}: VM steps may differ by engine version"
+    return line
+
+
 def _plan_score(q: dict) -> tuple[int, int, bool]:
     pc = q.get("plan_classification") or {}
     return int(pc.get("full_scans", 0)), int(pc.get("temp_btrees", 0)), bool(pc.get("uses_index"))
@@ -248,16 +381,38 @@ def machine_check(base: dict, head: dict) -> dict:
     return {"select_1_ratio": ratio, "warning": warning}
 
 
-def compare(base: dict, head: dict, min_effect: float = DEFAULT_MIN_EFFECT) -> dict:
+def compare(
+    base: dict,
+    head: dict,
+    min_effect: float = DEFAULT_MIN_EFFECT,
+    work_tolerance: float = DEFAULT_WORK_TOLERANCE,
+) -> dict:
     """The comparison as summary.json (`comparison`) and the HTML page carry it."""
     m = compare_metrics(base, head, min_effect)
     p = compare_plans(base, head)
+    w = compare_work(base, head, work_tolerance)
     gated = m["metric"].isin(GATED_METRICS)
+    same_plan = set(p.loc[p["change"] == "same", "query"]) if not p.empty else set()
+    same_work = set(w.loc[w["verdict"] == "same", "query"]) if not w.empty else set()
+    unchanged = same_plan & same_work
+    # A timing that moved while the work and plan did not: still judged (and gated) by the
+    # timing rule, but the reader is told the counters saw no change in the query.
+    m["work"] = [
+        "identical" if metric.startswith("latency_") and subject in unchanged else ""
+        for metric, subject in zip(m["metric"], m["subject"], strict=True)
+    ]
     return {
         "base_run": base.get("run_id"),
         "head_run": head.get("run_id"),
         "min_effect": min_effect,
+        "work_tolerance": work_tolerance,
         "rule": THRESHOLDS,
+        "counters_note": COUNTERS_NOTE,
+        "counters_status": counters_status(w, base, head),
+        "work": w.astype(object).where(w.notna(), None).to_dict("records"),
+        "work_regressions": int((w["verdict"] == "regression").sum()),
+        "work_improvements": int((w["verdict"] == "improvement").sum()),
+        "unchanged_work_and_plan": sorted(unchanged),
         "metrics": m.astype(object).where(m.notna(), None).to_dict("records"),
         "plans": p.to_dict("records"),
         "indexes": compare_indexes(base, head),
@@ -271,6 +426,52 @@ def compare(base: dict, head: dict, min_effect: float = DEFAULT_MIN_EFFECT) -> d
             (head.get("decision") or {}).get("decision"),
         ],
     }
+
+
+def machine_line(cmp: dict) -> str:
+    """The machine-speed ratio in words (timings only: counters do not depend on it)."""
+    r = (cmp.get("machine") or {}).get("select_1_ratio")
+    if r is None:
+        return "machine speed: not comparable (a run has no SELECT 1 figure)"
+    return (
+        f"machine speed: SELECT 1 through the harness took {r:.2f}x as long in head as in base "
+        "(this bears on timings only; work counters do not depend on the machine)"
+    )
+
+
+def work_lines(cmp: dict) -> list[str]:
+    """The counter verdict per query, as the terminal shows it."""
+    lines = [
+        f"work per execution (SQLite's counters, tolerance +{cmp.get('work_tolerance', 0):.0%}): "
+        + cmp.get("counters_status", "counters: not comparable (no counters in this comparison)")
+    ]
+    same = set(cmp.get("unchanged_work_and_plan") or [])
+    work = cmp.get("work") or []
+    if all(w["verdict"] == "not comparable" for w in work):
+        return lines  # the status line already says why, once
+    for w in work:
+        if w["verdict"] == "not comparable":
+            lines.append(f"  {w['query']}: counters not comparable ({w['why']})")
+            continue
+        if w["verdict"] == "same":
+            detail = (
+                f"{_fmt(w['head_vm_steps'])} VM steps, {_fmt(w['head_fullscan_steps'])} "
+                f"full-scan steps per execution over {w['executions']} executions"
+            )
+        else:
+            detail = (
+                f"VM steps {_fmt(w['base_vm_steps'])} -> {_fmt(w['head_vm_steps'])}, "
+                f"full-scan steps {_fmt(w['base_fullscan_steps'])} -> "
+                f"{_fmt(w['head_fullscan_steps'])}"
+            )
+        if w["verdict"] in ("regression", "improvement"):
+            detail = w["why"]  # names every counter that moved, with its numbers
+        elif w["why"]:
+            detail = f"{w['why']}; {detail}"
+        if w["query"] in same:
+            detail += "; plan identical too: no plan or work change"
+        lines.append(f"  {w['query']}: {w['verdict']} ({detail})")
+    return lines
 
 
 def text_report(cmp: dict) -> str:
@@ -288,6 +489,7 @@ def text_report(cmp: dict) -> str:
         for c in ("base", "head"):
             show[c] = show[c].map(lambda v: "" if v is None else f"{v:.4g}")
         lines.append(show.to_string(index=False))
+    lines += ["", *work_lines(cmp)]
     changed = p[p["change"] != "same"] if not p.empty else p
     lines += ["", f"plans: {len(changed)} of {len(p)} changed"]
     for r in changed.to_dict("records") if not changed.empty else []:
@@ -300,8 +502,11 @@ def text_report(cmp: dict) -> str:
         f"indexes ({ix['basis']}): added {ix['added'] or 'none'}, "
         f"removed {ix['removed'] or 'none'}",
         f"regressions (p50, ops/s): {cmp['regressions']}, plan regressions: "
-        f"{cmp['plan_regressions']}, improvements: {cmp['improvements']}, "
+        f"{cmp['plan_regressions']}, work regressions: {cmp.get('work_regressions', 0)}, "
+        f"improvements: {cmp['improvements']}, "
         f"p99 regressions (not gated): {cmp['tail_regressions']}",
+        machine_line(cmp),
+        cmp.get("counters_note", COUNTERS_NOTE),
     ]
     if cmp["machine"]["warning"]:
         lines.append(f"warning: {cmp['machine']['warning']}")
@@ -344,12 +549,27 @@ def html_report(cmp: dict) -> str:
     chart = pio.to_html(
         fig, full_html=False, include_plotlyjs=True, include_mathjax=False, validate=False
     )
+    work = pd.DataFrame(cmp.get("work") or [])
+    if not work.empty:
+        work = work[[c for c in work.columns if not c.endswith(("_sorts", "_autoindex"))]]
     tables = "".join(
         f"<h2>{html.escape(title)}</h2>"
+        + (f"<p>{html.escape(note)}</p>" if note else "")
         + pd.DataFrame(rows).to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}")
-        for title, rows in (("Metrics", cmp["metrics"]), ("Plans", cmp["plans"]))
+        for title, note, rows in (
+            ("Metrics", "", cmp["metrics"]),
+            (
+                "Work per execution (SQLite's counters)",
+                cmp.get("counters_status", "counters: not comparable")
+                + f"; tolerance +{cmp.get('work_tolerance', 0):.0%}. "
+                + cmp.get("counters_note", COUNTERS_NOTE),
+                work.to_dict("records"),
+            ),
+            ("Plans", "", cmp["plans"]),
+        )
     )
     ix = cmp["indexes"]
+    warn = cmp["machine"]["warning"]
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>perflab compare</title>"
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
@@ -357,8 +577,11 @@ def html_report(cmp: dict) -> str:
         f"<h1>perflab compare: {html.escape(str(cmp['base_run']))} &rarr; "
         f"{html.escape(str(cmp['head_run']))}</h1>"
         f"<p>Regressions: {cmp['regressions']}; plan regressions: {cmp['plan_regressions']}; "
+        f"work regressions: {cmp.get('work_regressions', 0)}; "
         f"improvements: {cmp['improvements']}; min effect {cmp['min_effect']:.0%}.</p>"
-        f"<p>Indexes ({html.escape(ix['basis'])}): added {html.escape(str(ix['added']))}, "
+        f"<p>{html.escape(machine_line(cmp))}</p>"
+        + (f"<p><b>warning</b>: {html.escape(warn)}</p>" if warn else "")
+        + f"<p>Indexes ({html.escape(ix['basis'])}): added {html.escape(str(ix['added']))}, "
         f"removed {html.escape(str(ix['removed']))}</p>"
         f"{chart}{tables}</body></html>"
     )

@@ -1,4 +1,9 @@
-"""What makes a CI run fail: `--fail-on reject` and `--fail-on regression`."""
+"""What makes a CI run fail: `--fail-on reject` and `--fail-on regression`.
+
+A regression is any of: a gated timing that is worse by the interval and min-effect
+rule, a plan that got worse, or more work per execution by SQLite's own counters
+(perflab.compare.compare_work), which holds whatever the clock says.
+"""
 
 from __future__ import annotations
 
@@ -44,6 +49,7 @@ def check_gates(summary: dict, gates: Iterable[str]) -> list[str]:
             if cmp["regressions"]:
                 worse = [
                     f"{m['subject']} {m['metric']} x{m['ratio']:.2f}"
+                    + (" (work and plan identical)" if m.get("work") == "identical" else "")
                     for m in cmp["metrics"]
                     if m["verdict"] == "regression" and m["metric"] in GATED_METRICS
                 ]
@@ -58,4 +64,14 @@ def check_gates(summary: dict, gates: Iterable[str]) -> list[str]:
                     f"{p['query']} ({p['why']})" for p in cmp["plans"] if p["change"] == "worse"
                 ]
                 out.append("regression: plan worse for " + ", ".join(worse))
+            if cmp.get("work_regressions"):
+                worse = [
+                    f"{w['query']} ({w['why']})"
+                    for w in cmp.get("work") or []
+                    if w["verdict"] == "regression"
+                ]
+                out.append(
+                    "regression: work per execution worse (SQLite's counters, "
+                    "machine-independent) for " + ", ".join(worse)
+                )
     return out
