@@ -495,3 +495,99 @@ def test_scale_rule_needs_confident_growth_and_uses_the_deployment_horizon():
     # without a deployment size the horizon is 10x the largest measured size
     a = verdict.assess(s, targets())
     assert {i["subject"]: i["severity"] for i in a["issues"]}["a"] == "low"
+
+
+# ---------------------------------------------------------------- inconclusive paths
+
+
+@pytest.mark.parametrize("threshold", [5.0, 1.0])
+def test_a_figure_without_any_bound_is_inconclusive_whatever_the_point(threshold):
+    # p99 of 2.0 with no interval: neither "pass" (threshold 5) nor "fail" (threshold 1)
+    # can be claimed from a point estimate.
+    s = {"queries": [q("a", p99=2.0, ci99=(None, None))]}
+    (r,) = verdict.evaluate_targets(s, targets(p99_target("a", threshold)))
+    assert r.status == "inconclusive"
+    assert "no interval" in r.status_reason
+    a = verdict.assess(s, targets(p99_target("a", threshold)))
+    (i,) = a["issues"]
+    assert i["severity"] == "medium" and "no interval" in " ".join(i["evidence"])
+    assert a["decision"]["decision"] == "APPROVED WITH CONDITIONS"
+
+
+def test_a_straddling_interval_says_so():
+    s = {"queries": [q("a", p99=2.0, ci99=(1.9, 2.1))]}
+    (r,) = verdict.evaluate_targets(s, targets(p99_target("a", 2.0)))
+    assert r.status == "inconclusive" and "straddles" in r.status_reason
+
+
+def test_a_query_throughput_target_has_no_interval_so_is_inconclusive():
+    s = {"queries": [q("a", p50=1.0)]}  # ops_per_s 1000, far above the threshold
+    t = Target("ops_per_s", ">", 10, query="a")
+    (r,) = verdict.evaluate_targets(s, targets(t))
+    assert r.status == "inconclusive" and r.value == pytest.approx(1000)
+
+
+def creads(total=4.0, ci=(3.0, 5.0), errors=0, reads=50):
+    return {
+        "concurrency": {
+            "concurrent_reads": {
+                "name": "cr",
+                "target_ms": 10,
+                "thread": {
+                    "mode": "thread",
+                    "readers": 50,
+                    "reads_per_reader": 1,
+                    "total_ms": total,
+                    "total_ms_ci": list(ci),
+                    "total_ms_runs": [3.0, 3.5, 4.0, 4.5, 5.0, 4.2, 3.9],
+                    "setup_ms": 1.0,
+                    "errors": errors,
+                    "reads": reads,
+                    "repeatability": {},
+                },
+            }
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("ci", "threshold", "status"),
+    [
+        ((3.0, 5.0), 10, "pass"),
+        ((3.0, 5.0), 4.0, "inconclusive"),
+        ((3.0, 5.0), 2.0, "fail"),
+        ((None, None), 10, "inconclusive"),  # too few repeats for an interval
+    ],
+)
+def test_concurrent_reads_total_is_judged_on_its_order_statistic_interval(ci, threshold, status):
+    t = Target("total_ms", "<", threshold, operation="cr")
+    (r,) = verdict.evaluate_targets(creads(ci=ci), targets(t))
+    assert r.status == status
+    assert r.ci == ci
+
+
+def test_failed_concurrent_reads_fail_the_target_and_raise_an_issue():
+    s = creads(errors=3)
+    t = Target("total_ms", "<", 10, operation="cr")
+    (r,) = verdict.evaluate_targets(s, targets(t))
+    assert r.status == "fail" and "3 of 50 reads failed" in r.status_reason
+    a = verdict.assess(s, targets(t))
+    assert a["decision"]["decision"] == "REJECTED"
+    # even without a target, failed reads are an issue
+    a = verdict.assess(s, targets())
+    (i,) = a["issues"]
+    assert i["severity"] == "high" and "3" in i["title"] and "failed" in i["title"]
+
+
+def test_failed_reads_in_the_concurrency_sweep_are_an_issue():
+    s = {
+        "concurrency": {
+            "sweep": [
+                {"mode": "thread", "readers": 4, "writer": True, "reads": 100, "errors": 2},
+                {"mode": "thread", "readers": 1, "writer": False, "reads": 50, "errors": 0},
+            ]
+        }
+    }
+    (i,) = verdict.assess(s, targets())["issues"]
+    assert i["severity"] == "high" and "2" in i["title"]
+    assert "4 thread readers with a writer" in i["evidence"][0]

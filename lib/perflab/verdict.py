@@ -5,8 +5,9 @@ Rules (the README repeats them; tests check each one):
 Target status, from the measured value's confidence interval:
   pass          the whole interval is on the good side of the threshold
   fail          the whole interval is on the bad side
-  inconclusive  the interval straddles the threshold (or a bound is missing
-                because there were too few samples for it)
+  inconclusive  the interval straddles the threshold, or the bound that would
+                decide is missing (too few samples, or a figure with no
+                interval at all: a point estimate never passes or fails)
   not_measured  the run has no figure for it (a stage did not run)
 
 Issue severity (critical > high > medium > low > info):
@@ -50,6 +51,7 @@ class Measured:
     lo: float | None
     hi: float | None
     source: str  # where in summary.json the figure came from
+    failure: str = ""  # set when the measurement itself failed (e.g. reads that errored)
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class TargetResult:
     reference_note: str = ""
     reference_source: str = ""
     note: str = ""
+    status_reason: str = ""  # why this status, from the interval and threshold
 
 
 @dataclass(frozen=True)
@@ -140,32 +143,50 @@ def measured_value(summary: dict, target: Target) -> Measured | None:
             return None
         # The slower way of doing it is the one the claim must survive.
         worst = max(modes, key=lambda m: cr[m]["total_ms"])
-        runs = cr[worst].get("total_ms_runs") or []
-        lo, hi = (min(runs), max(runs)) if len(runs) >= 3 else (None, None)
-        return Measured(cr[worst]["total_ms"], lo, hi, f"concurrency.concurrent_reads.{worst}")
+        # The interval is the order-statistic interval on the median of the repeats
+        # (concurrency.concurrent_reads); a bound is None with too few repeats.
+        lo, hi = cr[worst].get("total_ms_ci") or [None, None]
+        failed = [
+            f"{cr[m]['errors']} of {cr[m].get('reads', '?')} reads failed ({m}s)"
+            for m in modes
+            if cr[m].get("errors")
+        ]
+        return Measured(
+            cr[worst]["total_ms"],
+            lo,
+            hi,
+            f"concurrency.concurrent_reads.{worst}",
+            "; ".join(failed),
+        )
     return None
 
 
-def _status(target: Target, m: Measured | None) -> str:
+def _status(target: Target, m: Measured | None) -> tuple[str, str]:
+    """(status, reason): decided by the bound on the bad side or the good side only."""
     if m is None:
-        return "not_measured"
+        return "not_measured", "the run has no figure for it"
+    if m.failure:
+        return "fail", m.failure
     lower_is_better = target.comparator in ("<", "<=")
     lo, hi = m.lo, m.hi
     if lo is None and hi is None:
-        return "pass" if target.met(m.value) else "fail"
+        return "inconclusive", "no interval for this figure: a point estimate decides nothing"
     best = lo if lower_is_better else hi
     worst = hi if lower_is_better else lo
     if worst is not None and target.met(worst):
-        return "pass"
+        return "pass", f"the whole interval meets {target.comparator} {target.threshold:g}"
     if best is not None and not target.met(best):
-        return "fail"
-    return "inconclusive"
+        return "fail", f"the whole interval misses {target.comparator} {target.threshold:g}"
+    if worst is None:
+        return "inconclusive", "the bound that would decide is missing (too few samples)"
+    return "inconclusive", "the interval straddles the threshold"
 
 
 def evaluate_targets(summary: dict, targets: Targets) -> list[TargetResult]:
     out = []
     for t in targets.targets:
         m = measured_value(summary, t)
+        status, reason = _status(t, m)
         out.append(
             TargetResult(
                 t.metric,
@@ -173,7 +194,7 @@ def evaluate_targets(summary: dict, targets: Targets) -> list[TargetResult]:
                 t.comparator,
                 t.threshold,
                 t.milestone,
-                _status(t, m),
+                status,
                 None if m is None else m.value,
                 (None, None) if m is None else (m.lo, m.hi),
                 None if m is None or not t.threshold else m.value / t.threshold,
@@ -182,6 +203,7 @@ def evaluate_targets(summary: dict, targets: Targets) -> list[TargetResult]:
                 t.reference_note,
                 targets.source if t.reference is not None else "",
                 t.note,
+                reason,
             )
         )
     return out
@@ -303,12 +325,20 @@ def derive_issues(
             continue
         if r.status == "fail":
             rec, gain = _advice_for(summary, r.subject)
-            add("critical", f"target failed: {what}", ev, rec, "targets", r.subject, gain)
+            add(
+                "critical",
+                f"target failed: {what}",
+                [*ev, r.status_reason],
+                rec,
+                "targets",
+                r.subject,
+                gain,
+            )
         elif r.status == "inconclusive":
             add(
                 "medium",
                 f"target inconclusive: {what}",
-                [*ev, "the interval straddles the threshold"],
+                [*ev, r.status_reason],
                 "measure with more iterations (--iterations) before deciding",
                 "targets",
                 r.subject,
@@ -350,6 +380,32 @@ def derive_issues(
                 "pragma audit",
                 p["pragma"],
             )
+
+    conc = summary.get("concurrency") or {}
+    failed_reads = [
+        f"{r['errors']} failed reads: {r['readers']} {r['mode']} readers"
+        + (" with a writer" if r.get("writer") else "")
+        + f" ({r.get('reads')} good reads)"
+        for r in conc.get("sweep") or []
+        if r.get("errors")
+    ]
+    cr = conc.get("concurrent_reads") or {}
+    failed_reads += [
+        f"{cr[m]['errors']} failed reads: {cr[m].get('readers')} concurrent {m} readers "
+        f"({cr[m].get('reads')} good reads)"
+        for m in ("thread", "process")
+        if isinstance(cr.get(m), dict) and cr[m].get("errors")
+    ]
+    if failed_reads:
+        total = sum(int(e.split(" ", 1)[0]) for e in failed_reads)
+        add(
+            "high",
+            f"{total} reads failed under concurrency",
+            failed_reads,
+            "a read that fails after its busy retries returns nothing to the application: "
+            "find the error (busy timeout, locking mode) before trusting the latencies",
+            "concurrency",
+        )
 
     for f in (summary.get("throughput") or {}).get("failures") or []:
         add(
