@@ -591,3 +591,25 @@ def test_failed_reads_in_the_concurrency_sweep_are_an_issue():
     (i,) = verdict.assess(s, targets())["issues"]
     assert i["severity"] == "high" and "2" in i["title"]
     assert "4 thread readers with a writer" in i["evidence"][0]
+
+
+def test_drop_advice_names_exactly_its_own_index():
+    # "t_a" is a substring of "t_ab2": each issue must carry its own DROP statement.
+    health = [
+        {"index": n, "table": "t", "issue": "redundant_prefix", "droppable": True, "reason": "r"}
+        for n in ("t_a", "t_ab2", 'we"ird')
+    ]
+    drops = ['DROP INDEX "t_ab2"', 'DROP INDEX "we""ird"', 'DROP INDEX "t_a"']
+    s = {
+        "indexes": {"health": health},
+        "advice": {
+            "recommended": drops[:1],
+            "candidates": [{"ddl": d, "action": "drop"} for d in drops],
+        },
+    }
+    by = {i["subject"]: i for i in verdict.assess(s, targets())["issues"]}
+    assert by["t_a"]["recommendation"] == 'DROP INDEX "t_a"'
+    assert by["t_ab2"]["recommendation"] == 'DROP INDEX "t_ab2"'
+    assert by['we"ird']["recommendation"] == 'DROP INDEX "we""ird"'
+    assert by["t_ab2"]["gain"].startswith("recommended by the advisor")
+    assert not by["t_a"]["gain"].startswith("recommended")

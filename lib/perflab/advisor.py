@@ -207,7 +207,9 @@ def evaluate(
     return pd.DataFrame(out, columns=list(ADVICE_COLUMNS))
 
 
-def _index_name(ddl: str) -> str | None:
+def index_name(ddl: str) -> str | None:
+    """The index a CREATE INDEX / DROP INDEX statement names, unquoted (exact, not a
+    substring: advice must never be matched to the wrong index)."""
     m = re.match(
         r"\s*(?:CREATE\s+(?:UNIQUE\s+)?INDEX|DROP\s+INDEX)\s+(?:IF\s+(?:NOT\s+)?"
         r"EXISTS\s+)?(\"(?:[^\"]|\"\")+\"|[\w$]+)",
@@ -254,7 +256,7 @@ def _evaluate_one(
         w0 = _writes(b, ins, ins_rows, upd, upd_rows) if ins else None
         try:
             b.execute(cand["ddl"])
-            name = _index_name(cand["ddl"])
+            name = index_name(cand["ddl"])
             if analyzed and cand["action"] == "create" and name:
                 b.execute(f"ANALYZE {quote_ident(name)}")
         except sqlite3.Error as exc:

@@ -38,6 +38,8 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
+from perflab.advisor import index_name
+from perflab.schema import quote_ident
 from perflab.targets import Target, Targets
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -530,7 +532,7 @@ def derive_issues(
                 h["index"],
             )
             continue
-        ddl = next((d for d in drops if d and h["index"] in d), None)
+        ddl = next((d for d in drops if d and index_name(d) == h["index"]), None)
         gain = _index_cost(summary, h["index"]) if h.get("droppable") else ""
         if ddl and ddl in recommended:
             gain = "recommended by the advisor; " + gain
@@ -538,7 +540,7 @@ def derive_issues(
             "low",
             f"index {h['index']} on {h.get('table')}: {h.get('issue', '').replace('_', ' ')}",
             [h.get("reason") or h.get("issue")],
-            (ddl or f"DROP INDEX {h['index']}")
+            (ddl or f"DROP INDEX {quote_ident(h['index'])}")
             if h.get("droppable")
             else "keep (enforces a constraint)",
             "index health",
