@@ -7,7 +7,9 @@ import json
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
+import jsonschema
 import pytest
 from perflab import compare, gate, integrity, verdict
 from perflab.errors import PerflabError
@@ -613,3 +615,72 @@ def test_drop_advice_names_exactly_its_own_index():
     assert by['we"ird']["recommendation"] == 'DROP INDEX "we""ird"'
     assert by["t_ab2"]["gain"].startswith("recommended by the advisor")
     assert not by["t_a"]["gain"].startswith("recommended")
+
+
+def info_finding(rows, rule="temp_btree_order_by"):
+    return {"query": "a", "rule": rule, "severity": "info", "rows": rows, "plan_line": "L"}
+
+
+@pytest.mark.parametrize(
+    ("tgts", "said"),
+    [
+        (lambda: targets(p99_target("a", 50)), "target of a: latency_p99_ms pass"),
+        (lambda: targets(p99_target("a", 2.0)), "target of a: latency_p99_ms inconclusive"),
+        (lambda: targets(p99_target("b", 50)), "a has no latency target"),
+    ],
+)
+def test_ignored_findings_say_why_from_the_numbers(tgts, said):
+    s = {"queries": [q("a")], "findings": {"plan_findings": [info_finding(5)]}}
+    (ig,) = verdict.assess(s, tgts())["ignored_findings"]
+    assert "5 rows involved < 1,000 (the low-severity threshold)" in ig["why_ignored"]
+    assert said in ig["why_ignored"]
+
+
+def test_an_ignored_finding_with_unknown_rows_says_so():
+    s = {
+        "queries": [q("a")],
+        "findings": {"plan_findings": [info_finding(None, "unknown_plan_line")]},
+    }
+    (ig,) = verdict.assess(s, targets())["ignored_findings"]
+    assert "rows involved unknown" in ig["why_ignored"]
+
+
+def test_skipped_analyses_are_an_issue_listing_each_with_its_reason():
+    s = {
+        "queries": [q("a")],
+        "findings": {
+            "plan_findings": [],
+            "diagnostics": [
+                {
+                    "query": "a",
+                    "diagnostic": "not_analysed",
+                    "reason": "index ix could not be created: no such function: f",
+                },
+                {"query": "a", "diagnostic": "like_collation", "reason": "r"},
+            ],
+        },
+        "advice": {"skipped": [{"what": "expert on query b", "reason": "cannot parse SQL"}]},
+    }
+    a = verdict.assess(s, targets())
+    (i,) = a["issues"]
+    assert i["severity"] == "low" and i["title"] == "2 analyses skipped"
+    assert any("no such function: f" in e for e in i["evidence"])
+    assert any("expert on query b: cannot parse SQL" in e for e in i["evidence"])
+    assert a["decision"]["decision"] == "APPROVED"
+
+
+def test_ignored_findings_reach_summary_json_and_validate(tmp_path):
+    from perflab import summary as summary_mod
+
+    s = {"queries": [q("a")], "findings": {"plan_findings": [info_finding(5)]}}
+    a = verdict.assess(s, targets(p99_target("a", 50)))
+    verdict.save(tmp_path, a)
+    got = summary_mod.collect(tmp_path)
+    assert got["ignored_findings"] == a["ignored_findings"]
+    assert "5 rows involved" in got["ignored_findings"][0]["why_ignored"]
+    props = json.loads(
+        (Path(verdict.__file__).parents[2] / "data" / "summary.schema.json").read_text()
+    )["properties"]
+    jsonschema.validate(got["ignored_findings"], props["ignored_findings"])
+    with pytest.raises(jsonschema.ValidationError):  # an ignored finding needs its reason
+        jsonschema.validate([{"query": "a"}], props["ignored_findings"])

@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 
 from perflab.advisor import index_name
+from perflab.findings import SEVERITY_THRESHOLDS
 from perflab.schema import quote_ident
 from perflab.targets import Target, Targets
 
@@ -248,7 +249,10 @@ def _advice_for(summary: dict, query: str) -> tuple[str, str]:
             return (
                 f"rewrite: {rw.get('fix')}",
                 f"p50 {_fmt(rw.get('p50_before_ms'))} -> {_fmt(rw.get('p50_after_ms'))} ms "
-                f"(x{_fmt(rw.get('speedup'))}), same rows: {rw.get('equivalent')}",
+                f"(x{_fmt(rw.get('speedup'))}; after/before 99% CI "
+                f"{_fmt((rw.get('ratio_ci') or [None, None])[0])}.."
+                f"{_fmt((rw.get('ratio_ci') or [None, None])[1])}, interleaved), "
+                f"same rows: {rw.get('equivalent')}",
             )
     recommended = set(adv.get("recommended") or [])
     for c in adv.get("candidates") or []:
@@ -279,6 +283,39 @@ def _index_cost(summary: dict, index: str) -> str:
     if size is not None:
         parts.append(f"{size / 1024:,.0f} KiB on disk")
     return ("measured cost of keeping it: " + "; ".join(parts)) if parts else ""
+
+
+def _why_ignored(finding: dict, target_results: list[TargetResult]) -> str:
+    """Why a finding is not an issue, from its numbers: rows involved against the
+    low-severity threshold, and what its query's latency target says."""
+    rows, q = finding.get("rows"), finding.get("query", "")
+    low = SEVERITY_THRESHOLDS[0]
+    size = (
+        f"rows involved unknown (counted as below {low:,} by rule)"
+        if rows is None
+        else f"{rows:,} rows involved < {low:,} (the low-severity threshold)"
+    )
+    st = [
+        f"{r.metric} {r.status}"
+        for r in target_results
+        if r.subject == q and r.metric.startswith("latency") and r.milestone == "current"
+    ]
+    tgt = f"target of {q}: {', '.join(st)}" if st else f"{q} has no latency target"
+    return f"{size}; {tgt}"
+
+
+def _skipped_analyses(summary: dict) -> list[str]:
+    """Everything an analysis stage recorded as not analysed, with its reason."""
+    out = [
+        f"{d.get('query')}: {d.get('reason')}"
+        for d in (summary.get("findings") or {}).get("diagnostics") or []
+        if d.get("diagnostic") == "not_analysed"
+    ]
+    out += [
+        f"{s.get('what')}: {s.get('reason')}"
+        for s in (summary.get("advice") or {}).get("skipped") or []
+    ]
+    return out
 
 
 def derive_issues(
@@ -425,13 +462,7 @@ def derive_issues(
         if q in failing_queries:
             sev = _BUMP[sev]
         if sev == "info":
-            ignored.append(
-                {
-                    **f,
-                    "why_ignored": "fewer rows involved than the low-severity "
-                    "threshold, and its query meets its target",
-                }
-            )
+            ignored.append({**f, "why_ignored": _why_ignored(f, target_results)})
             continue
         rec, gain = _advice_for(summary, q)
         ev = [f"plan: {f.get('plan_line')}", str(f.get("evidence") or "")]
@@ -499,6 +530,16 @@ def derive_issues(
                 "scale",
                 q,
             )
+
+    skipped = _skipped_analyses(summary)
+    if skipped:
+        add(
+            "low",
+            f"{len(skipped)} analyses skipped",
+            skipped,
+            "the claims above do not cover these; fix the cause to have them analysed",
+            "diagnostics and advisor",
+        )
 
     adv = summary.get("advice") or {}
     recommended = set(adv.get("recommended") or [])
