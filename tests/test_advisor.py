@@ -123,3 +123,41 @@ def test_a_write_cost_not_measured_is_said(db):
         executions=5,
     )
     assert "write cost not measured" in ev.loc[0, "why"]
+
+
+def test_compare_rule_says_inconclusive_for_a_large_but_uncertain_change():
+    rng = np.random.default_rng(3)
+    base = rng.lognormal(0, 1.0, 40)
+    head = rng.lognormal(0, 1.0, 40) * 0.7  # 30% faster, but noise of a factor e
+    c = stats.compare(base, head)
+    assert c["verdict"] == "inconclusive"
+    assert c["ci"][0] < 1 < c["ci"][1] and c["ratio"] <= 1 / 1.05
+
+
+@pytest.mark.parametrize(
+    ("action", "ddl", "why"),
+    [
+        ("drop", "DROP INDEX o_c", "rejected: a query may be slower (inconclusive)"),
+        ("create", "CREATE INDEX o_a ON o(amt)", "rejected: no improvement beyond noise"),
+    ],
+)
+def test_an_inconclusive_timing_is_never_recommended(db, monkeypatch, action, ddl, why):
+    sqlite3.connect(db).execute("CREATE INDEX o_c ON o(cust)").connection.commit()
+    wl = Workload(
+        "w",
+        (
+            QuerySpec("by_cust", "SELECT * FROM o WHERE cust = ?"),
+            QuerySpec("by_amt", "SELECT * FROM o WHERE amt = ?"),
+        ),
+    )
+    params = {"by_cust": [(1,)], "by_amt": [(2,)]}
+    monkeypatch.setattr(
+        advisor,
+        "compare",
+        lambda a, b, **kw: {"verdict": "inconclusive", "ratio": 0.7, "ci": [0.4, 1.3]},
+    )
+    cand = {"action": action, "table": "o", "source": "t", "ddl": ddl}
+    ev = advisor.evaluate(db, wl, params, [cand], rounds=1, executions=5, writes=10)
+    assert ev.loc[0, "queries_changed"]  # the plan did change: the timing decided
+    assert not ev.loc[0, "recommended"] and ev.loc[0, "why"].startswith(why)
+    assert advisor.choose(ev).empty

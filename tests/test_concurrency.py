@@ -166,3 +166,7 @@ def test_concurrent_reads_total_has_an_order_statistic_interval_only_with_enough
     # the median's 95% interval from 6 values is ranks 1..6 (binomial coverage 96.9%)
     assert many["total_ms_ci"] == [runs[0], runs[-1]]
     assert many["total_ms"] == pytest.approx(float(np.median(runs)))
+    # the repeatability figure is the spread of these very runs, not any non-negative number
+    rep = many["repeatability"]
+    assert rep["n"] == 6 and rep["values"] == many["total_ms_runs"]
+    assert rep["spread_pct"] == pytest.approx((runs[-1] - runs[0]) / np.median(runs) * 100)
