@@ -513,6 +513,7 @@ def test_a_figure_without_any_bound_is_inconclusive_whatever_the_point(threshold
     a = verdict.assess(s, targets(p99_target("a", threshold)))
     (i,) = a["issues"]
     assert i["severity"] == "medium" and "no interval" in " ".join(i["evidence"])
+    assert "a figure that has an interval" in i["recommendation"]
     assert a["decision"]["decision"] == "APPROVED WITH CONDITIONS"
 
 
@@ -520,6 +521,8 @@ def test_a_straddling_interval_says_so():
     s = {"queries": [q("a", p99=2.0, ci99=(1.9, 2.1))]}
     (r,) = verdict.evaluate_targets(s, targets(p99_target("a", 2.0)))
     assert r.status == "inconclusive" and "straddles" in r.status_reason
+    (i,) = verdict.assess(s, targets(p99_target("a", 2.0)))["issues"]
+    assert "--iterations" in i["recommendation"]
 
 
 def test_a_query_throughput_target_has_no_interval_so_is_inconclusive():

@@ -378,7 +378,9 @@ def derive_issues(
                 "medium",
                 f"target inconclusive: {what}",
                 [*ev, r.status_reason],
-                "measure with more iterations (--iterations) before deciding",
+                "state this target on a figure that has an interval (a percentile)"
+                if r.ci == (None, None)
+                else "measure with more iterations (--iterations) before deciding",
                 "targets",
                 r.subject,
             )
