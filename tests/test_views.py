@@ -478,3 +478,16 @@ def test_index_figures_show_their_inputs():
     assert arr(s.x) == [0.5] and arr(s.error_x.array) == pytest.approx([0.2])
     assert arr(s.error_x.arrayminus) == pytest.approx([0.1])
     assert list(s.marker.color) == ["#2f855a"]
+
+
+def test_ignored_findings_table_carries_each_reason():
+    s = {
+        "ignored_findings": [
+            {"query": "a", "rule": "full_table_scan", "rows": 12, "why_ignored": "12 rows < 1,000"},
+            {"query": "b", "rule": "scale", "model": "O(n)", "why_ignored": "uncertain"},
+        ]
+    }
+    df = views.ignored_findings(s)
+    assert list(df.columns) == ["query", "rule", "rows", "why_ignored"]
+    assert list(df["why_ignored"]) == ["12 rows < 1,000", "uncertain"]
+    assert df["rows"].iloc[0] == 12 and views.ignored_findings({}).empty
