@@ -3,6 +3,7 @@ import sqlite3
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from perflab import advisor, stats
 from perflab.workload import QuerySpec, Workload
@@ -37,7 +38,8 @@ def test_expert_advice_measured_and_db_untouched(db, tmp_path):
     params = {"by_cust": [(i,) for i in range(20)]}
     conn = sqlite3.connect(db)
     health = __import__("perflab.indexes", fromlist=["health"]).health(conn)
-    cands, tool = advisor.candidates(conn, db, wl, params, None, health)
+    cands, tool, skipped = advisor.candidates(conn, db, wl, params, None, health)
+    assert skipped == []
     assert any(c["source"] == "expert" and "cust" in c["ddl"] for c in cands), tool
     assert any(c["action"] == "drop" and "o_id" in c["ddl"] for c in cands)
     ev = advisor.evaluate(db, wl, params, cands, rounds=2, executions=15, writes=30)
@@ -76,3 +78,86 @@ def test_no_gain_is_not_recommended(db):
         writes=20,
     )
     assert not ev.loc[0, "recommended"] and "no workload query" in ev.loc[0, "why"]
+
+
+def test_what_the_advisor_cannot_analyse_is_listed_with_the_reason(db, monkeypatch):
+    wl = Workload(
+        "w",
+        (
+            QuerySpec("by_cust", "SELECT * FROM o WHERE cust = ?"),
+            QuerySpec("unparsed", "SELECT * FROM o WHERE cust = ? ORDER BY"),
+        ),
+    )
+    params = {"by_cust": [(1,)], "unparsed": [(1,)]}
+    conn = sqlite3.connect(db)
+    cands, tool, skipped = advisor.candidates(conn, db, wl, params)
+    assert [s["what"] for s in skipped] == ["expert on query unparsed"]
+    assert "cannot parse" in skipped[0]["reason"]
+    rec = advisor.advice_records(pd.DataFrame(), pd.DataFrame(), None, tool=tool, skipped=skipped)
+    assert rec["skipped"] == skipped
+
+
+def test_a_missing_expert_says_why(db, monkeypatch):
+    import apsw.sqlite_extra
+
+    monkeypatch.setattr(apsw.sqlite_extra, "path", lambda name: None)
+    monkeypatch.setattr(advisor.shutil, "which", lambda name: None)
+    cands, tool = advisor.expert_candidates(db, {"q": "SELECT * FROM o WHERE cust = 1"})
+    assert cands == [] and "not shipped" in tool and "expert not run" in tool
+
+    def broken(name):
+        raise OSError("cannot read the wheel")
+
+    monkeypatch.setattr(apsw.sqlite_extra, "path", broken)
+    assert "cannot read the wheel" in advisor.expert_candidates(db, {"q": "SELECT 1"})[1]
+
+
+def test_a_write_cost_not_measured_is_said(db):
+    wl = Workload("w", (QuerySpec("by_cust", "SELECT * FROM o WHERE cust = ?"),))
+    ev = advisor.evaluate(
+        db,
+        wl,
+        {"by_cust": [(1,)]},
+        [{"action": "create", "table": None, "source": "t", "ddl": "CREATE INDEX x ON o(cust)"}],
+        rounds=1,
+        executions=5,
+    )
+    assert "write cost not measured" in ev.loc[0, "why"]
+
+
+def test_compare_rule_says_inconclusive_for_a_large_but_uncertain_change():
+    rng = np.random.default_rng(3)
+    base = rng.lognormal(0, 1.0, 40)
+    head = rng.lognormal(0, 1.0, 40) * 0.7  # 30% faster, but noise of a factor e
+    c = stats.compare(base, head)
+    assert c["verdict"] == "inconclusive"
+    assert c["ci"][0] < 1 < c["ci"][1] and c["ratio"] <= 1 / 1.05
+
+
+@pytest.mark.parametrize(
+    ("action", "ddl", "why"),
+    [
+        ("drop", "DROP INDEX o_c", "rejected: a query may be slower (inconclusive)"),
+        ("create", "CREATE INDEX o_a ON o(amt)", "rejected: no improvement beyond noise"),
+    ],
+)
+def test_an_inconclusive_timing_is_never_recommended(db, monkeypatch, action, ddl, why):
+    sqlite3.connect(db).execute("CREATE INDEX o_c ON o(cust)").connection.commit()
+    wl = Workload(
+        "w",
+        (
+            QuerySpec("by_cust", "SELECT * FROM o WHERE cust = ?"),
+            QuerySpec("by_amt", "SELECT * FROM o WHERE amt = ?"),
+        ),
+    )
+    params = {"by_cust": [(1,)], "by_amt": [(2,)]}
+    monkeypatch.setattr(
+        advisor,
+        "compare",
+        lambda a, b, **kw: {"verdict": "inconclusive", "ratio": 0.7, "ci": [0.4, 1.3]},
+    )
+    cand = {"action": action, "table": "o", "source": "t", "ddl": ddl}
+    ev = advisor.evaluate(db, wl, params, [cand], rounds=1, executions=5, writes=10)
+    assert ev.loc[0, "queries_changed"]  # the plan did change: the timing decided
+    assert not ev.loc[0, "recommended"] and ev.loc[0, "why"].startswith(why)
+    assert advisor.choose(ev).empty

@@ -135,3 +135,38 @@ def test_wal_header_reads_size_and_sequence(tmp_path):
     wal.write_bytes(b"\x37\x7f\x06\x82" + b"\0" * 8 + (7).to_bytes(4, "big") + b"\0" * 16)
     assert concurrency._wal_header(wal) == (32, 7)
     assert concurrency._wal_header(tmp_path / "none") is None
+
+
+FAILING_SQL = "SELECT abs(?)"  # abs(-2**63) raises "integer overflow" at run time
+FAILING_PARAMS = [(1,), (-(2**63),)]
+
+
+def test_failed_reads_are_counted_and_kept_out_of_the_latencies(db):
+    cfg = concurrency.ConcurrencyConfig("thread", 1, False, 0.05)
+    rec = concurrency.run_config(db, FAILING_SQL, FAILING_PARAMS, cfg)
+    # one reader alternates a good read and a failing one: `reads` (and the latencies)
+    # are the good ones only, `errors` the others
+    assert rec["errors"] > 0 and abs(rec["reads"] - rec["errors"]) <= 1
+
+
+def test_concurrent_reads_count_errors_and_time_only_successful_reads(db):
+    res = concurrency.concurrent_reads(
+        db, FAILING_SQL, FAILING_PARAMS * 4, readers=4, reads_per_reader=2, mode="thread", repeats=2
+    )
+    # each reader gets params[i::4]: readers 0 and 2 read (1,),(1,); 1 and 3 overflow twice
+    assert res["errors"] == 2 * 2 * 2
+    assert res["reads"] == 2 * 2 * 2  # the good ones: 2 readers x 2 reads x 2 repeats
+
+
+def test_concurrent_reads_total_has_an_order_statistic_interval_only_with_enough_repeats(db):
+    few = concurrency.concurrent_reads(db, SQL, PARAMS, readers=3, mode="thread", repeats=3)
+    assert few["total_ms_ci"] == [None, None]
+    many = concurrency.concurrent_reads(db, SQL, PARAMS, readers=3, mode="thread", repeats=6)
+    runs = sorted(many["total_ms_runs"])
+    # the median's 95% interval from 6 values is ranks 1..6 (binomial coverage 96.9%)
+    assert many["total_ms_ci"] == [runs[0], runs[-1]]
+    assert many["total_ms"] == pytest.approx(float(np.median(runs)))
+    # the repeatability figure is the spread of these very runs, not any non-negative number
+    rep = many["repeatability"]
+    assert rep["n"] == 6 and rep["values"] == many["total_ms_runs"]
+    assert rep["spread_pct"] == pytest.approx((runs[-1] - runs[0]) / np.median(runs) * 100)

@@ -1,8 +1,11 @@
 import sqlite3
 
+import numpy as np
 import pytest
+from perflab import diagnostics
 from perflab.diagnostics import diagnose_query
 from perflab.errors import PerflabError
+from perflab.measure import Samples
 
 DDL = """
 CREATE TABLE m (id INTEGER PRIMARY KEY, ns TEXT, nns TEXT COLLATE NOCASE, status TEXT,
@@ -133,3 +136,90 @@ def test_order_by_not_served(conn):
 def test_bad_sql_names_the_query(conn):
     with pytest.raises(PerflabError, match="'q'"):
         diag(conn, "SELECT * FROM nope WHERE")
+
+
+# ---------------------------------------------------------------- timing of rewrites
+
+LIKE_SQL = "SELECT * FROM m WHERE ns LIKE ?"
+LIKE_PARAMS = [("user:u1%",), ("user:u2%",)]
+
+
+def fake_timing(monkeypatch, before_ms, after_ms, noise=0.0):
+    """time_statement replaced: the original takes `before_ms` per execution, any rewrite
+    `after_ms`, with relative Gaussian noise; returns the SQL of every timed call, in order."""
+    calls: list[str] = []
+    rng = np.random.default_rng(7)
+
+    def fake(conn, sql, params, *, warmup=0, max_seconds=None):
+        calls.append(sql)
+        n = max(len(params) - warmup, 0)
+        ms = before_ms if sql == LIKE_SQL else after_ms
+        ns = ms * 1e6 * (1 + noise * rng.standard_normal(n))
+        return Samples(ns.astype(np.int64), np.ones(n, dtype=np.int64), warmup)
+
+    monkeypatch.setattr(diagnostics, "time_statement", fake)
+    return calls
+
+
+def rewrites(conn, **kw):
+    rows = diagnose_query(conn, "q", LIKE_SQL, LIKE_PARAMS, executions=40, **kw)
+    return [r for r in by_rule(rows, "like_collation") if r["fix_kind"] == "rewrite"]
+
+
+def test_original_and_rewrite_are_timed_interleaved(conn, monkeypatch):
+    calls = fake_timing(monkeypatch, 1.0, 0.5)
+    rws = rewrites(conn)
+    assert rws
+    for r in rws:
+        at = [i for i, s in enumerate(calls) if s == r["fix"]]
+        orig = [i for i, s in enumerate(calls) if s == LIKE_SQL]
+        # A B B A ...: the original is timed between the rewrite's first and last round,
+        # and the order alternates (the rewrite goes first in every other round, so two
+        # of its rounds are back to back)
+        assert len(at) >= 2 and any(at[0] < i < at[-1] for i in orig)
+        assert any(b == a + 1 for a, b in zip(at, at[1:], strict=False))
+
+
+def test_a_rewrite_clearly_faster_is_recommended_with_its_interval(conn, monkeypatch):
+    fake_timing(monkeypatch, 1.0, 0.3, noise=0.05)
+    for r in rewrites(conn):
+        assert r["recommended"] and r["timing"] == "faster"
+        lo, hi = r["ratio_ci"]
+        assert lo <= r["p50_after_ms"] / r["p50_before_ms"] <= hi < 1 / 1.05
+
+
+def test_a_rewrite_faster_by_less_than_the_minimum_effect_is_not_recommended(conn, monkeypatch):
+    # 2% faster with almost no noise: real, but below the 5% minimum effect
+    fake_timing(monkeypatch, 1.0, 0.98, noise=0.002)
+    for r in rewrites(conn):
+        assert not r["recommended"] and r["timing"] == "not faster"
+        assert r["ratio_ci"][0] > 1 / 1.05
+
+
+def test_a_rewrite_whose_interval_straddles_the_minimum_effect_is_inconclusive(conn, monkeypatch):
+    fake_timing(monkeypatch, 1.0, 0.9, noise=0.6)
+    for r in rewrites(conn):
+        assert not r["recommended"] and r["timing"] == "inconclusive"
+        lo, hi = r["ratio_ci"]
+        assert lo < 1 / 1.05 < hi
+    # a larger minimum effect turns a clear 3x into a clear "faster" still, and 0.9 into
+    # "not faster" once the noise is small
+    fake_timing(monkeypatch, 1.0, 0.9, noise=0.002)
+    assert all(r["timing"] == "not faster" for r in rewrites(conn, min_effect=0.25))
+
+
+def test_objects_the_hypothetical_database_lacks_are_reported_not_dropped():
+    # an index on an application-defined function: the what-if database cannot hold it
+    rows = "".join(f"INSERT INTO u VALUES ({i}, 'e{i}', {i % 7});" for i in range(50))
+    c = sqlite3.connect(":memory:")
+    c.create_function("norm", 1, str.lower, deterministic=True)
+    c.executescript(
+        f"CREATE TABLE u (id INTEGER PRIMARY KEY, e TEXT, k INT); {rows}"
+        "CREATE INDEX u_norm ON u(norm(e));"
+    )
+    # the query's ORDER BY needs an index: the what-if database is used, and lacks u_norm
+    rows = diagnose_query(c, "q", "SELECT * FROM u WHERE k = ? ORDER BY e", [(3,)], executions=5)
+    skipped = [r for r in rows if r["diagnostic"] == "not_analysed"]
+    assert len(skipped) == 1
+    assert skipped[0]["index"] == "u_norm" and "norm" in skipped[0]["reason"]
+    assert skipped[0]["query"] == "q"

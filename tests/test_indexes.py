@@ -95,3 +95,29 @@ def test_write_cost_on_copy_leaves_db_unchanged(db):
     assert set(t["index"].dropna()) >= {"t_a", "t_ab", "t_id", "t_expr"}
     assert (t[t["index"].isna()]["us_per_write"] > 0).all()
     assert "sqlite_autoindex_p_1" in wc[wc["table"] == "p"]["note"].iloc[0]
+
+
+def _db_with_app_function_index(tmp_path):
+    """An index on an application-defined function: the what-if database (a fresh
+    connection without that function) cannot create it."""
+    path = tmp_path / "fn.db"
+    c = sqlite3.connect(path)
+    c.create_function("norm", 1, lambda s: (s or "").lower(), deterministic=True)
+    c.executescript(
+        "CREATE TABLE u (id INTEGER PRIMARY KEY, e TEXT);"
+        "CREATE INDEX u_norm ON u(norm(e)); CREATE INDEX u_e ON u(e);"
+        "CREATE VIRTUAL TABLE f USING fts5(body);"
+    )
+    c.commit()
+    c.close()
+    return path
+
+
+def test_hypothetical_lists_what_it_could_not_create(tmp_path):
+    h = hypothetical(sqlite3.connect(_db_with_app_function_index(tmp_path)))
+    by = {s["name"]: s for s in h.skipped}
+    assert set(by) == {"u_norm", "f"}
+    assert by["u_norm"]["type"] == "index" and "norm" in by["u_norm"]["reason"]
+    assert by["f"]["type"] == "table" and "virtual" in by["f"]["reason"]
+    # what it could create is there
+    assert h.execute("SELECT name FROM sqlite_schema WHERE name = 'u_e'").fetchone()

@@ -70,9 +70,35 @@ def test_unknown_lines_are_reported_not_dropped():
 
 def test_plan_text_draws_tree(conn):
     nodes = explain(conn, "SELECT * FROM t WHERE a = 1 OR c = 'x'")
-    text = plan_text(nodes)
-    assert text.splitlines()[0] == "QUERY PLAN"
-    assert "MULTI-INDEX OR" in text and "|  " in text or "   " in text
+    # exactly as the sqlite3 shell's .eqp draws it: branches, last-child corners, indents
+    assert plan_text(nodes) == (
+        "QUERY PLAN\n"
+        "`--MULTI-INDEX OR\n"
+        "   |--INDEX 1\n"
+        "   |  `--SEARCH t USING INDEX t_ab (a=?)\n"
+        "   `--INDEX 2\n"
+        "      `--SEARCH t USING INDEX t_c (c=?)"
+    )
+
+
+def test_plan_text_of_siblings_and_nesting_built_by_hand():
+    from perflab.plans import PlanNode
+
+    nodes = [
+        PlanNode(2, 0, "SCAN a", "scan_table"),
+        PlanNode(5, 0, "CORRELATED SCALAR SUBQUERY 1", "subquery"),
+        PlanNode(9, 5, "SEARCH b USING INDEX b_x (x=?)", "search_index"),
+        PlanNode(12, 5, "USE TEMP B-TREE FOR ORDER BY", "temp_btree"),
+        PlanNode(20, 0, "USE TEMP B-TREE FOR DISTINCT", "temp_btree"),
+    ]
+    assert plan_text(nodes).splitlines() == [
+        "QUERY PLAN",
+        "|--SCAN a",
+        "|--CORRELATED SCALAR SUBQUERY 1",
+        "|  |--SEARCH b USING INDEX b_x (x=?)",
+        "|  `--USE TEMP B-TREE FOR ORDER BY",
+        "`--USE TEMP B-TREE FOR DISTINCT",
+    ]
 
 
 def test_like_needs_real_parameter_values(make_db):

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from perflab import paths
 from perflab.ownership import RUN_MARKER, mark_run_folder
@@ -151,3 +155,236 @@ def test_baseline_comparison_and_gates(tiny_run, tmp_path):
     assert (out / "comparison.html").is_file()
     assert "comparison.html" in (out / "index.html").read_text()
     assert "against baseline" in proc.stderr
+
+
+# ---------------------------------------------------------------- values, not only "it ran"
+
+
+class _Tables(HTMLParser):
+    """The <table>s of an HTML output: a list of rows (lists of cell texts) per table."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr" and self.tables:
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None and self.tables:
+            self.tables[-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _output_of(nb_path: Path, source_snippet: str, mime: str):
+    """The `mime` output of the executed cell whose source contains `source_snippet`."""
+    nb = nbformat.read(nb_path, as_version=4)
+    (cell,) = [c for c in nb.cells if c.cell_type == "code" and source_snippet in c.source]
+    for o in cell.get("outputs", []):
+        if mime in o.get("data", {}):
+            return o["data"][mime]
+    raise AssertionError(f"{nb_path.name}: no {mime} output for {source_snippet!r}")
+
+
+def _plotly_array(v) -> list[float]:
+    """A trace's array as plotly stores it in JSON: a list, or base64 typed-array data."""
+    if isinstance(v, dict) and "bdata" in v:
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"]).tolist()
+    return list(v)
+
+
+def _html_table(nb_path: Path, source_snippet: str) -> list[dict[str, str]]:
+    p = _Tables()
+    p.feed(_output_of(nb_path, source_snippet, "text/html"))
+    header, *rows = [r for r in p.tables[0] if r]
+    header = header[1:] if header[0] == "" else header  # the index column's empty corner
+    return [dict(zip(header, r[-len(header) :], strict=True)) for r in rows]
+
+
+def test_summary_notebook_tables_show_the_summarys_numbers(tiny_run):
+    out, _ = tiny_run
+    summary = json.loads((out / "summary.json").read_text())
+    nb = out / "notebooks" / "06_summary.ipynb"
+    shown = {r["query"]: r for r in _html_table(nb, "views.benchmarks(report)")}
+    assert set(shown) == {q["name"] for q in summary["queries"]}
+    for q in summary["queries"]:
+        for k in ("p50", "p95", "p99", "p999", "max"):  # shown rounded to 4 decimals
+            assert float(shown[q["name"]][k]) == pytest.approx(
+                q["latency_ms"][k], abs=0.5e-4 + 1e-12
+            ), (q["name"], k)
+    targets = _html_table(nb, "views.quick_reference(report)")
+    assert [t["status"] for t in targets] == [t["status"] for t in summary["targets"]]
+    assert [t["subject"] for t in targets] == [t["subject"] for t in summary["targets"]]
+    decision = _output_of(nb, "assessment['decision']['decision']", "text/markdown")
+    assert decision == f"**{summary['decision']['decision']}**"
+
+
+def test_summary_notebook_charts_plot_the_summarys_numbers(tiny_run):
+    out, _ = tiny_run
+    summary = json.loads((out / "summary.json").read_text())
+    nb = out / "notebooks" / "06_summary.ipynb"
+    fig = _output_of(nb, "views.percentile_profile(report)", "application/vnd.plotly.v1+json")
+    keys = ["p50", "p95", "p99", "p999", "max"]
+    by = {t["name"]: t for t in fig["data"]}
+    for q in summary["queries"]:
+        assert _plotly_array(by[q["name"]]["x"]) == keys
+        assert _plotly_array(by[q["name"]]["y"]) == pytest.approx(
+            [q["latency_ms"][k] for k in keys]
+        )
+
+
+def test_latency_notebook_chart_plots_the_measured_percentiles(tiny_run):
+    out, _ = tiny_run
+    summary = json.loads((out / "summary.json").read_text())
+    fig = _output_of(
+        out / "notebooks" / "02_latency.ipynb",
+        "figures.percentiles_vs_target(",
+        "application/vnd.plotly.v1+json",
+    )
+    bars = {
+        t["name"]: dict(zip(t["y"], _plotly_array(t["x"]), strict=True)) for t in fig["data"][:3]
+    }
+    for q in summary["queries"]:
+        for k in ("p50", "p95", "p99"):
+            assert bars[k][q["name"]] == pytest.approx(q["latency_ms"][k]), (q["name"], k)
+
+
+def _same_dirs(cols, other) -> bool:
+    """Same ASC/DESC as `other`'s leading terms, or all reversed (a backward scan)."""
+    mine = [d for *_, d in cols]
+    theirs = [d for *_, d in other[: len(cols)]]
+    return theirs == mine or theirs == [1 - d for d in mine]
+
+
+def _expected_redundancy(ddl: str) -> set[tuple[str, str]]:
+    """Redundant indexes of a schema derived in this test from SQLite's own PRAGMAs, by
+    the README's rules (not by perflab's code): an index on the INTEGER PRIMARY KEY; same
+    key terms as a constraint's automatic index; an exact duplicate of an earlier explicit
+    index; a non-unique left prefix of a longer index (not partial, or the same WHERE)."""
+    c = sqlite3.connect(":memory:")
+    c.executescript(ddl)
+    out: set[tuple[str, str]] = set()
+    order = [r[0] for r in c.execute("SELECT name FROM sqlite_schema ORDER BY rowid")]
+    tables = [
+        r[0]
+        for r in c.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")
+        if not r[0].startswith("sqlite_")
+    ]
+    for t in tables:
+        ipk = [
+            r[1].lower()
+            for r in c.execute(f'PRAGMA table_info("{t}")')
+            if r[5] == 1
+            and r[2].upper() == "INTEGER"
+            and sum(x[5] > 0 for x in c.execute(f'PRAGMA table_info("{t}")')) == 1
+        ]
+        idx = []
+        for _seq, name, unique, origin, partial in c.execute(f'PRAGMA index_list("{t}")'):
+            cols = [
+                (r[2].lower(), r[4].upper(), r[3])
+                for r in c.execute(f'PRAGMA index_xinfo("{name}")')
+                if r[5]  # key columns only
+            ]
+            sql = c.execute("SELECT sql FROM sqlite_schema WHERE name = ?", (name,)).fetchone()[0]
+            where = " ".join(sql.split(" WHERE ", 1)[1].split()) if sql and partial else None
+            idx.append((name, bool(unique), origin, where, cols))
+        created = [i for i in idx if i[2] == "c"]
+        created.sort(key=lambda i: order.index(i[0]))
+        for k, (name, unique, _, where, cols) in enumerate(created):
+            keys = [(n, coll) for n, coll, _ in cols]
+            if len(cols) == 1 and ipk and keys[0] == (ipk[0], "BINARY"):
+                out.add((name, "rowid_alias"))
+                continue
+            auto = [
+                i
+                for i in idx
+                if i[2] != "c" and [(n, cl) for n, cl, _ in i[4]] == keys and _same_dirs(cols, i[4])
+            ]
+            if auto and where is None:
+                out.add((name, "duplicate_of_constraint"))
+                continue
+            if any(
+                [(n, cl) for n, cl, _ in o[4]] == keys and o[3] == where and _same_dirs(cols, o[4])
+                for o in created[:k]
+            ):
+                out.add((name, "duplicate"))
+                continue
+            if not unique and any(
+                len(o[4]) > len(cols)
+                and [(n, cl) for n, cl, _ in o[4][: len(cols)]] == keys
+                and (o[3] is None or o[3] == where)
+                and _same_dirs(cols, o[4])
+                for o in idx
+                if o[0] != name
+            ):
+                out.add((name, "left_prefix"))
+    return out
+
+
+def test_default_schema_index_health_matches_the_rules(tiny_run):
+    out, _ = tiny_run
+    summary = json.loads((out / "summary.json").read_text())
+    ddl = (paths.DATA_DIR / "schemas" / "agent_orchestrator.sql").read_text()
+    expected = _expected_redundancy(ddl)
+    got = {
+        (h["index"], h["issue"])
+        for h in summary["indexes"]["health"]
+        if h["issue"] not in ("unused", "not_analysed")
+    }
+    assert got == expected
+    assert len(expected) >= 5  # the default schema's known redundancies are all there
+    # each is reported as an issue recommending its own DROP
+    issues = {i["subject"]: i for i in summary["issues"] if i["origin"] == "index health"}
+    for name, _ in expected:
+        assert issues[name]["recommendation"] == f'DROP INDEX "{name}"'
+
+
+#: The tiny run of the default schema, workload and targets: every current target passes
+#: with its whole interval (p99 intervals end far below 10-50 ms, write rates far above
+#: 20-30 ops/s, the concurrent reads far below 2 s) and no issue is above low.
+TINY_DECISION = "APPROVED"
+TINY_TARGETS = {
+    "session_by_id": "pass",
+    "memory_by_namespace_key": "pass",
+    "namespace_prefix": "pass",
+    "task_dequeue": "pass",
+    "memory_write": "pass",
+    "memory_update": "pass",
+    "event_append": "pass",
+    "concurrent_session_reads": "pass",
+}
+#: Issue origins left out of the pin until growth claims stop flipping on timing noise
+#: (issue 11, item 3, another branch): at tiny sizes a flat lookup is still sometimes
+#: fitted O(n^2) with P >= 0.9, which raises a high issue. Empty this to pin it all.
+UNSETTLED_ORIGINS = {"scale"}
+
+
+def _decision_from(issues) -> str:
+    """The README's rule: critical -> REJECTED; high or medium -> WITH CONDITIONS."""
+    sev = {i["severity"] for i in issues}
+    if "critical" in sev:
+        return "REJECTED"
+    return "APPROVED WITH CONDITIONS" if sev & {"high", "medium"} else "APPROVED"
+
+
+def test_tiny_run_decision_is_pinned_and_follows_from_its_issues(tiny_run):
+    out, _ = tiny_run
+    summary = json.loads((out / "summary.json").read_text())
+    issues = summary["issues"]
+    assert summary["decision"]["decision"] == _decision_from(issues)
+    settled = [i for i in issues if i["origin"] not in UNSETTLED_ORIGINS]
+    assert _decision_from(settled) == TINY_DECISION, [i["title"] for i in settled]
+    statuses = {
+        t["subject"]: t["status"] for t in summary["targets"] if t["milestone"] == "current"
+    }
+    assert statuses == TINY_TARGETS

@@ -7,7 +7,9 @@ import json
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
+import jsonschema
 import pytest
 from perflab import compare, gate, integrity, verdict
 from perflab.errors import PerflabError
@@ -495,3 +497,193 @@ def test_scale_rule_needs_confident_growth_and_uses_the_deployment_horizon():
     # without a deployment size the horizon is 10x the largest measured size
     a = verdict.assess(s, targets())
     assert {i["subject"]: i["severity"] for i in a["issues"]}["a"] == "low"
+
+
+# ---------------------------------------------------------------- inconclusive paths
+
+
+@pytest.mark.parametrize("threshold", [5.0, 1.0])
+def test_a_figure_without_any_bound_is_inconclusive_whatever_the_point(threshold):
+    # p99 of 2.0 with no interval: neither "pass" (threshold 5) nor "fail" (threshold 1)
+    # can be claimed from a point estimate.
+    s = {"queries": [q("a", p99=2.0, ci99=(None, None))]}
+    (r,) = verdict.evaluate_targets(s, targets(p99_target("a", threshold)))
+    assert r.status == "inconclusive"
+    assert "no interval" in r.status_reason
+    a = verdict.assess(s, targets(p99_target("a", threshold)))
+    (i,) = a["issues"]
+    assert i["severity"] == "medium" and "no interval" in " ".join(i["evidence"])
+    assert "a figure that has an interval" in i["recommendation"]
+    assert a["decision"]["decision"] == "APPROVED WITH CONDITIONS"
+
+
+def test_a_straddling_interval_says_so():
+    s = {"queries": [q("a", p99=2.0, ci99=(1.9, 2.1))]}
+    (r,) = verdict.evaluate_targets(s, targets(p99_target("a", 2.0)))
+    assert r.status == "inconclusive" and "straddles" in r.status_reason
+    (i,) = verdict.assess(s, targets(p99_target("a", 2.0)))["issues"]
+    assert "--iterations" in i["recommendation"]
+
+
+def test_a_query_throughput_target_has_no_interval_so_is_inconclusive():
+    s = {"queries": [q("a", p50=1.0)]}  # ops_per_s 1000, far above the threshold
+    t = Target("ops_per_s", ">", 10, query="a")
+    (r,) = verdict.evaluate_targets(s, targets(t))
+    assert r.status == "inconclusive" and r.value == pytest.approx(1000)
+
+
+def creads(total=4.0, ci=(3.0, 5.0), errors=0, reads=50):
+    return {
+        "concurrency": {
+            "concurrent_reads": {
+                "name": "cr",
+                "target_ms": 10,
+                "thread": {
+                    "mode": "thread",
+                    "readers": 50,
+                    "reads_per_reader": 1,
+                    "total_ms": total,
+                    "total_ms_ci": list(ci),
+                    "total_ms_runs": [3.0, 3.5, 4.0, 4.5, 5.0, 4.2, 3.9],
+                    "setup_ms": 1.0,
+                    "errors": errors,
+                    "reads": reads,
+                    "repeatability": {},
+                },
+            }
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("ci", "threshold", "status"),
+    [
+        ((3.0, 5.0), 10, "pass"),
+        ((3.0, 5.0), 4.0, "inconclusive"),
+        ((3.0, 5.0), 2.0, "fail"),
+        ((None, None), 10, "inconclusive"),  # too few repeats for an interval
+    ],
+)
+def test_concurrent_reads_total_is_judged_on_its_order_statistic_interval(ci, threshold, status):
+    t = Target("total_ms", "<", threshold, operation="cr")
+    (r,) = verdict.evaluate_targets(creads(ci=ci), targets(t))
+    assert r.status == status
+    assert r.ci == ci
+
+
+def test_failed_concurrent_reads_fail_the_target_and_raise_an_issue():
+    s = creads(errors=3)
+    t = Target("total_ms", "<", 10, operation="cr")
+    (r,) = verdict.evaluate_targets(s, targets(t))
+    assert r.status == "fail" and "3 of 50 reads failed" in r.status_reason
+    a = verdict.assess(s, targets(t))
+    assert a["decision"]["decision"] == "REJECTED"
+    # even without a target, failed reads are an issue
+    a = verdict.assess(s, targets())
+    (i,) = a["issues"]
+    assert i["severity"] == "high" and "3" in i["title"] and "failed" in i["title"]
+
+
+def test_failed_reads_in_the_concurrency_sweep_are_an_issue():
+    s = {
+        "concurrency": {
+            "sweep": [
+                {"mode": "thread", "readers": 4, "writer": True, "reads": 100, "errors": 2},
+                {"mode": "thread", "readers": 1, "writer": False, "reads": 50, "errors": 0},
+            ]
+        }
+    }
+    (i,) = verdict.assess(s, targets())["issues"]
+    assert i["severity"] == "high" and "2" in i["title"]
+    assert "4 thread readers with a writer" in i["evidence"][0]
+
+
+def test_drop_advice_names_exactly_its_own_index():
+    # "t_a" is a substring of "t_ab2": each issue must carry its own DROP statement.
+    health = [
+        {"index": n, "table": "t", "issue": "redundant_prefix", "droppable": True, "reason": "r"}
+        for n in ("t_a", "t_ab2", 'we"ird')
+    ]
+    drops = ['DROP INDEX "t_ab2"', 'DROP INDEX "we""ird"', 'DROP INDEX "t_a"']
+    s = {
+        "indexes": {"health": health},
+        "advice": {
+            "recommended": drops[:1],
+            "candidates": [{"ddl": d, "action": "drop"} for d in drops],
+        },
+    }
+    by = {i["subject"]: i for i in verdict.assess(s, targets())["issues"]}
+    assert by["t_a"]["recommendation"] == 'DROP INDEX "t_a"'
+    assert by["t_ab2"]["recommendation"] == 'DROP INDEX "t_ab2"'
+    assert by['we"ird']["recommendation"] == 'DROP INDEX "we""ird"'
+    assert by["t_ab2"]["gain"].startswith("recommended by the advisor")
+    assert not by["t_a"]["gain"].startswith("recommended")
+
+
+def info_finding(rows, rule="temp_btree_order_by"):
+    return {"query": "a", "rule": rule, "severity": "info", "rows": rows, "plan_line": "L"}
+
+
+@pytest.mark.parametrize(
+    ("tgts", "said"),
+    [
+        (lambda: targets(p99_target("a", 50)), "target of a: latency_p99_ms pass"),
+        (lambda: targets(p99_target("a", 2.0)), "target of a: latency_p99_ms inconclusive"),
+        (lambda: targets(p99_target("b", 50)), "a has no latency target"),
+    ],
+)
+def test_ignored_findings_say_why_from_the_numbers(tgts, said):
+    s = {"queries": [q("a")], "findings": {"plan_findings": [info_finding(5)]}}
+    (ig,) = verdict.assess(s, tgts())["ignored_findings"]
+    assert "5 rows involved < 1,000 (the low-severity threshold)" in ig["why_ignored"]
+    assert said in ig["why_ignored"]
+
+
+def test_an_ignored_finding_with_unknown_rows_says_so():
+    s = {
+        "queries": [q("a")],
+        "findings": {"plan_findings": [info_finding(None, "unknown_plan_line")]},
+    }
+    (ig,) = verdict.assess(s, targets())["ignored_findings"]
+    assert "rows involved unknown" in ig["why_ignored"]
+
+
+def test_skipped_analyses_are_an_issue_listing_each_with_its_reason():
+    s = {
+        "queries": [q("a")],
+        "findings": {
+            "plan_findings": [],
+            "diagnostics": [
+                {
+                    "query": "a",
+                    "diagnostic": "not_analysed",
+                    "reason": "index ix could not be created: no such function: f",
+                },
+                {"query": "a", "diagnostic": "like_collation", "reason": "r"},
+            ],
+        },
+        "advice": {"skipped": [{"what": "expert on query b", "reason": "cannot parse SQL"}]},
+    }
+    a = verdict.assess(s, targets())
+    (i,) = a["issues"]
+    assert i["severity"] == "low" and i["title"] == "2 analyses skipped"
+    assert any("no such function: f" in e for e in i["evidence"])
+    assert any("expert on query b: cannot parse SQL" in e for e in i["evidence"])
+    assert a["decision"]["decision"] == "APPROVED"
+
+
+def test_ignored_findings_reach_summary_json_and_validate(tmp_path):
+    from perflab import summary as summary_mod
+
+    s = {"queries": [q("a")], "findings": {"plan_findings": [info_finding(5)]}}
+    a = verdict.assess(s, targets(p99_target("a", 50)))
+    verdict.save(tmp_path, a)
+    got = summary_mod.collect(tmp_path)
+    assert got["ignored_findings"] == a["ignored_findings"]
+    assert "5 rows involved" in got["ignored_findings"][0]["why_ignored"]
+    props = json.loads(
+        (Path(verdict.__file__).parents[2] / "data" / "summary.schema.json").read_text()
+    )["properties"]
+    jsonschema.validate(got["ignored_findings"], props["ignored_findings"])
+    with pytest.raises(jsonschema.ValidationError):  # an ignored finding needs its reason
+        jsonschema.validate([{"query": "a"}], props["ignored_findings"])

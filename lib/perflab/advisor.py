@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from perflab.diagnostics import interleaved
 from perflab.engine import copy_database, working_copy
 from perflab.errors import PerflabError
 from perflab.fsio import atomic_write_text
@@ -61,16 +62,17 @@ ADVICE_COLUMNS = {
 # candidates from SQLite's expert
 
 
-def _expert_binary() -> str | None:
+def _expert_binary() -> tuple[str | None, str]:
+    """(path of APSW's sqlite3_expert, or None; why it is not used, when it is not)."""
     try:
         import apsw.sqlite_extra as extra
 
         p = extra.path("sqlite3_expert")
-        if p and Path(p).is_file():
-            return str(p)
-    except Exception:
-        pass
-    return None
+    except (ImportError, AttributeError, OSError, ValueError) as exc:
+        return None, f"apsw's sqlite3_expert unavailable: {type(exc).__name__}: {exc}"
+    if p and Path(p).is_file():
+        return str(p), ""
+    return None, "apsw's sqlite3_expert unavailable: not shipped with this apsw build"
 
 
 _CREATE = re.compile(r"^CREATE INDEX .*?;", re.IGNORECASE)
@@ -80,10 +82,10 @@ def expert_candidates(db: str | Path, queries: Mapping[str, str]) -> tuple[list[
     """Index candidates SQLite's expert proposes per query. `queries`: name -> SQL with
     literal values. Returns (candidates [{ddl, table, queries}], tool used or why none).
     Runs on a copy of the database."""
-    exe = _expert_binary()
+    exe, why_not = _expert_binary()
     shell = shutil.which("sqlite3")
     if exe is None and shell is None:
-        return [], "no sqlite3_expert binary and no sqlite3 shell: expert not run"
+        return [], f"{why_not}; no sqlite3 shell either: expert not run"
     found: dict[str, dict] = {}
     with working_copy(db) as path:
         for name, sql in queries.items():
@@ -94,7 +96,7 @@ def expert_candidates(db: str | Path, queries: Mapping[str, str]) -> tuple[list[
             else:
                 cmd = [shell, str(path)]
                 stdin = f".expert\n{sql.rstrip('; ')};\n"
-                tool = "sqlite3 shell .expert"
+                tool = f"sqlite3 shell .expert ({why_not})"
             try:
                 res = subprocess.run(
                     cmd, input=stdin, capture_output=True, text=True, timeout=60, check=False
@@ -140,14 +142,13 @@ def _samples(conn, sql, params, n) -> np.ndarray:
 
 def _ab(a, b, sql, params, t: _Timing) -> tuple[np.ndarray, np.ndarray]:
     """Interleaved rounds on two connections (A then B, B then A ...)."""
-    sa, sb = [], []
     _samples(a, sql, params, 5)
     _samples(b, sql, params, 5)
-    for r in range(t.rounds):
-        order = ((a, sa), (b, sb)) if r % 2 == 0 else ((b, sb), (a, sa))
-        for conn, acc in order:
-            acc.append(_samples(conn, sql, params, t.executions))
-    return np.concatenate(sa), np.concatenate(sb)
+    return interleaved(
+        lambda: _samples(a, sql, params, t.executions),
+        lambda: _samples(b, sql, params, t.executions),
+        t.rounds,
+    )
 
 
 def _stat1(conn) -> bool:
@@ -207,7 +208,9 @@ def evaluate(
     return pd.DataFrame(out, columns=list(ADVICE_COLUMNS))
 
 
-def _index_name(ddl: str) -> str | None:
+def index_name(ddl: str) -> str | None:
+    """The index a CREATE INDEX / DROP INDEX statement names, unquoted (exact, not a
+    substring: advice must never be matched to the wrong index)."""
     m = re.match(
         r"\s*(?:CREATE\s+(?:UNIQUE\s+)?INDEX|DROP\s+INDEX)\s+(?:IF\s+(?:NOT\s+)?"
         r"EXISTS\s+)?(\"(?:[^\"]|\"\")+\"|[\w$]+)",
@@ -243,18 +246,20 @@ def _evaluate_one(
         if cand.get("table") and schema.has_table(cand["table"])
         else None
     )
+    write_skip = "" if table is not None else "write cost not measured: table unknown"
     b.execute("BEGIN")
     try:
         ins = upd = None
         if table is not None:
             try:
                 ins, ins_rows, upd, upd_rows = _write_statements(b, table, schema, writes, seed)
-            except PerflabError:
+            except PerflabError as exc:
                 ins = None
+                write_skip = f"write cost not measured: {exc}"
         w0 = _writes(b, ins, ins_rows, upd, upd_rows) if ins else None
         try:
             b.execute(cand["ddl"])
-            name = _index_name(cand["ddl"])
+            name = index_name(cand["ddl"])
             if analyzed and cand["action"] == "create" and name:
                 b.execute(f"ANALYZE {quote_ident(name)}")
         except sqlite3.Error as exc:
@@ -334,6 +339,8 @@ def _evaluate_one(
                     else "space"
                 )
             )
+    if write_skip:  # said, not silently left as NaN
+        row["why"] += f"; {write_skip}"
     return row
 
 
@@ -359,16 +366,18 @@ def candidates(
     params: Mapping[str, Sequence[tuple]],
     diagnostics: pd.DataFrame | None = None,
     health: pd.DataFrame | None = None,
-) -> tuple[list[dict], str]:
-    """All candidates (deduplicated by DDL) and a note on the expert tool used."""
+) -> tuple[list[dict], str, list[dict]]:
+    """All candidates (deduplicated by DDL), a note on the expert tool used, and what was
+    skipped ({what, reason}): a query the expert could not be given is listed, not lost."""
     inline = {}
+    skipped = []
     for q in workload.queries:
         try:
             inline[q.name] = inline_params(
                 parse_query(q.sql, q.name), (params.get(q.name) or [()])[0]
             )
-        except PerflabError:
-            continue
+        except PerflabError as exc:
+            skipped.append({"what": f"expert on query {q.name}", "reason": str(exc)})
     exp_c, tool = expert_candidates(db, inline)
     out: dict[str, dict] = {}
     for c in exp_c:
@@ -396,7 +405,7 @@ def candidates(
                     ddl,
                     {"action": "drop", "ddl": ddl, "table": r.table, "source": f"health:{r.issue}"},
                 )
-    return list(out.values()), tool
+    return list(out.values()), tool, skipped
 
 
 def choose(evaluated: pd.DataFrame, *, drop_unused: bool = False) -> pd.DataFrame:
@@ -527,8 +536,10 @@ def advice_records(
     rewrites: pd.DataFrame | None = None,
     tool: str = "",
     files: dict | None = None,
+    skipped: Sequence[dict] = (),
 ) -> dict:
-    """The advice as summary.json carries it."""
+    """The advice as summary.json carries it; `skipped`: what the advisor could not
+    analyse, with the reason (from `candidates`)."""
 
     def recs(f):
         return (
@@ -547,6 +558,8 @@ def advice_records(
                     "p50_before_ms",
                     "p50_after_ms",
                     "speedup",
+                    "ratio_ci",
+                    "timing",
                 ]
             ]
         )
@@ -557,4 +570,5 @@ def advice_records(
         "query_rewrites": rw,
         "before_after": recs(ba),
         "files": files or {},
+        "skipped": list(skipped),
     }

@@ -30,7 +30,7 @@ import pandas as pd
 
 from perflab import engine
 from perflab.errors import PerflabError
-from perflab.measure import summarize
+from perflab.measure import quantile_ci, summarize
 from perflab.stats import bootstrap_ci, repeatability
 from perflab.throughput import DataCheckError
 from perflab.workload import ConcurrencySpec, ParamSampler, WriteSpec
@@ -99,9 +99,11 @@ def _reader(task: ReaderTask, barrier, offset: int = 0) -> dict:
         if step:
             _wait_until(clock, scheduled)
         t0 = clock()
+        ok = False
         for attempt in range(task.max_retries + 1):
             try:
                 rows += len(execute(task.sql, p).fetchall())
+                ok = True
                 break
             except sqlite3.OperationalError as exc:
                 if not _is_busy(exc) or attempt == task.max_retries:
@@ -110,8 +112,9 @@ def _reader(task: ReaderTask, barrier, offset: int = 0) -> dict:
                 retries += 1
                 time.sleep(0.001)
         t1 = clock()
-        lat.append(t1 - (scheduled if step else t0))
-        ends.append(t1)
+        if ok:  # a failed read returned nothing: it has no latency, it is an error
+            lat.append(t1 - (scheduled if step else t0))
+            ends.append(t1)
         i += 1
         if task.reads is not None and i >= task.reads:
             break
@@ -508,6 +511,12 @@ def reader_sweep(
     return out
 
 
+#: Repeats needed for a distribution-free 95% interval on the median of the totals:
+#: with n repeats, min..max covers the median with probability 1 - 2 * 0.5**n,
+#: which first reaches 95% at n = 6.
+REPEATS_FOR_CI = 7
+
+
 def concurrent_reads(
     db_path: Path,
     sql: str,
@@ -516,16 +525,20 @@ def concurrent_reads(
     readers: int = 50,
     reads_per_reader: int = 1,
     mode: str = "thread",
-    repeats: int = 5,
+    repeats: int = REPEATS_FOR_CI,
     start_method: str | None = None,
     workdir: Path | None = None,
 ) -> dict:
     """The original's "N concurrent reads", done for real: N connections, a barrier,
     each reader does `reads_per_reader` reads; total = barrier release to the last
     read's end. Setup (starting workers, opening connections) is reported apart.
-    Repeated `repeats` times for a repeatability figure."""
+
+    Repeated `repeats` times: `total_ms` is the median of the repeats and
+    `total_ms_ci` its 95% order-statistic interval ([None, None] with fewer than 6
+    repeats: then no claim can be judged on it). Reads that fail are counted in
+    `errors` and kept out of the latencies; `reads` counts the good ones."""
     totals, setups, lat = [], [], []
-    errors = 0
+    errors = good = 0
     with engine.working_copy(db_path, workdir) as path:
         control = engine.connect(path, readonly=False)
         try:
@@ -548,18 +561,23 @@ def concurrent_reads(
                 s = _reader_summary(res)
                 totals.append(s["wall_s"] * 1000)
                 setups.append(setup_s * 1000)
-                lat.append(s["latency_ms"]["max"])
+                if s["reads"]:
+                    lat.append(s["latency_ms"]["max"])
                 errors += s["errors"]
+                good += s["reads"]
         finally:
             control.close()
+    _, lo, hi = quantile_ci(np.asarray(totals), 0.5)
     return {
         "mode": mode,
         "readers": readers,
         "reads_per_reader": reads_per_reader,
         "total_ms": float(np.median(totals)),
+        "total_ms_ci": [lo, hi],
         "total_ms_runs": totals,
         "setup_ms": float(np.median(setups)),
-        "slowest_read_ms": float(np.median(lat)),
+        "slowest_read_ms": float(np.median(lat)) if lat else None,
+        "reads": good,
         "errors": errors,
         "repeatability": repeatability(totals),
     }

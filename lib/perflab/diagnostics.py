@@ -7,8 +7,12 @@ and tests it on the database itself:
 - a *rewrite* is explained (its plan must change as the rule predicts), executed
   over the sampled parameter sets and compared with the original (same multiset
   of rows; for ORDER BY queries the same ordered sequence, ties aside), and
-  timed. A rewrite that returns different rows is "not equivalent" and never
-  recommended.
+  timed against the original interleaved in one process (ABAB rounds, so drift
+  hits both alike), with a 99% bootstrap interval on the ratio of medians
+  (after / before). It is recommended only when it is equivalent and the whole
+  interval is past the minimum effect (`timing` "faster"); "not faster" when the
+  whole interval falls short of it; otherwise "inconclusive". A rewrite that
+  returns different rows is "not equivalent" and never recommended.
 - an *index* fix is created in a hypothetical database (same schema and
   statistics, no rows, see `indexes.hypothetical`) and the query re-explained;
   its real gain and write cost are measured by the advisor on a copy.
@@ -23,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +41,7 @@ from perflab.measure import time_statement
 from perflab.plans import PlanNode, explain
 from perflab.querymodel import QueryModel, flatten_and, flatten_or, param_value, parse_query
 from perflab.schema import IndexInfo, SchemaInfo, introspect, quote_ident
+from perflab.stats import compare
 
 #: Columns of the frame `diagnose` returns.
 DIAGNOSTIC_COLUMNS = {
@@ -55,8 +60,16 @@ DIAGNOSTIC_COLUMNS = {
     "p50_before_ms": "median latency of the original over the sampled parameters",
     "p50_after_ms": "median latency of the rewrite (index fixes: measured by the advisor)",
     "speedup": "p50_before / p50_after",
-    "recommended": "rewrite confirmed, equivalent and faster",
+    "ratio_ci": "rewrites: 99% bootstrap interval of p50_after / p50_before (interleaved)",
+    "timing": "rewrites: faster | not faster | inconclusive, by the interval and min_effect",
+    "recommended": "rewrite confirmed, equivalent, and its whole interval past the minimum effect",
 }
+
+#: A rewrite must be at least this much faster (ratio <= 1 / (1 + MIN_EFFECT)) over its
+#: whole interval to be recommended: a code change for less is not worth claiming.
+MIN_EFFECT = 0.05
+#: Interleaved rounds per rewrite (original, rewrite, rewrite, original, ...).
+ROUNDS = 4
 
 RULES = {
     "like_collation": "LIKE is case-insensitive (NOCASE) but the index is BINARY",
@@ -84,6 +97,7 @@ class _Ctx:
     nodes: list[PlanNode]
     executions: int
     hypo: sqlite3.Connection | None = None
+    min_effect: float = MIN_EFFECT
     out: list[dict] = field(default_factory=list)
     seen: set = field(default_factory=set)
 
@@ -197,10 +211,38 @@ def _equivalent(ctx: _Ctx, sql: str, fn, limit: int = 20) -> str:
     return verdict
 
 
-def _p50(conn, sql, params, n) -> float:
+def _timed(conn, sql, params, n, warmup=0) -> np.ndarray:
     p = list(params) or [()]
-    p = (p * (n // len(p) + 1))[: n + 5]
-    return float(np.median(time_statement(conn, sql, p, warmup=5).ns)) / 1e6
+    p = (p * ((n + warmup) // len(p) + 1))[: n + warmup]
+    return time_statement(conn, sql, p, warmup=warmup).ns.astype(float)
+
+
+def interleaved(
+    time_a: Callable[[], np.ndarray], time_b: Callable[[], np.ndarray], rounds: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A then B, then B then A, ...: slow drift of the machine hits both sides alike.
+    Returns all of A's samples and all of B's."""
+    sa, sb = [], []
+    for r in range(rounds):
+        if r % 2 == 0:
+            sa.append(time_a())
+            sb.append(time_b())
+        else:
+            sb.append(time_b())
+            sa.append(time_a())
+    return np.concatenate(sa), np.concatenate(sb)
+
+
+def timing_verdict(ratio_ci: Sequence[float], min_effect: float) -> str:
+    """faster: the whole interval of after/before is at or below 1 / (1 + min_effect);
+    not faster: the whole interval is above it; otherwise inconclusive."""
+    lo, hi = ratio_ci
+    bar = 1 / (1 + min_effect)
+    if hi <= bar:
+        return "faster"
+    if lo > bar:
+        return "not faster"
+    return "inconclusive"
 
 
 def _try_rewrite(
@@ -229,15 +271,26 @@ def _try_rewrite(
     row["plan_after"] = _plan_str(after)
     row["confirmed"] = bool(expect(after))
     row["equivalent"] = _equivalent(ctx, sql, fn)
-    before = _p50(ctx.conn, ctx.model.sql, ctx.params, ctx.executions)
-    after_ms = _p50(ctx.conn, sql, [fn(p) for p in ctx.params], ctx.executions)
+    rw_params = [fn(p) for p in ctx.params]
+    _timed(ctx.conn, ctx.model.sql, ctx.params, 0, warmup=5)
+    _timed(ctx.conn, sql, rw_params, 0, warmup=5)
+    n = max(ctx.executions // ROUNDS, 5)
+    sa, sb = interleaved(
+        lambda: _timed(ctx.conn, ctx.model.sql, ctx.params, n),
+        lambda: _timed(ctx.conn, sql, rw_params, n),
+        ROUNDS,
+    )
+    c = compare(sa, sb, min_effect=ctx.min_effect, conf=0.99)
+    before, after_ms = float(np.median(sa)) / 1e6, float(np.median(sb)) / 1e6
     row.update(
         p50_before_ms=before,
         p50_after_ms=after_ms,
         speedup=before / after_ms if after_ms > 0 else np.nan,
+        ratio_ci=list(c["ci"]),
+        timing=timing_verdict(c["ci"], ctx.min_effect),
     )
     row["recommended"] = bool(
-        row["confirmed"] and row["equivalent"].startswith("yes") and after_ms < before
+        row["confirmed"] and row["equivalent"].startswith("yes") and row["timing"] == "faster"
     )
     ctx.out.append(row)
 
@@ -306,6 +359,8 @@ def _row(ctx, rule, table, col, index, reason, kind, fix) -> dict:
         "p50_before_ms": np.nan,
         "p50_after_ms": np.nan,
         "speedup": np.nan,
+        "ratio_ci": None,
+        "timing": None,
         "recommended": False,
     }
 
@@ -976,13 +1031,14 @@ def diagnose_query(
     schema: SchemaInfo | None = None,
     executions: int = 50,
     hypo: sqlite3.Connection | None = None,
+    min_effect: float = MIN_EFFECT,
 ) -> list[dict]:
     """Diagnostics of one query (dicts with DIAGNOSTIC_COLUMNS keys)."""
     schema = schema or introspect(conn)
     params = list(params) or [()]
     model = parse_query(sql, name)
     nodes = explain(conn, sql, params[0])
-    ctx = _Ctx(conn, schema, name, model, params, nodes, executions, hypo)
+    ctx = _Ctx(conn, schema, name, model, params, nodes, executions, hypo, min_effect)
     if model.select is None:
         return [
             {
@@ -1020,8 +1076,34 @@ def diagnose_query(
                 }
             )
     if ctx.hypo is not None and hypo is None:
+        ctx.out.extend(skipped_rows(ctx.hypo, name))
         ctx.hypo.close()
     return ctx.out
+
+
+def skipped_rows(hypo: sqlite3.Connection, query: str) -> list[dict]:
+    """A not_analysed row per schema object the hypothetical database lacks: its what-if
+    plans were read without it, and the report must say so."""
+    return [
+        {
+            **{k: None for k in DIAGNOSTIC_COLUMNS},
+            "query": query,
+            "diagnostic": "not_analysed",
+            "table": s["name"] if s["type"] == "table" else None,
+            "index": s["name"] if s["type"] == "index" else None,
+            "reason": f"hypothetical database: {s['type']} {s['name']} {s['reason']}; "
+            "what-if plans were read without it",
+            "fix_kind": "none",
+            "plan_before": "",
+            "confirmed": False,
+            "equivalent": "n/a",
+            "p50_before_ms": np.nan,
+            "p50_after_ms": np.nan,
+            "speedup": np.nan,
+            "recommended": False,
+        }
+        for s in getattr(hypo, "skipped", [])
+    ]
 
 
 def diagnose(
@@ -1030,11 +1112,13 @@ def diagnose(
     params: Mapping[str, Sequence[tuple]],
     *,
     executions: int = 50,
+    min_effect: float = MIN_EFFECT,
 ) -> pd.DataFrame:
-    """Every workload query diagnosed (columns: DIAGNOSTIC_COLUMNS)."""
+    """Every workload query diagnosed (columns: DIAGNOSTIC_COLUMNS); schema objects the
+    hypothetical database could not hold come first, as not_analysed rows."""
     schema = introspect(conn)
     hypo = hypothetical(conn)
-    out: list[dict] = []
+    out: list[dict] = skipped_rows(hypo, "(all queries)")
     try:
         for q in workload.queries:
             out.extend(
@@ -1046,6 +1130,7 @@ def diagnose(
                     schema=schema,
                     executions=executions,
                     hypo=hypo,
+                    min_effect=min_effect,
                 )
             )
     finally:

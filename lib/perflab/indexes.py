@@ -8,7 +8,6 @@ database is only ever read.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
@@ -51,24 +50,36 @@ HEALTH_COLUMNS = {
 }
 
 
-def hypothetical(conn: sqlite3.Connection) -> sqlite3.Connection:
+class HypotheticalConnection(sqlite3.Connection):
+    """The in-memory what-if database; `skipped` lists each schema object it could not
+    create ({type, name, reason}), so plans read from it say what they lack."""
+
+    skipped: list[dict]
+
+
+def hypothetical(conn: sqlite3.Connection) -> HypotheticalConnection:
     """An in-memory database with the same schema and planner statistics but no rows:
     without sqlite_stat4 (absent from this build) SQLite plans from the schema and
     sqlite_stat1 only, so plans match the real database, and what-if indexes cost
-    nothing to create. Virtual tables are left out."""
-    mem = sqlite3.connect(":memory:", isolation_level=None)
+    nothing to create. Virtual tables are left out, and every object that could not be
+    created is in `.skipped` with the reason: never dropped silently."""
+    mem = sqlite3.connect(":memory:", isolation_level=None, factory=HypotheticalConnection)
+    mem.skipped = []
     rows = conn.execute(
         "SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT NULL "
         "AND name NOT LIKE 'sqlite_%' ORDER BY type = 'index', rowid"
     ).fetchall()
-    virtual = set()
     for typ, name, sql in rows:
         if typ == "table" and sql.upper().lstrip().startswith("CREATE VIRTUAL"):
-            virtual.add(name)
+            mem.skipped.append({"type": typ, "name": name, "reason": "virtual table: not created"})
             continue
         if typ in ("table", "index", "view"):
-            with contextlib.suppress(sqlite3.Error):
+            try:
                 mem.execute(sql)
+            except sqlite3.Error as exc:
+                mem.skipped.append(
+                    {"type": typ, "name": name, "reason": f"could not be created: {exc}"}
+                )
     has_stat = conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat1'").fetchone()
     if has_stat:
         mem.execute("ANALYZE")  # creates sqlite_stat1 (empty)

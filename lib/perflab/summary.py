@@ -24,6 +24,7 @@ STAGE_KEYS = (
     "targets",
     "issues",
     "decision",
+    "ignored_findings",
     "comparison",
 )
 

@@ -5,8 +5,9 @@ Rules (the README repeats them; tests check each one):
 Target status, from the measured value's confidence interval:
   pass          the whole interval is on the good side of the threshold
   fail          the whole interval is on the bad side
-  inconclusive  the interval straddles the threshold (or a bound is missing
-                because there were too few samples for it)
+  inconclusive  the interval straddles the threshold, or the bound that would
+                decide is missing (too few samples, or a figure with no
+                interval at all: a point estimate never passes or fails)
   not_measured  the run has no figure for it (a stage did not run)
 
 Issue severity (critical > high > medium > low > info):
@@ -37,6 +38,9 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
+from perflab.advisor import index_name
+from perflab.findings import SEVERITY_THRESHOLDS
+from perflab.schema import quote_ident
 from perflab.targets import Target, Targets
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -50,6 +54,7 @@ class Measured:
     lo: float | None
     hi: float | None
     source: str  # where in summary.json the figure came from
+    failure: str = ""  # set when the measurement itself failed (e.g. reads that errored)
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ class TargetResult:
     reference_note: str = ""
     reference_source: str = ""
     note: str = ""
+    status_reason: str = ""  # why this status, from the interval and threshold
 
 
 @dataclass(frozen=True)
@@ -140,32 +146,50 @@ def measured_value(summary: dict, target: Target) -> Measured | None:
             return None
         # The slower way of doing it is the one the claim must survive.
         worst = max(modes, key=lambda m: cr[m]["total_ms"])
-        runs = cr[worst].get("total_ms_runs") or []
-        lo, hi = (min(runs), max(runs)) if len(runs) >= 3 else (None, None)
-        return Measured(cr[worst]["total_ms"], lo, hi, f"concurrency.concurrent_reads.{worst}")
+        # The interval is the order-statistic interval on the median of the repeats
+        # (concurrency.concurrent_reads); a bound is None with too few repeats.
+        lo, hi = cr[worst].get("total_ms_ci") or [None, None]
+        failed = [
+            f"{cr[m]['errors']} of {cr[m].get('reads', '?')} reads failed ({m}s)"
+            for m in modes
+            if cr[m].get("errors")
+        ]
+        return Measured(
+            cr[worst]["total_ms"],
+            lo,
+            hi,
+            f"concurrency.concurrent_reads.{worst}",
+            "; ".join(failed),
+        )
     return None
 
 
-def _status(target: Target, m: Measured | None) -> str:
+def _status(target: Target, m: Measured | None) -> tuple[str, str]:
+    """(status, reason): decided by the bound on the bad side or the good side only."""
     if m is None:
-        return "not_measured"
+        return "not_measured", "the run has no figure for it"
+    if m.failure:
+        return "fail", m.failure
     lower_is_better = target.comparator in ("<", "<=")
     lo, hi = m.lo, m.hi
     if lo is None and hi is None:
-        return "pass" if target.met(m.value) else "fail"
+        return "inconclusive", "no interval for this figure: a point estimate decides nothing"
     best = lo if lower_is_better else hi
     worst = hi if lower_is_better else lo
     if worst is not None and target.met(worst):
-        return "pass"
+        return "pass", f"the whole interval meets {target.comparator} {target.threshold:g}"
     if best is not None and not target.met(best):
-        return "fail"
-    return "inconclusive"
+        return "fail", f"the whole interval misses {target.comparator} {target.threshold:g}"
+    if worst is None:
+        return "inconclusive", "the bound that would decide is missing (too few samples)"
+    return "inconclusive", "the interval straddles the threshold"
 
 
 def evaluate_targets(summary: dict, targets: Targets) -> list[TargetResult]:
     out = []
     for t in targets.targets:
         m = measured_value(summary, t)
+        status, reason = _status(t, m)
         out.append(
             TargetResult(
                 t.metric,
@@ -173,7 +197,7 @@ def evaluate_targets(summary: dict, targets: Targets) -> list[TargetResult]:
                 t.comparator,
                 t.threshold,
                 t.milestone,
-                _status(t, m),
+                status,
                 None if m is None else m.value,
                 (None, None) if m is None else (m.lo, m.hi),
                 None if m is None or not t.threshold else m.value / t.threshold,
@@ -182,6 +206,7 @@ def evaluate_targets(summary: dict, targets: Targets) -> list[TargetResult]:
                 t.reference_note,
                 targets.source if t.reference is not None else "",
                 t.note,
+                reason,
             )
         )
     return out
@@ -224,7 +249,10 @@ def _advice_for(summary: dict, query: str) -> tuple[str, str]:
             return (
                 f"rewrite: {rw.get('fix')}",
                 f"p50 {_fmt(rw.get('p50_before_ms'))} -> {_fmt(rw.get('p50_after_ms'))} ms "
-                f"(x{_fmt(rw.get('speedup'))}), same rows: {rw.get('equivalent')}",
+                f"(x{_fmt(rw.get('speedup'))}; after/before 99% CI "
+                f"{_fmt((rw.get('ratio_ci') or [None, None])[0])}.."
+                f"{_fmt((rw.get('ratio_ci') or [None, None])[1])}, interleaved), "
+                f"same rows: {rw.get('equivalent')}",
             )
     recommended = set(adv.get("recommended") or [])
     for c in adv.get("candidates") or []:
@@ -255,6 +283,39 @@ def _index_cost(summary: dict, index: str) -> str:
     if size is not None:
         parts.append(f"{size / 1024:,.0f} KiB on disk")
     return ("measured cost of keeping it: " + "; ".join(parts)) if parts else ""
+
+
+def _why_ignored(finding: dict, target_results: list[TargetResult]) -> str:
+    """Why a finding is not an issue, from its numbers: rows involved against the
+    low-severity threshold, and what its query's latency target says."""
+    rows, q = finding.get("rows"), finding.get("query", "")
+    low = SEVERITY_THRESHOLDS[0]
+    size = (
+        f"rows involved unknown (counted as below {low:,} by rule)"
+        if rows is None
+        else f"{rows:,} rows involved < {low:,} (the low-severity threshold)"
+    )
+    st = [
+        f"{r.metric} {r.status}"
+        for r in target_results
+        if r.subject == q and r.metric.startswith("latency") and r.milestone == "current"
+    ]
+    tgt = f"target of {q}: {', '.join(st)}" if st else f"{q} has no latency target"
+    return f"{size}; {tgt}"
+
+
+def _skipped_analyses(summary: dict) -> list[str]:
+    """Everything an analysis stage recorded as not analysed, with its reason."""
+    out = [
+        f"{d.get('query')}: {d.get('reason')}"
+        for d in (summary.get("findings") or {}).get("diagnostics") or []
+        if d.get("diagnostic") == "not_analysed"
+    ]
+    out += [
+        f"{s.get('what')}: {s.get('reason')}"
+        for s in (summary.get("advice") or {}).get("skipped") or []
+    ]
+    return out
 
 
 def derive_issues(
@@ -303,13 +364,23 @@ def derive_issues(
             continue
         if r.status == "fail":
             rec, gain = _advice_for(summary, r.subject)
-            add("critical", f"target failed: {what}", ev, rec, "targets", r.subject, gain)
+            add(
+                "critical",
+                f"target failed: {what}",
+                [*ev, r.status_reason],
+                rec,
+                "targets",
+                r.subject,
+                gain,
+            )
         elif r.status == "inconclusive":
             add(
                 "medium",
                 f"target inconclusive: {what}",
-                [*ev, "the interval straddles the threshold"],
-                "measure with more iterations (--iterations) before deciding",
+                [*ev, r.status_reason],
+                "state this target on a figure that has an interval (a percentile)"
+                if r.ci == (None, None)
+                else "measure with more iterations (--iterations) before deciding",
                 "targets",
                 r.subject,
             )
@@ -351,6 +422,32 @@ def derive_issues(
                 p["pragma"],
             )
 
+    conc = summary.get("concurrency") or {}
+    failed_reads = [
+        f"{r['errors']} failed reads: {r['readers']} {r['mode']} readers"
+        + (" with a writer" if r.get("writer") else "")
+        + f" ({r.get('reads')} good reads)"
+        for r in conc.get("sweep") or []
+        if r.get("errors")
+    ]
+    cr = conc.get("concurrent_reads") or {}
+    failed_reads += [
+        f"{cr[m]['errors']} failed reads: {cr[m].get('readers')} concurrent {m} readers "
+        f"({cr[m].get('reads')} good reads)"
+        for m in ("thread", "process")
+        if isinstance(cr.get(m), dict) and cr[m].get("errors")
+    ]
+    if failed_reads:
+        total = sum(int(e.split(" ", 1)[0]) for e in failed_reads)
+        add(
+            "high",
+            f"{total} reads failed under concurrency",
+            failed_reads,
+            "a read that fails after its busy retries returns nothing to the application: "
+            "find the error (busy timeout, locking mode) before trusting the latencies",
+            "concurrency",
+        )
+
     for f in (summary.get("throughput") or {}).get("failures") or []:
         add(
             "critical",
@@ -367,13 +464,7 @@ def derive_issues(
         if q in failing_queries:
             sev = _BUMP[sev]
         if sev == "info":
-            ignored.append(
-                {
-                    **f,
-                    "why_ignored": "fewer rows involved than the low-severity "
-                    "threshold, and its query meets its target",
-                }
-            )
+            ignored.append({**f, "why_ignored": _why_ignored(f, target_results)})
             continue
         rec, gain = _advice_for(summary, q)
         ev = [f"plan: {f.get('plan_line')}", str(f.get("evidence") or "")]
@@ -442,6 +533,16 @@ def derive_issues(
                 q,
             )
 
+    skipped = _skipped_analyses(summary)
+    if skipped:
+        add(
+            "low",
+            f"{len(skipped)} analyses skipped",
+            skipped,
+            "the claims above do not cover these; fix the cause to have them analysed",
+            "diagnostics and advisor",
+        )
+
     adv = summary.get("advice") or {}
     recommended = set(adv.get("recommended") or [])
     drops = {c.get("ddl"): c for c in adv.get("candidates") or [] if c.get("action") == "drop"}
@@ -474,7 +575,7 @@ def derive_issues(
                 h["index"],
             )
             continue
-        ddl = next((d for d in drops if d and h["index"] in d), None)
+        ddl = next((d for d in drops if d and index_name(d) == h["index"]), None)
         gain = _index_cost(summary, h["index"]) if h.get("droppable") else ""
         if ddl and ddl in recommended:
             gain = "recommended by the advisor; " + gain
@@ -482,7 +583,7 @@ def derive_issues(
             "low",
             f"index {h['index']} on {h.get('table')}: {h.get('issue', '').replace('_', ' ')}",
             [h.get("reason") or h.get("issue")],
-            (ddl or f"DROP INDEX {h['index']}")
+            (ddl or f"DROP INDEX {quote_ident(h['index'])}")
             if h.get("droppable")
             else "keep (enforces a constraint)",
             "index health",

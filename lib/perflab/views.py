@@ -383,3 +383,9 @@ def throughput(summary: dict) -> pd.DataFrame:
         for w in writes or []
     ]
     return _frame(rows)
+
+
+def ignored_findings(summary: dict) -> pd.DataFrame:
+    """Findings deliberately not raised as issues, each with the reason built from its
+    numbers. Columns: query, rule, rows, why_ignored."""
+    return _frame((summary.get("ignored_findings") or []), ["query", "rule", "rows", "why_ignored"])
