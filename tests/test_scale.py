@@ -267,13 +267,32 @@ def test_too_few_sizes_is_reported_not_fitted():
 
 
 @pytest.mark.parametrize("profile", ["tiny", "quick", "full"])
-def test_default_factors_meet_the_range_rule_except_tiny(profile):
+def test_default_factors_meet_the_range_rule(profile):
     factors = scale.DEFAULT_FACTORS[profile]
-    assert len(factors) >= 5 and max(factors) == 1
     # sessions, the smallest table a default query reads, at the profile's scale
     sessions = {"tiny": 100, "quick": 2000, "full": 100_000}[profile]
     rows = [scale.scaled_rows({"s": sessions}, f)["s"] for f in factors]
-    assert scale._meets_range(rows) is (profile != "tiny")
+    assert scale._meets_range(rows)
+    if profile != "full":  # no size more than the rule needs (full: 11 over 3 decades)
+        assert not scale._meets_range(rows[1:])
+    assert max(factors) == (8 if profile == "tiny" else 1)  # tiny reaches up, not down
+
+
+def test_sublinear_work_does_not_support_a_linear_claim():
+    # a lookup whose matches grow with a skewed key: rows x19 for x200 rows, time likewise
+    steps = 100 * (N7 / N7[0]) ** 0.55
+    f = scale.fit_sweep(_frame(N7, 0.001 * steps, steps)).iloc[0]
+    assert f["model"] in ("O(n)", "O(n log n)", "O(log n)")
+    assert f["evidence"]["work"]["class"] == "sublinear"
+    assert f["claim"] == "inconclusive" and "grows slower than n" in f["claim_reason"]
+
+
+def test_full_scan_steps_growing_linearly_make_the_work_linear():
+    # a LIMIT after a full scan: VM steps carry a large fixed part, full-scan steps are n
+    steps = 20_000 + 0.5 * N7
+    assert scale.work_slope(N7, steps) < scale.WORK_LINEAR
+    f = scale.fit_sweep(_frame(N7, 1e-5 * steps, steps, N7 - 1)).iloc[0]
+    assert f["evidence"]["work"]["class"] == "linear" and f["claim"] == scale.LINEAR
 
 
 def test_verdict_raises_only_confident_linear_claims_and_says_why_others_are_ignored():
