@@ -551,10 +551,10 @@ def judge_growth(
         elif claim == "flat":
             why = "the time does not grow as the work does (fixed overhead hides it)"
         elif wclass == "sublinear":
-            why = f"the work grows slower than n, so the time's {claim} shape is not the work's"
+            why = f"the work grows slower than n, so the time's {fit.model} shape is not the work's"
         else:
             why = "the curve's shape and the work disagree"
-        shape = "flat" if claim == "flat" else f"fitted {claim}"
+        shape = "flat" if claim == "flat" else f"fitted {fit.model}"
         return verdict("inconclusive", f"{shape} ({growth}) but {work}: {why}")
     if claim == "flat":
         return verdict("flat", None, f"flat: {growth}; {work}")
