@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pandas as pd
 import pytest
-from perflab import scale
+from perflab import paths, scale
+from perflab.results import to_jsonable
 from perflab.targets import Target, Targets
 from perflab.workload import ParamSpec, QuerySpec, Workload
 
@@ -56,6 +59,7 @@ class _Build:
 
 
 def _db(path: Path, n: int) -> _Build:
+    """A table with a rowid and no index on `pad`: lookups by id, scans by pad."""
     c = sqlite3.connect(path)
     c.executescript(
         "CREATE TABLE t (id INTEGER PRIMARY KEY, g INTEGER, pad TEXT);CREATE INDEX t_g ON t(g);"
@@ -76,65 +80,258 @@ WL = Workload(
     ),
 )
 
+#: 8 sizes over 2.1 decades: the claim rule's minimum (7 sizes, 2 decades) with one to spare
+SIZES = tuple(500 * 2**k for k in range(8))  # 500 .. 64,000
 
-def test_measure_and_fit_tell_a_scan_from_a_lookup(tmp_path):
-    # 5 sizes over 2.4 decades: with only 4, AICc's small-sample penalty lets the constant
-    # model win on a 100x curve whenever load bends one point (seen under xdist load)
-    sizes = (1000, 4000, 16000, 64000, 256000)
-    builds = [_db(tmp_path / f"d{n}.db", n) for n in sizes]
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    d = tmp_path_factory.mktemp("sweep")
+    builds = [_db(d / f"d{n}.db", n) for n in SIZES]
     frame = scale.measure_sweep(builds, WL, iterations=60, warmup=5, rounds=2, max_seconds=None)
-    assert set(frame["query"]) == {"by_id", "full_scan"}
-    assert list(frame[frame["query"] == "by_id"]["n"]) == list(sizes)
-    assert {"regime", "db_bytes", "cache_bytes", "round_spread_pct"} <= set(frame.columns)
     targets = Targets((Target("latency_p99_ms", "<", 1000.0, query="full_scan"),))
-    fits = scale.fit_sweep(frame, targets).set_index("query")
-    # a full scan over 256x more rows is far from constant; a rowid lookup grows little
-    assert fits.loc["full_scan", "model"] in ("O(n)", "O(n log n)")
-    # a lookup's few microseconds are at the mercy of machine load, so its class is not
-    # asserted (test_stats covers class recovery on synthetic curves); its growth is
-    lookup = frame[frame["query"] == "by_id"].set_index("n")["p50"]
-    scan = frame[frame["query"] == "full_scan"].set_index("n")["p50"]
-    assert lookup[sizes[-1]] / lookup[sizes[0]] < 5 < 50 < scan[sizes[-1]] / scan[sizes[0]]
-    assert fits.loc["full_scan", "limit_rows"] > 256000  # 1 s at ~10 ms per 256k rows
-    rec = scale.scale_records(frame, fits, factors=[1, 2, 3, 4], base_scale="x")
-    assert len(rec["fits"]) == 2 and "fit_p50" in rec["fits"][0]
+    return frame, scale.fit_sweep(frame, targets).set_index("query")
 
 
-def test_fit_uses_one_regime_when_it_has_enough_points():
-    n = np.array([100, 200, 400, 800, 1600, 3200])
-    frame = pd.DataFrame(
+def test_sweep_reads_work_counters_at_every_size(sweep):
+    frame, _ = sweep
+    assert set(frame["query"]) == {"by_id", "full_scan"}
+    assert {"regime", "db_bytes", "cache_bytes", "round_spread_pct", "p50_lo", "p50_hi"} <= set(
+        frame.columns
+    )
+    by_id = frame[frame["query"] == "by_id"].set_index("n")
+    scan = frame[frame["query"] == "full_scan"].set_index("n")
+    assert list(by_id.index) == list(SIZES)
+    # SQLite's own counts, exact: a rowid lookup's work does not depend on the table's size,
+    # a scan visits every row but the first once per execution
+    assert by_id["vm_steps"].nunique() == 1 and (by_id["fullscan_steps"] == 0).all()
+    assert list(scan["fullscan_steps"]) == [n - 1 for n in SIZES]
+    assert (by_id["counter_executions"] == scale.COUNTER_EXECUTIONS).all()
+    assert (scan["counter_source"] == "sqlite_stmt").all()
+    assert ((frame["p50_lo"] <= frame["p50"]) & (frame["p50"] <= frame["p50_hi"])).all()
+
+
+def test_a_real_scan_is_claimed_linear_with_counters_agreeing(sweep):
+    _, fits = sweep
+    f = fits.loc["full_scan"]
+    assert f["claim"] == scale.LINEAR, f["claim_text"]
+    assert f["claim_reason"] is None
+    work = f["evidence"]["work"]
+    assert work["class"] == "linear" and work["slope"] == pytest.approx(1.0, abs=0.02)
+    assert f["evidence"]["growth"]["lo"] >= scale.MIN_GROWTH
+    assert all(c["passed"] for c in f["claim_checks"])
+    assert "64k rows" in f["claim_text"] and "e+" not in f["claim_text"]
+    assert f["limit_rows"] > SIZES[-1]  # 1 s at a few ms per 64k rows
+    lo, hi = f["limit_range"]
+    assert lo <= hi  # n log n crosses first
+
+
+def test_a_primary_key_lookup_is_never_claimed_to_grow(sweep):
+    _, fits = sweep
+    f = fits.loc["by_id"]
+    assert f["claim"] in ("flat", "inconclusive"), f["claim_text"]
+    assert f["evidence"]["work"]["class"] == "constant"
+    assert pd.isna(f["limit_rows"])
+
+
+def test_scale_records_carry_claims_with_evidence(sweep):
+    frame, fits = sweep
+    rec = scale.scale_records(frame, fits.reset_index(), factors=[1, 2, 3], base_scale="x")
+    by = {r["query"]: r for r in rec["fits"]}
+    assert by["full_scan"]["claim"] == scale.LINEAR and "fit_p50" in by["full_scan"]
+    assert by["full_scan"]["evidence"]["range"]["sizes"] == len(SIZES)
+    assert rec["rules"]["min_growth"] == scale.MIN_GROWTH
+    schema = json.loads(paths.SUMMARY_SCHEMA.read_text())["properties"]["scale"]
+    jsonschema.validate(json.loads(json.dumps(to_jsonable(rec))), schema)
+    rec["fits"][0]["claim"] = "O(n)"  # not a claim the sweep makes: the schema says so
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(json.loads(json.dumps(to_jsonable(rec))), schema)
+
+
+# ------------------------------------------------------------- claims on known curves
+
+
+def _frame(n, p50, steps, scans=None, *, rel_ci=0.03, regime="OS cache", note=None):
+    n = np.asarray(n, dtype=float)
+    p50 = np.asarray(p50, dtype=float)
+    return pd.DataFrame(
         {
             "query": "q",
             "table": "t",
-            "n": n,
-            "regime": ["page cache", "page cache", "OS cache", "OS cache", "OS cache", "OS cache"],
-            "p50": 0.01 * n / 100,
-            "p99": 0.02 * n / 100,
+            "n": n.astype(int),
+            "regime": regime,
+            "p50": p50,
+            "p50_lo": p50 * (1 - rel_ci),
+            "p50_hi": p50 * (1 + rel_ci),
+            "p99": p50 * 2,
+            "vm_steps": steps if steps is not None else np.nan,
+            "fullscan_steps": scans if scans is not None else 0.0,
+            "counter_note": note,
         }
     )
+
+
+N7 = np.geomspace(1_000, 200_000, 7).round()  # 7 sizes over 2.3 decades
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_pure_noise_never_claims_growth(seed):
+    rng = np.random.default_rng(seed)
+    p50 = 0.006 * (1 + 0.1 * rng.standard_normal(7))
+    f = scale.fit_sweep(_frame(N7, p50, np.full(7, 33.0))).iloc[0]
+    assert f["claim"] in ("flat", "inconclusive"), f["claim_text"]
+
+
+def test_constant_work_with_constant_time_is_flat():
+    f = scale.fit_sweep(_frame(N7, np.full(7, 0.006), np.full(7, 33.0))).iloc[0]
+    assert f["claim"] == "flat"
+    assert f["claim_text"].startswith("flat: p50 x1 ") and "33 at every size" in f["claim_text"]
+
+
+def test_constant_work_cannot_be_called_linear_however_the_time_grows():
+    # a lookup through a cache cliff: 3x slower and curving up, 33 VM steps everywhere
+    p50 = 0.006 * (1 + 2 * (N7 / N7.max()) ** 2)
+    f = scale.fit_sweep(_frame(N7, p50, np.full(7, 33.0))).iloc[0]
+    assert f["model"] in ("O(n)", "O(n log n)", "O(n^2)")  # the shape alone would say so
+    assert f["claim"] == "inconclusive"
+    assert "work does not grow" in f["claim_reason"] and "33 at every size" in f["claim_reason"]
+    assert [c["test"] for c in f["claim_checks"] if not c["passed"]] == ["work"]
+
+
+def test_a_narrow_range_is_inconclusive_even_for_a_clear_scan():
+    n = np.geomspace(1_000, 10_000, 7).round()  # 1 decade
+    f = scale.fit_sweep(_frame(n, 1e-5 * n, 3 * n, n - 1)).iloc[0]
+    assert f["claim"] == "inconclusive"
+    assert f["claim_reason"].startswith("too narrow a range: 7 sizes over 1.0 decades")
+    assert "10k rows" in f["claim_reason"]
+    few = np.geomspace(1_000, 1_000_000, 5).round()  # 3 decades but 5 sizes
+    f = scale.fit_sweep(_frame(few, 1e-5 * few, 3 * few, few - 1)).iloc[0]
+    assert f["claim"] == "inconclusive" and "5 sizes" in f["claim_reason"]
+
+
+def test_the_same_scan_over_enough_range_is_claimed_with_its_limit():
+    targets = Targets((Target("latency_p99_ms", "<", 50.0, query="q"),))
+    f = scale.fit_sweep(_frame(N7, 0.01 + 1e-5 * N7, 3 * N7, N7 - 1), targets).iloc[0]
+    assert f["claim"] == scale.LINEAR and f["claim_reason"] is None
+    # p99 = 2 * (0.01 + 1e-5 n) reaches 50 ms at n = 2.499M under O(n); earlier under n log n
+    lo, hi = f["limit_range"]
+    assert hi == pytest.approx(2_499_000, rel=1e-3) and lo < hi
+    assert f["limit_rows"] == lo and f["limit_x"] == pytest.approx(lo / N7.max())
+
+
+def test_growth_below_the_floor_is_not_claimed_even_when_work_grows():
+    # fixed overhead dominates: work x200, time x1.5
+    p50 = 0.01 * (1 + 0.5 * N7 / N7.max())
+    f = scale.fit_sweep(_frame(N7, p50, 3 * N7, N7 - 1)).iloc[0]
+    assert f["claim"] == "inconclusive" and "fixed overhead" in f["claim_reason"]
+
+
+def test_growth_whose_interval_straddles_the_floor_is_inconclusive():
+    p50 = 0.01 * (1 + 1.5 * N7 / N7.max())  # x2.5 at the largest size, medians +-30%
+    f = scale.fit_sweep(_frame(N7, p50, 3 * N7, N7 - 1, rel_ci=0.3)).iloc[0]
+    assert f["evidence"]["growth"]["ratio"] > scale.MIN_GROWTH  # the point estimate is not enough
+    assert f["evidence"]["growth"]["lo"] == pytest.approx(p50[-1] * 0.7 / (p50[0] * 1.3))
+    assert f["claim"] == "inconclusive" and "reaches below x2" in f["claim_reason"]
+
+
+def test_without_counters_nothing_is_claimed():
+    f = scale.fit_sweep(_frame(N7, 1e-5 * N7, None, note="no sqlite_stmt here")).iloc[0]
+    assert f["claim"] == "inconclusive"
+    assert f["claim_reason"] == "work counters unavailable: no sqlite_stmt here"
+
+
+def test_quadratic_time_needs_quadratic_work():
+    p50 = 1e-9 * N7**2
+    f = scale.fit_sweep(_frame(N7, p50, N7**2 / 100)).iloc[0]
+    assert f["claim"] == "O(n^2)"
+    f = scale.fit_sweep(_frame(N7, p50, 3 * N7)).iloc[0]  # linear work: shape disagrees
+    assert f["claim"] == "inconclusive" and "disagree" in f["claim_reason"]
+
+
+def test_fit_uses_one_regime_when_it_alone_meets_the_range_rule():
+    n = np.array([100 * 2**k for k in range(10)])  # 100 .. 51,200
+    frame = _frame(n, 0.01 * n / 100, 3.0 * n, n - 1)
+    frame["regime"] = ["page cache"] * 2 + ["OS cache"] * 8  # 8 sizes over 2.1 decades
     f = scale.fit_sweep(frame).iloc[0]
-    assert f["fit_regime"] == "OS cache" and f["points"] == 4 and not f["spans_regimes"]
-    assert f["model"] == "O(n)"
-    frame["regime"] = ["page cache"] * 3 + ["OS cache"] * 3
+    assert f["fit_regime"] == "OS cache" and f["points"] == 8 and not f["spans_regimes"]
+    assert f["model"] == "O(n)" and f["claim"] == scale.LINEAR
+    frame["regime"] = ["page cache"] * 5 + ["OS cache"] * 5
     f = scale.fit_sweep(frame).iloc[0]
-    assert f["spans_regimes"] and f["points"] == 6  # no regime has 4: all points, flagged
+    assert f["spans_regimes"] and f["points"] == 10 and f["fit_regime"] is None
 
 
 def test_too_few_sizes_is_reported_not_fitted():
-    frame = pd.DataFrame(
-        {
-            "query": "q",
-            "table": "t",
-            "n": [1, 2, 3],
-            "regime": "OS cache",
-            "p50": [1.0, 2.0, 3.0],
-            "p99": [1.0, 2.0, 3.0],
-        }
-    )
-    f = scale.fit_sweep(frame).iloc[0]
-    assert f["model"] is None and "at least 4" in f["error"]
+    f = scale.fit_sweep(_frame([1, 2, 3], [1.0, 2.0, 3.0], [5.0, 5.0, 5.0])).iloc[0]
+    assert f["model"] is None and "at least 5" in f["error"]
+    assert f["claim"] == "inconclusive" and f["claim_reason"].startswith("no fit: ")
 
 
 @pytest.mark.parametrize("profile", ["tiny", "quick", "full"])
-def test_default_factors_have_enough_sizes(profile):
-    assert len(scale.DEFAULT_FACTORS[profile]) >= 5 and max(scale.DEFAULT_FACTORS[profile]) == 1
+def test_default_factors_meet_the_range_rule(profile):
+    factors = scale.DEFAULT_FACTORS[profile]
+    # sessions, the smallest table a default query reads, at the profile's scale
+    sessions = {"tiny": 100, "quick": 2000, "full": 100_000}[profile]
+    rows = [scale.scaled_rows({"s": sessions}, f)["s"] for f in factors]
+    assert scale._meets_range(rows)
+    if profile != "full":  # no size more than the rule needs (full: 11 over 3 decades)
+        assert not scale._meets_range(rows[1:])
+    assert max(factors) == (8 if profile == "tiny" else 1)  # tiny reaches up, not down
+
+
+def test_sublinear_work_does_not_support_a_linear_claim():
+    # a lookup whose matches grow with a skewed key: rows x19 for x200 rows, time likewise
+    steps = 100 * (N7 / N7[0]) ** 0.55
+    f = scale.fit_sweep(_frame(N7, 0.001 * steps, steps)).iloc[0]
+    assert f["model"] in ("O(n)", "O(n log n)", "O(log n)")
+    assert f["evidence"]["work"]["class"] == "sublinear"
+    assert f["claim"] == "inconclusive" and "grows slower than n" in f["claim_reason"]
+
+
+def test_full_scan_steps_growing_linearly_make_the_work_linear():
+    # a LIMIT after a full scan: VM steps carry a large fixed part, full-scan steps are n
+    steps = 20_000 + 0.5 * N7
+    assert scale.work_slope(N7, steps) < scale.WORK_LINEAR
+    f = scale.fit_sweep(_frame(N7, 1e-5 * steps, steps, N7 - 1)).iloc[0]
+    assert f["evidence"]["work"]["class"] == "linear" and f["claim"] == scale.LINEAR
+
+
+def test_verdict_raises_only_confident_linear_claims_and_says_why_others_are_ignored():
+    from perflab import verdict
+
+    def rec(query, claim, reason=None, limit=None):
+        return {
+            "query": query,
+            "table": "t",
+            "model": "O(n^2)",
+            "claim": claim,
+            "claim_text": f"grows {claim}: ...",
+            "claim_reason": reason,
+            "n_min": 100,
+            "n_max": 10_000,
+            "target_ms": 50.0,
+            "limit_rows": limit,
+            "limit_range": None if limit is None else [limit, 391_300],
+        }
+
+    summary = {
+        "queries": [],
+        "scale": {
+            "fits": [
+                rec("lookup", "inconclusive", "fitted O(n^2) (...) but VM steps ...: caching"),
+                rec("flat_one", "flat"),
+                rec("log_one", "O(log n)", limit=5_000),
+                rec("scan", scale.LINEAR, limit=173_000),
+                rec("old", None),  # a summary from before claims: claims nothing
+            ]
+        },
+    }
+    a = verdict.assess(summary, Targets(()), deployment_rows={"t": 1_000_000})
+    issues = {i["subject"]: i for i in a["issues"] if i["origin"] == "scale"}
+    assert set(issues) == {"scan"}
+    assert issues["scan"]["severity"] == "high"
+    assert issues["scan"]["title"] == (
+        f"scan: grows {scale.LINEAR}, p99 predicted to cross 50 ms between 173k and 391k rows"
+    )
+    ign = {x["query"]: x["why_ignored"] for x in a["ignored_findings"] if x.get("rule") == "scale"}
+    assert set(ign) == {"lookup", "old"}
+    assert ign["lookup"].startswith("no growth claim: fitted O(n^2)")

@@ -462,37 +462,43 @@ def test_claims_are_checked_against_the_run_and_unknown_claims_refused(tmp_path)
         load_targets(p, queries=set(), operations=set())
 
 
-def fit(query, model, weights, limit, n_max=1000, table="t"):
+def fit(query, claim, limit, n_max=1000, table="t", reason=None):
     return {
         "query": query,
         "table": table,
-        "model": model,
+        "model": "O(n)",
+        "claim": claim,
+        "claim_text": f"grows {claim}: p50 x20 [x18, x22] from 10 rows to 1k rows",
+        "claim_reason": reason,
         "n_min": 10,
         "n_max": n_max,
         "rel_rmse": 0.05,
         "target_ms": 50,
         "limit_rows": limit,
         "limit_x": None if limit is None else limit / n_max,
-        "fit_p50": {"weights": weights},
     }
 
 
-def test_scale_rule_needs_confident_growth_and_uses_the_deployment_horizon():
-    lin = {"O(1)": 0.02, "O(n)": 0.5, "O(n log n)": 0.48}
+def test_scale_rule_needs_a_confident_claim_and_uses_the_deployment_horizon():
+    lin = "O(n) to O(n log n)"
     s = {
-        "queries": [q("a"), q("b"), q("c")],
+        "queries": [q("a"), q("b"), q("c"), q("d")],
         "scale": {
             "fits": [
-                fit("a", "O(n log n)", lin, limit=50_000),  # beyond 10x measured, within deployment
-                fit("b", "O(n)", {"O(1)": 0.3, "O(n)": 0.7}, limit=2_000),  # uncertain class
-                fit("c", "O(n)", lin, limit=None),  # never crosses
+                fit("a", lin, limit=50_000),  # beyond 10x measured, within deployment
+                fit("b", "inconclusive", limit=2_000, reason="too narrow a range: 5 sizes"),
+                fit("c", lin, limit=None),  # never crosses
+                fit("d", "flat", limit=None),
             ]
         },
     }
     a = verdict.assess(s, targets(), deployment_rows={"t": 100_000})
     by = {i["subject"]: i for i in a["issues"]}
-    assert by["a"]["severity"] == "high" and "100,000" in by["a"]["evidence"][1]
-    assert "b" not in by and any(x["query"] == "b" for x in a["ignored_findings"])
+    assert by["a"]["severity"] == "high" and "100k rows" in by["a"]["evidence"][1]
+    assert "at 50k rows" in by["a"]["title"]  # human numbers, not 5e+04
+    assert "b" not in by and "d" not in by
+    (ign,) = [x for x in a["ignored_findings"] if x["query"] == "b"]
+    assert "too narrow a range" in ign["why_ignored"]
     assert by["c"]["severity"] == "low"
     # without a deployment size the horizon is 10x the largest measured size
     a = verdict.assess(s, targets())

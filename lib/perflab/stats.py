@@ -163,6 +163,10 @@ GROWTH_MODELS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
+#: Fewest sizes a growth fit accepts: k = 3 (a, b, variance) needs m - k - 1 > 0.
+MIN_GROWTH_POINTS = 5
+
+
 @dataclass(frozen=True)
 class GrowthFit:
     """The chosen model t(n) = a + b·g(n)/g(n_ref) and how well it fits."""
@@ -248,25 +252,37 @@ def _fit_class(name: str, n: np.ndarray, t: np.ndarray) -> tuple[float, float, f
     return min((float(np.sum(((a + b * gx) / t - 1) ** 2)), a, b) for a, b in cands)
 
 
+def aicc_parameters(name: str, b: float) -> int:
+    """Parameters the AICc counts for one fitted class: the curve's (a; or a and b) plus
+    the residual variance, which least squares estimates too (rss / m). Leaving the
+    variance out under-penalizes the two-parameter classes on 5 points and lets pure
+    noise pick a growing class ~4.5% of the time instead of ~0.2% (benchmarks/bench_growth.py).
+    """
+    return (1 if (name == "O(1)" or b == 0) else 2) + 1
+
+
 def fit_growth(n: Sequence[float], t: Sequence[float], *, parsimony: float = 0.0) -> GrowthFit:
     """Fit every growth class by relative least squares with a, b ≥ 0; pick by AICc.
 
     With `parsimony` > 0 the simplest class whose AICc is within that much of the
     best wins (ΔAICc ≤ 2 is the usual "as well supported" band); 0 = plain minimum.
 
-    Needs at least 4 sizes (AICc with 2 parameters needs m - k - 1 > 0); use
-    ≥5 over ≥3 decades to tell log n from n (measurement-facts §6).
+    Needs at least MIN_GROWTH_POINTS sizes (a growing class has k = 3 parameters with
+    the variance, and AICc needs m - k - 1 > 0). Whether the fit may be *claimed* is
+    decided elsewhere (`perflab.scale`): material growth, enough range, counters.
     """
     n, t = _usable(n, t)
     m = n.size
-    if m < 4:
-        raise ValueError(f"growth fit needs at least 4 sizes with positive times, got {m}")
+    if m < MIN_GROWTH_POINTS:
+        raise ValueError(
+            f"growth fit needs at least {MIN_GROWTH_POINTS} sizes with positive times, got {m}"
+        )
     best: tuple | None = None
     aiccs: dict[str, float] = {}
     fits: dict[str, tuple[float, float, float, int]] = {}
     for name in GROWTH_MODELS:
         rss, a, b = _fit_class(name, n, t)
-        k = 1 if (name == "O(1)" or b == 0) else 2
+        k = aicc_parameters(name, b)
         # the floor keeps float noise (rss ~ 1e-30 on exact curves) from picking a class
         aicc = m * math.log(rss / m + 1e-20) + 2 * k + 2 * k * (k + 1) / (m - k - 1)
         aiccs[name] = aicc

@@ -13,13 +13,16 @@ Target status, from the measured value's confidence interval:
 Issue severity (critical > high > medium > low > info):
   critical  a current target fails; an integrity or foreign-key check fails; a
             write was lost or duplicated
-  high      a plan finding of severity high; a query whose scale curve grows
-            linearly or worse (weight >= GROWTH_CONFIDENCE) and is predicted to
+  high      a plan finding of severity high; a query the scale sweep confidently
+            claims grows linearly or worse (material growth, enough range, work
+            counters agreeing: `perflab.scale.judge_growth`) and is predicted to
             cross its target before the horizon: the table's rows at the
             deployment size, or 10x the largest measured size if more
   medium    a plan finding of severity medium; an inconclusive target; a
             pragma that the audit marks as a risk
-  low       index health (unused, redundant), pragma advice, low findings
+  low       index health (unused, redundant), pragma advice, low findings; a
+            confident linear-or-worse growth claim that does not cross its target
+            before the horizon (inconclusive growth is listed as ignored, with why)
   info      findings below the row threshold: listed, with the documented
             reason they are not issues
 
@@ -38,8 +41,10 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
+from perflab import humanize
 from perflab.advisor import index_name
 from perflab.findings import SEVERITY_THRESHOLDS
+from perflab.scale import LINEAR_OR_WORSE
 from perflab.schema import quote_ident
 from perflab.targets import Target, Targets
 
@@ -220,17 +225,18 @@ def targets_frame(results: Iterable[TargetResult]) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- issues
 
-_LINEAR_OR_WORSE = {"O(n)", "O(n log n)", "O(n^2)"}
-#: A growth class counts only when the fit's Akaike weights put at least this much
-#: probability on "linear or worse" (point lookups flip between classes on noise).
-GROWTH_CONFIDENCE = 0.9
+
+def _growth_claim(fit: dict) -> str:
+    """A scale fit's claim; a fit without one (an older summary) claims nothing."""
+    return str(fit.get("claim") or "inconclusive")
 
 
-def _p_linear(fit: dict) -> float:
-    weights = (fit.get("fit_p50") or {}).get("weights") or {}
-    if not weights:
-        return 1.0 if fit.get("model") in _LINEAR_OR_WORSE else 0.0
-    return float(sum(weights.get(k, 0.0) for k in _LINEAR_OR_WORSE))
+def _crossing_text(fit: dict) -> str:
+    """ "at 173k rows", or "between 150k and 190k rows" when the claim allows two classes."""
+    lo, hi = (fit.get("limit_range") or [fit.get("limit_rows"), fit.get("limit_rows")])[:2]
+    if hi is None or round(float(lo)) == round(float(hi)):
+        return f"at {humanize.rows(lo)}" + ("" if hi is not None else " or later")
+    return f"between {humanize.count(lo)} and {humanize.rows(hi)}"
 
 
 _FINDING_SEVERITY = {"high": "high", "medium": "medium", "low": "low", "info": "info"}
@@ -482,41 +488,36 @@ def derive_issues(
         )
 
     for fit in (summary.get("scale") or {}).get("fits") or []:
-        if not fit.get("model"):
-            continue
-        p_lin = _p_linear(fit)
         q = fit["query"]
-        if p_lin < GROWTH_CONFIDENCE:
-            if fit["model"] in _LINEAR_OR_WORSE:
-                ignored.append(
-                    {
-                        "query": q,
-                        "rule": "scale",
-                        "model": fit["model"],
-                        "why_ignored": f"growth class uncertain: P(linear or worse) "
-                        f"= {p_lin:.2f} < {GROWTH_CONFIDENCE}",
-                    }
-                )
+        claim = _growth_claim(fit)
+        if claim == "inconclusive":
+            ignored.append(
+                {
+                    "query": q,
+                    "rule": "scale",
+                    "model": fit.get("model"),
+                    "claim": claim,
+                    "why_ignored": "no growth claim: "
+                    + str(fit.get("claim_reason") or "the sweep did not judge this fit"),
+                }
+            )
             continue
+        if claim not in LINEAR_OR_WORSE:
+            continue  # flat or O(log n): nothing to act on
         limit = fit.get("limit_rows")
-        horizon = max(
-            (deployment_rows or {}).get(fit.get("table"), 0), 10 * (fit.get("n_max") or 0)
-        )
-        where = (
-            f"fitted {fit['model']} over {fit.get('n_min')}..{fit.get('n_max')} rows "
-            f"(P(linear or worse) {p_lin:.2f}, relative RMS error "
-            f"{_fmt(fit.get('rel_rmse'))})"
-        )
+        table = fit.get("table")
+        horizon = max((deployment_rows or {}).get(table, 0), 10 * (fit.get("n_max") or 0))
+        where = str(fit.get("claim_text") or f"grows {claim}")
         if limit is not None and limit <= horizon:
             rec, gain = _advice_for(summary, q)
             add(
                 "high",
-                f"{q}: grows {fit['model']}, p99 predicted to cross "
-                f"{_fmt(fit.get('target_ms'))} ms at {_fmt(limit)} rows",
+                f"{q}: grows {claim}, p99 predicted to cross "
+                f"{humanize.duration_ms(fit.get('target_ms'))} {_crossing_text(fit)}",
                 [
                     where,
-                    f"the horizon is {horizon:,.0f} rows of {fit.get('table')} (the "
-                    "deployment size the dataset spec names, or 10x the largest measured)",
+                    f"the horizon is {humanize.rows(horizon)} of {table} (the deployment "
+                    "size the dataset spec names, or 10x the largest measured)",
                 ],
                 rec,
                 "scale",
@@ -526,8 +527,15 @@ def derive_issues(
         else:
             add(
                 "low",
-                f"{q}: grows {fit['model']}",
-                [where, f"predicted limit {_fmt(limit)} rows"],
+                f"{q}: grows {claim}",
+                [
+                    where,
+                    "no p99 target"
+                    if fit.get("target_ms") is None
+                    else f"p99 not predicted to reach {humanize.duration_ms(fit['target_ms'])} "
+                    f"within the horizon of {humanize.rows(horizon)}"
+                    + ("" if limit is None else f" (predicted {_crossing_text(fit)})"),
+                ],
                 "watch it as the table grows",
                 "scale",
                 q,
