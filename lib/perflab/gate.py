@@ -49,7 +49,6 @@ def check_gates(summary: dict, gates: Iterable[str]) -> list[str]:
             if cmp["regressions"]:
                 worse = [
                     f"{m['subject']} {m['metric']} x{m['ratio']:.2f}"
-                    + (" (work and plan identical)" if m.get("work") == "identical" else "")
                     for m in cmp["metrics"]
                     if m["verdict"] == "regression" and m["metric"] in GATED_METRICS
                 ]
