@@ -177,7 +177,16 @@ def summary() -> dict:
                 {"query": "a", "n": 1000, "p50": 1.0, "p99": 3.0},
                 {"query": "a", "n": 100, "p50": 0.5, "p99": 2.0},
             ],
-            "fits": [{"query": "a", "model": "O(1)", "n_min": 100, "n_max": 1000}],
+            "fits": [
+                {
+                    "query": "a",
+                    "model": "O(n^2)",
+                    "claim": "flat",
+                    "claim_text": "flat: x1.02 with constant work",
+                    "n_min": 100,
+                    "n_max": 1000,
+                }
+            ],
         },
         "integrity": {
             "integrity_ok": True,
@@ -279,8 +288,9 @@ def test_recommendations_before_after_inventory_throughput_scale_fits():
     tp = views.throughput(summary()).iloc[0]
     assert tp["ops_per_s"] == 40.0 and tp["ci"] == [35.0, 45.0] and tp["p99_ms"] == 0.9
     fits = views.scale_fits(summary())
-    assert list(fits.columns) == ["query", "model", "n_min", "n_max"]
-    assert fits.iloc[0]["model"] == "O(1)"
+    # The claim leads; the bare fitted class is shown after it, never as the headline.
+    assert list(fits.columns) == ["query", "claim", "claim_text", "model", "n_min", "n_max"]
+    assert list(fits.iloc[0][["claim", "model"]]) == ["flat", "O(n^2)"]
 
 
 # ------------------------------------------------------------------ summary figures

@@ -206,7 +206,7 @@ def scale_curves(
                     x=xs,
                     y=f["_fit50"].predict(xs),
                     mode="lines",
-                    name=f"{q}: {f['model']}",
+                    name=f"{q}: fitted {f['model']} (claim: {f.get('claim', 'none')})",
                     legendgroup=q,
                     showlegend=False,
                     line={"color": c},

@@ -356,9 +356,9 @@ def scale_fits(summary: dict) -> pd.DataFrame:
         [
             "query",
             "table",
+            "claim",
+            "claim_text",
             "model",
-            "weight",
-            "rel_rmse",
             "n_min",
             "n_max",
             "p99_at_max_ms",
