@@ -95,14 +95,21 @@ def test_capture_small_script(tmp_path):
     assert shapes["INSERT INTO users(email, name) VALUES (?, ?)"].count == 30
     assert shapes['INSERT INTO "order"(user_id, total, status) VALUES (?, ?, ?)'].count == 60
     assert shapes["UPDATE users SET name = ? WHERE id = ?"].count == 1
-    assert res.other["create"] == 3 and res.other["commit"] >= 1
+    assert res.other["create"] == 3
+    # transactions as the application ran them: 30 autocommit-free inserts + executemany in
+    # one implicit (DEFERRED) transaction, committed by commit()
+    modes = {p.mode for p in res.patterns}
+    assert "DEFERRED" in modes
+    first = res.patterns[0]
+    assert first.count >= 1 and len(first.shapes) == 2
 
     out = tmp_path / "app.yaml"
     out.write_text(build_workload(res, name="shop", source="app.py"))
     wl = load_workload(out)
-    assert len(wl.queries) == 2 and len(wl.writes) == 3 and wl.concurrency
-    ins = next(w for w in wl.writes if w.name == "insert_users")
-    assert ins.statements[0].params[0].kind == "format"  # UNIQUE email: fresh values
+    assert len(wl.queries) == 2 and len(wl.writes) == 2 and wl.concurrency
+    assert wl.origin == "capture"
+    batch = next(w for w in wl.writes if len(set(st.sql for st in w.statements)) == 2)
+    assert batch.begin == "DEFERRED" and len(batch.statements) == 90  # 30 + 60 rows
     conn = sqlite3.connect(db)
     for q in wl.queries:
         params = ParamSampler(conn, q.params, seed=1).draw()
@@ -129,7 +136,7 @@ def test_capture_cli_and_from_log(tmp_path, capsys):
     assert main(["capture", "--out", str(out2), "--from-log", str(log)]) == 0
     wl = load_workload(out2)
     assert [q.sql for q in wl.queries] == ["SELECT * FROM t WHERE id = ?"]
-    assert wl.queries[0].params[0].arg == (1, 2)
+    assert wl.queries[0].params[0].arg == ((1,), (2,))
     assert wl.writes[0].statements[0].sql == "INSERT INTO t(v) VALUES (?)"
 
     lines = tmp_path / "lines.log"
