@@ -42,11 +42,11 @@ from typing import Any
 
 import click
 import numpy as np
-import yaml
 
 from perflab.errors import PerflabError
 from perflab.ownership import check_file_target, write_owned_text
 from perflab.sqlnorm import OTHER, QUERY, UNPARSED, WRITE, normalize
+from perflab.workload import Flow, dump_typed
 
 __all__ = [
     "ENV_VAR",
@@ -622,28 +622,11 @@ def _unique(base: str, used: set[str]) -> str:
     return name
 
 
-class _Flow(list):
-    """A list dumped in YAML flow style ([a, b, c])."""
-
-
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-_Dumper.add_representer(
-    _Flow, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True)
-)
-
-
 def _params(sh: Shape, variant: list) -> list[dict]:
     """One ``rows:`` sampler: whole captured tuples, so parameters stay correlated.
     Values are typed YAML (BLOBs as !!binary, REAL as floats, .inf/.nan included)."""
     samples = variant[2]
-    return [{"rows": [_Flow(s) for s in samples]}] if samples else []
-
-
-def _dump(doc: Any) -> str:
-    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    return [{"rows": [Flow(s) for s in samples]}] if samples else []
 
 
 def build_workload(result: CaptureResult, *, name: str, source: str) -> str:
@@ -664,7 +647,7 @@ def build_workload(result: CaptureResult, *, name: str, source: str) -> str:
         q["notes"] = sh.timing_note()
         q["captured"] = sh.stats()
         queries.append(q)
-    wnames: set[str] = set(used)
+    wnames: set[str] = {q["name"] for q in queries}
     for p in result.patterns[:MAX_WRITE_PATTERNS]:
         stmts = []
         reps = np.asarray(p.repeats, dtype=float)
@@ -753,7 +736,7 @@ def build_workload(result: CaptureResult, *, name: str, source: str) -> str:
             "readers": 4,
         }
     ]
-    return "\n".join(header) + "\n" + _dump(doc)
+    return "\n".join(header) + "\n" + dump_typed(doc)
 
 
 # --------------------------------------------------------------------------------- running

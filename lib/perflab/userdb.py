@@ -610,8 +610,30 @@ def resolve_inputs(
         notes.append(
             f"no --workload: using a drafted workload ({wl}); edit it with `perflab workload init`"
         )
+    elif snap is not None:
+        wl = _fit_captured(snap.path, wl, notes)
     tg = Path(targets).expanduser().resolve() if targets else empty_targets()
     return ResolvedInputs(data_path, wl, tg, tuple(notes), snap)
+
+
+def _fit_captured(db: Path, wl: Path, notes: list[str]) -> Path:
+    """A captured workload, fitted to this database (perflab.replay): keys that respect its
+    constraints; statements that still cannot run are listed, not fatal."""
+    from perflab.replay import fit_workload
+    from perflab.workload import load_workload
+
+    if load_workload(wl).origin != "capture":
+        return wl
+    fit = fit_workload(db, wl)
+    out = _cache_file("workloads", wl.stem + "-fitted", fit.text, ".yaml")
+    if fit.rewritten:
+        notes.append(
+            f"captured writes fitted to the schema (keys, parents, existing rows): "
+            f"{', '.join(fit.rewritten)}"
+        )
+    for s in fit.not_replayed:
+        notes.append(f"not replayed: {s.kind} {s.name}: {s.reason}")
+    return out
 
 
 def _respec(dataset: Path, schema: Path) -> Path:

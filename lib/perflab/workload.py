@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from perflab.errors import PerflabError
 from perflab.yamlio import check_keys, load_yaml, require_mapping
@@ -144,6 +145,36 @@ def _params(raw: Any, where: str) -> tuple[ParamSpec, ...]:
             arg = (arg["table"], arg["column"], arg.get("like"))
         out.append(ParamSpec(kind, tuple(arg) if kind == "values" else arg))
     return tuple(out)
+
+
+class Flow(list):
+    """A list dumped in YAML flow style ([a, b, c])."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(
+    Flow, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True)
+)
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    # A YAML loader folds NEL, LS, PS and CR inside single-quoted or plain scalars into
+    # line breaks; double quotes escape them (\N, \L, \P, \r), so the text reads back.
+    if any(c in value for c in "\x85\u2028\u2029\r"):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+    return dumper.represent_str(value)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def dump_typed(doc: Any) -> str:
+    """A workload document as YAML whose values read back as the same SQLite values:
+    bytes as !!binary, floats with .inf/.nan/-0.0, integers of any size, any text."""
+    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def param_count(params: Sequence[ParamSpec]) -> int | None:
