@@ -146,8 +146,8 @@ for i, (kind, x) in enumerate(rows):
         x = float.fromhex(x)
     conn.execute("INSERT INTO v(a, b, c) VALUES (?, ?, ?)", (x, i, "k"))
 conn.executemany("INSERT INTO v(a, b, c) VALUES (?, ?, x'00ff')",
-                 [(x if k != "float" else float.fromhex(x), -i - 1000) for i, (k, x) in enumerate(rows)
-                  if k in ("int", "text", "none", "float")])
+                 [(x if k != "float" else float.fromhex(x), -i - 1000)
+                  for i, (k, x) in enumerate(rows) if k in ("int", "text", "none", "float")])
 conn.commit()
 conn.execute("SELECT * FROM v WHERE a = ?", (1,)).fetchall()
 """
