@@ -188,3 +188,86 @@ def test_unbound_placeholders_are_left_out(tmp_path):
     assert [q["sql"] for q in doc["queries"]] == ["SELECT * FROM t WHERE v = ?"]
     assert "values were not recorded" in text
     assert Path(log).read_text().startswith("SELECT")
+
+
+def test_normalize_folds_constants_of_every_kind():
+    """The DB-API text and SQLite's expanded text of one statement share a shape; BLOB,
+    hex, negative and NULL constants are parameters; IN lists of any length fold."""
+    api = normalize("INSERT INTO t(a, b, c) VALUES (?, ?, ?)")
+    for expanded, values in [
+        ("insert into t(a, b, c) values (1, x'8005616263', NULL)", (1, b"\x80\x05abc", None)),
+        ("INSERT INTO t(a,b,c) VALUES (-7, X'', 'x')", (-7, b"", "x")),
+        ("INSERT INTO t(a, b, c) VALUES (0x1F, 0xFFFFFFFFFFFFFFFF, 2.5e3)", (31, -1, 2500.0)),
+        (
+            "INSERT INTO t(a, b, c) VALUES (9223372036854775807, -9223372036854775808, TRUE)",
+            (2**63 - 1, -(2**63), 1),
+        ),
+    ]:
+        n = normalize(expanded)
+        assert n.shape == api.shape and n.values == values, expanded
+    assert api.unbound == 3 and api.bind((1, 2, 3)) == (1, 2, 3)
+    shapes = set()
+    for k in range(1, 6):
+        lst = ", ".join(str(i) for i in range(k))
+        n = normalize(f"SELECT * FROM t WHERE a IN ({lst}) AND b IS NULL AND c = :c")
+        assert n.in_lists == (k,) and n.sql.count("?") == k + 1
+        assert n.bind({"c": "z"})[-1] == "z"
+        shapes.add(n.shape)
+    assert len(shapes) == 1
+    assert normalize("SELECT * FROM t WHERE b IS NULL").values == ()  # IS NULL stays
+
+
+DOORS = r"""
+import sqlite3, sys
+from sqlite3 import dbapi2
+conn = dbapi2.connect(sys.argv[1], isolation_level=None)  # SQLAlchemy's door
+conn.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, v BLOB)")
+conn.execute("BEGIN IMMEDIATE")
+conn.executemany("INSERT INTO t(k, v) VALUES (?, ?)",
+                 [(i % 7, memoryview(bytes([i % 256, 1]))) for i in range(50)])
+conn.execute("UPDATE t SET v = ? WHERE id = ?", (b"\xff", 3))
+conn.execute("COMMIT")
+class Cur(sqlite3.Cursor):
+    pass
+cur = conn.cursor(Cur)
+for k in (1, 2, 3, 3, 3):
+    ph = ", ".join("?" * k)
+    rows = cur.execute(f"SELECT id FROM t WHERE k IN ({ph})", tuple(range(k)))
+    n = sum(1 for _ in rows)
+other = sqlite3.connect(sys.argv[1])
+other.execute("SELECT count(*) FROM t WHERE k = 1").fetchone()
+try:
+    other.execute("SELECT nope FROM t")
+except sqlite3.OperationalError:
+    pass
+"""
+
+
+def test_capture_records_every_door_rows_and_transactions(tmp_path):
+    app = tmp_path / "doors.py"
+    app.write_text(DOORS)
+    events, code = capture_command([sys.executable, str(app), str(tmp_path / "d.db")])
+    assert code == 0
+    res = group(events)
+    by_sql = {s.sql: s for s in res.shapes}
+    ins = by_sql["INSERT INTO t(k, v) VALUES (?, ?)"]
+    assert ins.calls == 50 and ins.rows == 50  # executemany: one call per row
+    assert {bytes(r[1]) for r in ins.samples} <= {bytes([i % 256, 1]) for i in range(50)}
+    sel = next(s for s in res.shapes if s.sql.startswith("SELECT id FROM t WHERE k IN"))
+    assert sel.calls == 5 and sel.stats()["in_lengths"] == {1: 1, 2: 1, 3: 3}
+    assert sel.rows == sum(sum(1 for i in range(50) if i % 7 in range(k)) for k in (1, 2, 3, 3, 3))
+    assert by_sql["SELECT count(*) FROM t WHERE k = ?"].calls == 1  # constants folded too
+    assert res.failed == 1
+    (pattern,) = res.patterns
+    assert pattern.mode == "IMMEDIATE" and pattern.count == 1 and len(pattern.shapes) == 2
+    assert pattern.statements == [51]
+    text = build_workload(res, name="doors", source="doors.py")
+    out = tmp_path / "doors.yaml"
+    out.write_text(text)
+    wl = load_workload(out)
+    (w,) = wl.writes
+    assert w.begin == "IMMEDIATE" and len(w.statements) == 51  # 50 rows, then the UPDATE
+    names = [q.name for q in wl.queries]
+    assert any(n.endswith("_in1") or n.endswith("_in2") for n in names)  # lengths replayed
+    main_q = next(q for q in wl.queries if q.captured and q.captured.get("in_lengths"))
+    assert main_q.sql.count("?") == 3  # the most frequent length

@@ -459,7 +459,8 @@ class CaptureResult:
     statements: int
     patterns: list[Pattern] = field(default_factory=list)
     failed: int = 0  # calls that raised in the application
-    distinct_texts: int = 0
+    distinct_texts: int = 0  # SQL texts as the application sent them
+    unfolded: int = 0  # shapes before IN lists are folded
 
 
 class _Txn:
@@ -488,6 +489,7 @@ def group(events: list[Event], *, max_values: int = MAX_VALUES, seed: int = 0) -
     open_txn: dict[int, _Txn] = {}
     failed = statements = 0
     texts: set[str] = set()
+    unfolded: set[str] = set()
 
     def close(cid: int) -> None:
         t = open_txn.pop(cid, None)
@@ -507,6 +509,8 @@ def group(events: list[Event], *, max_values: int = MAX_VALUES, seed: int = 0) -
         p.repeats.append([r[1] for r in runs])
         p.statements.append(t.stmts)
 
+    tally = [0]  # queries and writes seen (transaction control, DDL, PRAGMA not counted)
+
     def one(ev: Event, sql: str, params: Any, ns: int, rows: int) -> str | None:
         n = normalize(sql)
         texts.add(sql)
@@ -523,6 +527,8 @@ def group(events: list[Event], *, max_values: int = MAX_VALUES, seed: int = 0) -
             if n.sql not in unbound:
                 unbound.append(n.sql)
             return None
+        unfolded.add(n.sql)
+        tally[0] += 1
         sh = shapes.get(n.shape)
         if sh is None:
             sh = shapes[n.shape] = Shape(
@@ -548,6 +554,7 @@ def group(events: list[Event], *, max_values: int = MAX_VALUES, seed: int = 0) -
             continue
         if cid in open_txn and not ev.tx_before:
             close(cid)  # ended by commit() / rollback() / a context manager
+        counted = tally[0]
         if ev.kind == "s":
             stmts = _script_statements(ev.sql)
             keys = [one(ev, s, None, ev.ns // max(len(stmts), 1), 0) for s in stmts]
@@ -560,8 +567,8 @@ def group(events: list[Event], *, max_values: int = MAX_VALUES, seed: int = 0) -
             written = [k for k in (one(ev, ev.sql, r, per, per_rows) for r in rows) if k]
             statements += len(rows)
         else:
-            rows = ev.rowcount if ev.rowcount >= 0 else ev.fetched
-            k = one(ev, ev.sql, ev.params, ev.ns, rows if ev.fetched == 0 else ev.fetched)
+            rows = ev.fetched if ev.fetched or ev.rowcount < 0 else ev.rowcount
+            k = one(ev, ev.sql, ev.params, ev.ns, rows)
             written = [k] if k else []
             statements += 1
             n = normalize(ev.sql)
@@ -575,7 +582,7 @@ def group(events: list[Event], *, max_values: int = MAX_VALUES, seed: int = 0) -
         t = open_txn.get(cid)
         if t is not None:
             t.writes.extend(written)
-            t.stmts += 1
+            t.stmts += tally[0] - counted
             if not ev.tx_after:
                 close(cid)
         elif written:  # autocommit: each write its own transaction
@@ -596,6 +603,7 @@ def group(events: list[Event], *, max_values: int = MAX_VALUES, seed: int = 0) -
         ordered,
         failed,
         len(texts),
+        len(unfolded),
     )
 
 
@@ -629,6 +637,20 @@ def _params(sh: Shape, variant: list) -> list[dict]:
     return [{"rows": [Flow(s) for s in samples]}] if samples else []
 
 
+#: An IN-list length is replayed as its own query when it has this share of the calls.
+VARIANT_SHARE = 0.1
+MAX_VARIANTS = 3
+
+
+def _replayed_variants(sh: Shape) -> list[tuple[tuple, list]]:
+    """The IN-list lengths a folded shape is replayed at: the most frequent, plus those with
+    at least VARIANT_SHARE of the calls (at most MAX_VARIANTS), most frequent first."""
+    ranked = sorted(sh.variants.items(), key=lambda kv: -kv[1][1])
+    keep = [ranked[0]]
+    keep += [kv for kv in ranked[1:] if kv[1][1] >= VARIANT_SHARE * sh.calls and kv[0]]
+    return keep[:MAX_VARIANTS]
+
+
 def build_workload(result: CaptureResult, *, name: str, source: str) -> str:
     """The workload file's text (YAML with a header saying what was captured)."""
     used: set[str] = set()
@@ -640,13 +662,18 @@ def build_workload(result: CaptureResult, *, name: str, source: str) -> str:
         by_key[sh.key] = (entry_name, sh)
         if sh.kind != QUERY:
             continue
-        var = sh.main_variant
-        q: dict[str, Any] = {"name": entry_name, "group": "captured", "sql": var[0]}
-        if sh.nparams and var[2]:
-            q["params"] = _params(sh, var)
-        q["notes"] = sh.timing_note()
-        q["captured"] = sh.stats()
-        queries.append(q)
+        for k, (in_lists, var) in enumerate(_replayed_variants(sh)):
+            vname = entry_name if k == 0 else _unique(f"{entry_name}_in{in_lists[0]}", used)
+            q: dict[str, Any] = {"name": vname, "group": "captured", "sql": var[0]}
+            if var[2]:
+                q["params"] = _params(sh, var)
+            q["notes"] = sh.timing_note()
+            if len(sh.variants) > 1:
+                q["notes"] += (
+                    f"; IN list of {in_lists[0]}: {var[1]} of the shape's {sh.calls} calls"
+                )
+            q["captured"] = sh.stats() if k == 0 else {"variant_of": entry_name, "calls": var[1]}
+            queries.append(q)
     wnames: set[str] = {q["name"] for q in queries}
     for p in result.patterns[:MAX_WRITE_PATTERNS]:
         stmts = []
@@ -690,11 +717,13 @@ def build_workload(result: CaptureResult, *, name: str, source: str) -> str:
             + "); a workload needs at least one query"
         )
     nw = sum(1 for s in result.shapes if s.kind == WRITE)
+    nq = len(result.shapes) - nw
     header = [
         f"# Captured by `perflab capture` from {source}.",
-        f"# {result.statements} statements ({result.distinct_texts} distinct texts): "
-        f"{len(queries)} query shapes, {nw} write shapes in "
-        f"{len(result.patterns)} transaction patterns.",
+        f"# {result.statements} statements, {result.distinct_texts} distinct texts, "
+        f"{result.unfolded} shapes before IN-list folding: "
+        f"{nq} query shapes ({len(queries)} entries with IN-list lengths), {nw} write shapes "
+        f"in {len(result.patterns)} transaction patterns.",
         "# Constants are parameters and IN lists fold into one shape (as pg_stat_statements);",
         "# `rows:` hold real parameter tuples seen (typed: BLOBs are !!binary).",
         "# Writes are replayed on a copy; with --db, keys are made to fit the schema.",
@@ -809,8 +838,9 @@ def capture_cmd(out, from_log, name, max_values, command) -> None:
     nq = sum(1 for s in result.shapes if s.kind == QUERY)
     click.echo(
         f"perflab: captured {result.statements} statements ({result.distinct_texts} distinct "
-        f"texts) -> {nq} query shapes, {len(result.shapes) - nq} write shapes in "
-        f"{len(result.patterns)} transaction patterns, in {out_p}",
+        f"texts, {result.unfolded} shapes before IN-list folding) -> {nq} query shapes, "
+        f"{len(result.shapes) - nq} write shapes in {len(result.patterns)} transaction "
+        f"patterns, in {out_p}",
         err=True,
     )
 
