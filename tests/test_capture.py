@@ -271,3 +271,47 @@ def test_capture_records_every_door_rows_and_transactions(tmp_path):
     assert any(n.endswith("_in1") or n.endswith("_in2") for n in names)  # lengths replayed
     main_q = next(q for q in wl.queries if q.captured and q.captured.get("in_lengths"))
     assert main_q.sql.count("?") == 3  # the most frequent length
+
+
+MANY = r"""
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1])
+conn.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)")
+for i in range(9000):
+    conn.execute("INSERT INTO t(v) VALUES (?)", (f"v{i}",))
+conn.commit()
+cur = conn.execute("SELECT id, v FROM t WHERE id > ?", (0,))
+first = cur.fetchone()
+for i in range(5000):  # other statements while the cursor is still being read
+    conn.execute("SELECT v FROM t WHERE id = ?", (i,)).fetchall()
+rest = list(cur)
+assert len(rest) + 1 == 9000
+"""
+
+
+def test_capture_streams_chunks_while_the_application_runs(tmp_path):
+    """The recorder hands events over in chunks of 4,096; a cursor still being read after
+    its call was handed over (5,000 statements later) still has all its rows counted."""
+    from perflab.capture import Grouper
+
+    app = tmp_path / "many.py"
+    app.write_text(MANY)
+    grouper, chunks = Grouper(), []
+
+    def feed(evs):
+        chunks.append(len(evs))
+        grouper.feed(evs)
+
+    events, code = capture_command(
+        [sys.executable, str(app), str(tmp_path / "m.db")], on_events=feed
+    )
+    assert code == 0 and events == []
+    assert sum(chunks) > 14000
+    res = grouper.result()
+    by_sql = {s.sql: s for s in res.shapes}
+    assert by_sql["INSERT INTO t(v) VALUES (?)"].calls == 9000
+    scan = by_sql["SELECT id, v FROM t WHERE id > ?"]
+    assert scan.calls == 1 and scan.rows == 9000
+    assert by_sql["SELECT v FROM t WHERE id = ?"].calls == 5000
+    (pattern,) = res.patterns
+    assert pattern.count == 1 and pattern.statements == [9000]

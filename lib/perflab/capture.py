@@ -31,17 +31,19 @@ from __future__ import annotations
 
 import marshal
 import os
+import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
-import numpy as np
 
 from perflab.errors import PerflabError
 from perflab.ownership import check_file_target, write_owned_text
@@ -83,6 +85,8 @@ def _install():
     clock = time.perf_counter_ns
     events = []
     ids = itertools.count(1)
+    seqs = itertools.count(1)
+    late = {}  # seq -> [cid, ns, rows] fetched after the event was handed over
     plain = (int, float, str, bytes, type(None))
     adapters = sqlite3.adapters
     proto = sqlite3.PrepareProtocol
@@ -130,10 +134,15 @@ def _install():
             elif kind == "x":
                 params = adapt_params(params)
             out.append((kind, cid, sql, params, *ev[4:]))
+            ev[0] = None  # handed over: rows fetched from now on go to `late`
+        for seq, (cid, ns, rows) in late.items():
+            out.append(("f", cid, None, None, ns, 0, False, False, rows, seq))
+        late.clear()
         events.clear()
+        data = marshal.dumps(out)
         path = _os.path.join(_DIR, "events-%d.marshal" % _os.getpid())
-        with open(path, "ab") as fh:
-            marshal.dump(out, fh)
+        with open(path, "ab") as fh:  # length-prefixed chunks: read back with loads()
+            fh.write(len(data).to_bytes(8, "little") + data)
 
     def after_fork():
         events.clear()  # the parent's events are the parent's to write
@@ -149,8 +158,20 @@ def _install():
 
     def note(ev):
         events.append(ev)
-        if len(events) >= 200000:
-            dump()
+        if len(events) >= 4096:
+            dump()  # a chunk for perflab, which groups while the application runs
+
+    def fetched(ev, ns, rows):
+        if ev[0] is not None:
+            ev[4] += ns
+            ev[8] += rows
+        else:
+            d = late.get(ev[9])
+            if d is None:
+                late[ev[9]] = [ev[1], ns, rows]
+            else:
+                d[1] += ns
+                d[2] += rows
 
     class Cursor(sqlite3.Cursor):
         _ev = None
@@ -163,12 +184,12 @@ def _install():
                 r = sqlite3.Cursor.execute(self, sql, parameters)
             except BaseException:
                 note(["e", getattr(conn, "_perflab_cid", 0), sql, None, clock() - t0, 0,
-                      before, conn.in_transaction, 0])
+                      before, conn.in_transaction, 0, 0])
                 raise
             ev = ["x", getattr(conn, "_perflab_cid", 0), sql,
                   parameters if type(parameters) is tuple else tuple(parameters)
                   if not isinstance(parameters, dict) else dict(parameters),
-                  clock() - t0, self.rowcount, before, conn.in_transaction, 0]
+                  clock() - t0, self.rowcount, before, conn.in_transaction, 0, next(seqs)]
             self._ev = ev
             note(ev)
             return r
@@ -182,11 +203,11 @@ def _install():
                 r = sqlite3.Cursor.executemany(self, sql, rows)
             except BaseException:
                 note(["e", getattr(conn, "_perflab_cid", 0), sql, None, clock() - t0, 0,
-                      before, conn.in_transaction, 0])
+                      before, conn.in_transaction, 0, 0])
                 raise
             self._ev = None
             note(["m", getattr(conn, "_perflab_cid", 0), sql, rows, clock() - t0,
-                  self.rowcount, before, conn.in_transaction, 0])
+                  self.rowcount, before, conn.in_transaction, 0, 0])
             return r
 
         def executescript(self, sql_script):
@@ -196,7 +217,7 @@ def _install():
             r = sqlite3.Cursor.executescript(self, sql_script)
             self._ev = None
             note(["s", getattr(conn, "_perflab_cid", 0), sql_script, None, clock() - t0, -1,
-                  before, conn.in_transaction, 0])
+                  before, conn.in_transaction, 0, 0])
             return r
 
         def __next__(self):
@@ -204,8 +225,7 @@ def _install():
             row = sqlite3.Cursor.__next__(self)  # StopIteration passes through
             ev = self._ev
             if ev is not None:
-                ev[4] += clock() - t0
-                ev[8] += 1
+                fetched(ev, clock() - t0, 1)
             return row
 
         def fetchone(self):
@@ -213,8 +233,7 @@ def _install():
             row = sqlite3.Cursor.fetchone(self)
             ev = self._ev
             if ev is not None:
-                ev[4] += clock() - t0
-                ev[8] += row is not None
+                fetched(ev, clock() - t0, row is not None)
             return row
 
         def fetchmany(self, *a, **kw):
@@ -222,8 +241,7 @@ def _install():
             rows = sqlite3.Cursor.fetchmany(self, *a, **kw)
             ev = self._ev
             if ev is not None:
-                ev[4] += clock() - t0
-                ev[8] += len(rows)
+                fetched(ev, clock() - t0, len(rows))
             return rows
 
         def fetchall(self):
@@ -231,8 +249,7 @@ def _install():
             rows = sqlite3.Cursor.fetchall(self)
             ev = self._ev
             if ev is not None:
-                ev[4] += clock() - t0
-                ev[8] += len(rows)
+                fetched(ev, clock() - t0, len(rows))
             return rows
 
     cursor_classes = {None: Cursor}
@@ -282,14 +299,14 @@ def _install():
             base = kwargs.get("factory") or sqlite3.Connection
             kwargs["factory"] = conn_class(base)
         conn = original(*args, **kwargs)
-        cid = next(ids)
+        cid = _os.getpid() * 1000000 + next(ids)  # unique across processes
         try:
             conn._perflab_cid = cid
         except AttributeError:
             return conn
         db = args[0] if args else kwargs.get("database", "")
         note(["c", cid, _os.fsdecode(db) if isinstance(db, (str, bytes, _os.PathLike)) else str(db),
-              None, 0, 0, False, False, conn.isolation_level])
+              None, 0, 0, False, False, conn.isolation_level, 0])
         return conn
 
     sqlite3.connect = connect
@@ -304,10 +321,9 @@ if _DIR:
 # --------------------------------------------------------------------------------- reading
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """One recorded call: kind is 'c' (connect), 'x' (execute), 'm' (executemany),
-    's' (executescript) or 'e' (a call that raised)."""
+    's' (executescript) or 'e' (a call that raised). A tuple: tens of thousands are read."""
 
     kind: str
     conn: int
@@ -318,22 +334,41 @@ class Event:
     tx_before: bool = False
     tx_after: bool = False
     fetched: Any = 0  # rows fetched ('c': the connection's isolation_level)
+    seq: int = 0  # 'x': the call's number in its process; 'f': the call it completes
+
+
+class EventTail:
+    """Reads the recorder's files as they grow: complete length-prefixed chunks only, so
+    perflab can group while the application still runs."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.offsets: dict[Path, int] = {}
+
+    def read(self) -> list[Event]:
+        out: list[Event] = []
+        for f in sorted(self.folder.glob("events-*.marshal")):
+            pos = self.offsets.get(f, 0)
+            with f.open("rb") as fh:
+                fh.seek(pos)
+                data = fh.read()
+            at = 0
+            while at + 8 <= len(data):
+                size = int.from_bytes(data[at : at + 8], "little")
+                if at + 8 + size > len(data):
+                    break  # still being written
+                try:
+                    out.extend(map(Event._make, marshal.loads(data[at + 8 : at + 8 + size])))
+                except (ValueError, TypeError, EOFError) as exc:
+                    raise PerflabError(f"{f}: not a capture file: {exc}") from None
+                at += 8 + size
+            self.offsets[f] = pos + at
+        return out
 
 
 def read_events(folder: Path) -> list[Event]:
     """The events the recorder wrote (one file per process; order kept within each)."""
-    out: list[Event] = []
-    for f in sorted(Path(folder).glob("events-*.marshal")):
-        with f.open("rb") as fh:
-            while True:
-                try:
-                    chunk = marshal.load(fh)
-                except EOFError:
-                    break
-                except (ValueError, TypeError) as exc:
-                    raise PerflabError(f"{f}: not a capture file: {exc}") from None
-                out.extend(Event(*ev) for ev in chunk)
-    return out
+    return EventTail(folder).read()
 
 
 def read_log(path: str | Path) -> list[Event]:
@@ -355,8 +390,15 @@ def read_log(path: str | Path) -> list[Event]:
 # --------------------------------------------------------------------------------- grouping
 
 
-def _p95(a: np.ndarray) -> float:
-    return float(np.percentile(a, 95)) if a.size else 0.0
+def _percentile(values: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default), without numpy."""
+    if not values:
+        return 0.0
+    v = sorted(values)
+    pos = (len(v) - 1) * q / 100
+    lo = int(pos)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
 
 
 @dataclass
@@ -395,7 +437,8 @@ class Shape:
     def main_variant(self) -> list:
         return max(self.variants.values(), key=lambda v: v[1])
 
-    def add(self, n, values: tuple, ns: int, rows: int, rng: np.random.Generator, k: int):
+    def add(self, n, values: tuple, ns: int, rows: int, rng: random.Random, k: int):
+        """Account one call (its time is self.ns[-1]: rows fetched later add to it)."""
         self.calls += 1
         self.rows += max(rows, 0)
         self.ns.append(ns)
@@ -409,19 +452,19 @@ class Shape:
         if len(samples) < k:  # reservoir sample: every call equally likely to be kept
             samples.append(values)
         else:
-            j = int(rng.integers(var[1]))
+            j = int(rng.random() * var[1])
             if j < k:
                 samples[j] = values
 
     def stats(self) -> dict:
         """calls, rows, in-application time (total, mean, p95) as the workload keeps them."""
-        a = np.asarray(self.ns, dtype=float) / 1e6
+        a = [n / 1e6 for n in self.ns]
         out: dict[str, Any] = {
             "calls": self.calls,
             "rows": self.rows,
-            "total_ms": round(float(a.sum()), 3),
-            "mean_ms": round(float(a.mean()), 4) if a.size else 0.0,
-            "p95_ms": round(_p95(a), 4),
+            "total_ms": round(sum(a), 3),
+            "mean_ms": round(sum(a) / len(a), 4) if a else 0.0,
+            "p95_ms": round(_percentile(a, 95), 4),
         }
         if len(self.variants) > 1 or any(self.variants):
             lengths = Counter()
@@ -476,62 +519,72 @@ def _script_statements(script: str) -> list[str]:
     return [s for s in split_statements(script) if s.strip()]
 
 
-def group(events: list[Event], *, max_values: int = MAX_VALUES, seed: int = 0) -> CaptureResult:
-    """Normalize (once per distinct text) and group calls by shape, in first-seen order;
-    follow each connection's transactions to find the write patterns."""
-    rng = np.random.default_rng(seed)
-    shapes: dict[str, Shape] = {}
-    other: Counter = Counter()
-    unparsed: list[tuple[str, str]] = []
-    unbound: list[str] = []
-    patterns: dict[tuple, Pattern] = {}
-    isolation: dict[int, Any] = {}
-    open_txn: dict[int, _Txn] = {}
-    failed = statements = 0
-    texts: set[str] = set()
-    unfolded: set[str] = set()
+class Grouper:
+    """Normalizes (once per distinct text) and groups calls by shape, in first-seen order,
+    following each connection's transactions to find the write patterns. Incremental:
+    `perflab capture` feeds it chunks while the application still runs."""
 
-    def close(cid: int) -> None:
-        t = open_txn.pop(cid, None)
-        if t is None or not t.writes:
-            return
+    def __init__(self, *, max_values: int = MAX_VALUES, seed: int = 0) -> None:
+        self.rng = random.Random(seed)
+        self.k = max_values
+        self.shapes: dict[str, Shape] = {}
+        self.other: Counter = Counter()
+        self.unparsed: list[tuple[str, str]] = []
+        self.unbound: list[str] = []
+        self.patterns: dict[tuple, Pattern] = {}
+        self.isolation: dict[int, Any] = {}
+        self.open_txn: dict[int, _Txn] = {}
+        self.failed = self.statements = self.tally = 0
+        self.texts: set[str] = set()
+        self.unfolded: set[str] = set()
+        self.last: Shape | None = None  # the shape _one just accounted
+        # (connection, call number) -> (shape, index of its time): rows fetched after the
+        # recorder handed the call over arrive later as 'f' events
+        self.recent: dict[tuple[int, int], tuple[Shape, int]] = {}
+
+    def _pattern(self, writes: list[str], mode: str, stmts: int) -> None:
         runs: list[list] = []
-        for key in t.writes:
+        for key in writes:
             if runs and runs[-1][0] == key:
                 runs[-1][1] += 1
             else:
                 runs.append([key, 1])
-        pk = (tuple(r[0] for r in runs), t.mode)
-        p = patterns.get(pk)
+        pk = (tuple(r[0] for r in runs), mode)
+        p = self.patterns.get(pk)
         if p is None:
-            p = patterns[pk] = Pattern(pk[0], t.mode)
+            p = self.patterns[pk] = Pattern(pk[0], mode)
         p.count += 1
         p.repeats.append([r[1] for r in runs])
-        p.statements.append(t.stmts)
+        p.statements.append(stmts)
 
-    tally = [0]  # queries and writes seen (transaction control, DDL, PRAGMA not counted)
+    def _close(self, cid: int) -> None:
+        t = self.open_txn.pop(cid, None)
+        if t is not None and t.writes:
+            self._pattern(t.writes, t.mode, t.stmts)
 
-    def one(ev: Event, sql: str, params: Any, ns: int, rows: int) -> str | None:
+    def _one(self, sql: str, params: Any, ns: int, rows: int) -> str | None:
+        """Account one statement; its shape key if it is a write."""
+        self.last = None
         n = normalize(sql)
-        texts.add(sql)
+        self.texts.add(sql)
         if n.kind == UNPARSED:
-            if len(unparsed) < 50:
-                unparsed.append((sql, n.error))
+            if len(self.unparsed) < 50:
+                self.unparsed.append((sql, n.error))
             return None
         if n.kind == OTHER:
-            other[n.verb] += 1
+            self.other[n.verb] += 1
             return None
         try:
-            values = n.bind(params) if n.unbound else n.values
+            values = n.bind(params)
         except (IndexError, KeyError, TypeError):
-            if n.sql not in unbound:
-                unbound.append(n.sql)
+            if n.sql not in self.unbound:
+                self.unbound.append(n.sql)
             return None
-        unfolded.add(n.sql)
-        tally[0] += 1
-        sh = shapes.get(n.shape)
+        self.unfolded.add(n.sql)
+        self.tally += 1
+        sh = self.shapes.get(n.shape)
         if sh is None:
-            sh = shapes[n.shape] = Shape(
+            sh = self.shapes[n.shape] = Shape(
                 n.shape,
                 n.sql,
                 n.kind,
@@ -541,70 +594,88 @@ def group(events: list[Event], *, max_values: int = MAX_VALUES, seed: int = 0) -
                 len(n.slots),
                 insert_columns=n.insert_columns,
             )
-        sh.add(n, values, ns, rows, rng, max_values)
+        sh.add(n, values, ns, rows, self.rng, self.k)
+        self.last = sh
         return sh.key if n.kind == WRITE else None
 
-    for ev in events:
-        cid = ev.conn
-        if ev.kind == "c":
-            isolation[cid] = ev.fetched
-            continue
-        if ev.kind == "e":
-            failed += 1
-            continue
-        if cid in open_txn and not ev.tx_before:
-            close(cid)  # ended by commit() / rollback() / a context manager
-        counted = tally[0]
-        if ev.kind == "s":
-            stmts = _script_statements(ev.sql)
-            keys = [one(ev, s, None, ev.ns // max(len(stmts), 1), 0) for s in stmts]
-            statements += len(stmts)
-            written = [k for k in keys if k]
-        elif ev.kind == "m":
-            rows = ev.params or []
-            per = ev.ns // max(len(rows), 1)
-            per_rows = 1 if ev.rowcount >= len(rows) else 0
-            written = [k for k in (one(ev, ev.sql, r, per, per_rows) for r in rows) if k]
-            statements += len(rows)
-        else:
-            rows = ev.fetched if ev.fetched or ev.rowcount < 0 else ev.rowcount
-            k = one(ev, ev.sql, ev.params, ev.ns, rows)
-            written = [k] if k else []
-            statements += 1
-            n = normalize(ev.sql)
-            if n.kind == OTHER and n.verb == "transaction" and ev.tx_after:
-                close(cid)
-                open_txn[cid] = _Txn(n.begin_mode)
+    def feed(self, events) -> Grouper:
+        open_txn, one = self.open_txn, self._one
+        for ev in events:
+            cid = ev.conn
+            if ev.kind == "c":
+                self.isolation[cid] = ev.fetched
                 continue
-        if not ev.tx_before and ev.tx_after and cid not in open_txn:
-            level = isolation.get(cid, "")
-            open_txn[cid] = _Txn(str(level or "DEFERRED").upper())
-        t = open_txn.get(cid)
-        if t is not None:
-            t.writes.extend(written)
-            t.stmts += tally[0] - counted
-            if not ev.tx_after:
-                close(cid)
-        elif written:  # autocommit: each write its own transaction
-            for key in written:
-                tt = open_txn[cid] = _Txn("autocommit")
-                tt.writes.append(key)
-                tt.stmts = 1
-                close(cid)
-    for cid in list(open_txn):
-        close(cid)
-    ordered = sorted(patterns.values(), key=lambda p: -p.count)
-    return CaptureResult(
-        list(shapes.values()),
-        other,
-        unparsed,
-        unbound,
-        statements,
-        ordered,
-        failed,
-        len(texts),
-        len(unfolded),
-    )
+            if ev.kind == "e":
+                self.failed += 1
+                continue
+            if ev.kind == "f":
+                hit = self.recent.get((cid, ev.seq))
+                if hit is not None:
+                    hit[0].rows += ev.fetched
+                    hit[0].ns[hit[1]] += ev.ns
+                continue
+            if cid in open_txn and not ev.tx_before:
+                self._close(cid)  # ended by commit() / rollback() / a context manager
+            counted = self.tally
+            if ev.kind == "s":
+                stmts = _script_statements(ev.sql)
+                keys = [one(s, None, ev.ns // max(len(stmts), 1), 0) for s in stmts]
+                self.statements += len(stmts)
+                written = [k for k in keys if k]
+            elif ev.kind == "m":
+                rows = ev.params or []
+                per = ev.ns // max(len(rows), 1)
+                per_rows = 1 if ev.rowcount >= len(rows) else 0
+                written = [k for k in (one(ev.sql, r, per, per_rows) for r in rows) if k]
+                self.statements += len(rows)
+            else:
+                rows = ev.fetched if ev.fetched or ev.rowcount < 0 else ev.rowcount
+                k = one(ev.sql, ev.params, ev.ns, rows)
+                written = [k] if k else []
+                if self.last is not None and ev.seq and self.last.kind == QUERY:
+                    if len(self.recent) > 200_000:  # keep the newest half
+                        for key in list(self.recent)[:100_000]:
+                            del self.recent[key]
+                    self.recent[(cid, ev.seq)] = (self.last, len(self.last.ns) - 1)
+                self.statements += 1
+                if k is None and ev.tx_after and not ev.tx_before:
+                    n = normalize(ev.sql)
+                    if n.kind == OTHER and n.verb == "transaction":  # an explicit BEGIN
+                        open_txn[cid] = _Txn(n.begin_mode)
+                        continue
+            if not ev.tx_before and ev.tx_after and cid not in open_txn:
+                level = self.isolation.get(cid, "")
+                open_txn[cid] = _Txn(str(level or "DEFERRED").upper())
+            t = open_txn.get(cid)
+            if t is not None:
+                t.writes.extend(written)
+                t.stmts += self.tally - counted
+                if not ev.tx_after:
+                    self._close(cid)
+            else:  # autocommit: each write its own transaction
+                for key in written:
+                    self._pattern([key], "autocommit", 1)
+        return self
+
+    def result(self) -> CaptureResult:
+        for cid in list(self.open_txn):
+            self._close(cid)
+        return CaptureResult(
+            list(self.shapes.values()),
+            self.other,
+            self.unparsed,
+            self.unbound,
+            self.statements,
+            sorted(self.patterns.values(), key=lambda p: -p.count),
+            self.failed,
+            len(self.texts),
+            len(self.unfolded),
+        )
+
+
+def group(events: list[Event], *, max_values: int = MAX_VALUES, seed: int = 0) -> CaptureResult:
+    """All events at once (see `Grouper`)."""
+    return Grouper(max_values=max_values, seed=seed).feed(events).result()
 
 
 def _slug(text: str) -> str:
@@ -677,14 +748,13 @@ def build_workload(result: CaptureResult, *, name: str, source: str) -> str:
     wnames: set[str] = {q["name"] for q in queries}
     for p in result.patterns[:MAX_WRITE_PATTERNS]:
         stmts = []
-        reps = np.asarray(p.repeats, dtype=float)
         for i, key in enumerate(p.shapes):
             _n, sh = by_key[key]
             var = sh.main_variant
             st: dict[str, Any] = {"sql": var[0]}
             if sh.nparams and var[2]:
                 st["params"] = _params(sh, var)
-            r = int(round(float(np.median(reps[:, i])))) if reps.size else 1
+            r = round(statistics.median(rep[i] for rep in p.repeats)) if p.repeats else 1
             if r > 1:
                 st["repeat"] = r
             stmts.append(st)
@@ -705,7 +775,7 @@ def build_workload(result: CaptureResult, *, name: str, source: str) -> str:
                 "captured": {
                     "transactions": p.count,
                     "mode": p.mode,
-                    "statements_per_transaction": round(float(np.mean(p.statements)), 2),
+                    "statements_per_transaction": round(statistics.fmean(p.statements), 2),
                     "shapes": [s.stats() for s in shapes],
                 },
             }
@@ -772,12 +842,20 @@ def build_workload(result: CaptureResult, *, name: str, source: str) -> str:
 
 
 def capture_command(
-    command: list[str], *, env: dict[str, str] | None = None, cwd: str | Path | None = None
+    command: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: str | Path | None = None,
+    on_events: Callable[[list[Event]], object] | None = None,
 ) -> tuple[list[Event], int]:
-    """Run ``command`` with the capture hook; returns (events, exit code)."""
+    """Run ``command`` with the capture hook; returns (events, exit code). With
+    `on_events`, events are handed over in chunks while the command runs (and the
+    returned list is empty): grouping overlaps the application instead of following it."""
     if not command:
         raise PerflabError("capture: give the command to run after --, or --from-log FILE")
     tmp = Path(tempfile.mkdtemp(prefix="perflab-capture-"))
+    events: list[Event] = []
+    sink = on_events or events.extend
     try:
         (tmp / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
         log = tmp / "events"
@@ -788,12 +866,28 @@ def capture_command(
         )
         run_env[ENV_VAR] = str(log)
         try:
-            proc = subprocess.run(command, env=run_env, cwd=cwd, check=False)
+            proc = subprocess.Popen(command, env=run_env, cwd=cwd)
         except FileNotFoundError:
             raise PerflabError(f"capture: command not found: {command[0]}") from None
         except PermissionError:
             raise PerflabError(f"capture: cannot execute: {command[0]}") from None
-        return read_events(log), proc.returncode
+        tail = EventTail(log)
+        try:
+            if on_events is not None:
+                normalize("SELECT 1")  # load the parser while the application starts
+            while True:
+                try:
+                    code = proc.wait(timeout=0.2)
+                    break
+                except subprocess.TimeoutExpired:
+                    if on_events is not None:
+                        sink(tail.read())
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        sink(tail.read())
+        return events, code
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -823,16 +917,18 @@ def capture_cmd(out, from_log, name, max_values, command) -> None:
     if from_log and command:
         raise PerflabError("capture: give a command or --from-log, not both")
     check_file_target(out_p, "the workload file")  # before the application runs
+    grouper = Grouper(max_values=max_values)
     if from_log:
-        records, source = read_log(from_log), str(from_log)
+        source = str(from_log)
+        grouper.feed(read_log(from_log))
     else:
-        records, code = capture_command(list(command))
         source = " ".join(command)
+        _, code = capture_command(list(command), on_events=grouper.feed)
         if code != 0:
             click.echo(f"perflab: capture: the command exited with code {code}", err=True)
-    if not records:
+    result = grouper.result()
+    if not result.statements and not result.other and not result.failed:
         raise PerflabError(f"capture: no SQLite statements recorded from {source}")
-    result = group(records, max_values=max_values)
     text = build_workload(result, name=name or out_p.stem, source=source)
     write_owned_text(out_p, text, "the workload file", "# ")
     nq = sum(1 for s in result.shapes if s.kind == QUERY)

@@ -55,7 +55,7 @@ def reason_of(exc: Exception) -> str:
     if m and m.group(2):
         cols = [c.split(".", 1)[-1] for c in m.group(2).split(", ")]
         return f"{m.group(1)}({', '.join(cols)})"
-    return msg.splitlines()[0] if msg else type(exc).__name__
+    return msg.splitlines()[0].strip() if msg else type(exc).__name__
 
 
 def _keys(t: TableInfo, conn: sqlite3.Connection) -> list[tuple[str, ...]]:
@@ -255,6 +255,7 @@ def fit_workload(db_path: Path, workload_path: Path, *, seed: int = 0) -> FitRes
         c["query"] = doc["queries"][0]["name"]
         conc = [c]
     doc["concurrency"] = conc
+    doc["origin"] = "capture-fitted"
     doc["not_replayed"] = [
         {"name": s.name, "kind": s.kind, "sql": s.sql, "reason": s.reason} for s in skipped
     ]

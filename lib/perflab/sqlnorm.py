@@ -54,16 +54,16 @@ class Normalized:
     in_lists: tuple[int, ...] = ()  # length of each folded IN list, in text order
     error: str = ""  # why it could not be parsed
     begin_mode: str = ""  # BEGIN [DEFERRED|IMMEDIATE|EXCLUSIVE] for transaction control
+    values: tuple = field(init=False)  # the constants' values, in parameter order
+    unbound: int = field(init=False)  # the application's own placeholders (from the call)
+    _direct: bool = field(init=False, repr=False)  # the call's tuple is the parameters
 
-    @property
-    def values(self) -> tuple:
-        """The literal values (for statements without placeholders of their own)."""
-        return tuple(v for k, v in self.slots if k == "lit")
-
-    @property
-    def unbound(self) -> int:
-        """Placeholders of the application's own, whose values come from the call."""
-        return sum(1 for k, _ in self.slots if k != "lit")
+    def __post_init__(self) -> None:
+        # computed once: bind() runs for every recorded call
+        set_ = object.__setattr__
+        set_(self, "values", tuple(v for k, v in self.slots if k == "lit"))
+        set_(self, "unbound", sum(1 for k, _ in self.slots if k != "lit"))
+        set_(self, "_direct", self.slots == tuple(("arg", i) for i in range(len(self.slots))))
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -73,6 +73,8 @@ class Normalized:
         """The statement's parameter values for one call's ``params`` (tuple or mapping)."""
         if not self.unbound:
             return self.values
+        if self._direct and type(params) in (tuple, list) and len(params) == len(self.slots):
+            return tuple(params)
         out = []
         for k, v in self.slots:
             if k == "lit":

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
 from perflab.errors import PerflabError
@@ -330,6 +329,8 @@ class ParamSampler:
         run_token: str | None = None,
     ) -> None:
         self._specs = tuple(params)
+        import numpy as np  # here: `perflab capture` starts without it
+
         self._rng = np.random.default_rng(seed)
         self._n = 0
         self._run = run_token or uuid.uuid4().hex[:8]
