@@ -129,3 +129,40 @@ def test_a_write_that_cannot_run_is_listed_not_fatal(db, tmp_path):
     recs = measure_writes(db, load_workload(wl).writes, ops=5, batch_sizes=(1,), warmup_ops=1)
     assert recs[0]["status"] == "not_replayed"
     assert not_replayed(recs) == ["dup: not replayed: UNIQUE(trial_id, param_name)"]
+
+
+def test_schema_run_fits_a_captured_workload_before_the_notebooks(tmp_path, monkeypatch):
+    """--schema with a captured workload: `_check_workload` fits it to the generated
+    database; a captured query that cannot run there is listed, not fatal."""
+    from perflab.context import prepare
+    from perflab.run import _check_workload
+    from perflab.userdb import empty_targets, schema_spec
+
+    monkeypatch.setenv("PERFLAB_CACHE_DIR", str(tmp_path / "cache"))
+    ddl = tmp_path / "app.sql"
+    keep = [s for s in DDL.splitlines() if not s.startswith(("PRAGMA", "CREATE TABLE strict_t"))]
+    ddl.write_text("\n".join(keep))
+    wl = _captured(
+        tmp_path,
+        [
+            _w(
+                "ins_param",
+                "INSERT INTO param(trial_id, param_name, value) VALUES (?, ?, ?)",
+                [[1, "p0", b"\x00"]],
+            )
+        ],
+    )
+    ctx = prepare(
+        "tiny",
+        dataset=schema_spec(ddl, rows={"tiny": 50}),
+        workload=wl,
+        targets=empty_targets(),
+        progress=False,
+    )
+    fitted = _check_workload(ctx)
+    assert fitted.workload.origin == "capture-fitted"
+    assert fitted.config.workload != ctx.config.workload
+    assert [(s.name, s.kind) for s in fitted.workload.not_replayed] == [("gone", "query")]
+    assert [q.name for q in fitted.workload.queries] == ["q"]
+    kinds = [p.kind for p in fitted.workload.writes[0].statements[0].params]
+    assert kinds == ["sample", "unique", "values"]
