@@ -166,3 +166,31 @@ def test_schema_run_fits_a_captured_workload_before_the_notebooks(tmp_path, monk
     assert [q.name for q in fitted.workload.queries] == ["q"]
     kinds = [p.kind for p in fitted.workload.writes[0].statements[0].params]
     assert kinds == ["sample", "unique", "values"]
+
+
+def test_join_table_inserts_draw_unused_parent_pairs(tmp_path):
+    """A UNIQUE key made only of foreign keys: replay draws parent pairs no row holds yet,
+    each once; when they run out, the write is listed (not a failed run)."""
+    db = tmp_path / "j.db"
+    c = sqlite3.connect(db)
+    c.executescript(
+        "CREATE TABLE u(id INTEGER PRIMARY KEY); CREATE TABLE trial(id INTEGER PRIMARY KEY);"
+        "CREATE TABLE follow(a INTEGER NOT NULL REFERENCES u(id),"
+        " b INTEGER NOT NULL REFERENCES u(id), UNIQUE(a, b));"
+    )
+    c.executemany("INSERT INTO u VALUES (?)", [(i,) for i in range(1, 6)])  # 25 pairs
+    c.executemany("INSERT INTO follow VALUES (?, ?)", [(1, 2), (2, 3), (3, 4), (4, 5), (5, 1)])
+    c.commit()
+    c.close()
+    wl = _captured(tmp_path, [_w("follow", "INSERT INTO follow(a, b) VALUES (?, ?)", [[1, 2]])])
+    fit = fit_workload(db, wl)
+    assert [s.name for s in fit.not_replayed] == ["gone"]
+    out = tmp_path / "f.yaml"
+    out.write_text(fit.text, encoding="utf-8")
+    (w,) = load_workload(out).writes
+    assert [p.kind for p in w.statements[0].params] == ["unused"]
+    ok = measure_writes(db, [w], ops=15, batch_sizes=(1,), warmup_ops=2)  # 17 of 20 pairs
+    assert ok[0]["status"] == "ok" and ok[0]["ops"] == 15
+    short = measure_writes(db, [w], ops=30, batch_sizes=(1,), warmup_ops=2)
+    assert short[0]["status"] == "not_replayed"
+    assert "no unused key left" in short[0]["error"]

@@ -476,7 +476,8 @@ class Shape:
     def timing_note(self) -> str:
         st = self.stats()
         return (
-            f"captured {st['calls']} call{'s' if st['calls'] != 1 else ''}, {st['rows']} rows; "
+            f"captured {st['calls']} call{'s' if st['calls'] != 1 else ''}, "
+            f"{st['rows']} row{'s' if st['rows'] != 1 else ''}; "
             f"in-application time mean {st['mean_ms']:.3f} ms, p95 {st['p95_ms']:.3f} ms, "
             f"total {st['total_ms']:.1f} ms"
         )

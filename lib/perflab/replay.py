@@ -9,7 +9,9 @@ the snapshot's schema and rewrites each captured write's parameters:
   KEY / UNIQUE constraint (composite ones and unique indexes too) gets one column of
   fresh values (``unique:``: integers above the column's maximum, text or BLOB carrying
   the run's token), chosen among the constraint's columns that are not foreign keys;
-  a FOREIGN KEY column draws its parent's existing keys (``sample:``). Upserts (``OR
+  a FOREIGN KEY column draws its parent's existing keys (``sample:``), and a key made only
+  of foreign keys (a join table) draws parent combinations no row holds yet, each once
+  (``unused:``). Upserts (``OR
   REPLACE``, ``ON CONFLICT``) keep their values: colliding is what they are for.
 - UPDATE / DELETE: the WHERE parameters compared with the table's columns draw those
   columns together from existing rows (one ``sample:`` query); a SET of a UNIQUE column
@@ -141,10 +143,15 @@ def _fit_statement(st: dict, schema, conn: sqlite3.Connection) -> bool:
             if any(specs[i] == {"value": None} or "unique" in (specs[i] or {}) for i in pos):
                 continue
             free = [i for i in pos if specs[i] is None]
-            if not free:
-                # no column of the key is set (SQLite's defaults), or all are foreign keys:
-                # existing parents drawn at random (a repeated pair is reported if it comes)
+            if not free and len(pos) == len(kl) > 1 and pos == list(range(pos[0], pos[-1] + 1)):
+                # a key made only of foreign keys (a join table): parent combinations no
+                # row holds yet, each drawn once
+                specs[pos[0]] = {"unused": _unused_pairs(t, [cols[i] for i in pos], fks)}
+                for i in pos[1:]:
+                    specs[i] = {"covered": True}
                 continue
+            if not free:
+                continue  # no column of the key is set: SQLite's defaults
             i = free[0]
             specs[i] = {"unique": {"table": t.name, "column": cols[i], "like": captured[i][0]}}
     else:
@@ -173,6 +180,25 @@ def _fit_statement(st: dict, schema, conn: sqlite3.Connection) -> bool:
             out.append(s)
     st["params"] = out
     return True
+
+
+def _unused_pairs(t: TableInfo, cols: list[str], fks: dict[str, tuple[str, str]]) -> str:
+    """SELECT parent keys (one sample of at most 300 per parent, so a join of large parents
+    stays small) whose combination `t` does not hold yet."""
+    froms, conds, sel = [], [], []
+    for k, c in enumerate(cols):
+        parent, pcol = fks[c]
+        q = quote_ident(pcol)
+        froms.append(
+            f"(SELECT {q} AS k FROM {quote_ident(parent)} WHERE {q} IS NOT NULL "
+            f"ORDER BY random() LIMIT 300) AS p{k}"
+        )
+        sel.append(f"p{k}.k")
+        conds.append(f"x.{quote_ident(c)} = p{k}.k")
+    return (
+        f"SELECT {', '.join(sel)} FROM {', '.join(froms)} WHERE NOT EXISTS "
+        f"(SELECT 1 FROM {quote_ident(t.name)} AS x WHERE {' AND '.join(conds)}) LIMIT 20000"
+    )
 
 
 def _is_set(n, i: int) -> bool:

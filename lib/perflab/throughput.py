@@ -191,7 +191,7 @@ def run_write(
     # warm-up: same path, untimed (statement cache, page cache, WAL file growth)
     try:
         _warm_up(execute, begin, one_op, warmup_ops, batch_size)
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, PerflabError) as exc:  # SQLite refused, or keys ran out
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise NotReplayable(f"{where}: {exc}", exc) from None
@@ -222,7 +222,7 @@ def run_write(
             done_txn += 1
             if deadline is not None and t1 > deadline:
                 break
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, PerflabError) as exc:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise NotReplayable(f"{where}: {exc}", exc) from None

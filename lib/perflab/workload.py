@@ -20,7 +20,7 @@ import yaml
 from perflab.errors import PerflabError
 from perflab.yamlio import check_keys, load_yaml, require_mapping
 
-SAMPLER_KINDS = ("sample", "values", "value", "format", "now", "rows", "unique")
+SAMPLER_KINDS = ("sample", "values", "value", "format", "now", "rows", "unique", "unused")
 
 #: BEGIN modes a write operation may ask for (`begin:`); captured from the application.
 BEGIN_MODES = ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")
@@ -125,7 +125,7 @@ def _params(raw: Any, where: str) -> tuple[ParamSpec, ...]:
         kind, arg = next(iter(item.items()))
         if kind == "values" and (not isinstance(arg, list) or not arg):
             raise PerflabError(f"{w}: 'values' must be a non-empty list")
-        if kind in ("sample", "format") and not isinstance(arg, str):
+        if kind in ("sample", "format", "unused") and not isinstance(arg, str):
             raise PerflabError(f"{w}: {kind!r} must be a string")
         if kind == "rows":
             if (
@@ -180,7 +180,7 @@ def param_count(params: Sequence[ParamSpec]) -> int | None:
     """How many values one draw gives (None when a `sample:` query decides)."""
     n = 0
     for p in params:
-        if p.kind == "sample":
+        if p.kind in ("sample", "unused"):
             return None
         n += len(p.arg[0]) if p.kind == "rows" else 1
     return n
@@ -335,19 +335,22 @@ class ParamSampler:
         self._n = 0
         self._run = run_token or uuid.uuid4().hex[:8]
         self._salt = uuid.uuid4().hex[:6]  # fresh keys never repeat across runs on one copy
+        self._where = where
         self._pools: list[list[tuple] | None] = []
         self._unique: list[Any] = []
         for i, spec in enumerate(self._specs):
             self._unique.append(self._unique_base(conn, spec, where, i))
             if spec.kind == "rows":
                 self._pools.append(list(spec.arg))
-            elif spec.kind == "sample":
+            elif spec.kind in ("sample", "unused"):
                 try:
                     rows = conn.execute(spec.arg).fetchall()
                 except sqlite3.Error as exc:
                     raise PerflabError(f"{where} params[{i}]: sampler failed: {exc}") from None
                 if not rows:
                     raise PerflabError(f"{where} params[{i}]: sampler returned no rows")
+                if spec.kind == "unused":  # drawn without replacement: shuffled, popped
+                    rows = [rows[j] for j in self._rng.permutation(len(rows))]
                 self._pools.append(rows)
             else:
                 self._pools.append(None)
@@ -356,7 +359,11 @@ class ParamSampler:
         self._n += 1
         out: list[Any] = []
         for spec, pool, base in zip(self._specs, self._pools, self._unique, strict=True):
-            if pool is not None:
+            if spec.kind == "unused":
+                if not pool:
+                    raise PerflabError(f"{self._where}: no unused key left for {spec.arg!r}")
+                out.extend(pool.pop())
+            elif pool is not None:
                 out.extend(pool[int(self._rng.integers(len(pool)))])
             elif spec.kind == "values":
                 out.append(spec.arg[int(self._rng.integers(len(spec.arg)))])
