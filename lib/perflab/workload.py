@@ -3,6 +3,16 @@
 A workload file (YAML) names the statements an application runs. Parameters
 come from samplers evaluated against the built database so that lookups hit
 existing rows with production-like frequencies, not invented keys.
+
+Samplers (one key each): ``sample: SQL`` (rows of a query, drawn with replacement; a row
+fills as many parameters as it has columns), ``values: [...]`` (one parameter), ``value``,
+``format: 'x-{run}-{n}'``, ``now``; and, written by capture and replay:
+``rows: [[...], ...]`` (whole captured tuples, typed YAML: BLOBs as !!binary),
+``unique: {table, column, like}`` (a value no row holds: integers above the column's
+maximum, text or BLOB with the run's token) and ``unused: SQL`` (rows drawn without
+replacement, for keys that may be used once). A write's statement may carry ``repeat: n``
+(the application ran it n times in one transaction) and the write ``begin:`` (its BEGIN
+mode).
 """
 
 from __future__ import annotations
