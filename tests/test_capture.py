@@ -315,3 +315,33 @@ def test_capture_streams_chunks_while_the_application_runs(tmp_path):
     assert by_sql["SELECT v FROM t WHERE id = ?"].calls == 5000
     (pattern,) = res.patterns
     assert pattern.count == 1 and pattern.statements == [9000]
+
+
+THREADS = r"""
+import os, sqlite3, sys, threading
+path = sys.argv[1]
+sqlite3.connect(path).execute("CREATE TABLE t(id INTEGER PRIMARY KEY, w INTEGER)")
+def work(w):
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    for i in range(3000):
+        conn.execute("SELECT count(*) FROM t WHERE w = ?", (w,)).fetchone()
+threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+if os.fork() == 0:  # a forked child records its own calls, not its parent's again
+    sqlite3.connect(path).execute("SELECT count(*) FROM t WHERE w = ?", (9,)).fetchone()
+    sys.exit(0)
+os.wait()
+"""
+
+
+def test_capture_is_exact_across_threads_and_a_fork(tmp_path):
+    app = tmp_path / "threads.py"
+    app.write_text(THREADS)
+    events, code = capture_command([sys.executable, str(app), str(tmp_path / "t.db")])
+    assert code == 0
+    res = group(events)
+    (sel,) = [s for s in res.shapes if s.kind == "query"]
+    assert sel.calls == 4 * 3000 + 1 and sel.rows == sel.calls

@@ -80,12 +80,14 @@ def _install():
     import marshal
     import sqlite3
     import sqlite3.dbapi2 as dbapi2
+    import threading
     import time
 
     clock = time.perf_counter_ns
     events = []
     ids = itertools.count(1)
     seqs = itertools.count(1)
+    lock = threading.Lock()
     late = {}  # seq -> [cid, ns, rows] fetched after the event was handed over
     plain = (int, float, str, bytes, type(None))
     adapters = sqlite3.adapters
@@ -124,28 +126,35 @@ def _install():
             return None
 
     def dump():
-        if not events:
-            return
-        out = []
-        for ev in events:
-            kind, cid, sql, params = ev[0], ev[1], ev[2], ev[3]
-            if kind == "m":
-                params = [adapt_params(r) for r in params]
-            elif kind == "x":
-                params = adapt_params(params)
-            out.append((kind, cid, sql, params, *ev[4:]))
-            ev[0] = None  # handed over: rows fetched from now on go to `late`
-        for seq, (cid, ns, rows) in late.items():
-            out.append(("f", cid, None, None, ns, 0, False, False, rows, seq))
-        late.clear()
-        events.clear()
-        data = marshal.dumps(out)
-        path = _os.path.join(_DIR, "events-%d.marshal" % _os.getpid())
-        with open(path, "ab") as fh:  # length-prefixed chunks: read back with loads()
-            fh.write(len(data).to_bytes(8, "little") + data)
+        with lock:  # threads may reach the chunk size together
+            batch = events[:]
+            del events[: len(batch)]
+            deltas = late.copy()
+            for seq in deltas:
+                del late[seq]
+            out = []
+            for ev in batch:
+                kind, cid, sql, params = ev[0], ev[1], ev[2], ev[3]
+                if kind == "m":
+                    params = [adapt_params(r) for r in params]
+                elif kind == "x":
+                    params = adapt_params(params)
+                out.append((kind, cid, sql, params, *ev[4:]))
+                ev[0] = None  # handed over: rows fetched from now on go to `late`
+            for seq, (cid, ns, rows) in deltas.items():
+                out.append(("f", cid, None, None, ns, 0, False, False, rows, seq))
+            if not out:
+                return
+            data = marshal.dumps(out)
+            path = _os.path.join(_DIR, "events-%d.marshal" % _os.getpid())
+            with open(path, "ab") as fh:  # length-prefixed chunks: read back with loads()
+                fh.write(len(data).to_bytes(8, "little") + data)
 
     def after_fork():
+        nonlocal lock
+        lock = threading.Lock()  # another thread may have held it at the fork
         events.clear()  # the parent's events are the parent's to write
+        late.clear()
         try:
             import multiprocessing.util as mpu
 
