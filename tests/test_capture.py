@@ -243,12 +243,17 @@ except sqlite3.OperationalError:
 """
 
 
-def test_capture_records_every_door_rows_and_transactions(tmp_path):
-    app = tmp_path / "doors.py"
-    app.write_text(DOORS)
-    events, code = capture_command([sys.executable, str(app), str(tmp_path / "d.db")])
+def _grouped(tmp_path, source: str):
+    """Run an application script under capture (its db in tmp_path) and group its calls."""
+    app = tmp_path / "app_script.py"
+    app.write_text(source)
+    events, code = capture_command([sys.executable, str(app), str(tmp_path / "app.db")])
     assert code == 0
-    res = group(events)
+    return group(events)
+
+
+def test_capture_records_every_door_rows_and_transactions(tmp_path):
+    res = _grouped(tmp_path, DOORS)
     by_sql = {s.sql: s for s in res.shapes}
     ins = by_sql["INSERT INTO t(k, v) VALUES (?, ?)"]
     assert ins.calls == 50 and ins.rows == 50  # executemany: one call per row
@@ -338,10 +343,6 @@ os.wait()
 
 
 def test_capture_is_exact_across_threads_and_a_fork(tmp_path):
-    app = tmp_path / "threads.py"
-    app.write_text(THREADS)
-    events, code = capture_command([sys.executable, str(app), str(tmp_path / "t.db")])
-    assert code == 0
-    res = group(events)
+    res = _grouped(tmp_path, THREADS)
     (sel,) = [s for s in res.shapes if s.kind == "query"]
     assert sel.calls == 4 * 3000 + 1 and sel.rows == sel.calls
