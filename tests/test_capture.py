@@ -95,14 +95,21 @@ def test_capture_small_script(tmp_path):
     assert shapes["INSERT INTO users(email, name) VALUES (?, ?)"].count == 30
     assert shapes['INSERT INTO "order"(user_id, total, status) VALUES (?, ?, ?)'].count == 60
     assert shapes["UPDATE users SET name = ? WHERE id = ?"].count == 1
-    assert res.other["create"] == 3 and res.other["commit"] >= 1
+    assert res.other["create"] == 3
+    # transactions as the application ran them: 30 autocommit-free inserts + executemany in
+    # one implicit (DEFERRED) transaction, committed by commit()
+    modes = {p.mode for p in res.patterns}
+    assert "DEFERRED" in modes
+    first = res.patterns[0]
+    assert first.count >= 1 and len(first.shapes) == 2
 
     out = tmp_path / "app.yaml"
     out.write_text(build_workload(res, name="shop", source="app.py"))
     wl = load_workload(out)
-    assert len(wl.queries) == 2 and len(wl.writes) == 3 and wl.concurrency
-    ins = next(w for w in wl.writes if w.name == "insert_users")
-    assert ins.statements[0].params[0].kind == "format"  # UNIQUE email: fresh values
+    assert len(wl.queries) == 2 and len(wl.writes) == 2 and wl.concurrency
+    assert wl.origin == "capture"
+    batch = next(w for w in wl.writes if len(set(st.sql for st in w.statements)) == 2)
+    assert batch.begin == "DEFERRED" and len(batch.statements) == 90  # 30 + 60 rows
     conn = sqlite3.connect(db)
     for q in wl.queries:
         params = ParamSampler(conn, q.params, seed=1).draw()
@@ -129,7 +136,7 @@ def test_capture_cli_and_from_log(tmp_path, capsys):
     assert main(["capture", "--out", str(out2), "--from-log", str(log)]) == 0
     wl = load_workload(out2)
     assert [q.sql for q in wl.queries] == ["SELECT * FROM t WHERE id = ?"]
-    assert wl.queries[0].params[0].arg == (1, 2)
+    assert wl.queries[0].params[0].arg == ((1,), (2,))
     assert wl.writes[0].statements[0].sql == "INSERT INTO t(v) VALUES (?)"
 
     lines = tmp_path / "lines.log"
@@ -181,3 +188,161 @@ def test_unbound_placeholders_are_left_out(tmp_path):
     assert [q["sql"] for q in doc["queries"]] == ["SELECT * FROM t WHERE v = ?"]
     assert "values were not recorded" in text
     assert Path(log).read_text().startswith("SELECT")
+
+
+def test_normalize_folds_constants_of_every_kind():
+    """The DB-API text and SQLite's expanded text of one statement share a shape; BLOB,
+    hex, negative and NULL constants are parameters; IN lists of any length fold."""
+    api = normalize("INSERT INTO t(a, b, c) VALUES (?, ?, ?)")
+    for expanded, values in [
+        ("insert into t(a, b, c) values (1, x'8005616263', NULL)", (1, b"\x80\x05abc", None)),
+        ("INSERT INTO t(a,b,c) VALUES (-7, X'', 'x')", (-7, b"", "x")),
+        ("INSERT INTO t(a, b, c) VALUES (0x1F, 0xFFFFFFFFFFFFFFFF, 2.5e3)", (31, -1, 2500.0)),
+        (
+            "INSERT INTO t(a, b, c) VALUES (9223372036854775807, -9223372036854775808, TRUE)",
+            (2**63 - 1, -(2**63), 1),
+        ),
+    ]:
+        n = normalize(expanded)
+        assert n.shape == api.shape and n.values == values, expanded
+    assert api.unbound == 3 and api.bind((1, 2, 3)) == (1, 2, 3)
+    shapes = set()
+    for k in range(1, 6):
+        lst = ", ".join(str(i) for i in range(k))
+        n = normalize(f"SELECT * FROM t WHERE a IN ({lst}) AND b IS NULL AND c = :c")
+        assert n.in_lists == (k,) and n.sql.count("?") == k + 1
+        assert n.bind({"c": "z"})[-1] == "z"
+        shapes.add(n.shape)
+    assert len(shapes) == 1
+    assert normalize("SELECT * FROM t WHERE b IS NULL").values == ()  # IS NULL stays
+
+
+DOORS = r"""
+import sqlite3, sys
+from sqlite3 import dbapi2
+conn = dbapi2.connect(sys.argv[1], isolation_level=None)  # SQLAlchemy's door
+conn.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, v BLOB)")
+conn.execute("BEGIN IMMEDIATE")
+conn.executemany("INSERT INTO t(k, v) VALUES (?, ?)",
+                 [(i % 7, memoryview(bytes([i % 256, 1]))) for i in range(50)])
+conn.execute("UPDATE t SET v = ? WHERE id = ?", (b"\xff", 3))
+conn.execute("COMMIT")
+class Cur(sqlite3.Cursor):
+    pass
+cur = conn.cursor(Cur)
+for k in (1, 2, 3, 3, 3):
+    ph = ", ".join("?" * k)
+    rows = cur.execute(f"SELECT id FROM t WHERE k IN ({ph})", tuple(range(k)))
+    n = sum(1 for _ in rows)
+other = sqlite3.connect(sys.argv[1])
+other.execute("SELECT count(*) FROM t WHERE k = 1").fetchone()
+try:
+    other.execute("SELECT nope FROM t")
+except sqlite3.OperationalError:
+    pass
+"""
+
+
+def _grouped(tmp_path, source: str):
+    """Run an application script under capture (its db in tmp_path) and group its calls."""
+    app = tmp_path / "app_script.py"
+    app.write_text(source)
+    events, code = capture_command([sys.executable, str(app), str(tmp_path / "app.db")])
+    assert code == 0
+    return group(events)
+
+
+def test_capture_records_every_door_rows_and_transactions(tmp_path):
+    res = _grouped(tmp_path, DOORS)
+    by_sql = {s.sql: s for s in res.shapes}
+    ins = by_sql["INSERT INTO t(k, v) VALUES (?, ?)"]
+    assert ins.calls == 50 and ins.rows == 50  # executemany: one call per row
+    assert {bytes(r[1]) for r in ins.samples} <= {bytes([i % 256, 1]) for i in range(50)}
+    sel = next(s for s in res.shapes if s.sql.startswith("SELECT id FROM t WHERE k IN"))
+    assert sel.calls == 5 and sel.stats()["in_lengths"] == {1: 1, 2: 1, 3: 3}
+    assert sel.rows == sum(sum(1 for i in range(50) if i % 7 in range(k)) for k in (1, 2, 3, 3, 3))
+    assert by_sql["SELECT count(*) FROM t WHERE k = ?"].calls == 1  # constants folded too
+    assert res.failed == 1
+    (pattern,) = res.patterns
+    assert pattern.mode == "IMMEDIATE" and pattern.count == 1 and len(pattern.shapes) == 2
+    assert pattern.statements == [51]
+    text = build_workload(res, name="doors", source="doors.py")
+    out = tmp_path / "doors.yaml"
+    out.write_text(text)
+    wl = load_workload(out)
+    (w,) = wl.writes
+    assert w.begin == "IMMEDIATE" and len(w.statements) == 51  # 50 rows, then the UPDATE
+    names = [q.name for q in wl.queries]
+    assert any(n.endswith("_in1") or n.endswith("_in2") for n in names)  # lengths replayed
+    main_q = next(q for q in wl.queries if q.captured and q.captured.get("in_lengths"))
+    assert main_q.sql.count("?") == 3  # the most frequent length
+
+
+MANY = r"""
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1])
+conn.execute("CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)")
+for i in range(9000):
+    conn.execute("INSERT INTO t(v) VALUES (?)", (f"v{i}",))
+conn.commit()
+cur = conn.execute("SELECT id, v FROM t WHERE id > ?", (0,))
+first = cur.fetchone()
+for i in range(5000):  # other statements while the cursor is still being read
+    conn.execute("SELECT v FROM t WHERE id = ?", (i,)).fetchall()
+rest = list(cur)
+assert len(rest) + 1 == 9000
+"""
+
+
+def test_capture_streams_chunks_while_the_application_runs(tmp_path):
+    """The recorder hands events over in chunks of 4,096; a cursor still being read after
+    its call was handed over (5,000 statements later) still has all its rows counted."""
+    from perflab.capture import Grouper
+
+    app = tmp_path / "many.py"
+    app.write_text(MANY)
+    grouper, chunks = Grouper(), []
+
+    def feed(evs):
+        chunks.append(len(evs))
+        grouper.feed(evs)
+
+    events, code = capture_command(
+        [sys.executable, str(app), str(tmp_path / "m.db")], on_events=feed
+    )
+    assert code == 0 and events == []
+    assert sum(chunks) > 14000
+    res = grouper.result()
+    by_sql = {s.sql: s for s in res.shapes}
+    assert by_sql["INSERT INTO t(v) VALUES (?)"].calls == 9000
+    scan = by_sql["SELECT id, v FROM t WHERE id > ?"]
+    assert scan.calls == 1 and scan.rows == 9000
+    assert by_sql["SELECT v FROM t WHERE id = ?"].calls == 5000
+    (pattern,) = res.patterns
+    assert pattern.count == 1 and pattern.statements == [9000]
+
+
+THREADS = r"""
+import os, sqlite3, sys, threading
+path = sys.argv[1]
+sqlite3.connect(path).execute("CREATE TABLE t(id INTEGER PRIMARY KEY, w INTEGER)")
+def work(w):
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    for i in range(3000):
+        conn.execute("SELECT count(*) FROM t WHERE w = ?", (w,)).fetchone()
+threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+if os.fork() == 0:  # a forked child records its own calls, not its parent's again
+    sqlite3.connect(path).execute("SELECT count(*) FROM t WHERE w = ?", (9,)).fetchone()
+    sys.exit(0)
+os.wait()
+"""
+
+
+def test_capture_is_exact_across_threads_and_a_fork(tmp_path):
+    res = _grouped(tmp_path, THREADS)
+    (sel,) = [s for s in res.shapes if s.kind == "query"]
+    assert sel.calls == 4 * 3000 + 1 and sel.rows == sel.calls

@@ -191,7 +191,7 @@ def run(
         f"{sum(ctx.build.row_counts.values()):,} rows ({ctx.db_path})"
     )
 
-    _check_workload(ctx)
+    ctx = _check_workload(ctx)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
     share_mode(staging, folder=True)
     params = {
@@ -261,15 +261,32 @@ def _add_comparison(
     )
 
 
-def _check_workload(ctx: RunContext) -> None:
-    """Fail fast, before any notebook: every query prepares and its samplers return rows."""
+def _check_workload(ctx: RunContext) -> RunContext:
+    """Fail fast, before any notebook: every query prepares and its samplers return rows.
+
+    A captured workload not yet fitted to a database (--schema, or the default dataset)
+    is fitted to the one just prepared (perflab.replay): what cannot run there is listed,
+    not fatal. Returns the context the notebooks are given."""
+    from dataclasses import replace
+
     from perflab.latency import sample_params
 
+    if ctx.workload.origin == "capture":
+        from perflab.replay import fit_workload
+        from perflab.userdb import cache_file
+        from perflab.workload import load_workload
+
+        fit = fit_workload(ctx.db_path, ctx.config.workload)
+        path = cache_file("workloads", ctx.config.workload.stem + "-fitted", fit.text, ".yaml")
+        for s in fit.not_replayed:
+            _say(f"perflab: not replayed: {s.kind} {s.name}: {s.reason}")
+        ctx = replace(ctx, config=replace(ctx.config, workload=path), workload=load_workload(path))
     conn = ctx.connect()
     try:
         sample_params(conn, ctx.workload, 1, seed=0)
     finally:
         conn.close()
+    return ctx
 
 
 def _export_all(export, staging: Path, names: list[str]) -> None:

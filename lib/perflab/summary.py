@@ -88,7 +88,11 @@ def build_summary(
         "engine": info,
         "pragmas": pragmas,
         "database": ctx.database_info(),
-        "workload": {"name": ctx.workload.name, "path": str(ctx.config.workload)},
+        "workload": {
+            "name": ctx.workload.name,
+            "path": str(ctx.config.workload),
+            "not_replayed": [vars(s) for s in ctx.workload.not_replayed],
+        },
         **collect(run_dir, ctx.targets),
         "notebooks": notebooks,
         "stages": stages,

@@ -33,6 +33,50 @@ class DataCheckError(PerflabError):
     """A write run changed the data by something other than ops × per_op."""
 
 
+class NotReplayable(PerflabError):
+    """SQLite refused the write's statements on this database (a constraint, a missing
+    table...): the write is listed as not replayed, the run goes on."""
+
+    def __init__(self, message: str, cause: Exception) -> None:
+        super().__init__(message)
+        from perflab.replay import reason_of
+
+        self.reason = reason_of(cause)
+
+
+def _warm_up(execute, begin: str, one_op, warmup_ops: int, batch_size: int) -> None:
+    for i in range(0, warmup_ops, batch_size):
+        execute(begin)
+        for _ in range(min(batch_size, warmup_ops - i)):
+            one_op()
+        execute("COMMIT")
+
+
+def not_replayed_record(write: WriteSpec, batch_size: int, pragmas: dict, reason: str) -> dict:
+    """A write run that could not run at all, as summary.json carries it."""
+    return {
+        "write": write.name,
+        "batch_size": batch_size,
+        "pragmas": pragmas,
+        "ops": 0,
+        "status": "not_replayed",
+        "error": f"not replayed: {reason}",
+        "ops_per_s": None,
+        "ops_per_s_ci": [None, None],
+        "verify": {"expected_delta": None, "actual_delta": None},
+    }
+
+
+def _run_or_list(conn: sqlite3.Connection, write: WriteSpec, batch_size: int, **kw) -> dict:
+    try:
+        return run_write(conn, write, batch_size=batch_size, **kw).record(kw.get("seed", 0))
+    except NotReplayable as exc:
+        pragmas = {
+            k: conn.execute(f"PRAGMA {k}").fetchone()[0] for k in ("journal_mode", "synchronous")
+        }
+        return not_replayed_record(write, batch_size, pragmas, exc.reason)
+
+
 # ------------------------------------------------------------------ one run
 
 
@@ -124,7 +168,10 @@ def run_write(
         raise PerflabError(f"write {write.name!r}: batch_size must be ≥ 1")
     where = f"write {write.name!r}"
     token = token or f"s{seed}b{batch_size}"
-    samplers = _samplers(conn, write.statements, seed, token, where)
+    try:
+        samplers = _samplers(conn, write.statements, seed, token, where)
+    except PerflabError as exc:
+        raise NotReplayable(str(exc), exc) from None
     sqls = [st.sql for st in write.statements]
     pragmas = {
         k: conn.execute(f"PRAGMA {k}").fetchone()[0] for k in ("journal_mode", "synchronous")
@@ -133,6 +180,7 @@ def run_write(
     before = _verify_value(conn, verify.sql) if verify else None
     execute = conn.execute
     clock = time.perf_counter_ns
+    begin = f"BEGIN {write.begin}"  # the application's mode, for a captured write
 
     def one_op() -> int:
         changed = 0
@@ -141,11 +189,12 @@ def run_write(
         return changed
 
     # warm-up: same path, untimed (statement cache, page cache, WAL file growth)
-    for i in range(0, warmup_ops, batch_size):
-        execute("BEGIN IMMEDIATE")
-        for _ in range(min(batch_size, warmup_ops - i)):
-            one_op()
-        execute("COMMIT")
+    try:
+        _warm_up(execute, begin, one_op, warmup_ops, batch_size)
+    except (sqlite3.Error, PerflabError) as exc:  # SQLite refused, or keys ran out
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise NotReplayable(f"{where}: {exc}", exc) from None
     n_txn = (ops + batch_size - 1) // batch_size
     txn_ns = np.zeros(n_txn, dtype=np.int64)
     op_ns = np.zeros(ops, dtype=np.int64)
@@ -156,7 +205,7 @@ def run_write(
         for t in range(n_txn):
             k = min(batch_size, ops - done_ops)
             t0 = clock()
-            execute("BEGIN IMMEDIATE")
+            execute(begin)
             last = t0
             for _ in range(k - 1):
                 one_op()
@@ -173,10 +222,10 @@ def run_write(
             done_txn += 1
             if deadline is not None and t1 > deadline:
                 break
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, PerflabError) as exc:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
-        raise PerflabError(f"{where}: {exc}") from None
+        raise NotReplayable(f"{where}: {exc}", exc) from None
     seconds = (clock() - t_start) / 1e9
     run = WriteRun(
         write.name,
@@ -253,8 +302,7 @@ def measure_writes(
         try:
             for w in writes:
                 for bs in batch_sizes:
-                    run = run_write(conn, w, batch_size=bs, token=f"{seed}-{w.name}-{bs}", **kw)
-                    out.append(run.record(seed))
+                    out.append(_run_or_list(conn, w, bs, token=f"{seed}-{w.name}-{bs}", **kw))
         finally:
             conn.close()
     return out
@@ -289,8 +337,7 @@ def pragma_sweep(
                 try:
                     for w in writes:
                         token = f"{seed}-{w.name}-{journal}-{sync}"
-                        run = run_write(conn, w, batch_size=batch_size, token=token, **kw)
-                        out.append(run.record(seed))
+                        out.append(_run_or_list(conn, w, batch_size, token=token, **kw))
                 finally:
                     conn.close()
     return out
@@ -299,6 +346,14 @@ def pragma_sweep(
 def failures(records: Sequence[dict]) -> list[str]:
     """Error lines of the runs whose data check failed."""
     return [r["error"] for r in records if r.get("status") == "failed"]
+
+
+def not_replayed(records: Sequence[dict]) -> list[str]:
+    """``name: not replayed: reason`` for each write SQLite refused on this database."""
+    seen = dict.fromkeys(
+        f"{r['write']}: {r['error']}" for r in records if r.get("status") == "not_replayed"
+    )
+    return list(seen)
 
 
 def write_frame(records: Sequence[dict]) -> pd.DataFrame:
@@ -354,7 +409,7 @@ def repeat_write(
     seed: int = 0,
     max_seconds: float | None = None,
     workdir: Path | None = None,
-) -> dict:
+) -> dict | None:
     """Repeat one write measurement `repeats` times, each on a fresh copy, and report
     the spread of ops/s (a within-run repeatability check; between-run noise is
     larger, see measurement-facts §7)."""
@@ -376,6 +431,8 @@ def repeat_write(
                     token=f"rep{r}",
                 )
                 vals.append(run.record(seed)["ops_per_s"])
+            except NotReplayable:
+                return None  # listed by measure_writes; nothing to repeat
             finally:
                 conn.close()
     return {"write": write.name, "batch_size": batch_size, "ops": ops, **repeatability(vals)}

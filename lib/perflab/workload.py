@@ -3,6 +3,16 @@
 A workload file (YAML) names the statements an application runs. Parameters
 come from samplers evaluated against the built database so that lookups hit
 existing rows with production-like frequencies, not invented keys.
+
+Samplers (one key each): ``sample: SQL`` (rows of a query, drawn with replacement; a row
+fills as many parameters as it has columns), ``values: [...]`` (one parameter), ``value``,
+``format: 'x-{run}-{n}'``, ``now``; and, written by capture and replay:
+``rows: [[...], ...]`` (whole captured tuples, typed YAML: BLOBs as !!binary),
+``unique: {table, column, like}`` (a value no row holds: integers above the column's
+maximum, text or BLOB with the run's token) and ``unused: SQL`` (rows drawn without
+replacement, for keys that may be used once). A write's statement may carry ``repeat: n``
+(the application ran it n times in one transaction) and the write ``begin:`` (its BEGIN
+mode).
 """
 
 from __future__ import annotations
@@ -15,12 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+import yaml
 
 from perflab.errors import PerflabError
 from perflab.yamlio import check_keys, load_yaml, require_mapping
 
-SAMPLER_KINDS = ("sample", "values", "value", "format", "now")
+SAMPLER_KINDS = ("sample", "values", "value", "format", "now", "rows", "unique", "unused")
+
+#: BEGIN modes a write operation may ask for (`begin:`); captured from the application.
+BEGIN_MODES = ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,7 @@ class QuerySpec:
     params: tuple[ParamSpec, ...] = ()
     group: str = ""
     notes: str = ""
+    captured: dict | None = field(default=None, compare=False)  # capture's statistics
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,18 @@ class WriteSpec:
     statements: tuple[StatementSpec, ...]
     description: str = ""
     verify: VerifySpec | None = None
+    begin: str = "IMMEDIATE"  # how each transaction starts (the application's mode)
+    captured: dict | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class NotReplayed:
+    """A captured statement a run could not replay on this database, and why."""
+
+    name: str
+    kind: str  # query | write
+    sql: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -79,6 +105,8 @@ class Workload:
     concurrency: tuple[ConcurrencySpec, ...] = ()
     description: str = ""
     source: Path | None = field(default=None, compare=False)
+    origin: str = ""  # "capture" for a captured workload
+    not_replayed: tuple[NotReplayed, ...] = ()
 
     def query(self, name: str) -> QuerySpec:
         for q in self.queries:
@@ -107,10 +135,65 @@ def _params(raw: Any, where: str) -> tuple[ParamSpec, ...]:
         kind, arg = next(iter(item.items()))
         if kind == "values" and (not isinstance(arg, list) or not arg):
             raise PerflabError(f"{w}: 'values' must be a non-empty list")
-        if kind in ("sample", "format") and not isinstance(arg, str):
+        if kind in ("sample", "format", "unused") and not isinstance(arg, str):
             raise PerflabError(f"{w}: {kind!r} must be a string")
+        if kind == "rows":
+            if (
+                not isinstance(arg, list)
+                or not arg
+                or not all(isinstance(r, list) for r in arg)
+                or len({len(r) for r in arg}) != 1
+            ):
+                raise PerflabError(f"{w}: 'rows' must be a non-empty list of equal-length lists")
+            arg = tuple(tuple(r) for r in arg)
+        if kind == "unique":
+            arg = require_mapping(arg, w + ".unique")
+            check_keys(arg, {"table", "column", "like"}, w + ".unique")
+            if not isinstance(arg.get("table"), str) or not isinstance(arg.get("column"), str):
+                raise PerflabError(f"{w}: 'unique' needs 'table' and 'column'")
+            arg = (arg["table"], arg["column"], arg.get("like"))
         out.append(ParamSpec(kind, tuple(arg) if kind == "values" else arg))
     return tuple(out)
+
+
+class Flow(list):
+    """A list dumped in YAML flow style ([a, b, c])."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(
+    Flow, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True)
+)
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    # A YAML loader folds NEL, LS, PS and CR inside single-quoted or plain scalars into
+    # line breaks; double quotes escape them (\N, \L, \P, \r), so the text reads back.
+    if any(c in value for c in "\x85\u2028\u2029\r"):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+    return dumper.represent_str(value)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def dump_typed(doc: Any) -> str:
+    """A workload document as YAML whose values read back as the same SQLite values:
+    bytes as !!binary, floats with .inf/.nan/-0.0, integers of any size, any text."""
+    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def param_count(params: Sequence[ParamSpec]) -> int | None:
+    """How many values one draw gives (None when a `sample:` query decides)."""
+    n = 0
+    for p in params:
+        if p.kind in ("sample", "unused"):
+            return None
+        n += len(p.arg[0]) if p.kind == "rows" else 1
+    return n
 
 
 def _name(raw: dict, where: str, seen: set[str]) -> str:
@@ -134,13 +217,17 @@ def load_workload(path: Path) -> Workload:
     """Load and validate a workload file; every error names the file and entry."""
     path = Path(path)
     doc = require_mapping(load_yaml(path), str(path))
-    check_keys(doc, {"name", "description", "queries", "writes", "concurrency"}, str(path))
+    check_keys(
+        doc,
+        {"name", "description", "queries", "writes", "concurrency", "origin", "not_replayed"},
+        str(path),
+    )
     seen: set[str] = set()
     queries = []
     for i, raw in enumerate(doc.get("queries") or []):
         where = f"{path}: queries[{i}]"
         raw = require_mapping(raw, where)
-        check_keys(raw, {"name", "sql", "params", "group", "notes"}, where)
+        check_keys(raw, {"name", "sql", "params", "group", "notes", "captured"}, where)
         name = _name(raw, where, seen)
         where = f"{path}: query {name!r}"
         queries.append(
@@ -150,6 +237,7 @@ def load_workload(path: Path) -> Workload:
                 _params(raw.get("params"), where),
                 str(raw.get("group") or ""),
                 str(raw.get("notes") or ""),
+                _captured(raw, where),
             )
         )
     if not queries:
@@ -158,15 +246,18 @@ def load_workload(path: Path) -> Workload:
     for i, raw in enumerate(doc.get("writes") or []):
         where = f"{path}: writes[{i}]"
         raw = require_mapping(raw, where)
-        check_keys(raw, {"name", "description", "statements", "verify"}, where)
+        check_keys(raw, {"name", "description", "statements", "verify", "begin", "captured"}, where)
         name = _name(raw, where, seen)
         where = f"{path}: write {name!r}"
         stmts = []
         for j, st in enumerate(raw.get("statements") or []):
             sw = f"{where}.statements[{j}]"
             st = require_mapping(st, sw)
-            check_keys(st, {"sql", "params"}, sw)
-            stmts.append(StatementSpec(_sql(st, sw), _params(st.get("params"), sw)))
+            check_keys(st, {"sql", "params", "repeat"}, sw)
+            repeat = st.get("repeat", 1)
+            if not isinstance(repeat, int) or isinstance(repeat, bool) or not 1 <= repeat <= 10000:
+                raise PerflabError(f"{sw}: 'repeat' must be a whole number from 1 to 10000")
+            stmts.extend([StatementSpec(_sql(st, sw), _params(st.get("params"), sw))] * repeat)
         if not stmts:
             raise PerflabError(f"{where}: no statements")
         verify = None
@@ -174,7 +265,19 @@ def load_workload(path: Path) -> Workload:
             v = require_mapping(raw["verify"], f"{where}.verify")
             check_keys(v, {"sql", "per_op"}, f"{where}.verify")
             verify = VerifySpec(_sql(v, f"{where}.verify"), float(v.get("per_op", 0)))
-        writes.append(WriteSpec(name, tuple(stmts), str(raw.get("description") or ""), verify))
+        begin = str(raw.get("begin") or "IMMEDIATE").upper()
+        if begin not in BEGIN_MODES:
+            raise PerflabError(f"{where}: 'begin' must be one of {', '.join(BEGIN_MODES)}")
+        writes.append(
+            WriteSpec(
+                name,
+                tuple(stmts),
+                str(raw.get("description") or ""),
+                verify,
+                begin,
+                _captured(raw, where),
+            )
+        )
     conc = []
     names = {q.name for q in queries}
     for i, raw in enumerate(doc.get("concurrency") or []):
@@ -193,6 +296,14 @@ def load_workload(path: Path) -> Workload:
                 str(raw.get("description") or ""),
             )
         )
+    skipped = []
+    for i, raw in enumerate(doc.get("not_replayed") or []):
+        where = f"{path}: not_replayed[{i}]"
+        raw = require_mapping(raw, where)
+        check_keys(raw, {"name", "kind", "sql", "reason"}, where)
+        skipped.append(
+            NotReplayed(*(str(raw.get(k) or "") for k in ("name", "kind", "sql", "reason")))
+        )
     return Workload(
         str(doc.get("name") or path.stem),
         tuple(queries),
@@ -200,7 +311,15 @@ def load_workload(path: Path) -> Workload:
         tuple(conc),
         str(doc.get("description") or ""),
         path,
+        str(doc.get("origin") or ""),
+        tuple(skipped),
     )
+
+
+def _captured(raw: dict, where: str) -> dict | None:
+    if raw.get("captured") is None:
+        return None
+    return dict(require_mapping(raw["captured"], f"{where}.captured"))
 
 
 class ParamSampler:
@@ -220,18 +339,28 @@ class ParamSampler:
         run_token: str | None = None,
     ) -> None:
         self._specs = tuple(params)
+        import numpy as np  # here: `perflab capture` starts without it
+
         self._rng = np.random.default_rng(seed)
         self._n = 0
         self._run = run_token or uuid.uuid4().hex[:8]
+        self._salt = uuid.uuid4().hex[:6]  # fresh keys never repeat across runs on one copy
+        self._where = where
         self._pools: list[list[tuple] | None] = []
+        self._unique: list[Any] = []
         for i, spec in enumerate(self._specs):
-            if spec.kind == "sample":
+            self._unique.append(self._unique_base(conn, spec, where, i))
+            if spec.kind == "rows":
+                self._pools.append(list(spec.arg))
+            elif spec.kind in ("sample", "unused"):
                 try:
                     rows = conn.execute(spec.arg).fetchall()
                 except sqlite3.Error as exc:
                     raise PerflabError(f"{where} params[{i}]: sampler failed: {exc}") from None
                 if not rows:
                     raise PerflabError(f"{where} params[{i}]: sampler returned no rows")
+                if spec.kind == "unused":  # drawn without replacement: shuffled, popped
+                    rows = [rows[j] for j in self._rng.permutation(len(rows))]
                 self._pools.append(rows)
             else:
                 self._pools.append(None)
@@ -239,8 +368,12 @@ class ParamSampler:
     def draw(self) -> tuple:
         self._n += 1
         out: list[Any] = []
-        for spec, pool in zip(self._specs, self._pools, strict=True):
-            if pool is not None:
+        for spec, pool, base in zip(self._specs, self._pools, self._unique, strict=True):
+            if spec.kind == "unused":
+                if not pool:
+                    raise PerflabError(f"{self._where}: no unused key left for {spec.arg!r}")
+                out.extend(pool.pop())
+            elif pool is not None:
                 out.extend(pool[int(self._rng.integers(len(pool)))])
             elif spec.kind == "values":
                 out.append(spec.arg[int(self._rng.integers(len(spec.arg)))])
@@ -250,7 +383,38 @@ class ParamSampler:
                 out.append(spec.arg.format(n=self._n, run=self._run))
             elif spec.kind == "now":
                 out.append(time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()))
+            elif spec.kind == "unique":
+                out.append(self._fresh(spec, base))
         return tuple(out)
+
+    @staticmethod
+    def _unique_base(conn: sqlite3.Connection, spec: ParamSpec, where: str, i: int) -> Any:
+        """For `unique:`: the column's largest integer now, so fresh keys start above it."""
+        if spec.kind != "unique":
+            return None
+        table, column, _like = spec.arg
+        q = '"' + table.replace('"', '""') + '"'
+        c = '"' + column.replace('"', '""') + '"'
+        try:
+            row = conn.execute(
+                f"SELECT max({c}) FROM {q} WHERE typeof({c}) IN ('integer', 'real')"
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise PerflabError(f"{where} params[{i}]: unique key sampler: {exc}") from None
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def _fresh(self, spec: ParamSpec, base: int) -> Any:
+        """A value of the captured value's type that no row holds yet: integers above the
+        column's maximum, text and BLOBs carrying this run's token and a counter."""
+        like = spec.arg[2]
+        if isinstance(like, int) or like is None:  # bool is an int
+            return base + self._n
+        if isinstance(like, float):
+            return float(base + self._n)
+        tag = f"{self._run}-{self._salt}-{self._n}"
+        if isinstance(like, bytes):
+            return like[:16] + b"-" + tag.encode()
+        return f"{str(like)[:40]}-{tag}"
 
     def draw_many(self, n: int) -> list[tuple]:
         return [self.draw() for _ in range(n)]
