@@ -46,3 +46,48 @@ def test_peewee_app_capture_fit_and_replay(tmp_path):
     recs = measure_writes(db, w.writes, ops=20, batch_sizes=(1,), warmup_ops=2)
     assert [r["status"] for r in recs] == ["ok"] * len(w.writes)
     assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
+
+
+def _files(db: Path) -> dict[str, str]:
+    """sha256 of the database and every file beside it that SQLite may use."""
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(db.parent.glob(db.name + "*"))
+    }
+
+
+def test_peewee_app_from_capture_to_report(tmp_path, monkeypatch):
+    """As a user does it: capture the application with the CLI, then `perflab run --db`
+    on the file the application wrote; exit 0, every captured shape measured, the file
+    and its neighbours byte for byte unchanged."""
+    import json
+    import subprocess
+
+    monkeypatch.setenv("PERFLAB_CACHE_DIR", str(tmp_path / "cache"))
+    db = tmp_path / "app.db"
+    wl = tmp_path / "peewee.yaml"
+    cli = [sys.executable, "-m", "perflab.cli"]
+    cap = subprocess.run(
+        [*cli, "capture", "--out", str(wl), "--", sys.executable, str(DRIVER), str(db), "40"],
+        capture_output=True,
+        text=True,
+    )
+    assert cap.returncode == 0, cap.stderr[-2000:]
+    before = _files(db)
+    out = tmp_path / "report"
+    run = subprocess.run(
+        [*cli, "run", "--profile", "tiny", "--db", str(db), "--workload", str(wl)]
+        + ["--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert _files(db) == before
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["database"]["scale"] == "existing"
+    captured = {q.name for q in load_workload(wl).queries}
+    measured = {q["name"] for q in summary["queries"]}
+    listed = {x["name"] for x in summary["workload"]["not_replayed"]}
+    assert captured == measured | listed and measured  # each shape measured or listed
+    assert summary["decision"]["decision"] in {"APPROVED", "APPROVED WITH CONDITIONS"}
+    assert all(q["counters"]["source"] == "sqlite_stmt" for q in summary["queries"])
