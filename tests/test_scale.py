@@ -335,3 +335,21 @@ def test_verdict_raises_only_confident_linear_claims_and_says_why_others_are_ign
     ign = {x["query"]: x["why_ignored"] for x in a["ignored_findings"] if x.get("rule") == "scale"}
     assert set(ign) == {"lookup", "old"}
     assert ign["lookup"].startswith("no growth claim: fitted O(n^2)")
+
+
+def test_predicted_limit_is_a_range_that_covers_the_true_crossing():
+    """A noisy p99 curve (40% lognormal noise, 8 sizes) from a known linear model: the 95%
+    range of the crossing covers the true crossing in about 95% of sweeps (a point read
+    off one fit moved 2x between two runs of the same commit)."""
+    import pandas as pd
+    from perflab.scale import LINEAR, _limits
+    from perflab.stats import refit
+
+    n = np.array([156 * 2**i for i in range(8)], float)
+    true = (50 - 0.2) / 4e-4
+    hits = 0
+    for seed in range(120):
+        t = (0.2 + 4e-4 * n) * np.random.default_rng(seed).lognormal(0, 0.4, n.size)
+        lo, hi = _limits(LINEAR, refit("O(n)", n, t), pd.DataFrame({"n": n, "p99": t}), 50.0)
+        hits += lo <= true <= (np.inf if hi is None else hi)
+    assert hits / 120 >= 0.88

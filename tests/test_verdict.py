@@ -505,6 +505,29 @@ def test_scale_rule_needs_a_confident_claim_and_uses_the_deployment_horizon():
     assert {i["subject"]: i["severity"] for i in a["issues"]}["a"] == "low"
 
 
+@pytest.mark.parametrize(
+    "limit_range, severity, words",
+    [
+        ([20_000, 80_000], "high", "predicted to cross 50 ms between 20k and 80k rows"),
+        (
+            [20_000, 300_000],
+            "medium",
+            "p99 may cross 50 ms between 20k and 300k rows",
+        ),  # straddles the horizon
+        ([20_000, None], "medium", "at 20k rows or later"),  # some refits never cross
+        ([200_000, 400_000], "low", "not predicted to reach"),
+    ],
+)
+def test_scale_issue_follows_the_whole_range_of_the_crossing(limit_range, severity, words):
+    """High only when the whole 95% range of the predicted crossing is inside the horizon."""
+    f = fit("a", "O(n) to O(n log n)", limit=limit_range[0]) | {"limit_range": limit_range}
+    s = {"queries": [q("a")], "scale": {"fits": [f]}}
+    a = verdict.assess(s, targets(), deployment_rows={"t": 100_000})
+    (i,) = [i for i in a["issues"] if i["subject"] == "a"]
+    assert i["severity"] == severity
+    assert words in i["title"] + " ".join(i["evidence"])
+
+
 # ---------------------------------------------------------------- inconclusive paths
 
 

@@ -505,19 +505,24 @@ def derive_issues(
         if claim not in LINEAR_OR_WORSE:
             continue  # flat or O(log n): nothing to act on
         limit = fit.get("limit_rows")
+        lo, hi = (fit.get("limit_range") or [limit, limit])[:2]
         table = fit.get("table")
         horizon = max((deployment_rows or {}).get(table, 0), 10 * (fit.get("n_max") or 0))
         where = str(fit.get("claim_text") or f"grows {claim}")
-        if limit is not None and limit <= horizon:
+        if lo is not None and lo <= horizon:
+            # the whole 95% range of the crossing below the horizon: high; straddling: medium
+            sure = hi is not None and hi <= horizon
             rec, gain = _advice_for(summary, q)
             add(
-                "high",
-                f"{q}: grows {claim}, p99 predicted to cross "
-                f"{humanize.duration_ms(fit.get('target_ms'))} {_crossing_text(fit)}",
+                "high" if sure else "medium",
+                f"{q}: grows {claim}, p99 {'predicted to' if sure else 'may'} "
+                f"cross {humanize.duration_ms(fit.get('target_ms'))} {_crossing_text(fit)}",
                 [
                     where,
                     f"the horizon is {humanize.rows(horizon)} of {table} (the deployment "
                     "size the dataset spec names, or 10x the largest measured)",
+                    "the crossing is a 95% range over bootstrap refits of the p99 curve"
+                    + ("" if sure else "; it reaches past the horizon"),
                 ],
                 rec,
                 "scale",
