@@ -198,6 +198,24 @@ def test_constant_work_cannot_be_called_linear_however_the_time_grows():
     assert [c["test"] for c in f["claim_checks"] if not c["passed"]] == ["work"]
 
 
+def test_a_lookup_slowing_logarithmically_over_constant_work_is_not_claimed_log_n():
+    """A primary-key lookup whose time grows 3x like log n (deeper B-tree, colder cache)
+    with 24 VM steps at every size: one SeekRowid step hides the depth, so the counters
+    cannot back O(log n) and the claim is inconclusive, never a growth class."""
+    p50 = 0.006 * (1 + 2 * np.log(N7 / N7.min()) / np.log(N7.max() / N7.min()))
+    f = scale.fit_sweep(_frame(N7, p50, np.full(7, 24.0))).iloc[0]
+    assert f["model"] == "O(log n)"  # the shape alone would say so
+    assert f["claim"] == "inconclusive"
+    assert "work does not grow" in f["claim_reason"]
+
+
+def test_log_n_is_claimed_when_the_work_grows_sublinearly():
+    p50 = 0.006 * (1 + 2 * np.log(N7 / N7.min()) / np.log(N7.max() / N7.min()))
+    steps = 30 * np.sqrt(N7 / N7.min())  # slope 0.5: sublinear
+    f = scale.fit_sweep(_frame(N7, p50, steps)).iloc[0]
+    assert f["claim"] == "O(log n)", f["claim_text"]
+
+
 def test_a_narrow_range_is_inconclusive_even_for_a_clear_scan():
     n = np.geomspace(1_000, 10_000, 7).round()  # 1 decade
     f = scale.fit_sweep(_frame(n, 1e-5 * n, 3 * n, n - 1)).iloc[0]

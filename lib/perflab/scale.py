@@ -15,8 +15,9 @@ A fitted class is only a shape. It becomes a *claim* (`judge_growth`) when
       bound at or above MIN_GROWTH;
   (b) the sizes span enough range: at least MIN_SIZES sizes over MIN_DECADES decades;
   (c) SQLite's own work counters agree: VM steps per execution (`perflab.counters`,
-      measured at every size) that do not grow rule out O(n) and worse, work that
-      grows rules out "flat" and O(log n).
+      measured at every size) that do not grow rule out any growing class (time that
+      grows over constant work is caching, or a B-tree's depth, which one VM step hides:
+      inconclusive); work that grows rules out "flat"; O(log n) needs sublinear work.
 A curve whose growth is clearly below MIN_GROWTH, with constant work, over enough
 range, is claimed "flat". Anything else is "inconclusive", with the failed test and
 its numbers as the reason.
@@ -412,7 +413,9 @@ def _work_class(slope: float, scan_slope: float | None) -> str:
 
 _AGREES = {
     "flat": ("constant",),
-    "O(log n)": ("constant",),
+    # A B-tree descent is one VM step whatever its depth, so constant steps with growing
+    # time cannot tell O(log n) from caching: O(log n) needs work that grows sublinearly.
+    "O(log n)": ("sublinear",),
     LINEAR: ("linear",),
     "O(n^2)": ("quadratic",),
 }
