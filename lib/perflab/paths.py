@@ -6,8 +6,11 @@ runs kernels in the caller's directory and nbval in the notebook's.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
+
+from perflab.fsio import atomic_write_text
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = PROJECT_ROOT / "data"
@@ -30,3 +33,14 @@ def cache_dir() -> Path:
     """Where built databases are cached (override with PERFLAB_CACHE_DIR)."""
     env = os.environ.get("PERFLAB_CACHE_DIR")
     return Path(env) if env else OUTPUTS_DIR / ".cache"
+
+
+def cache_file(kind: str, stem: str, content: str, suffix: str) -> Path:
+    """A generated input file in perflab's cache, named by its content's hash."""
+    key = hashlib.sha256(content.encode("utf-8")).hexdigest()[:16]
+    folder = cache_dir() / kind
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{stem}-{key}{suffix}"
+    if not path.exists() or path.read_text(encoding="utf-8") != content:
+        atomic_write_text(path, content)
+    return path
