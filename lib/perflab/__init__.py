@@ -20,14 +20,17 @@ function ``perflab.run`` with the module, and notebooks import modules by name.
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
 from perflab.errors import PerflabError
 
+#: Not ``typing.TYPE_CHECKING``: importing typing cost several times the rest of
+#: ``import perflab`` (benchmarks/bench_import.py); type checkers treat both alike.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Sequence
+    from pathlib import Path
+    from typing import Any
+
     from perflab.context import RunContext
     from perflab.plans import PlanNode
     from perflab.run import RunResult
@@ -78,6 +81,8 @@ def capture_workload(
 ) -> str:
     """`perflab capture`: run ``command`` (or read ``from_log``) and return the workload YAML;
     with ``out``, also write it there (only over a file perflab wrote and nobody edited)."""
+    from pathlib import Path
+
     from perflab import capture
     from perflab.ownership import check_file_target, write_owned_text
 
@@ -143,6 +148,8 @@ def open_database(
 
 def _connection(target: RunContext | sqlite3.Connection) -> tuple[sqlite3.Connection, bool]:
     """The connection to use and whether this call opened it (and so closes it)."""
+    import sqlite3
+
     if isinstance(target, sqlite3.Connection):
         return target, False
     return target.connect(), True
