@@ -1,3 +1,223 @@
-"""perflab: performance analysis and validation for SQLite schemas."""
+"""perflab: performance analysis and validation for SQLite schemas.
+
+The public Python API: what the command line does, as functions (the way sqlite-utils'
+CLI mirrors its Python API). Each is a thin wrapper over the library module that does
+the work, imported when first called, so ``import perflab`` stays fast.
+
+========================  ===============================================================
+``perflab run``           `run_suite` (a `perflab.run.RunResult`: folder, index, summary)
+``perflab compare A B``   `compare_runs` (the comparison dict; `perflab.compare` renders it)
+``perflab capture``       `capture_workload` (the workload YAML text; written with ``out=``)
+``perflab workload init`` `draft_workload` (the same, drafted from a database or DDL)
+``perflab notebooks DIR`` `copy_notebooks` (the folder, to open in JupyterLab)
+(notebooks' first cell)   `open_database` -> a `perflab.context.RunContext`
+(a query at a time)       `explain`, `time_query`, `count_work` on a context or connection
+========================  ===============================================================
+
+No public name equals a module's: importing ``perflab.run`` would otherwise replace the
+function ``perflab.run`` with the module, and notebooks import modules by name.
+"""
+
+from __future__ import annotations
+
+from perflab.errors import PerflabError
+
+#: Not ``typing.TYPE_CHECKING``: importing typing cost several times the rest of
+#: ``import perflab`` (benchmarks/bench_import.py); type checkers treat both alike.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Sequence
+    from pathlib import Path
+    from typing import Any
+
+    from perflab.context import RunContext
+    from perflab.plans import PlanNode
+    from perflab.run import RunResult
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "PerflabError",
+    "__version__",
+    "capture_workload",
+    "compare_runs",
+    "copy_notebooks",
+    "count_work",
+    "draft_workload",
+    "explain",
+    "open_database",
+    "run_suite",
+    "time_query",
+]
+
+
+def run_suite(profile: str = "quick", out: str | Path | None = None, **options: Any) -> RunResult:
+    """`perflab run`: build or reuse the database, run every notebook, publish the run folder.
+
+    ``options`` are the command's, as keywords: ``db``, ``schema``, ``dataset``,
+    ``workload``, ``targets``, ``seed``, ``iterations``, ``baseline``, ``min_effect``, and
+    ``notebooks`` (names, to run only some). Progress goes to stderr, as on the command line.
+    """
+    from perflab.run import run
+
+    return run(profile, out, **options)
+
+
+def compare_runs(base: str | Path, head: str | Path, min_effect: float | None = None) -> dict:
+    """`perflab compare BASE HEAD`: two run folders or summary.json files, compared."""
+    from perflab.compare import DEFAULT_MIN_EFFECT, compare, load_summary
+
+    effect = DEFAULT_MIN_EFFECT if min_effect is None else min_effect
+    return compare(load_summary(base), load_summary(head), effect)
+
+
+def capture_workload(
+    command: Sequence[str] | None = None,
+    *,
+    from_log: str | Path | None = None,
+    name: str = "captured",
+    out: str | Path | None = None,
+) -> str:
+    """`perflab capture`: run ``command`` (or read ``from_log``) and return the workload YAML;
+    with ``out``, also write it there (only over a file perflab wrote and nobody edited)."""
+    from pathlib import Path
+
+    from perflab import capture
+    from perflab.ownership import check_file_target, write_owned_text
+
+    if (command is None) == (from_log is None):
+        raise PerflabError("capture: give a command or from_log, not both")
+    if out is not None:
+        check_file_target(Path(out), "the workload file")  # before the application runs
+    grouper = capture.Grouper()
+    if from_log is not None:
+        source = str(from_log)
+        grouper.feed(capture.read_log(from_log))
+    else:
+        source = " ".join(command)
+        capture.capture_command(list(command), on_events=grouper.feed)
+    text = capture.build_workload(grouper.result(), name=name, source=source)
+    if out is not None:
+        write_owned_text(Path(out), text, "the workload file", "# ")
+    return text
+
+
+def draft_workload(db: str | Path | None = None, schema: str | Path | None = None) -> str:
+    """`perflab workload init`: a workload drafted from a database (read on a snapshot) or
+    a DDL file, as YAML text."""
+    from perflab.draft import draft_workload as draft
+
+    return draft(db=db, schema=schema)
+
+
+def copy_notebooks(dest: str | Path) -> Path:
+    """`perflab notebooks DIR`: the notebooks copied into a new folder (or a copy perflab
+    made and nobody changed since), to open and edit in JupyterLab."""
+    from perflab.notebook_copy import copy_notebooks as copy
+
+    return copy(dest)
+
+
+def open_database(
+    profile: str = "tiny",
+    *,
+    db: str | Path | None = None,
+    schema: str | Path | None = None,
+    dataset: str | Path | None = None,
+    workload: str | Path | None = None,
+    targets: str | Path | None = None,
+    seed: int | None = None,
+) -> RunContext:
+    """The inputs loaded and the database ready, as a notebook starts: the embedded example
+    built at ``profile`` (cached), a snapshot of your ``db``, or data generated for your
+    ``schema``. ``ctx.connect()`` gives a read-only connection with the run's pragmas."""
+    from perflab.context import prepare
+
+    if db is not None or schema is not None:
+        from perflab.userdb import resolve_inputs
+
+        byo = resolve_inputs(
+            db=db, schema=schema, dataset=dataset, workload=workload, targets=targets
+        )
+        dataset, workload, targets = byo.dataset, byo.workload, byo.targets
+    return prepare(
+        profile, dataset=dataset, workload=workload, targets=targets, seed=seed, progress=False
+    )
+
+
+def _connection(target: RunContext | sqlite3.Connection) -> tuple[sqlite3.Connection, bool]:
+    """The connection to use and whether this call opened it (and so closes it)."""
+    import sqlite3
+
+    if isinstance(target, sqlite3.Connection):
+        return target, False
+    return target.connect(), True
+
+
+def explain(
+    target: RunContext | sqlite3.Connection, sql: str, params: Sequence = ()
+) -> list[PlanNode]:
+    """The query's plan (EXPLAIN QUERY PLAN with these parameter values), each step classified
+    (``kind``: search, covering index, scan, temp B-tree, ...); `perflab.plans.plan_text`
+    draws it as a tree."""
+    from perflab.plans import explain as explain_plan
+
+    conn, own = _connection(target)
+    try:
+        return explain_plan(conn, sql, params)
+    finally:
+        if own:
+            conn.close()
+
+
+def _tuples(params: Sequence, n: int) -> list[tuple]:
+    """One parameter tuple repeated, or a list of tuples cycled, to ``n`` executions."""
+    rows = list(params) if params and isinstance(params[0], (tuple, list)) else [tuple(params)]
+    return [tuple(rows[i % len(rows)]) for i in range(n)]
+
+
+def time_query(
+    target: RunContext | sqlite3.Connection,
+    sql: str,
+    params: Sequence = (),
+    *,
+    iterations: int = 1000,
+    warmup: int = 50,
+) -> dict:
+    """Time ``iterations`` executions (each with its fetch) after ``warmup`` untimed ones;
+    ``params`` is one tuple or a list of tuples, cycled. Returns ``latency_ms`` (p50, p95,
+    p99, p999, max, min, mean), ``latency_ci_ms`` (95% intervals), ``ops_per_s``, ``n``."""
+    from perflab.measure import summarize, time_statement
+
+    conn, own = _connection(target)
+    try:
+        samples = time_statement(conn, sql, _tuples(params, warmup + iterations), warmup=warmup)
+    finally:
+        if own:
+            conn.close()
+    return summarize(samples.ns)
+
+
+def count_work(
+    target: RunContext | sqlite3.Connection,
+    sql: str,
+    params: Sequence = (),
+    *,
+    executions: int = 100,
+) -> dict:
+    """SQLite's own work counters per execution (VM steps, full-scan steps, sorts,
+    automatic-index rows, rows), untimed: the ``counters`` record of summary.json, with
+    its ``sentence``. Where this SQLite lacks ``sqlite_stmt``, ``source`` is None and
+    ``reason`` says why."""
+    from perflab.counters import count_work as count
+    from perflab.counters import counter_record, unavailable_reason
+
+    conn, own = _connection(target)
+    try:
+        return counter_record(
+            count(conn, sql, _tuples(params, executions)), unavailable_reason(conn)
+        )
+    finally:
+        if own:
+            conn.close()

@@ -23,7 +23,13 @@ def cli() -> None:
     show_default=True,
     help="tiny (tests), quick (CI, ~100k rows) or full (busy-deployment sizes).",
 )
-@click.option("--out", "out", default=None, help="Run folder (default outputs/<run-id>/).")
+@click.option(
+    "--out",
+    "out",
+    default=None,
+    help="Run folder (default: outputs/<run-id>/ in a checkout, ./perflab-runs/<run-id>/ "
+    "when installed).",
+)
 @click.option("--dataset", default=None, help="Dataset spec YAML (default: embedded).")
 @click.option(
     "--db",
@@ -120,6 +126,16 @@ def compare_cmd(base, head, html_out, min_effect, fail_on):
     for f in failures:
         click.echo(f"perflab: fail-on {f}", err=True)
     return 1 if failures else 0
+
+
+@cli.command("notebooks")
+@click.argument("dest")
+def notebooks_cmd(dest):
+    """Copy the notebooks into DEST (a new folder) to open them in JupyterLab."""
+    from perflab.notebook_copy import copy_notebooks
+
+    click.echo(str(copy_notebooks(dest)))
+    return 0
 
 
 def _add_byo_commands() -> None:

@@ -95,6 +95,8 @@ from perflab.schema import (
     quote_ident,
     split_statements,
 )
+from perflab.schemaspec import database_spec
+from perflab.snapshot import is_sqlite_file
 
 __all__ = [
     "BUILD_PRAGMAS",
@@ -322,13 +324,11 @@ def load_dataset_spec(path: Path, *, schema: Path | None = None) -> DatasetSpec:
 
     ``schema`` overrides the spec's ``schema`` key (``perflab run --schema x.sql --dataset
     y.yaml``). A SQLite database instead of YAML yields a spec derived from it (its DDL,
-    its row counts capped per scale: see `perflab.userdb.spec_for_database`).
+    its row counts capped per scale: see `perflab.schemaspec.database_spec`).
     """
     path = Path(path)
-    from perflab import userdb
-
-    if userdb.is_sqlite_file(path):
-        return userdb.spec_for_database(path)
+    if is_sqlite_file(path):
+        return load_dataset_spec(database_spec(path))
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

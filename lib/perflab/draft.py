@@ -23,6 +23,7 @@ import yaml
 from perflab.errors import PerflabError
 from perflab.ownership import check_file_target, write_owned_text
 from perflab.schema import SchemaInfo, introspect, introspect_ddl, load_ddl, quote_ident
+from perflab.snapshot import snapshot
 
 __all__ = ["draft_entries", "draft_workload", "draft_writes", "workload_group"]
 
@@ -132,8 +133,6 @@ def draft_writes(info: SchemaInfo, row_counts: dict[str, int] | None = None) -> 
 
 def _introspect_db(db: Path) -> tuple[SchemaInfo, dict[str, int]]:
     """Schema and row counts of the user's database, read from a snapshot (never the file)."""
-    from perflab.userdb import snapshot
-
     tmp = Path(tempfile.mkdtemp(prefix="perflab-draft-"))
     try:
         rep = snapshot(db, tmp / "draft.sqlite", check=False)

@@ -129,7 +129,7 @@ class NotebookFailed(PerflabError):
 
 def default_out(profile: str) -> Path:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return paths.OUTPUTS_DIR / f"{stamp}-{profile}"
+    return paths.runs_dir() / f"{stamp}-{profile}"
 
 
 def run(
