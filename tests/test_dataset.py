@@ -315,6 +315,15 @@ def test_default_spec_tiny_and_cache(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.tmp"))
 
 
+def _one_table(tmp_path: Path, columns: str):
+    """A --schema dataset spec for CREATE TABLE t(id INTEGER PRIMARY KEY, <columns>)."""
+    from perflab.userdb import schema_spec
+
+    schema = tmp_path / "s.sql"
+    schema.write_text(f"CREATE TABLE t(id INTEGER PRIMARY KEY, {columns});")
+    return schema, load_dataset_spec(schema_spec(schema, rows={"tiny": 40}))
+
+
 @pytest.mark.parametrize(
     ("ddl", "sql", "expected"),
     [
@@ -328,11 +337,7 @@ def test_default_spec_tiny_and_cache(tmp_path: Path) -> None:
     ],
 )
 def test_one_sided_and_length_checks_are_honoured(tmp_path: Path, ddl, sql, expected) -> None:
-    from perflab.userdb import schema_spec
-
-    schema = tmp_path / "s.sql"
-    schema.write_text(f"CREATE TABLE t(id INTEGER PRIMARY KEY, {ddl});")
-    spec = load_dataset_spec(schema_spec(schema, rows={"tiny": 40}))
+    schema, spec = _one_table(tmp_path, ddl)
     build_database(spec, "tiny", tmp_path / "t.db", progress=False)
     with sqlite3.connect(tmp_path / "t.db") as c:
         assert c.execute(sql).fetchone()[0] == expected
@@ -346,11 +351,7 @@ def test_one_sided_and_length_checks_are_honoured(tmp_path: Path, ddl, sql, expe
     ],
 )
 def test_a_check_no_rule_satisfies_is_one_line_naming_table_and_column(tmp_path, ddl, cols):
-    from perflab.userdb import schema_spec
-
-    schema = tmp_path / "s.sql"
-    schema.write_text(f"CREATE TABLE t(id INTEGER PRIMARY KEY, {ddl});")
-    spec = load_dataset_spec(schema_spec(schema, rows={"tiny": 40}))
+    schema, spec = _one_table(tmp_path, ddl)
     with pytest.raises(PerflabError, match=rf"s\.sql: table t on column {cols}: .*CHECK \(") as e:
         build_database(spec, "tiny", tmp_path / "t.db", progress=False)
     assert "\n" not in str(e.value)
