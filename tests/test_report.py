@@ -261,10 +261,13 @@ def test_index_leads_a_captured_workload_with_the_applications_view_and_not_repl
             "writes": [{"name": "ins_z", "calls": 300, "total_ms": 60.0}],
         },
     }
+    s["decision"] = {"decision": "APPROVED", "reasons": ["ok"], "conditions": []}
+    s["issues"] = [{"id": "I001", "severity": "low", "title": "t", "evidence": ["e"]}]
     validate_summary(s)
     page = render_index(s)
+    assert page.index("<h2>Decision") < page.index("Where the application")
     app = page.index("Where the application")
-    assert app < page.index("Not replayed") < page.index("Key figures")
+    assert app < page.index("Not replayed") < page.index("<h2>Issues") < page.index("Key figures")
     rows = re.findall(
         r"<tr><td>([^<]+)</td><td>(query|write)</td><td>([\d,]+)</td><td>([\d.]+)</td>", page
     )

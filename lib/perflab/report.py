@@ -578,6 +578,13 @@ def render_index(summary: Mapping[str, Any]) -> str:
     ]
     if s.get("decision") is not None:
         body += ["<h2>Decision</h2>", _decision_html(s["decision"])]
+    # a captured workload: where the application's time goes, right after the decision
+    app = _application_html(s)
+    if app:
+        body += ["<h2>Where the application's time goes</h2>", app]
+    skipped = (s.get("workload") or {}).get("not_replayed") or []
+    if skipped:
+        body += ["<h2>Not replayed</h2>", _not_replayed_html(skipped)]
     if s.get("targets"):
         body += ["<h2>Targets</h2>", _targets_html(s["targets"])]
     if s.get("issues"):
@@ -591,12 +598,6 @@ def render_index(summary: Mapping[str, Any]) -> str:
             f"{_e(c.get('improvements'))} improvement(s). "
             '<a href="comparison.html">Comparison page</a></p>',
         ]
-    app = _application_html(s)
-    if app:
-        body += ["<h2>Where the application's time goes</h2>", app]
-    skipped = (s.get("workload") or {}).get("not_replayed") or []
-    if skipped:
-        body += ["<h2>Not replayed</h2>", _not_replayed_html(skipped)]
     body += ["<h2>Key figures</h2>", _queries_html(list(s.get("queries") or []))]
     body += ["<h2>Notebooks</h2>", _notebooks_html(list(s.get("notebooks") or []))]
     body += ["<h2>Environment</h2>", _environment_html(s)]
