@@ -87,6 +87,19 @@ def test_parameters_of_one_row_are_drawn_together_from_the_table(tmp_path, db):
     assert len(set(draws)) > 100  # production's keys, not the two captured ones
 
 
+def test_a_range_bound_is_drawn_from_its_column_not_from_the_equalitys_row(tmp_path, db):
+    q = {
+        "name": "live",
+        "sql": "SELECT key FROM kv WHERE namespace = ? AND key = ? AND expire > ?",
+        "params": [{"rows": [["ns0", "key000", 3.0]]}],
+    }
+    p = _fit(tmp_path, db, [q]).query("live").params
+    assert [(s.kind, s.arg[1]) for s in p] == [
+        ("column", ("namespace", "key")),
+        ("column", ("expire",)),
+    ]
+
+
 def test_sampler_captured_keeps_the_captured_tuples(tmp_path, db):
     wl = _fit(tmp_path, db, [{**PAIR, "sampler": "captured"}])
     q = wl.query("by_pair")

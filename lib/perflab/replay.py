@@ -198,8 +198,8 @@ def _unused_pairs(t: TableInfo, cols: list[str], fks: dict[str, tuple[str, str]]
 
 def _fit_query(q: dict, schema, default: str) -> list[str]:
     """Rewrite a captured query's params in place to draw from the database: parameters
-    compared with columns of one table, side by side, are drawn together from one row
-    (``column:``); IN-list members each from their column; a LIKE whose captured patterns
+    compared for equality with columns of one table, side by side, are drawn together from
+    one row (``column:``); range bounds and IN-list members each from their column; a LIKE whose captured patterns
     are prefixes (``abc%``) from the column's prefixes of that length. BETWEEN bounds,
     LIMIT and parameters not compared with a column keep their captured values.
     Returns the columns used (empty: unchanged)."""
@@ -233,9 +233,12 @@ def _fit_query(q: dict, schema, default: str) -> list[str]:
             continue
         group = [pc.column]
         j = i + 1
-        while pc.op in ("eq", "ne", "range") and j < len(pcs):
+        # equalities on one table's columns side by side come from one row; a range bound
+        # drawn from the same row would exclude (or just include) that row, so ranges,
+        # inequalities and IN members are drawn from their column alone
+        while pc.op == "eq" and j < len(pcs):
             nxt = pcs[j]
-            if nxt is None or nxt.table != pc.table or nxt.op not in ("eq", "ne", "range"):
+            if nxt is None or nxt.table != pc.table or nxt.op != "eq":
                 break
             if nxt.column.lower() in (c.lower() for c in group):
                 break
