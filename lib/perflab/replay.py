@@ -199,9 +199,10 @@ def _unused_pairs(t: TableInfo, cols: list[str], fks: dict[str, tuple[str, str]]
 def _fit_query(q: dict, schema, default: str) -> list[str]:
     """Rewrite a captured query's params in place to draw from the database: parameters
     compared for equality with columns of one table, side by side, are drawn together from
-    one row (``column:``); range bounds and IN-list members each from their column; a LIKE whose captured patterns
-    are prefixes (``abc%``) from the column's prefixes of that length. BETWEEN bounds,
-    LIMIT and parameters not compared with a column keep their captured values.
+    one row (``column:``); range bounds and IN-list members each from their column; a
+    LIKE whose captured patterns are prefixes (``abc%``) from the column's prefixes of
+    that length. BETWEEN bounds, LIMIT and parameters not compared with a column keep
+    their captured values.
     Returns the columns used (empty: unchanged)."""
     from perflab.querymodel import param_columns, parse_query
 
