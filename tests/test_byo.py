@@ -146,3 +146,25 @@ def test_schema_run_with_awkward_identifiers(schema_run):
     assert tables["order"] == 1000 and tables["my table"] == 1000 and tables["strict_t"] == 1000
     assert "docs" not in tables  # the virtual table is skipped
     assert schema_run["ddl"].read_bytes() == schema_run["before"]
+
+
+def test_db_run_draws_parameters_from_the_database_and_leads_with_the_applications_view(
+    db_run,
+):
+    summary = json.loads((db_run["out"] / "summary.json").read_text())
+    src = {q["name"]: q["params_source"] for q in summary["queries"]}
+    assert src["select_replies_by_thread_id"] == ["column replies.thread_id"]
+    assert src["select_threads_by_board_id"] == ["column threads.board_id", "captured"]  # LIMIT
+    assert src["select_members_by_handle"] == ["column members.handle"]
+    cap = summary["workload"]["captured"]
+    assert cap["statements"] == 10 and cap["total_ms"] > 0
+    shares = [q["captured"]["total_ms"] for q in summary["queries"]] + [
+        w["total_ms"] for w in cap["writes"]
+    ]
+    assert 0 < sum(shares) <= cap["total_ms"] + 1e-6  # shares of the whole captured time
+    page = (db_run["out"] / "index.html").read_text()
+    assert page.index("<h2>Where the application") < page.index("<h2>Key figures")
+    nb = json.loads((db_run["out"] / "notebooks" / "06_summary.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if "views.application_view(report)" in "".join(c["source"]))
+    html = "".join(cell["outputs"][0]["data"]["text/html"])
+    assert "select_threads_by_board_id" in html and "column replies.thread_id" in html

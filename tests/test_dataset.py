@@ -313,3 +313,46 @@ def test_default_spec_tiny_and_cache(tmp_path: Path) -> None:
     assert r2.from_cache and r2.path == r1.path and r2.cache_key == r1.cache_key
     assert r2.row_counts == r1.row_counts
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def _one_table(tmp_path: Path, columns: str):
+    """A --schema dataset spec for CREATE TABLE t(id INTEGER PRIMARY KEY, <columns>)."""
+    from perflab.userdb import schema_spec
+
+    schema = tmp_path / "s.sql"
+    schema.write_text(f"CREATE TABLE t(id INTEGER PRIMARY KEY, {columns});")
+    return schema, load_dataset_spec(schema_spec(schema, rows={"tiny": 40}))
+
+
+@pytest.mark.parametrize(
+    ("ddl", "sql", "expected"),
+    [
+        ("v INTEGER CHECK (v < 0)", "SELECT max(v) < 0 AND count(*) = 40 FROM t", 1),
+        ("v INTEGER CHECK (v >= 10)", "SELECT min(v) >= 10 FROM t", 1),
+        ("v INTEGER CHECK (v BETWEEN 5 AND 7)", "SELECT min(v) >= 5 AND max(v) <= 7 FROM t", 1),
+        ("r REAL CHECK (r < -5)", "SELECT max(r) < -5 FROM t", 1),
+        ("r REAL CHECK (r > 2.5 AND r <= 3)", "SELECT min(r) > 2.5 AND max(r) <= 3 FROM t", 1),
+        ("x TEXT CHECK (length(x) <= 3)", "SELECT max(length(x)) <= 3 AND count(*) = 40 FROM t", 1),
+        ('"x y" TEXT CHECK (length("x y") < 2)', 'SELECT max(length("x y")) FROM t', 1),
+    ],
+)
+def test_one_sided_and_length_checks_are_honoured(tmp_path: Path, ddl, sql, expected) -> None:
+    schema, spec = _one_table(tmp_path, ddl)
+    build_database(spec, "tiny", tmp_path / "t.db", progress=False)
+    with sqlite3.connect(tmp_path / "t.db") as c:
+        assert c.execute(sql).fetchone()[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("ddl", "cols"),
+    [
+        ("a INTEGER, b INTEGER, CHECK (a < b)", "a, b"),
+        ("x TEXT CHECK (x GLOB '[0-9]*')", "x"),
+    ],
+)
+def test_a_check_no_rule_satisfies_is_one_line_naming_table_and_column(tmp_path, ddl, cols):
+    schema, spec = _one_table(tmp_path, ddl)
+    with pytest.raises(PerflabError, match=rf"s\.sql: table t on column {cols}: .*CHECK \(") as e:
+        build_database(spec, "tiny", tmp_path / "t.db", progress=False)
+    assert "\n" not in str(e.value)
+    assert list(tmp_path.iterdir()) == [schema]  # nothing half-written

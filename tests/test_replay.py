@@ -103,9 +103,9 @@ def test_captured_inserts_fit_keys_and_parents(db, tmp_path):
     assert [q.name for q in fitted.queries] == ["q"]
     kinds = {w.name: [p.kind for p in w.statements[0].params] for w in fitted.writes}
     assert kinds["ins_trial"] == ["value", "unique"]  # rowid left to SQLite, UNIQUE fresh
-    assert kinds["ins_param"] == ["sample", "unique", "values"]  # parent drawn, key fresh
+    assert kinds["ins_param"] == ["column", "unique", "values"]  # parent drawn, key fresh
     assert kinds["ins_tag"][0] == "unique"  # WITHOUT ROWID primary key
-    assert kinds["upd_param"] == ["values", "sample"]  # aimed at existing rows
+    assert kinds["upd_param"] == ["values", "column"]  # aimed at existing rows
     recs = measure_writes(db, fitted.writes, ops=40, batch_sizes=(1, 10), warmup_ops=2)
     assert {r["status"] for r in recs} == {"ok"}, not_replayed(recs)
     assert db.read_bytes() == before
@@ -165,7 +165,7 @@ def test_schema_run_fits_a_captured_workload_before_the_notebooks(tmp_path, monk
     assert [(s.name, s.kind) for s in fitted.workload.not_replayed] == [("gone", "query")]
     assert [q.name for q in fitted.workload.queries] == ["q"]
     kinds = [p.kind for p in fitted.workload.writes[0].statements[0].params]
-    assert kinds == ["sample", "unique", "values"]
+    assert kinds == ["column", "unique", "values"]
 
 
 def test_join_table_inserts_draw_unused_parent_pairs(tmp_path):

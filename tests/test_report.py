@@ -238,3 +238,42 @@ def test_index_without_decision_or_notebooks() -> None:
     page = render_index(s)
     assert "Decision" not in page
     assert "No notebooks ran." in page
+
+
+def test_index_leads_a_captured_workload_with_the_applications_view_and_not_replayed() -> None:
+    s = make_summary()
+    q = s["queries"][0]
+    q["captured"] = {"calls": 40, "rows": 40, "total_ms": 20.0, "mean_ms": 0.5, "p95_ms": 0.9}
+    q["params_source"] = ["column task.id"]
+    s["workload"] = {
+        "name": "w",
+        "not_replayed": [
+            {
+                "name": "gone<x>",
+                "kind": "write",
+                "sql": "INSERT INTO z VALUES (?)",
+                "reason": "no such table: z",
+            }
+        ],
+        "captured": {
+            "statements": 9,
+            "total_ms": 100.0,  # more than the listed statements: shares of the whole
+            "writes": [{"name": "ins_z", "calls": 300, "total_ms": 60.0}],
+        },
+    }
+    s["decision"] = {"decision": "APPROVED", "reasons": ["ok"], "conditions": []}
+    s["issues"] = [{"id": "I001", "severity": "low", "title": "t", "evidence": ["e"]}]
+    validate_summary(s)
+    page = render_index(s)
+    assert page.index("<h2>Decision") < page.index("Where the application")
+    app = page.index("Where the application")
+    assert app < page.index("Not replayed") < page.index("<h2>Issues") < page.index("Key figures")
+    rows = re.findall(
+        r"<tr><td>([^<]+)</td><td>(query|write)</td><td>([\d,]+)</td><td>([\d.]+)</td>", page
+    )
+    assert rows == [("ins_z", "write", "300", "60"), (q["name"], "query", "40", "20")]
+    assert "column task.id" in page
+    assert "gone&lt;x&gt;" in page and "no such table: z" in page
+    plain = make_summary()
+    assert "Where the application" not in render_index(plain)
+    assert "Not replayed" not in render_index(plain)

@@ -284,6 +284,17 @@ def test_too_few_sizes_is_reported_not_fitted():
     assert f["claim"] == "inconclusive" and f["claim_reason"].startswith("no fit: ")
 
 
+def test_when_every_fit_fails_the_frame_still_has_the_fit_columns():
+    # an empty --db table or a drained queue: no query can be fitted; notebook 05 selects
+    # fits["target_ms"] and the limit columns all the same
+    frame = _frame([1, 2, 3], [1.0, 2.0, 3.0], [5.0, 5.0, 5.0])
+    targets = Targets((Target("latency_p99_ms", "<", 2.5, query="q"),))
+    fits = scale.fit_sweep(frame, targets)
+    lim = fits[fits["target_ms"].notna()][["query", "target_ms", "limit_rows", "limit_x"]]
+    assert lim["target_ms"].tolist() == [2.5] and lim["limit_rows"].isna().all()
+    assert fits["model"].isna().all() and "at least 5" in fits["error"].iloc[0]
+
+
 @pytest.mark.parametrize("profile", ["tiny", "quick", "full"])
 def test_default_factors_meet_the_range_rule(profile):
     factors = scale.DEFAULT_FACTORS[profile]

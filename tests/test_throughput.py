@@ -159,7 +159,10 @@ def test_time_cap_stops_early_and_the_check_uses_ops_done(db, tmp_path):
 
 def test_repeat_write_reports_a_spread(db):
     rep = throughput.repeat_write(db, INSERT, repeats=3, ops=10, warmup_ops=0)
-    assert rep["n"] == 3 and rep["spread_pct"] >= 0
+    v = rep["values"]
+    assert rep["n"] == 3 and len(v) == 3 and rep["median"] == sorted(v)[1]
+    assert rep["spread_pct"] == pytest.approx((max(v) - min(v)) / sorted(v)[1] * 100)
+    assert (rep["min"], rep["max"]) == (min(v), max(v))
 
 
 def test_settings_parse_reader_lists():

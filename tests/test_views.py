@@ -501,3 +501,60 @@ def test_ignored_findings_table_carries_each_reason():
     assert list(df.columns) == ["query", "rule", "rows", "why_ignored"]
     assert list(df["why_ignored"]) == ["12 rows < 1,000", "uncertain"]
     assert df["rows"].iloc[0] == 12 and views.ignored_findings({}).empty
+
+
+def captured_summary() -> dict:
+    """A captured workload: two queries (one IN-list variant) and one write, with distinct
+    numbers everywhere; the application's total time is 200 ms."""
+    s = summary()
+    a, b = s["queries"][0], s["queries"][1]
+    a["captured"] = {"calls": 40, "rows": 40, "total_ms": 20.0, "mean_ms": 0.5, "p95_ms": 0.9}
+    a["params_source"] = ["column t.x", "column t.y", "captured"]
+    a["latency_ci_ms"] = {"p50": [0.9, 1.1], "p99": [2.5, 3.5]}
+    b["captured"] = {"variant_of": "a", "calls": 7}
+    b["params_source"] = ["captured"]
+    s["workload"] = {
+        "name": "w",
+        "captured": {
+            "statements": 500,
+            "total_ms": 200.0,
+            "writes": [{"name": "ins", "calls": 300, "total_ms": 90.0}],
+        },
+        "not_replayed": [
+            {
+                "name": "gone",
+                "kind": "write",
+                "sql": "INSERT INTO z VALUES (?)",
+                "reason": "no such table: z",
+            }
+        ],
+    }
+    return s
+
+
+def test_application_view_ranks_by_share_of_captured_time_beside_measured_latency():
+    df = views.application_view(captured_summary())
+    assert df["statement"].tolist() == ["ins", "a", "b"]  # 90 ms, 20 ms, time in a's row
+    ins, a, b = (df.iloc[i] for i in range(3))
+    assert ins["share %"] == pytest.approx(45.0) and ins["app mean ms"] == pytest.approx(0.3)
+    assert ins["kind"] == "write" and ins["calls"] == 300
+    assert a["share %"] == pytest.approx(10.0) and a["calls"] == 40 and a["app mean ms"] == 0.5
+    assert (a["p50"], a["p99"]) == (1.0, 3.0)
+    assert a["p50 interval"] == "0.9 .. 1.1" and a["p99 interval"] == "2.5 .. 3.5"
+    assert a["plan"] == "search_index"
+    assert a["parameters"] == "column t.x, t.y; captured x1"
+    assert pd.isna(b["share %"]) and b["calls"] == 7 and "variant" in b["kind"]
+    assert views.application_view(summary()).empty  # not captured: nothing to rank
+
+
+def test_not_replayed_lists_name_kind_reason():
+    df = views.not_replayed(captured_summary())
+    assert df.to_dict("records") == [
+        {
+            "name": "gone",
+            "kind": "write",
+            "reason": "no such table: z",
+            "sql": "INSERT INTO z VALUES (?)",
+        }
+    ]
+    assert views.not_replayed(summary()).empty

@@ -832,6 +832,11 @@ def build_workload(result: CaptureResult, *, name: str, source: str) -> str:
         )
     doc: dict[str, Any] = {"name": name, "description": f"captured from {source}"}
     doc["origin"] = "capture"
+    # the application's whole database time, the denominator of each statement's share
+    doc["captured"] = {
+        "statements": result.statements,
+        "total_ms": round(sum(sum(sh.ns) for sh in result.shapes) / 1e6, 3),
+    }
     doc["queries"] = queries
     if writes:
         doc["writes"] = writes

@@ -135,7 +135,7 @@ KINDS: dict[str, set[str]] = {
     "int": {"min", "max", "s"},
     "real": {"min", "max", "digits"},
     "bool": {"p_true"},
-    "text": {"words"},
+    "text": {"words", "max_chars"},
     "timestamp": {"start", "end", "after", "days", "seconds", "format"},
     "json": {"shape", "items"},
     "template": {"format", "parts"},
@@ -475,6 +475,9 @@ def _parse_column(raw: Any, loc: _Locator, kp: tuple[str, ...]) -> ColumnSpec:
         key = {"text": "words", "blob": "bytes", "json": "items"}[kind]
         if key in opts:
             _range2(opts[key], loc, kp + (key,), key)
+        mc = opts.get("max_chars")
+        if mc is not None and (not isinstance(mc, int) or isinstance(mc, bool) or mc < 0):
+            raise loc.error(kp + ("max_chars",), "max_chars must be a whole number >= 0")
         if kind == "json" and opts.get("shape", "object") not in ("object", "array"):
             raise loc.error(kp + ("shape",), "shape must be object or array")
     elif kind == "timestamp":
@@ -850,18 +853,27 @@ class _TableGen:
             return ColumnSpec("timestamp", {"format": "date" if typ == "DATE" else "datetime"})
         if "BOOL" in typ:
             return ColumnSpec("bool", {"p_true": 0.5})
-        lo = col.check_min if col.check_min is not None else 0
-        hi = col.check_max if col.check_max is not None else lo + 1000
+        # a one-sided CHECK (v < 0, v >= 10) bounds one end; the other is 1000 away
+        if col.check_min is not None:
+            lo = col.check_min
+            hi = col.check_max if col.check_max is not None else lo + 1000
+        else:
+            hi = col.check_max if col.check_max is not None else 1000
+            lo = hi - 1000 if col.check_max is not None else 0
         if col.affinity in ("INTEGER", "NUMERIC"):
             lo_i = int(np.floor(lo)) + (0 if col.check_min_inclusive or lo != int(lo) else 1)
             lo_i = max(lo_i, int(np.ceil(lo)))
             hi_i = int(np.floor(hi)) - (0 if col.check_max_inclusive or hi != int(hi) else 1)
             return ColumnSpec("int", {"min": lo_i, "max": max(lo_i, hi_i)})
         if col.affinity == "REAL":
-            eps = 0 if col.check_min_inclusive else 1e-3
-            return ColumnSpec("real", {"min": lo + eps, "max": hi})
+            lo_eps = 0 if col.check_min_inclusive else 1e-3
+            hi_eps = 0 if col.check_max_inclusive else 1e-3
+            return ColumnSpec("real", {"min": lo + lo_eps, "max": hi - hi_eps})
         if col.affinity == "BLOB" and typ.strip():
             return ColumnSpec("blob", {"bytes": [16, 64]})
+        most = _max_length(t.sql, col.name)
+        if most is not None:
+            return ColumnSpec("text", {"words": [1, 6], "max_chars": most})
         return ColumnSpec("text", {"words": [1, 6]})
 
     # -- driver
@@ -985,6 +997,8 @@ class _TableGen:
             for c in counts.tolist():
                 pool.append(" ".join(_WORDS[w] for w in words[pos : pos + c].tolist()))
                 pos += c
+            if "max_chars" in o:  # CHECK (length(x) <= n)
+                pool = [v[: int(o["max_chars"])] for v in pool]
             return _Col(_obj(pool)[rng.integers(0, pool_n, size=n)])
         if k == "blob":
             lo, hi = (int(x) for x in o.get("bytes", [16, 64]))
@@ -1368,6 +1382,40 @@ def _first_words(stmt: str, k: int) -> list[str]:
     return [t.value for t in _tokenize(stmt)[:k] if t.kind == "word"]
 
 
+def _max_length(table_sql: str | None, column: str) -> int | None:
+    """n from a CHECK (length(column) <= n) or (< n+1) in the table's text, if any."""
+    import re  # here: the module's imports are another change's
+
+    if not table_sql:
+        return None
+    name = re.escape(column)
+    m = re.search(
+        rf"length\s*\(\s*[\"`\[]?{name}[\"`\]]?\s*\)\s*(<=|<)\s*(\d+)",
+        table_sql,
+        re.IGNORECASE,
+    )
+    if not m:
+        return None
+    return max(0, int(m.group(2)) - (1 if m.group(1) == "<" else 0))
+
+
+def _check_failure(source: str, schema, table: str, exc: sqlite3.IntegrityError) -> str:
+    """One line for a constraint the generated rows break: the table, the column(s) the
+    CHECK names, and what to do (a spec with a kind for them), instead of SQLite's error."""
+    import re
+
+    msg = str(exc)
+    expr = msg.split(":", 1)[1].strip() if ":" in msg else msg
+    words = {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expr)}
+    cols = [c.name for c in schema.table(table).columns if c.name.lower() in words]
+    what = "CHECK (" + expr + ")" if msg.startswith("CHECK") else msg
+    on = f" on column {', '.join(cols)}" if cols else ""
+    return (
+        f"{source}: table {table}{on}: generated rows break {what}; perflab cannot satisfy "
+        "it by rule: give the column a kind in a dataset spec (`perflab draft` writes one)"
+    )
+
+
 def build_database(
     spec: DatasetSpec,
     scale: str,
@@ -1437,7 +1485,10 @@ def build_database(
             counts[chunk.table] = counts.get(chunk.table, 0) + len(chunk.rows)
             if chunk.rows:
                 conn.execute("BEGIN")
-                conn.executemany(_insert_sql(chunk.table, chunk.columns), chunk.rows)
+                try:
+                    conn.executemany(_insert_sql(chunk.table, chunk.columns), chunk.rows)
+                except sqlite3.IntegrityError as e:
+                    raise PerflabError(_check_failure(source, schema, chunk.table, e)) from None
                 conn.execute("COMMIT")
             bar.update(len(chunk.rows))
         for b in bars.values():

@@ -131,6 +131,8 @@ def latency_records(frame: pd.DataFrame, workload: Workload, params: dict) -> li
                     "max": int(r["rows_max"]),
                 },
                 "params_example": list(params[q.name][0]) if params[q.name] else [],
+                "params_source": list(q.params_source),
+                **({"captured": dict(q.captured)} if q.captured else {}),
                 "counters": r["_counters"]
                 if "_counters" in r
                 else counters.counter_record(None, "not counted"),

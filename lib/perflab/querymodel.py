@@ -263,3 +263,61 @@ def columns_used(
         if model.table_of(c, columns_of) == table:
             cols.add(c.name.lower())
     return cols
+
+
+@dataclass(frozen=True)
+class ParamColumn:
+    """The column a ``?`` is compared with: `op` is eq, ne, range, like, in or between."""
+
+    table: str
+    column: str
+    op: str
+
+
+_OPS: dict[type, str] = {
+    exp.EQ: "eq",
+    exp.NullSafeEQ: "eq",
+    exp.NEQ: "ne",
+    exp.NullSafeNEQ: "ne",
+    exp.GT: "range",
+    exp.GTE: "range",
+    exp.LT: "range",
+    exp.LTE: "range",
+    exp.Like: "like",
+    exp.Glob: "like",
+    exp.In: "in",
+    exp.Between: "between",
+}
+
+
+def param_columns(
+    model: QueryModel, columns_of: Callable[[str], set[str]]
+) -> list[ParamColumn | None]:
+    """Per ``?`` (in text order): the table column it is compared with (``col = ?``,
+    ``? < col``, ``col IN (?, ?)``, ``col LIKE ?``, ``col BETWEEN ? AND ?``), or None
+    (LIMIT, expressions, columns whose table is ambiguous)."""
+    out: list[ParamColumn | None] = [None] * model.nparams
+    for ph in model.tree.find_all(exp.Placeholder):
+        name = str(ph.this or "")
+        if not (name.startswith("p") and name[1:].isdigit()):
+            continue
+        node, parent = ph, ph.parent
+        while isinstance(parent, exp.Paren):
+            node, parent = parent, parent.parent
+        op = _OPS.get(type(parent))
+        if op is None:
+            continue
+        other = parent.this
+        if op in ("in", "between"):
+            if node is parent.this:
+                continue  # ? IN (...): the parameter is not compared with one column
+        elif other is node:
+            other = parent.expression
+        while isinstance(other, exp.Paren):
+            other = other.this
+        if not isinstance(other, exp.Column) or isinstance(other.this, exp.Star):
+            continue
+        table = model.table_of(other, columns_of)
+        if table is not None and other.name.lower() in columns_of(table):
+            out[int(name[1:]) - 1] = ParamColumn(table, other.name, op)
+    return out

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from copy import deepcopy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,10 +134,7 @@ def _fit_statement(st: dict, schema, conn: sqlite3.Connection) -> bool:
                 specs[i] = {"value": None}
             elif c in fks:
                 parent, pcol = fks[c]
-                specs[i] = {
-                    "sample": f"SELECT {quote_ident(pcol)} FROM {quote_ident(parent)} "
-                    f"WHERE {quote_ident(pcol)} IS NOT NULL ORDER BY random() LIMIT 1000"
-                }
+                specs[i] = {"column": {"table": parent, "columns": [pcol]}}
         for key in _keys(t, conn):
             kl = [k.lower() for k in key]
             pos = [i for i, c in enumerate(cols) if c in kl]
@@ -162,11 +160,8 @@ def _fit_statement(st: dict, schema, conn: sqlite3.Connection) -> bool:
             if cols[i] in uniq:
                 specs[i] = {"unique": {"table": t.name, "column": cols[i], "like": captured[i][0]}}
         if where_pos and where_pos == list(range(where_pos[0], nparams)):
-            sel = ", ".join(quote_ident(cols[i]) for i in where_pos)
-            cond = " AND ".join(f"{quote_ident(cols[i])} IS NOT NULL" for i in where_pos)
             specs[where_pos[0]] = {
-                "sample": f"SELECT {sel} FROM {quote_ident(t.name)} WHERE {cond} "
-                "ORDER BY random() LIMIT 1000"
+                "column": {"table": t.name, "columns": [cols[i] for i in where_pos]}
             }
             for i in where_pos[1:]:
                 specs[i] = {"covered": True}
@@ -191,7 +186,7 @@ def _unused_pairs(t: TableInfo, cols: list[str], fks: dict[str, tuple[str, str]]
         q = quote_ident(pcol)
         froms.append(
             f"(SELECT {q} AS k FROM {quote_ident(parent)} WHERE {q} IS NOT NULL "
-            f"ORDER BY random() LIMIT 300) AS p{k}"
+            f"ORDER BY {q} LIMIT 300) AS p{k}"
         )
         sel.append(f"p{k}.k")
         conds.append(f"x.{quote_ident(c)} = p{k}.k")
@@ -199,6 +194,83 @@ def _unused_pairs(t: TableInfo, cols: list[str], fks: dict[str, tuple[str, str]]
         f"SELECT {', '.join(sel)} FROM {', '.join(froms)} WHERE NOT EXISTS "
         f"(SELECT 1 FROM {quote_ident(t.name)} AS x WHERE {' AND '.join(conds)}) LIMIT 20000"
     )
+
+
+def _fit_query(q: dict, schema, default: str) -> list[str]:
+    """Rewrite a captured query's params in place to draw from the database: parameters
+    compared for equality with columns of one table, side by side, are drawn together from
+    one row (``column:``); range bounds and IN-list members each from their column; a
+    LIKE whose captured patterns are prefixes (``abc%``) from the column's prefixes of
+    that length. BETWEEN bounds, LIMIT and parameters not compared with a column keep
+    their captured values.
+    Returns the columns used (empty: unchanged)."""
+    from perflab.querymodel import param_columns, parse_query
+
+    if (q.get("sampler") or default or "column") != "column" or not q.get("params"):
+        return []
+    try:
+        model = parse_query(q["sql"], str(q.get("name")))
+    except PerflabError:
+        return []
+    captured = _columns_of(q["params"], model.nparams)
+    if not captured:
+        return []
+
+    def columns_of(table: str) -> set[str]:
+        if not schema.has_table(table):
+            return set()
+        return {c.name.lower() for c in schema.table(table).columns}
+
+    pcs = param_columns(model, columns_of)
+    out: list[dict] = []
+    used: list[str] = []
+    i = 0
+    while i < len(pcs):
+        pc = pcs[i]
+        prefix = _like_prefix(captured[i]) if pc is not None and pc.op == "like" else None
+        if pc is None or pc.op == "between" or (pc.op == "like" and prefix is None):
+            out.append({"rows": [[v] for v in captured[i]]})  # captured values
+            i += 1
+            continue
+        group = [pc.column]
+        j = i + 1
+        # equalities on one table's columns side by side come from one row; a range bound
+        # drawn from the same row would exclude (or just include) that row, so ranges,
+        # inequalities and IN members are drawn from their column alone
+        while pc.op == "eq" and j < len(pcs):
+            nxt = pcs[j]
+            if nxt is None or nxt.table != pc.table or nxt.op != "eq":
+                break
+            if nxt.column.lower() in (c.lower() for c in group):
+                break
+            group.append(nxt.column)
+            j += 1
+        spec: dict[str, Any] = {"table": pc.table, "columns": group}
+        if prefix:
+            spec["prefix"] = prefix
+        out.append({"column": spec})
+        used.extend(f"{pc.table}.{c}" for c in group)
+        i = j
+    if not used:
+        return []
+    q["params"] = out
+    q["sampler"] = "column"
+    return used
+
+
+def _like_prefix(values: list[Any]) -> int | None:
+    """The median prefix length of captured LIKE patterns that are all ``prefix%``."""
+    lengths = []
+    for v in values:
+        if not isinstance(v, str):
+            return None
+        if "%" not in v and "_" not in v:
+            return 0  # exact values: compare with the column's values as they are
+        head = v[:-1]
+        if not v.endswith("%") or "%" in head or "_" in head:
+            return None
+        lengths.append(len(head))
+    return sorted(lengths)[len(lengths) // 2] if lengths else None
 
 
 def _is_set(n, i: int) -> bool:
@@ -251,9 +323,30 @@ def fit_workload(db_path: Path, workload_path: Path, *, seed: int = 0) -> FitRes
                 changed = [_fit_statement(st, schema, conn) for st in w.get("statements") or []]
                 if any(changed):
                     rewritten.append(str(w.get("name")))
+            kept = {}  # query name -> (captured params, sampler) while column samplers are tried
+            for q in doc.get("queries") or []:
+                before = deepcopy(q.get("params"))
+                if _fit_query(q, schema, str(doc.get("sampler") or "")):
+                    kept[q.get("name")] = before
             tmp = Path(copy).with_suffix(".fitted.yaml")
             tmp.write_text(dump_typed(doc), encoding="utf-8")
             wl = load_workload(tmp)
+            fallback = {}
+            for i, q in enumerate(wl.queries):
+                why = _try_query(conn, q, seed + i) if q.name in kept else None
+                if why:  # the column pool failed (an empty table): the captured values it is
+                    fallback[q.name] = why
+            if fallback:
+                for q in doc["queries"]:
+                    if q.get("name") in fallback:
+                        q["params"] = kept[q["name"]]
+                        q["sampler"] = "captured"
+                        q["notes"] = (
+                            f"{q.get('notes') or ''}; captured values: the column sampler "
+                            f"failed ({fallback[q['name']]})"
+                        ).lstrip("; ")
+                tmp.write_text(dump_typed(doc), encoding="utf-8")
+                wl = load_workload(tmp)
             skipped: list[NotReplayed] = list(wl.not_replayed)
             bad_q = set()
             for i, q in enumerate(wl.queries):

@@ -519,6 +519,48 @@ def _issues_html(issues: list[Mapping[str, Any]], limit: int = 15) -> str:
     )
 
 
+def _application_html(s: Mapping[str, Any], limit: int = 20) -> str:
+    """The captured application's top statements by share of its database time, beside
+    this run's latency (perflab.views.application_view); "" for other workloads."""
+    from perflab.views import application_view
+
+    df = application_view(dict(s))
+    if df.empty:
+        return ""
+    rows = []
+    for r in df.head(limit).to_dict("records"):
+        rows.append(
+            f"<tr><td>{_e(r['statement'])}</td><td>{_e(r['kind'])}</td>"
+            f"<td>{_num(r.get('calls'))}</td><td>{_num(r.get('share %'))}</td>"
+            f"<td>{_num(r.get('app total ms'))}</td><td>{_num(r.get('app mean ms'))}</td>"
+            f"<td>{_num(r.get('p50'))}</td><td>{_e(r.get('p50 interval') or '')}</td>"
+            f"<td>{_num(r.get('p99'))}</td><td>{_e(r.get('p99 interval') or '')}</td>"
+            f"<td>{_e(r.get('plan') or '')}</td><td>{_e(r.get('parameters') or '')}</td></tr>"
+        )
+    more = f"<p>{len(df) - limit} more in the summary notebook.</p>" if len(df) > limit else ""
+    return (
+        "<p>Captured statements ranked by their share of the application's database time "
+        "(in-application time during capture), beside the latency measured in this run.</p>"
+        "<table><thead><tr><th>statement</th><th>kind</th><th>calls</th><th>share %</th>"
+        "<th>app total ms</th><th>app mean ms</th><th>p50 ms</th><th>p50 interval</th>"
+        "<th>p99 ms</th><th>p99 interval</th><th>plan</th><th>parameters</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>{more}"
+    )
+
+
+def _not_replayed_html(skipped: list[Mapping[str, Any]]) -> str:
+    rows = [
+        f"<tr><td>{_e(x.get('name'))}</td><td>{_e(x.get('kind'))}</td>"
+        f"<td>{_e(x.get('reason'))}</td><td><code>{_e(x.get('sql'))}</code></td></tr>"
+        for x in skipped
+    ]
+    return (
+        "<p>Captured statements this database could not run; the run went on without them."
+        "</p><table><thead><tr><th>name</th><th>kind</th><th>reason</th><th>sql</th></tr>"
+        f"</thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
 def render_index(summary: Mapping[str, Any]) -> str:
     """The landing page's HTML for ``summary`` (see write_index)."""
     s = to_jsonable(summary)
@@ -536,6 +578,13 @@ def render_index(summary: Mapping[str, Any]) -> str:
     ]
     if s.get("decision") is not None:
         body += ["<h2>Decision</h2>", _decision_html(s["decision"])]
+    # a captured workload: where the application's time goes, right after the decision
+    app = _application_html(s)
+    if app:
+        body += ["<h2>Where the application's time goes</h2>", app]
+    skipped = (s.get("workload") or {}).get("not_replayed") or []
+    if skipped:
+        body += ["<h2>Not replayed</h2>", _not_replayed_html(skipped)]
     if s.get("targets"):
         body += ["<h2>Targets</h2>", _targets_html(s["targets"])]
     if s.get("issues"):

@@ -566,6 +566,22 @@ def judge_growth(
     return verdict(claim, None, f"grows {claim}: {growth}; {work}")
 
 
+#: Columns of a fitted query's row in `fit_sweep` (None where the fit failed).
+_FIT_COLUMNS = (
+    "model",
+    "weight",
+    "runner_up",
+    "rel_rmse",
+    "p99_model",
+    "p99_rel_rmse",
+    "target_ms",
+    "limit_rows",
+    "limit_range",
+    "limit_x",
+    "p99_at_max_ms",
+)
+
+
 def fit_sweep(frame: pd.DataFrame, targets: Targets | None = None) -> pd.DataFrame:
     """One row per query: the growth class fitted (AICc on p50), the claim that may be
     made of it (`judge_growth`: claim, claim_text, claim_reason, claim_checks,
@@ -604,10 +620,11 @@ def fit_sweep(frame: pd.DataFrame, targets: Targets | None = None) -> pd.DataFra
             fit_error=error,
         )
         rec.update(claim.as_dict())
-        if f50 is None:
-            out.append({**rec, "model": None, "error": error})
-            continue
         t = targets.for_query(name) if targets is not None else None
+        if f50 is None:  # every fit column present, so readers of the frame need no guard
+            blank = dict.fromkeys(_FIT_COLUMNS)
+            out.append({**rec, **blank, "target_ms": t.threshold if t else None, "error": error})
+            continue
         limits = (
             _limits(claim.claim, f99, pts, t.threshold)
             if (t is not None and claim.claim in GROWING)

@@ -79,6 +79,8 @@ def build_summary(
         pragmas = engine.pragma_values(conn)
     finally:
         conn.close()
+    from perflab.workload import workload_record
+
     summary = {
         "format_version": FORMAT_VERSION,
         "run_id": run_id,
@@ -88,11 +90,7 @@ def build_summary(
         "engine": info,
         "pragmas": pragmas,
         "database": ctx.database_info(),
-        "workload": {
-            "name": ctx.workload.name,
-            "path": str(ctx.config.workload),
-            "not_replayed": [vars(s) for s in ctx.workload.not_replayed],
-        },
+        "workload": workload_record(ctx.workload, ctx.config.workload),
         **collect(run_dir, ctx.targets),
         "notebooks": notebooks,
         "stages": stages,

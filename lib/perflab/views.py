@@ -389,3 +389,82 @@ def ignored_findings(summary: dict) -> pd.DataFrame:
     """Findings deliberately not raised as issues, each with the reason built from its
     numbers. Columns: query, rule, rows, why_ignored."""
     return _frame((summary.get("ignored_findings") or []), ["query", "rule", "rows", "why_ignored"])
+
+
+def _interval(ci) -> str:
+    lo, hi = ci or (None, None)
+    return "n/a" if lo is None or hi is None else f"{lo:.4g} .. {hi:.4g}"
+
+
+def _sources(src: list[str] | None) -> str:
+    """Per-parameter sources in one cell: ``column kv.namespace, kv.key; captured x1``."""
+    if not src:
+        return "none"
+    cols = [s.split(" ", 1)[1] for s in src if s.startswith("column ")]
+    rest = pd.Series([s for s in src if not s.startswith("column ")]).value_counts()
+    parts = ([f"column {', '.join(cols)}"] if cols else []) + [f"{k} x{v}" for k, v in rest.items()]
+    return "; ".join(parts)
+
+
+def application_view(summary: dict) -> pd.DataFrame:
+    """The captured application's statements ranked by their share of its database time
+    (pg_stat_statements' top-N view), beside what this run measured at its scale.
+
+    Columns: statement, kind, calls, app total ms, share %, app mean ms (from capture:
+    in-application time, the call plus fetching its rows), p50, p50 interval, p99,
+    p99 interval (ms, measured), plan, parameters (where each parameter was drawn from).
+    Shares are of the whole captured time (every statement seen, also those not
+    replayed); an IN-list length replayed as its own query has its time in its shape's
+    row (share blank). Empty when the workload was not captured."""
+    wl = summary.get("workload") or {}
+    cap = wl.get("captured") or {}
+    rows = []
+    for q in summary.get("queries") or []:
+        c = q.get("captured")
+        if not c:
+            continue
+        lat, ci = q.get("latency_ms") or {}, q.get("latency_ci_ms") or {}
+        pc = q.get("plan_classification") or {}
+        rows.append(
+            {
+                "statement": q["name"],
+                "kind": "query"
+                if "variant_of" not in c
+                else f"query (IN-list variant of {c['variant_of']})",
+                "calls": c.get("calls"),
+                "app total ms": c.get("total_ms"),
+                "app mean ms": c.get("mean_ms"),
+                "p50": lat.get("p50"),
+                "p50 interval": _interval(ci.get("p50")),
+                "p99": lat.get("p99"),
+                "p99 interval": _interval(ci.get("p99")),
+                "plan": ", ".join(pc.get("kinds") or []),
+                "parameters": _sources(q.get("params_source")),
+            }
+        )
+    for w in cap.get("writes") or []:
+        rows.append(
+            {
+                "statement": w["name"],
+                "kind": "write",
+                "calls": w.get("calls"),
+                "app total ms": w.get("total_ms"),
+                "app mean ms": w["total_ms"] / w["calls"] if w.get("calls") else None,
+                "plan": "see 04 (writes)",
+            }
+        )
+    if not rows:
+        return pd.DataFrame()
+    df = pd.DataFrame(rows)
+    total = cap.get("total_ms") or df["app total ms"].sum()
+    df.insert(4, "share %", df["app total ms"] / total * 100 if total else float("nan"))
+    df = df.sort_values("app total ms", ascending=False, na_position="last", kind="stable")
+    return df.reset_index(drop=True)
+
+
+def not_replayed(summary: dict) -> pd.DataFrame:
+    """Captured statements this database could not run (listed; the run went on).
+    Columns: name, kind, reason, sql."""
+    return _frame(
+        (summary.get("workload") or {}).get("not_replayed"), ["name", "kind", "reason", "sql"]
+    )

@@ -12,7 +12,14 @@ fills as many parameters as it has columns), ``values: [...]`` (one parameter), 
 maximum, text or BLOB with the run's token) and ``unused: SQL`` (rows drawn without
 replacement, for keys that may be used once). A write's statement may carry ``repeat: n``
 (the application ran it n times in one transaction) and the write ``begin:`` (its BEGIN
-mode).
+mode). ``column: {table, columns, prefix}`` draws the columns together from one row of the
+table (production's distribution, e.g. ``namespace = ? AND key = ?``); ``prefix: n`` makes a
+LIKE pattern of the value's first n characters. A captured query says which it uses with
+``sampler: column`` (the default on a fitted database) or ``sampler: captured``.
+
+Pools are deterministic: rows of `sample:` and `unused:` are sorted before drawing and
+`column:` reads rows in an order fixed by their rowid, so one seed draws the same
+parameters whatever plan (index or none) produced the rows.
 """
 
 from __future__ import annotations
@@ -30,7 +37,25 @@ import yaml
 from perflab.errors import PerflabError
 from perflab.yamlio import check_keys, load_yaml, require_mapping
 
-SAMPLER_KINDS = ("sample", "values", "value", "format", "now", "rows", "unique", "unused")
+SAMPLER_KINDS = (
+    "sample",
+    "values",
+    "value",
+    "format",
+    "now",
+    "rows",
+    "unique",
+    "unused",
+    "column",
+)
+
+#: How a captured query's parameters are drawn (`sampler:`): from the database's columns
+#: (rows of the table, the default when the workload is fitted to a database) or from the
+#: values seen during capture.
+QUERY_SAMPLERS = ("column", "captured")
+
+#: At most this many rows form a `column:` pool (spread over the table by rowid).
+COLUMN_POOL = 10000
 
 #: BEGIN modes a write operation may ask for (`begin:`); captured from the application.
 BEGIN_MODES = ("DEFERRED", "IMMEDIATE", "EXCLUSIVE")
@@ -52,6 +77,27 @@ class QuerySpec:
     group: str = ""
     notes: str = ""
     captured: dict | None = field(default=None, compare=False)  # capture's statistics
+    sampler: str = ""  # column | captured (captured queries); "" for hand-written ones
+
+    @property
+    def params_source(self) -> tuple[str, ...]:
+        """Per parameter, where its values come from: ``column t.c`` (the database),
+        ``captured`` (values seen during capture) or the sampler kind (``sample``, ...)."""
+        return params_source(self.params)
+
+
+def params_source(params: Sequence[ParamSpec]) -> tuple[str, ...]:
+    out: list[str] = []
+    for p in params:
+        if p.kind == "column":
+            table, cols, prefix = p.arg
+            like = " (LIKE prefix)" if prefix else ""
+            out.extend(f"column {table}.{c}{like}" for c in cols)
+        elif p.kind == "rows":
+            out.extend(["captured"] * len(p.arg[0]))
+        else:
+            out.append(p.kind)
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -107,6 +153,7 @@ class Workload:
     source: Path | None = field(default=None, compare=False)
     origin: str = ""  # "capture" for a captured workload
     not_replayed: tuple[NotReplayed, ...] = ()
+    captured: dict | None = field(default=None, compare=False)  # statements, total_ms
 
     def query(self, name: str) -> QuerySpec:
         for q in self.queries:
@@ -152,6 +199,17 @@ def _params(raw: Any, where: str) -> tuple[ParamSpec, ...]:
             if not isinstance(arg.get("table"), str) or not isinstance(arg.get("column"), str):
                 raise PerflabError(f"{w}: 'unique' needs 'table' and 'column'")
             arg = (arg["table"], arg["column"], arg.get("like"))
+        if kind == "column":
+            arg = require_mapping(arg, w + ".column")
+            check_keys(arg, {"table", "columns", "prefix"}, w + ".column")
+            cols, prefix = arg.get("columns"), arg.get("prefix")
+            if not isinstance(arg.get("table"), str) or not (
+                isinstance(cols, list) and cols and all(isinstance(c, str) for c in cols)
+            ):
+                raise PerflabError(f"{w}: 'column' needs 'table' and a list of 'columns'")
+            if prefix is not None and (not isinstance(prefix, int) or prefix < 0):
+                raise PerflabError(f"{w}: 'column.prefix' must be a whole number")
+            arg = (arg["table"], tuple(cols), prefix)
         out.append(ParamSpec(kind, tuple(arg) if kind == "values" else arg))
     return tuple(out)
 
@@ -192,7 +250,7 @@ def param_count(params: Sequence[ParamSpec]) -> int | None:
     for p in params:
         if p.kind in ("sample", "unused"):
             return None
-        n += len(p.arg[0]) if p.kind == "rows" else 1
+        n += len(p.arg[0]) if p.kind == "rows" else len(p.arg[1]) if p.kind == "column" else 1
     return n
 
 
@@ -219,15 +277,26 @@ def load_workload(path: Path) -> Workload:
     doc = require_mapping(load_yaml(path), str(path))
     check_keys(
         doc,
-        {"name", "description", "queries", "writes", "concurrency", "origin", "not_replayed"},
+        {
+            "name",
+            "description",
+            "queries",
+            "writes",
+            "concurrency",
+            "origin",
+            "not_replayed",
+            "captured",
+            "sampler",
+        },
         str(path),
     )
+    default_sampler = _sampler(doc, str(path))
     seen: set[str] = set()
     queries = []
     for i, raw in enumerate(doc.get("queries") or []):
         where = f"{path}: queries[{i}]"
         raw = require_mapping(raw, where)
-        check_keys(raw, {"name", "sql", "params", "group", "notes", "captured"}, where)
+        check_keys(raw, {"name", "sql", "params", "group", "notes", "captured", "sampler"}, where)
         name = _name(raw, where, seen)
         where = f"{path}: query {name!r}"
         queries.append(
@@ -238,6 +307,7 @@ def load_workload(path: Path) -> Workload:
                 str(raw.get("group") or ""),
                 str(raw.get("notes") or ""),
                 _captured(raw, where),
+                _sampler(raw, where) or default_sampler,
             )
         )
     if not queries:
@@ -313,7 +383,50 @@ def load_workload(path: Path) -> Workload:
         path,
         str(doc.get("origin") or ""),
         tuple(skipped),
+        _captured(doc, str(path)),
     )
+
+
+def workload_record(workload: Workload, path: Path | str | None = None) -> dict:
+    """The workload as summary.json carries it: name, path, the captured statements that
+    could not be replayed, and (captured workloads) the application's database time."""
+    out: dict[str, Any] = {
+        "name": workload.name,
+        "path": str(path if path is not None else workload.source or ""),
+        "not_replayed": [vars(s) for s in workload.not_replayed],
+    }
+    if workload.captured:
+        out["captured"] = {**workload.captured, "writes": captured_writes(workload)}
+    return out
+
+
+def captured_writes(workload: Workload) -> list[dict]:
+    """Per captured write operation: its transactions and its statements' calls and
+    in-application time during capture (shapes summed), for the application's view."""
+    out = []
+    for w in workload.writes:
+        shapes = (w.captured or {}).get("shapes") or []
+        if not shapes:
+            continue
+        out.append(
+            {
+                "name": w.name,
+                "sql": w.statements[0].sql,
+                "transactions": int((w.captured or {}).get("transactions") or 0),
+                "calls": int(sum(s.get("calls") or 0 for s in shapes)),
+                "total_ms": float(sum(s.get("total_ms") or 0.0 for s in shapes)),
+            }
+        )
+    return out
+
+
+def _sampler(raw: dict, where: str) -> str:
+    value = raw.get("sampler")
+    if value is None:
+        return ""
+    if value not in QUERY_SAMPLERS:
+        raise PerflabError(f"{where}: 'sampler' must be one of {', '.join(QUERY_SAMPLERS)}")
+    return str(value)
 
 
 def _captured(raw: dict, where: str) -> dict | None:
@@ -352,13 +465,20 @@ class ParamSampler:
             self._unique.append(self._unique_base(conn, spec, where, i))
             if spec.kind == "rows":
                 self._pools.append(list(spec.arg))
-            elif spec.kind in ("sample", "unused"):
+            elif spec.kind in ("sample", "unused", "column"):
+                sql = column_pool_sql(conn, *spec.arg) if spec.kind == "column" else spec.arg
                 try:
-                    rows = conn.execute(spec.arg).fetchall()
+                    rows = conn.execute(sql).fetchall()
                 except sqlite3.Error as exc:
                     raise PerflabError(f"{where} params[{i}]: sampler failed: {exc}") from None
                 if not rows:
-                    raise PerflabError(f"{where} params[{i}]: sampler returned no rows")
+                    what = f"table {spec.arg[0]!r} has no rows" if spec.kind == "column" else ""
+                    raise PerflabError(
+                        f"{where} params[{i}]: sampler returned no rows"
+                        + (f" ({what})" * bool(what))
+                    )
+                if spec.kind != "column":  # the plan decides the order rows come in
+                    rows.sort(key=_row_key)
                 if spec.kind == "unused":  # drawn without replacement: shuffled, popped
                     rows = [rows[j] for j in self._rng.permutation(len(rows))]
                 self._pools.append(rows)
@@ -418,6 +538,43 @@ class ParamSampler:
 
     def draw_many(self, n: int) -> list[tuple]:
         return [self.draw() for _ in range(n)]
+
+
+_RANK = {type(None): 0, int: 1, float: 1, bool: 1, str: 2, bytes: 3}
+
+
+def _row_key(row: tuple) -> tuple:
+    """A total order over rows of SQLite values (NULL < numbers < text < BLOB, as SQLite
+    sorts them), so a pool's order does not depend on the plan that produced it."""
+    return tuple(
+        (_RANK.get(type(v), 4), v if type(v) in _RANK and v is not None else 0) for v in row
+    )
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def column_pool_sql(
+    conn: sqlite3.Connection, table: str, columns: Sequence[str], prefix: int | None = None
+) -> str:
+    """The rows a `column:` sampler draws from: the columns of up to COLUMN_POOL rows
+    (NULLs left out: `col = NULL` matches nothing), spread over the table by a hash of the
+    rowid and ordered by it, so the pool is the same rows in the same order whatever
+    indexes exist (a WITHOUT ROWID table orders by the columns themselves)."""
+    t = _q(table)
+    cols = [_q(c) for c in columns]
+    sel = [f"substr({c}, 1, {int(prefix)}) || '%'" for c in cols] if prefix else cols
+    try:
+        conn.execute(f"SELECT rowid FROM {t} LIMIT 0").fetchall()
+        order = "(rowid * 40503) % 65521, rowid"
+    except sqlite3.Error:  # WITHOUT ROWID, or a view
+        order = ", ".join(cols)
+    return (
+        f"SELECT {', '.join(sel)} FROM {t} WHERE "
+        + " AND ".join(f"{c} IS NOT NULL" for c in cols)
+        + f" ORDER BY {order} LIMIT {COLUMN_POOL}"
+    )
 
 
 def check_statement(conn: sqlite3.Connection, sql: str, nparams: int, where: str) -> None:
