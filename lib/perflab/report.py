@@ -1,6 +1,6 @@
 """The run's machine-readable summary (summary.json) and its HTML landing page (index.html).
 
-``summary.json`` follows ``data/summary.schema.json`` (draft 2020-12). It is validated before
+``summary.json`` follows ``perflab/data/summary.schema.json`` (draft 2020-12). It is validated before
 it is written, and written atomically, so a bad summary never replaces a good one.
 
 ``index.html`` is one self-contained page (inline CSS, no scripts, nothing loaded from
@@ -64,7 +64,7 @@ def _json_path(parts: Iterable[Any]) -> str:
 
 
 def validate_summary(summary: dict) -> None:
-    """Check ``summary`` against data/summary.schema.json.
+    """Check ``summary`` against perflab/data/summary.schema.json.
 
     Raises PerflabError with one line naming the JSON path that fails, for example
     ``summary.json: $.queries[0].latency_ms.p50: 'fast' is not of type 'number'``.
