@@ -7,7 +7,6 @@ import json
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -710,9 +709,9 @@ def test_ignored_findings_reach_summary_json_and_validate(tmp_path):
     got = summary_mod.collect(tmp_path)
     assert got["ignored_findings"] == a["ignored_findings"]
     assert "5 rows involved" in got["ignored_findings"][0]["why_ignored"]
-    props = json.loads(
-        (Path(verdict.__file__).parents[2] / "data" / "summary.schema.json").read_text()
-    )["properties"]
+    from perflab import paths
+
+    props = json.loads(paths.SUMMARY_SCHEMA.read_text())["properties"]
     jsonschema.validate(got["ignored_findings"], props["ignored_findings"])
     with pytest.raises(jsonschema.ValidationError):  # an ignored finding needs its reason
         jsonschema.validate([{"query": "a"}], props["ignored_findings"])
