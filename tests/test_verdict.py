@@ -7,11 +7,10 @@ import json
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import jsonschema
 import pytest
-from perflab import compare, gate, integrity, verdict
+from perflab import compare, gate, integrity, paths, verdict
 from perflab.errors import PerflabError
 from perflab.targets import Target, Targets, load_targets
 
@@ -710,9 +709,7 @@ def test_ignored_findings_reach_summary_json_and_validate(tmp_path):
     got = summary_mod.collect(tmp_path)
     assert got["ignored_findings"] == a["ignored_findings"]
     assert "5 rows involved" in got["ignored_findings"][0]["why_ignored"]
-    props = json.loads(
-        (Path(verdict.__file__).parents[2] / "data" / "summary.schema.json").read_text()
-    )["properties"]
+    props = json.loads(paths.SUMMARY_SCHEMA.read_text())["properties"]
     jsonschema.validate(got["ignored_findings"], props["ignored_findings"])
     with pytest.raises(jsonschema.ValidationError):  # an ignored finding needs its reason
         jsonschema.validate([{"query": "a"}], props["ignored_findings"])
