@@ -48,7 +48,7 @@ for i in range(n):
 
 
 def main() -> None:
-    from perflab.capture import ENV_VAR, SITECUSTOMIZE
+    from perflab.inputs.capture import ENV_VAR, SITECUSTOMIZE
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)

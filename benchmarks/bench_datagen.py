@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 from perflab import paths
-from perflab.dataset import BUILD_PRAGMAS, build_database, generate, load_dataset_spec
-from perflab.schema import apply_ddl, load_ddl, quote_ident
+from perflab.database.dataset import BUILD_PRAGMAS, build_database, generate, load_dataset_spec
+from perflab.sqlite.schema import apply_ddl, load_ddl, quote_ident
 
 
 def baseline(ddl: str, tables: dict[str, tuple[tuple[str, ...], list[tuple]]], dest: Path) -> float:

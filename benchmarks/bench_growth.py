@@ -1,5 +1,5 @@
 """Growth-class selection on synthetic curves: false growth on pure noise, and how wide
-a range of sizes the class needs (the evidence behind `perflab.scale.MIN_DECADES`).
+a range of sizes the class needs (the evidence behind `perflab.measure.scale.MIN_DECADES`).
 
 Curves are t = 0.05 + g(n)/g(n_max) (a fixed overhead of 5% of the largest time, as a
 lookup's harness cost), times (1 + noise·N(0, 1)) per size; sizes are geometric over the
@@ -14,7 +14,7 @@ import argparse
 from contextlib import contextmanager
 
 import numpy as np
-from perflab import stats
+from perflab.measure import stats
 
 GROWING = ("O(log n)", "O(n)", "O(n log n)", "O(n^2)")
 

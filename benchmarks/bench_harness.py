@@ -13,9 +13,9 @@ import argparse
 import time
 
 import numpy as np
-from perflab.context import prepare
-from perflab.latency import sample_params
-from perflab.measure import time_statement
+from perflab.measure.latency import sample_params
+from perflab.measure.timing import time_statement
+from perflab.run.context import prepare
 
 
 def bare_loop(conn, sql, params):

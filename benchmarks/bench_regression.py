@@ -28,9 +28,9 @@ import time
 from pathlib import Path
 
 from perflab import paths
-from perflab.compare import compare as compare_summaries
-from perflab.compare import load_summary
-from perflab.run import run
+from perflab.judge.compare import compare as compare_summaries
+from perflab.judge.compare import load_summary
+from perflab.run.runner import run
 
 NOTEBOOKS = ["01_query_plans", "02_latency"]
 SCHEMA = paths.DATA_DIR / "schemas" / "agent_orchestrator.sql"

@@ -7,11 +7,11 @@ sqlite-utils` first.
 
 Two jobs on the embedded schema, in one process, interleaved, median of the repetitions:
 
-- inserts: the rows `perflab.dataset.generate` yields for the scale, collected in memory
+- inserts: the rows `perflab.database.dataset.generate` yields for the scale, collected in memory
   beforehand, into a fresh file made from the same DDL under the build pragmas, one
   transaction per table: (a) executemany, as `build_database` does
   (`bench_datagen.baseline`), against (b) sqlite-utils' ``Table.insert_all``;
-- introspection of the resulting file: `perflab.schema.introspect` (columns, keys,
+- introspection of the resulting file: `perflab.sqlite.schema.introspect` (columns, keys,
   indexes with partial and expression terms, CHECK IN lists, foreign keys) against
   sqlite-utils reading columns, indexes, foreign keys and primary keys of every table
   (less than perflab needs: no CHECK lists, no index expressions or WHERE clauses).
@@ -35,8 +35,8 @@ import sqlite_utils
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_datagen import baseline  # noqa: E402 - the sibling script's executemany loop
 from perflab import paths  # noqa: E402
-from perflab.dataset import BUILD_PRAGMAS, generate, load_dataset_spec  # noqa: E402
-from perflab.schema import apply_ddl, introspect, load_ddl  # noqa: E402
+from perflab.database.dataset import BUILD_PRAGMAS, generate, load_dataset_spec  # noqa: E402
+from perflab.sqlite.schema import apply_ddl, introspect, load_ddl  # noqa: E402
 
 
 def insert_sqlite_utils(ddl: str, tables: dict, dest: Path) -> float:
@@ -94,7 +94,7 @@ def main() -> None:
         f"sqlite-utils insert_all {m['ins_u']:.3f} s, ratio {m['ins_u'] / m['ins_p']:.2f}"
     )
     print(
-        f"introspection, {len(tables)} tables: perflab.schema.introspect "
+        f"introspection, {len(tables)} tables: perflab.sqlite.schema.introspect "
         f"{m['int_p'] * 1e3:.1f} ms, sqlite-utils (columns, indexes, fks, pks) "
         f"{m['int_u'] * 1e3:.1f} ms, ratio {m['int_u'] / m['int_p']:.2f}"
     )

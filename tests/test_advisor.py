@@ -5,8 +5,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from perflab import advisor, stats
-from perflab.workload import QuerySpec, Workload
+from perflab.analysis import advisor
+from perflab.inputs.workload import QuerySpec, Workload
+from perflab.measure import stats
 
 DDL = """
 CREATE TABLE o (id INTEGER PRIMARY KEY, cust INT, amt INT, note TEXT);
@@ -37,7 +38,7 @@ def test_expert_advice_measured_and_db_untouched(db, tmp_path):
     wl = Workload("w", (QuerySpec("by_cust", "SELECT * FROM o WHERE cust = ?"),))
     params = {"by_cust": [(i,) for i in range(20)]}
     conn = sqlite3.connect(db)
-    health = __import__("perflab.indexes", fromlist=["health"]).health(conn)
+    health = __import__("perflab.analysis.indexes", fromlist=["health"]).health(conn)
     cands, tool, skipped = advisor.candidates(conn, db, wl, params, None, health)
     assert skipped == []
     assert any(c["source"] == "expert" and "cust" in c["ddl"] for c in cands), tool

@@ -12,10 +12,10 @@ import pytest
 
 pytest.importorskip("peewee", reason="peewee not installed (pinned in requirements.txt)")
 
-from perflab.capture import build_workload, capture_command, group  # noqa: E402
-from perflab.replay import fit_workload  # noqa: E402
-from perflab.throughput import measure_writes  # noqa: E402
-from perflab.workload import ParamSampler, load_workload  # noqa: E402
+from perflab.inputs.capture import build_workload, capture_command, group  # noqa: E402
+from perflab.inputs.replay import fit_workload  # noqa: E402
+from perflab.inputs.workload import ParamSampler, load_workload  # noqa: E402
+from perflab.measure.throughput import measure_writes  # noqa: E402
 
 DRIVER = Path(__file__).resolve().parents[1] / "benchmarks" / "apps" / "peewee_app.py"
 

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from perflab import userdb
 from perflab.cli import main
+from perflab.inputs import userdb
 from perflab.ownership import mark_run_folder
 
 DDL = """

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from perflab import userdb
-from perflab.report import validate_summary
+from perflab.inputs import userdb
+from perflab.present.report import validate_summary
 from test_draft import AWKWARD
 
 FORUM = """

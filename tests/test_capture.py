@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from perflab.capture import build_workload, capture_command, group, read_log
 from perflab.cli import main
 from perflab.errors import PerflabError
-from perflab.sqlnorm import normalize
-from perflab.workload import ParamSampler, check_statement, load_workload
+from perflab.inputs.capture import build_workload, capture_command, group, read_log
+from perflab.inputs.workload import ParamSampler, check_statement, load_workload
+from perflab.sqlite.normalize import normalize
 
 APP = """
 import sqlite3, sys
@@ -297,7 +297,7 @@ assert len(rest) + 1 == 9000
 def test_capture_streams_chunks_while_the_application_runs(tmp_path):
     """The recorder hands events over in chunks of 4,096; a cursor still being read after
     its call was handed over (5,000 statements later) still has all its rows counted."""
-    from perflab.capture import Grouper
+    from perflab.inputs.capture import Grouper
 
     app = tmp_path / "many.py"
     app.write_text(MANY)

@@ -14,10 +14,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from perflab import compare, counters, latency, plans
 from perflab.cli import main
-from perflab.gate import check_gates
-from perflab.workload import load_workload
+from perflab.inputs.workload import load_workload
+from perflab.judge import compare
+from perflab.judge.gate import check_gates
+from perflab.measure import latency
+from perflab.sqlite import counters, plans
 
 DDL = """
 CREATE TABLE t(id INTEGER PRIMARY KEY, a INTEGER NOT NULL, b INTEGER NOT NULL, c TEXT);
@@ -94,7 +96,7 @@ def _by_query(cmp: dict) -> dict[str, dict]:
 
 
 def test_counters_in_records_and_schema(runs):
-    from perflab.report import _validator
+    from perflab.present.report import _validator
 
     q = {x["name"]: x for x in runs["a"]["queries"]}
     c = q["by_id"]["counters"]
@@ -231,8 +233,8 @@ CI_SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "ci_compare.sh"
 #: latency) so that two real runs stay short.
 PERFLAB_TWO_NOTEBOOKS = """
 import sys
-import perflab.run
-perflab.run.notebook_names = lambda: ["01_query_plans", "02_latency"]
+import perflab.run.runner
+perflab.run.runner.notebook_names = lambda: ["01_query_plans", "02_latency"]
 from perflab.cli import main
 sys.exit(main())
 """

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from perflab import concurrency
-from perflab.throughput import DataCheckError
-from perflab.workload import ParamSpec, StatementSpec, VerifySpec, WriteSpec
+from perflab.inputs.workload import ParamSpec, StatementSpec, VerifySpec, WriteSpec
+from perflab.measure import concurrency
+from perflab.measure.throughput import DataCheckError
 
 DDL = "CREATE TABLE s (id TEXT PRIMARY KEY, body TEXT);"
 ROWS = "".join(f"INSERT INTO s VALUES ('s{i}', '{'x' * 50}');" for i in range(200))

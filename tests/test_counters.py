@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from perflab.counters import count_work, counter_record, unavailable_reason
+from perflab.sqlite.counters import count_work, counter_record, unavailable_reason
 
 
 def _db(tmp_path, n: int) -> sqlite3.Connection:
@@ -80,8 +80,9 @@ def test_record_and_sentence_known_answers(tmp_path):
 
 
 def test_unavailable_counters_are_a_record_with_the_reason(tmp_path, monkeypatch):
-    from perflab import counters, latency
-    from perflab.workload import load_workload
+    from perflab.inputs.workload import load_workload
+    from perflab.measure import latency
+    from perflab.sqlite import counters
 
     conn = _db(tmp_path, 500)
     wl = tmp_path / "w.yaml"

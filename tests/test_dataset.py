@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from perflab import paths
-from perflab.dataset import (
+from perflab.database.dataset import (
     GeneratedTable,
     build_database,
     cache_key,
@@ -19,7 +19,7 @@ from perflab.dataset import (
     load_dataset_spec,
 )
 from perflab.errors import PerflabError
-from perflab.schema import load_ddl
+from perflab.sqlite.schema import load_ddl
 
 DDL = """
 CREATE TABLE users (
@@ -317,7 +317,7 @@ def test_default_spec_tiny_and_cache(tmp_path: Path) -> None:
 
 def _one_table(tmp_path: Path, columns: str):
     """A --schema dataset spec for CREATE TABLE t(id INTEGER PRIMARY KEY, <columns>)."""
-    from perflab.userdb import schema_spec
+    from perflab.inputs.userdb import schema_spec
 
     schema = tmp_path / "s.sql"
     schema.write_text(f"CREATE TABLE t(id INTEGER PRIMARY KEY, {columns});")

@@ -2,10 +2,10 @@ import sqlite3
 
 import numpy as np
 import pytest
-from perflab import diagnostics
-from perflab.diagnostics import diagnose_query
+from perflab.analysis import diagnostics
+from perflab.analysis.diagnostics import diagnose_query
 from perflab.errors import PerflabError
-from perflab.measure import Samples
+from perflab.measure.timing import Samples
 
 DDL = """
 CREATE TABLE m (id INTEGER PRIMARY KEY, ns TEXT, nns TEXT COLLATE NOCASE, status TEXT,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sqlite3
 
 import yaml
-from perflab import userdb
 from perflab.cli import main
-from perflab.dataset import build_database, load_dataset_spec
-from perflab.draft import draft_workload
-from perflab.workload import ParamSampler, check_statement, load_workload
+from perflab.database.dataset import build_database, load_dataset_spec
+from perflab.inputs import userdb
+from perflab.inputs.draft import draft_workload
+from perflab.inputs.workload import ParamSampler, check_statement, load_workload
 
 AWKWARD = """
 CREATE TABLE "order" (

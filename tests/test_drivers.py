@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from perflab import drivers
-from perflab.workload import QuerySpec, Workload
+from perflab.inputs.workload import QuerySpec, Workload
+from perflab.measure import drivers
 
 DDL = """CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT, v TEXT);
 CREATE INDEX t_k ON t(k);"""

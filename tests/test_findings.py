@@ -1,8 +1,8 @@
 import sqlite3
 
 import pytest
-from perflab.findings import FINDING_COLUMNS, plan_findings, query_findings, severity
-from perflab.plans import explain
+from perflab.analysis.findings import FINDING_COLUMNS, plan_findings, query_findings, severity
+from perflab.sqlite.plans import explain
 
 DDL = """
 CREATE TABLE t (id INTEGER PRIMARY KEY, a INT, b INT, c TEXT, d TEXT);
@@ -75,7 +75,7 @@ def test_covering_one_column_away(conn):
 
 
 def test_unknown_and_virtual_lines_are_reported(conn):
-    from perflab.plans import PlanNode
+    from perflab.sqlite.plans import PlanNode
 
     nodes = [
         PlanNode(2, 0, "SOMETHING NEW 42", "unknown"),

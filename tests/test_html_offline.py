@@ -9,9 +9,9 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-from perflab.browser import check_pages, chromium_path
-from perflab.htmlexport import export_many, export_notebook_html
-from perflab.report import validate_summary, write_index
+from perflab.present.browser import check_pages, chromium_path
+from perflab.present.htmlexport import export_many, export_notebook_html
+from perflab.present.report import validate_summary, write_index
 
 # Tags that make a browser fetch something, pointing at http(s) or protocol-relative URLs.
 EXTERNAL_LOAD = re.compile(

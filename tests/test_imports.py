@@ -2,6 +2,10 @@
 
 Every ``import``/``from`` statement counts, at module level or inside a function: an
 import moved into a function still makes the two modules depend on each other.
+
+The package's folders are its floors (`FLOORS`, lowest first): a module imports from its
+own floor or the floors below, never above, so a folder can be read knowing only what is
+beneath it.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ def import_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
                 targets = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom):
                 base = _resolve(mod, is_pkg, node)
-                for a in node.names:  # `from perflab import run` imports perflab.run
+                for a in node.names:  # `from perflab.run import runner` imports perflab.run.runner
                     sub = f"{base}.{a.name}"
                     targets.append(sub if sub in files else base)
             for t in targets:
@@ -109,9 +113,58 @@ def _cycle_path(graph: dict[str, set[str]], comp: set[str]) -> list[str]:
     return sorted(comp)  # unreachable for a strongly connected component
 
 
+#: perflab's floors, lowest first. "base" is the flat modules at the top of the package
+#: (`BASE`), "cli" the command line, "api" the package's own __init__ (the public API,
+#: importing lazily from any floor); every other floor is a folder of the same name.
+FLOORS = [
+    "base",
+    "sqlite",
+    "database",
+    "inputs",
+    "measure",
+    "analysis",
+    "judge",
+    "present",
+    "run",
+    "cli",
+    "api",
+]
+BASE = {"errors", "fsio", "yamlio", "paths", "results", "ownership", "humanize"}
+
+
+def floor_of(module: str, base: set[str] = BASE) -> str | None:
+    """The floor a module lives on; None for a module on no floor (a new flat module)."""
+    parts = module.split(".")[1:]
+    if not parts:
+        return "api"
+    if len(parts) == 1 and parts[0] in base:
+        return "base"
+    if parts[0] == "cli" and len(parts) == 1:
+        return "cli"
+    if parts[0] in FLOORS and parts[0] not in ("base", "cli", "api"):
+        return parts[0]
+    return None
+
+
+def upward_imports(graph: dict[str, set[str]], floor_of=floor_of) -> list[str]:
+    """Every import that points up a floor, or touches a module on no floor."""
+    bad = []
+    for mod in sorted(graph):
+        here = floor_of(mod)
+        if here is None:
+            bad.append(f"{mod}: on no floor (move it into a floor folder, or add it to BASE)")
+            continue
+        for dep in sorted(graph[mod]):
+            there = floor_of(dep)
+            if there is not None and FLOORS.index(there) > FLOORS.index(here):
+                bad.append(f"{mod} ({here}) imports {dep} ({there}), a higher floor")
+    return bad
+
+
 def test_no_import_cycles() -> None:
     graph = import_graph()
-    assert "perflab.dataset" in graph and "perflab.userdb" in graph  # the walk sees the package
+    # the walk sees the package
+    assert "perflab.database.dataset" in graph and "perflab.inputs.userdb" in graph
     cycles = find_cycles(graph)
     assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
 
@@ -128,3 +181,31 @@ def test_a_cycle_is_found_and_named(tmp_path: Path) -> None:
     graph = import_graph(pkg)
     assert graph["pkg.a"] == {"pkg.low", "pkg.b"}
     assert find_cycles(graph) == [["pkg.a", "pkg.b", "pkg.c", "pkg.a"]]
+
+
+def test_imports_point_down_the_floors() -> None:
+    graph = import_graph()
+    floors = {floor_of(m) for m in graph}
+    assert floors == set(FLOORS), f"floors seen: {floors}"  # every floor holds a module
+    bad = upward_imports(graph)
+    assert not bad, "imports pointing up:\n" + "\n".join(bad)
+
+
+def test_an_upward_import_is_found_and_named(tmp_path: Path) -> None:
+    """The checker itself: an import up a floor, even inside a function, is reported, and
+    so is a module on no floor; imports down or across one floor are not."""
+    pkg = tmp_path / "pkg"
+    for d in ("sqlite", "judge"):
+        (pkg / d).mkdir(parents=True)
+        (pkg / d / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "errors.py").write_text("")
+    (pkg / "sqlite" / "plans.py").write_text("from pkg import errors\nfrom pkg.sqlite import x\n")
+    (pkg / "sqlite" / "x.py").write_text("def f():\n    from pkg.judge import verdict\n")
+    (pkg / "judge" / "verdict.py").write_text("from pkg.sqlite import plans\n")
+    (pkg / "stray.py").write_text("")
+    graph = import_graph(pkg)
+    assert upward_imports(graph, lambda m: floor_of(m, base={"errors"})) == [
+        "pkg.sqlite.x (sqlite) imports pkg.judge.verdict (judge), a higher floor",
+        "pkg.stray: on no floor (move it into a floor folder, or add it to BASE)",
+    ]

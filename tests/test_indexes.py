@@ -3,8 +3,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from perflab.indexes import health, hypothetical, inventory, write_cost
-from perflab.plans import explain
+from perflab.analysis.indexes import health, hypothetical, inventory, write_cost
+from perflab.sqlite.plans import explain
 
 DDL = """
 CREATE TABLE p (id TEXT PRIMARY KEY, name TEXT);

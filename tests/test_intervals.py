@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from perflab.measure import quantile_ci
+from perflab.measure.timing import quantile_ci
 from scipy import stats
 
 CONF = 0.95

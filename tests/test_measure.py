@@ -2,7 +2,7 @@ import sqlite3
 
 import numpy as np
 import pytest
-from perflab.measure import harness_overhead, quantile_ci, summarize, time_statement
+from perflab.measure.timing import harness_overhead, quantile_ci, summarize, time_statement
 
 
 def test_quantile_ci_covers_true_value_on_known_distribution():

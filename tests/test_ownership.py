@@ -248,7 +248,7 @@ def test_workload_init_refuses_a_user_file(make_db, tmp_path, capsys):
 
 
 def _summary(tmp_path: Path, name: str) -> Path:
-    from perflab import compare
+    from perflab.judge import compare
 
     doc = {
         "run_id": name,

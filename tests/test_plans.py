@@ -1,7 +1,7 @@
 import sqlite3
 
 import pytest
-from perflab.plans import classify, explain, plan_summary, plan_text
+from perflab.sqlite.plans import classify, explain, plan_summary, plan_text
 
 DDL = """
 CREATE TABLE t (id INTEGER PRIMARY KEY, a INT, b INT, c TEXT, name TEXT);
@@ -62,7 +62,7 @@ def test_multi_index_or_and_subqueries(conn):
 
 def test_unknown_lines_are_reported_not_dropped():
     assert classify("SOMETHING NEW IN 3.99")["kind"] == "unknown"
-    from perflab.plans import PlanNode
+    from perflab.sqlite.plans import PlanNode
 
     nodes = [PlanNode(2, 0, "SOMETHING NEW", "unknown")]
     assert plan_summary(nodes)["unknown_lines"] == ["SOMETHING NEW"]
@@ -82,7 +82,7 @@ def test_plan_text_draws_tree(conn):
 
 
 def test_plan_text_of_siblings_and_nesting_built_by_hand():
-    from perflab.plans import PlanNode
+    from perflab.sqlite.plans import PlanNode
 
     nodes = [
         PlanNode(2, 0, "SCAN a", "scan_table"),

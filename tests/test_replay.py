@@ -7,9 +7,9 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from perflab.replay import fit_workload
-from perflab.throughput import measure_writes, not_replayed
-from perflab.workload import dump_typed, load_workload
+from perflab.inputs.replay import fit_workload
+from perflab.inputs.workload import dump_typed, load_workload
+from perflab.measure.throughput import measure_writes, not_replayed
 
 DDL = """
 PRAGMA journal_mode = WAL;
@@ -134,9 +134,9 @@ def test_a_write_that_cannot_run_is_listed_not_fatal(db, tmp_path):
 def test_schema_run_fits_a_captured_workload_before_the_notebooks(tmp_path, monkeypatch):
     """--schema with a captured workload: `_check_workload` fits it to the generated
     database; a captured query that cannot run there is listed, not fatal."""
-    from perflab.context import prepare
-    from perflab.run import _check_workload
-    from perflab.userdb import empty_targets, schema_spec
+    from perflab.inputs.userdb import empty_targets, schema_spec
+    from perflab.run.context import prepare
+    from perflab.run.runner import _check_workload
 
     monkeypatch.setenv("PERFLAB_CACHE_DIR", str(tmp_path / "cache"))
     ddl = tmp_path / "app.sql"

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from perflab.capture import build_workload, capture_command, group
-from perflab.workload import ParamSampler, dump_typed, load_workload
+from perflab.inputs.capture import build_workload, capture_command, group
+from perflab.inputs.workload import ParamSampler, dump_typed, load_workload
 
 I64 = (-(2**63), 2**63 - 1)
 ODD_TEXT = [

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from perflab import paths
 from perflab.ownership import RUN_MARKER, mark_run_folder
-from perflab.report import validate_summary
-from perflab.run import NotebookFailed, run
+from perflab.present.report import validate_summary
+from perflab.run.runner import NotebookFailed, run
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_run_folder_contract(tiny_run):
 
 
 def test_pages_render_offline_in_chromium(tiny_run):
-    from perflab.browser import check_pages, chromium_path
+    from perflab.present.browser import check_pages, chromium_path
 
     if chromium_path() is None:
         if os.environ.get("PERFLAB_REQUIRE_BROWSER") == "1":

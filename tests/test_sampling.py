@@ -8,10 +8,10 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from perflab.latency import latency_records, measure_workload
-from perflab.querymodel import ParamColumn, param_columns, parse_query
-from perflab.replay import fit_workload
-from perflab.workload import ParamSampler, ParamSpec, dump_typed, load_workload
+from perflab.inputs.replay import fit_workload
+from perflab.inputs.workload import ParamSampler, ParamSpec, dump_typed, load_workload
+from perflab.measure.latency import latency_records, measure_workload
+from perflab.sqlite.querymodel import ParamColumn, param_columns, parse_query
 
 KV = [(f"ns{i % 4}", f"key{i:03d}", i * 1.5) for i in range(200)]
 

@@ -11,10 +11,11 @@ import jsonschema
 import numpy as np
 import pandas as pd
 import pytest
-from perflab import paths, scale
+from perflab import paths
+from perflab.inputs.targets import Target, Targets
+from perflab.inputs.workload import ParamSpec, QuerySpec, Workload
+from perflab.measure import scale
 from perflab.results import to_jsonable
-from perflab.targets import Target, Targets
-from perflab.workload import ParamSpec, QuerySpec, Workload
 
 
 def test_scaled_rows_keep_shape_and_at_least_one_row():
@@ -325,7 +326,7 @@ def test_full_scan_steps_growing_linearly_make_the_work_linear():
 
 
 def test_verdict_raises_only_confident_linear_claims_and_says_why_others_are_ignored():
-    from perflab import verdict
+    from perflab.judge import verdict
 
     def rec(query, claim, reason=None, limit=None):
         return {
@@ -371,8 +372,8 @@ def test_predicted_limit_is_a_range_that_covers_the_true_crossing():
     range of the crossing covers the true crossing in about 95% of sweeps (a point read
     off one fit moved 2x between two runs of the same commit)."""
     import pandas as pd
-    from perflab.scale import LINEAR, _limits
-    from perflab.stats import refit
+    from perflab.measure.scale import LINEAR, _limits
+    from perflab.measure.stats import refit
 
     n = np.array([156 * 2**i for i in range(8)], float)
     true = (50 - 0.2) / 4e-4

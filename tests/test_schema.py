@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from perflab import paths
 from perflab.errors import PerflabError
-from perflab.schema import (
+from perflab.sqlite.schema import (
     _checks_tokenizer,
     affinity,
     apply_ddl,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from perflab import stats
+from perflab.measure import stats
 
 MODELS = list(stats.GROWTH_MODELS)
 

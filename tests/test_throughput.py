@@ -7,8 +7,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from perflab import engine, throughput
-from perflab.workload import ParamSpec, StatementSpec, VerifySpec, WriteSpec
+from perflab.inputs.workload import ParamSpec, StatementSpec, VerifySpec, WriteSpec
+from perflab.measure import throughput
+from perflab.sqlite import engine
 
 DDL = """
 CREATE TABLE items (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE, v TEXT);

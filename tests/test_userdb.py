@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from perflab import userdb
 from perflab.errors import PerflabError
+from perflab.inputs import userdb
 
 DDL = """
 CREATE TABLE users(id INTEGER PRIMARY KEY, email TEXT UNIQUE NOT NULL);

@@ -10,9 +10,11 @@ import sys
 
 import jsonschema
 import pytest
-from perflab import compare, gate, integrity, verdict
+from perflab import paths
+from perflab.analysis import integrity
 from perflab.errors import PerflabError
-from perflab.targets import Target, Targets, load_targets
+from perflab.inputs.targets import Target, Targets, load_targets
+from perflab.judge import compare, gate, verdict
 
 
 def q(
@@ -440,7 +442,7 @@ def test_compare_command_prints_writes_html_and_exits_on_regression(tmp_path):
 
 
 def test_claims_are_checked_against_the_run_and_unknown_claims_refused(tmp_path):
-    from perflab import views
+    from perflab.present import views
 
     p = tmp_path / "t.yaml"
     p.write_text("claims: {full_scans: '0', indexes: '3'}\ntargets: []\n")
@@ -701,7 +703,7 @@ def test_skipped_analyses_are_an_issue_listing_each_with_its_reason():
 
 
 def test_ignored_findings_reach_summary_json_and_validate(tmp_path):
-    from perflab import summary as summary_mod
+    from perflab.run import summary as summary_mod
 
     s = {"queries": [q("a")], "findings": {"plan_findings": [info_finding(5)]}}
     a = verdict.assess(s, targets(p99_target("a", 50)))
@@ -709,8 +711,6 @@ def test_ignored_findings_reach_summary_json_and_validate(tmp_path):
     got = summary_mod.collect(tmp_path)
     assert got["ignored_findings"] == a["ignored_findings"]
     assert "5 rows involved" in got["ignored_findings"][0]["why_ignored"]
-    from perflab import paths
-
     props = json.loads(paths.SUMMARY_SCHEMA.read_text())["properties"]
     jsonschema.validate(got["ignored_findings"], props["ignored_findings"])
     with pytest.raises(jsonschema.ValidationError):  # an ignored finding needs its reason

@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from perflab import figures, index_figures, perf_figures, views
-from perflab.measure import Samples
-from perflab.plans import PlanNode
-from perflab.targets import Target, Targets
+from perflab.inputs.targets import Target, Targets
+from perflab.measure.timing import Samples
+from perflab.present import figures, index_figures, perf_figures, views
+from perflab.sqlite.plans import PlanNode
 
 
 def arr(v) -> list[float]:

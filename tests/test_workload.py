@@ -3,8 +3,8 @@ import sqlite3
 import pytest
 from perflab import paths
 from perflab.errors import PerflabError
-from perflab.targets import load_targets
-from perflab.workload import ParamSampler, check_statement, load_workload
+from perflab.inputs.targets import load_targets
+from perflab.inputs.workload import ParamSampler, check_statement, load_workload
 
 
 def test_default_workload_has_ten_queries_and_writes():

@@ -5,17 +5,17 @@ CLI mirrors its Python API). Each is a thin wrapper over the library module that
 the work, imported when first called, so ``import perflab`` stays fast.
 
 ========================  ===============================================================
-``perflab run``           `run_suite` (a `perflab.run.RunResult`: folder, index, summary)
-``perflab compare A B``   `compare_runs` (the comparison dict; `perflab.compare` renders it)
+``perflab run``           `run_suite` (a `perflab.run.runner.RunResult`: folder, index, summary)
+``perflab compare A B``   `compare_runs` (the comparison dict; `perflab.judge.compare` renders it)
 ``perflab capture``       `capture_workload` (the workload YAML text; written with ``out=``)
 ``perflab workload init`` `draft_workload` (the same, drafted from a database or DDL)
 ``perflab notebooks DIR`` `copy_notebooks` (the folder, to open in JupyterLab)
-(notebooks' first cell)   `open_database` -> a `perflab.context.RunContext`
+(notebooks' first cell)   `open_database` -> a `perflab.run.context.RunContext`
 (a query at a time)       `explain`, `time_query`, `count_work` on a context or connection
 ========================  ===============================================================
 
-No public name equals a module's: importing ``perflab.run`` would otherwise replace the
-function ``perflab.run`` with the module, and notebooks import modules by name.
+No public name equals a floor's (``perflab.run``, ``perflab.measure``...): importing the
+package ``perflab.run`` would otherwise replace a function ``perflab.run`` with it.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-    from perflab.context import RunContext
-    from perflab.plans import PlanNode
-    from perflab.run import RunResult
+    from perflab.run.context import RunContext
+    from perflab.run.runner import RunResult
+    from perflab.sqlite.plans import PlanNode
 
 __version__ = "0.1.0"
 
@@ -59,14 +59,14 @@ def run_suite(profile: str = "quick", out: str | Path | None = None, **options: 
     ``workload``, ``targets``, ``seed``, ``iterations``, ``baseline``, ``min_effect``, and
     ``notebooks`` (names, to run only some). Progress goes to stderr, as on the command line.
     """
-    from perflab.run import run
+    from perflab.run.runner import run
 
     return run(profile, out, **options)
 
 
 def compare_runs(base: str | Path, head: str | Path, min_effect: float | None = None) -> dict:
     """`perflab compare BASE HEAD`: two run folders or summary.json files, compared."""
-    from perflab.compare import DEFAULT_MIN_EFFECT, compare, load_summary
+    from perflab.judge.compare import DEFAULT_MIN_EFFECT, compare, load_summary
 
     effect = DEFAULT_MIN_EFFECT if min_effect is None else min_effect
     return compare(load_summary(base), load_summary(head), effect)
@@ -83,7 +83,7 @@ def capture_workload(
     with ``out``, also write it there (only over a file perflab wrote and nobody edited)."""
     from pathlib import Path
 
-    from perflab import capture
+    from perflab.inputs import capture
     from perflab.ownership import check_file_target, write_owned_text
 
     if (command is None) == (from_log is None):
@@ -106,7 +106,7 @@ def capture_workload(
 def draft_workload(db: str | Path | None = None, schema: str | Path | None = None) -> str:
     """`perflab workload init`: a workload drafted from a database (read on a snapshot) or
     a DDL file, as YAML text."""
-    from perflab.draft import draft_workload as draft
+    from perflab.inputs.draft import draft_workload as draft
 
     return draft(db=db, schema=schema)
 
@@ -114,7 +114,7 @@ def draft_workload(db: str | Path | None = None, schema: str | Path | None = Non
 def copy_notebooks(dest: str | Path) -> Path:
     """`perflab notebooks DIR`: the notebooks copied into a new folder (or a copy perflab
     made and nobody changed since), to open and edit in JupyterLab."""
-    from perflab.notebook_copy import copy_notebooks as copy
+    from perflab.run.notebook_copy import copy_notebooks as copy
 
     return copy(dest)
 
@@ -132,10 +132,10 @@ def open_database(
     """The inputs loaded and the database ready, as a notebook starts: the embedded example
     built at ``profile`` (cached), a snapshot of your ``db``, or data generated for your
     ``schema``. ``ctx.connect()`` gives a read-only connection with the run's pragmas."""
-    from perflab.context import prepare
+    from perflab.run.context import prepare
 
     if db is not None or schema is not None:
-        from perflab.userdb import resolve_inputs
+        from perflab.inputs.userdb import resolve_inputs
 
         byo = resolve_inputs(
             db=db, schema=schema, dataset=dataset, workload=workload, targets=targets
@@ -159,9 +159,9 @@ def explain(
     target: RunContext | sqlite3.Connection, sql: str, params: Sequence = ()
 ) -> list[PlanNode]:
     """The query's plan (EXPLAIN QUERY PLAN with these parameter values), each step classified
-    (``kind``: search, covering index, scan, temp B-tree, ...); `perflab.plans.plan_text`
+    (``kind``: search, covering index, scan, temp B-tree, ...); `perflab.sqlite.plans.plan_text`
     draws it as a tree."""
-    from perflab.plans import explain as explain_plan
+    from perflab.sqlite.plans import explain as explain_plan
 
     conn, own = _connection(target)
     try:
@@ -188,7 +188,7 @@ def time_query(
     """Time ``iterations`` executions (each with its fetch) after ``warmup`` untimed ones;
     ``params`` is one tuple or a list of tuples, cycled. Returns ``latency_ms`` (p50, p95,
     p99, p999, max, min, mean), ``latency_ci_ms`` (95% intervals), ``ops_per_s``, ``n``."""
-    from perflab.measure import summarize, time_statement
+    from perflab.measure.timing import summarize, time_statement
 
     conn, own = _connection(target)
     try:
@@ -210,8 +210,8 @@ def count_work(
     automatic-index rows, rows), untimed: the ``counters`` record of summary.json, with
     its ``sentence``. Where this SQLite lacks ``sqlite_stmt``, ``source`` is None and
     ``reason`` says why."""
-    from perflab.counters import count_work as count
-    from perflab.counters import counter_record, unavailable_reason
+    from perflab.sqlite.counters import count_work as count
+    from perflab.sqlite.counters import counter_record, unavailable_reason
 
     conn, own = _connection(target)
     try:

@@ -65,8 +65,8 @@ def cli() -> None:
 )
 def run_cmd(profile, out, dataset, workload, targets, seed, iterations, baseline, fail_on, **byo):
     """Build or reuse the database, run every notebook, publish the report."""
-    from perflab.gate import check_gates, parse_fail_on
-    from perflab.run import run
+    from perflab.judge.gate import check_gates, parse_fail_on
+    from perflab.run.runner import run
 
     gates = parse_fail_on(fail_on, baseline)
     result = run(
@@ -99,8 +99,8 @@ def compare_cmd(base, head, html_out, min_effect, fail_on):
     """Compare two runs (folders or summary.json files): metrics, plans, indexes."""
     from pathlib import Path
 
-    from perflab import compare
-    from perflab.gate import check_gates, parse_fail_on
+    from perflab.judge import compare
+    from perflab.judge.gate import check_gates, parse_fail_on
     from perflab.ownership import check_file_target, write_owned_text
 
     gates = parse_fail_on(fail_on, "given")
@@ -132,16 +132,16 @@ def compare_cmd(base, head, html_out, min_effect, fail_on):
 @click.argument("dest")
 def notebooks_cmd(dest):
     """Copy the notebooks into DEST (a new folder) to open them in JupyterLab."""
-    from perflab.notebook_copy import copy_notebooks
+    from perflab.run.notebook_copy import copy_notebooks
 
     click.echo(str(copy_notebooks(dest)))
     return 0
 
 
 def _add_byo_commands() -> None:
-    """`perflab capture` and `perflab workload init` (perflab.capture, perflab.draft)."""
-    from perflab.capture import capture_cmd
-    from perflab.draft import workload_group
+    """`perflab capture` and `perflab workload init` (perflab.inputs: capture, draft)."""
+    from perflab.inputs.capture import capture_cmd
+    from perflab.inputs.draft import workload_group
 
     cli.add_command(capture_cmd)
     cli.add_command(workload_group)

@@ -1,0 +1,1 @@
+"""What the plans and timings mean: findings, diagnostics, index use and advice."""

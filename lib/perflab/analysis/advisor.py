@@ -1,0 +1,574 @@
+"""Index advice, every recommendation proven by measurement on a copy.
+
+Candidates come from SQLite's own advisor (`sqlite3_expert`, shipped with APSW;
+falling back to the `sqlite3` shell's `.expert`), from the confirmed index fixes
+of `perflab.analysis.diagnostics`, and drops of the redundant/unused indexes that
+`perflab.analysis.indexes.health` marks droppable. Each candidate is applied on a copy
+inside a transaction that is rolled back afterwards; the queries whose plans
+it changes are timed against the unchanged copy in interleaved rounds (ABAB),
+and its write cost is measured. A candidate is recommended only with a measured
+gain (an improvement whose 99% CI excludes 1 and whose effect is at least
+`min_effect`) and no measured regression; a drop is recommended when no query
+regresses, with its write saving and size as the gain.
+
+Queries whose plan a candidate does not change run the same bytecode on the
+same data, so they are not re-timed per candidate; the final before/after
+comparison re-times the whole workload on the original and the advised schema.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from perflab.analysis.diagnostics import interleaved
+from perflab.analysis.indexes import _time_writes, _write_statements, index_sizes
+from perflab.errors import PerflabError
+from perflab.fsio import atomic_write_text
+from perflab.measure.stats import compare
+from perflab.measure.timing import time_statement
+from perflab.sqlite.engine import copy_database, working_copy
+from perflab.sqlite.plans import explain
+from perflab.sqlite.querymodel import inline_params, parse_query
+from perflab.sqlite.schema import introspect, quote_ident
+
+#: Columns of `evaluate`'s frame.
+ADVICE_COLUMNS = {
+    "action": "create | drop",
+    "ddl": "CREATE INDEX / DROP INDEX statement",
+    "table": "table",
+    "source": "expert | diagnostic:<rule> | health:<issue>",
+    "queries_changed": "workload queries whose plan the candidate changes",
+    "gain_ms": "sum over changed queries of (p50 before - p50 after), ms per execution",
+    "best_ratio": "smallest after/before ratio of medians among changed queries",
+    "verdicts": "per changed query: improvement | regression | unchanged | inconclusive",
+    "insert_us": "change in µs per INSERT on the table (positive: slower)",
+    "update_us": "change in µs per UPDATE of indexed columns",
+    "size_bytes": "size of the index (drops: bytes freed; creates: bytes added)",
+    "recommended": "measured gain and no measured regression",
+    "why": "the decision in words",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# candidates from SQLite's expert
+
+
+def _expert_binary() -> tuple[str | None, str]:
+    """(path of APSW's sqlite3_expert, or None; why it is not used, when it is not)."""
+    try:
+        import apsw.sqlite_extra as extra
+
+        p = extra.path("sqlite3_expert")
+    except (ImportError, AttributeError, OSError, ValueError) as exc:
+        return None, f"apsw's sqlite3_expert unavailable: {type(exc).__name__}: {exc}"
+    if p and Path(p).is_file():
+        return str(p), ""
+    return None, "apsw's sqlite3_expert unavailable: not shipped with this apsw build"
+
+
+_CREATE = re.compile(r"^CREATE INDEX .*?;", re.IGNORECASE)
+
+
+def expert_candidates(db: str | Path, queries: Mapping[str, str]) -> tuple[list[dict], str]:
+    """Index candidates SQLite's expert proposes per query. `queries`: name -> SQL with
+    literal values. Returns (candidates [{ddl, table, queries}], tool used or why none).
+    Runs on a copy of the database."""
+    exe, why_not = _expert_binary()
+    shell = shutil.which("sqlite3")
+    if exe is None and shell is None:
+        return [], f"{why_not}; no sqlite3 shell either: expert not run"
+    found: dict[str, dict] = {}
+    with working_copy(db) as path:
+        for name, sql in queries.items():
+            if exe:
+                cmd = [exe, "-sql", sql.rstrip("; ") + ";", str(path)]
+                tool = "sqlite3_expert (apsw.sqlite_extra)"
+                stdin = None
+            else:
+                cmd = [shell, str(path)]
+                stdin = f".expert\n{sql.rstrip('; ')};\n"
+                tool = f"sqlite3 shell .expert ({why_not})"
+            try:
+                res = subprocess.run(
+                    cmd, input=stdin, capture_output=True, text=True, timeout=60, check=False
+                )
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                return [], f"{tool} failed: {exc}"
+            text = res.stdout
+            if exe and "-- Query" in text:
+                text = text.split("-- Query", 1)[1]
+            for line in text.splitlines():
+                m = _CREATE.match(line.strip())
+                if m:
+                    ddl = m.group(0).rstrip(";")
+                    tm = re.search(r"\bON\s+(\"?[\w$]+\"?)\s*\(", ddl, re.IGNORECASE)
+                    d = found.setdefault(
+                        ddl,
+                        {
+                            "ddl": ddl,
+                            "table": tm.group(1).strip('"') if tm else None,
+                            "queries": [],
+                        },
+                    )
+                    d["queries"].append(name)
+    return list(found.values()), tool
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluation on a copy
+
+
+@dataclass
+class _Timing:
+    rounds: int = 3
+    executions: int = 30
+    min_effect: float = 0.05
+
+
+def _samples(conn, sql, params, n) -> np.ndarray:
+    p = list(params) or [()]
+    p = (p * (n // len(p) + 1))[:n]
+    return time_statement(conn, sql, p, warmup=0).ns.astype(float)
+
+
+def _ab(a, b, sql, params, t: _Timing) -> tuple[np.ndarray, np.ndarray]:
+    """Interleaved rounds on two connections (A then B, B then A ...)."""
+    _samples(a, sql, params, 5)
+    _samples(b, sql, params, 5)
+    return interleaved(
+        lambda: _samples(a, sql, params, t.executions),
+        lambda: _samples(b, sql, params, t.executions),
+        t.rounds,
+    )
+
+
+def _stat1(conn) -> bool:
+    return (
+        conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat1'").fetchone()
+        is not None
+    )
+
+
+def evaluate(
+    db: str | Path,
+    workload,
+    params: Mapping[str, Sequence[tuple]],
+    candidates: Sequence[dict],
+    *,
+    rounds: int = 3,
+    executions: int = 30,
+    writes: int = 100,
+    min_effect: float = 0.05,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Measure every candidate ({action, ddl, table, source}) on copies of `db`.
+    Columns: ADVICE_COLUMNS."""
+    t = _Timing(rounds, executions, min_effect)
+    out = []
+    with working_copy(db) as pa, working_copy(db) as pb:
+        a = sqlite3.connect(pa, isolation_level=None)
+        b = sqlite3.connect(pb, isolation_level=None)
+        try:
+            schema = introspect(b)
+            analyzed = _stat1(b)
+            sizes = index_sizes(b) or {}
+            base_plans = {
+                q.name: [n.detail for n in explain(b, q.sql, (params.get(q.name) or [()])[0])]
+                for q in workload.queries
+            }
+            for cand in candidates:
+                out.append(
+                    _evaluate_one(
+                        a,
+                        b,
+                        schema,
+                        analyzed,
+                        sizes,
+                        workload,
+                        params,
+                        base_plans,
+                        cand,
+                        t,
+                        writes,
+                        seed,
+                    )
+                )
+        finally:
+            a.close()
+            b.close()
+    return pd.DataFrame(out, columns=list(ADVICE_COLUMNS))
+
+
+def index_name(ddl: str) -> str | None:
+    """The index a CREATE INDEX / DROP INDEX statement names, unquoted (exact, not a
+    substring: advice must never be matched to the wrong index)."""
+    m = re.match(
+        r"\s*(?:CREATE\s+(?:UNIQUE\s+)?INDEX|DROP\s+INDEX)\s+(?:IF\s+(?:NOT\s+)?"
+        r"EXISTS\s+)?(\"(?:[^\"]|\"\")+\"|[\w$]+)",
+        ddl,
+        re.IGNORECASE,
+    )
+    if not m:
+        return None
+    n = m.group(1)
+    return n[1:-1].replace('""', '"') if n.startswith('"') else n
+
+
+def _evaluate_one(
+    a, b, schema, analyzed, sizes, workload, params, base_plans, cand, t, writes, seed
+) -> dict:
+    row = {
+        "action": cand["action"],
+        "ddl": cand["ddl"],
+        "table": cand.get("table"),
+        "source": cand.get("source", ""),
+        "queries_changed": [],
+        "gain_ms": 0.0,
+        "best_ratio": np.nan,
+        "verdicts": {},
+        "insert_us": np.nan,
+        "update_us": np.nan,
+        "size_bytes": np.nan,
+        "recommended": False,
+        "why": "",
+    }
+    table = (
+        schema.table(cand["table"])
+        if cand.get("table") and schema.has_table(cand["table"])
+        else None
+    )
+    write_skip = "" if table is not None else "write cost not measured: table unknown"
+    b.execute("BEGIN")
+    try:
+        ins = upd = None
+        if table is not None:
+            try:
+                ins, ins_rows, upd, upd_rows = _write_statements(b, table, schema, writes, seed)
+            except PerflabError as exc:
+                ins = None
+                write_skip = f"write cost not measured: {exc}"
+        w0 = _writes(b, ins, ins_rows, upd, upd_rows) if ins else None
+        try:
+            b.execute(cand["ddl"])
+            name = index_name(cand["ddl"])
+            if analyzed and cand["action"] == "create" and name:
+                b.execute(f"ANALYZE {quote_ident(name)}")
+        except sqlite3.Error as exc:
+            row["why"] = f"could not apply on the copy: {exc}"
+            return row
+        if cand["action"] == "create" and name:
+            sz = b.execute("SELECT sum(pgsize) FROM dbstat WHERE name = ?", (name,)).fetchone()
+            row["size_bytes"] = sz[0] if sz else np.nan
+        elif name:
+            row["size_bytes"] = sizes.get(name, (np.nan, np.nan))[1]
+        w1 = _writes(b, ins, ins_rows, upd, upd_rows) if ins else None
+        if w0 and w1:
+            row["insert_us"] = w1[0] - w0[0]
+            row["update_us"] = (w1[1] - w0[1]) if w0[1] is not None else np.nan
+        changed = []
+        for q in workload.queries:
+            p = params.get(q.name) or [()]
+            if [n.detail for n in explain(b, q.sql, p[0])] != base_plans[q.name]:
+                changed.append(q)
+        ratios, gain = [], 0.0
+        for q in changed:
+            p = params.get(q.name) or [()]
+            sa, sb = _ab(a, b, q.sql, p, t)
+            c = compare(sa, sb, min_effect=t.min_effect, seed=seed)
+            v, r, (lo, hi) = c["verdict"], c["ratio"], c["ci"]
+            row["verdicts"][q.name] = {
+                "verdict": v,
+                "ratio": r,
+                "ci99": [lo, hi],
+                "p50_before_ms": float(np.median(sa)) / 1e6,
+                "p50_after_ms": float(np.median(sb)) / 1e6,
+            }
+            ratios.append(r)
+            gain += (np.median(sa) - np.median(sb)) / 1e6
+        row["queries_changed"] = [q.name for q in changed]
+        row["gain_ms"] = float(gain)
+        row["best_ratio"] = float(min(ratios)) if ratios else np.nan
+    finally:
+        b.execute("ROLLBACK")
+    verdicts = [v["verdict"] for v in row["verdicts"].values()]
+    if "regression" in verdicts:
+        row["why"] = (
+            "rejected: a query regressed ("
+            + ", ".join(k for k, v in row["verdicts"].items() if v["verdict"] == "regression")
+            + ")"
+        )
+    elif cand["action"] == "create":
+        if "improvement" in verdicts:
+            row["recommended"] = True
+            row["why"] = "measured improvement: " + ", ".join(
+                f"{k} ×{1 / v['ratio']:.2f}"
+                for k, v in row["verdicts"].items()
+                if v["verdict"] == "improvement"
+            )
+        elif not verdicts:
+            row["why"] = "rejected: no workload query's plan changes"
+        else:
+            row["why"] = (
+                "rejected: no improvement beyond noise (CI includes 1 or effect < "
+                f"{t.min_effect:.0%})"
+            )
+    else:
+        if "inconclusive" in verdicts:
+            row["why"] = "rejected: a query may be slower (inconclusive)"
+        else:
+            row["recommended"] = True
+            row["why"] = (
+                "no query regresses; saves "
+                + (
+                    f"{-row['insert_us']:.1f} µs per insert, "
+                    if row["insert_us"] == row["insert_us"]
+                    else ""
+                )
+                + (
+                    f"{row['size_bytes'] / 1024:.0f} KiB"
+                    if row["size_bytes"] == row["size_bytes"]
+                    else "space"
+                )
+            )
+    if write_skip:  # said, not silently left as NaN
+        row["why"] += f"; {write_skip}"
+    return row
+
+
+def _writes(conn, ins, ins_rows, upd, upd_rows) -> tuple[float, float | None]:
+    conn.execute("SAVEPOINT wc")
+    try:
+        i = float(np.median(_time_writes(conn, ins, ins_rows))) / 1e3
+        u = float(np.median(_time_writes(conn, upd, upd_rows))) / 1e3 if upd else None
+    finally:
+        conn.execute("ROLLBACK TO wc")
+        conn.execute("RELEASE wc")
+    return i, u
+
+
+# ---------------------------------------------------------------------------------------------
+# the whole advice
+
+
+def candidates(
+    conn: sqlite3.Connection,
+    db: str | Path,
+    workload,
+    params: Mapping[str, Sequence[tuple]],
+    diagnostics: pd.DataFrame | None = None,
+    health: pd.DataFrame | None = None,
+) -> tuple[list[dict], str, list[dict]]:
+    """All candidates (deduplicated by DDL), a note on the expert tool used, and what was
+    skipped ({what, reason}): a query the expert could not be given is listed, not lost."""
+    inline = {}
+    skipped = []
+    for q in workload.queries:
+        try:
+            inline[q.name] = inline_params(
+                parse_query(q.sql, q.name), (params.get(q.name) or [()])[0]
+            )
+        except PerflabError as exc:
+            skipped.append({"what": f"expert on query {q.name}", "reason": str(exc)})
+    exp_c, tool = expert_candidates(db, inline)
+    out: dict[str, dict] = {}
+    for c in exp_c:
+        out.setdefault(
+            c["ddl"], {"action": "create", "ddl": c["ddl"], "table": c["table"], "source": "expert"}
+        )
+    if diagnostics is not None and not diagnostics.empty:
+        for r in diagnostics.itertuples():
+            if r.fix_kind == "index" and r.confirmed:
+                for ddl in str(r.fix).split(";\n"):
+                    out.setdefault(
+                        ddl,
+                        {
+                            "action": "create",
+                            "ddl": ddl,
+                            "table": r.table,
+                            "source": f"diagnostic:{r.diagnostic}",
+                        },
+                    )
+    if health is not None and not health.empty:
+        for r in health.itertuples():
+            if r.droppable and r.index:
+                ddl = f"DROP INDEX {quote_ident(r.index)}"
+                out.setdefault(
+                    ddl,
+                    {"action": "drop", "ddl": ddl, "table": r.table, "source": f"health:{r.issue}"},
+                )
+    return list(out.values()), tool, skipped
+
+
+def choose(evaluated: pd.DataFrame, *, drop_unused: bool = False) -> pd.DataFrame:
+    """The recommended set: per improved query the create with the largest gain (a create
+    that is nobody's best is left out as overlapping), plus every recommended drop of a
+    redundant index; drops of merely unused indexes only with `drop_unused` (the workload
+    may not be everything that queries the database)."""
+    if evaluated.empty:  # nothing to choose from (an empty object column would index columns)
+        return evaluated
+    rec = evaluated[evaluated["recommended"].astype(bool)]
+    if not drop_unused:
+        rec = rec[~rec["source"].eq("health:unused")]
+    keep = set()
+    best: dict[str, tuple[float, int]] = {}
+    for i, r in rec[rec["action"] == "create"].iterrows():
+        for q, v in r["verdicts"].items():
+            if v["verdict"] == "improvement":
+                g = v["p50_before_ms"] - v["p50_after_ms"]
+                if q not in best or g > best[q][0]:
+                    best[q] = (g, i)
+    keep |= {i for _, i in best.values()}
+    keep |= set(rec[rec["action"] == "drop"].index)
+    return evaluated.loc[sorted(keep)]
+
+
+def before_after(
+    db: str | Path,
+    workload,
+    params: Mapping[str, Sequence[tuple]],
+    ddl: Sequence[str],
+    *,
+    rounds: int = 5,
+    executions: int = 40,
+    min_effect: float = 0.05,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, Path]:
+    """Original vs advised schema, every query, interleaved ABAB in one process.
+
+    Returns (frame, path of a temp copy holding the advised schema; the caller
+    deletes it). Columns: query, p50_before_ms, p50_after_ms, ratio, ci_lo, ci_hi
+    (99% bootstrap CI of the ratio of medians after/before), verdict, plan_before,
+    plan_after.
+    """
+    t = _Timing(rounds, executions, min_effect)
+    after_path = copy_database(db)
+    b = sqlite3.connect(after_path, isolation_level=None)
+    try:
+        for d in ddl:
+            b.execute(d)
+        if _stat1(b):
+            b.execute("ANALYZE")
+    except sqlite3.Error as exc:
+        b.close()
+        raise PerflabError(f"advised schema: cannot apply {d!r}: {exc}") from None
+    rows = []
+    with working_copy(db) as pa:
+        a = sqlite3.connect(pa, isolation_level=None)
+        try:
+            for q in workload.queries:
+                p = params.get(q.name) or [()]
+                sa, sb = _ab(a, b, q.sql, p, t)
+                c = compare(sa, sb, min_effect=min_effect, seed=seed)
+                v, r, (lo, hi) = c["verdict"], c["ratio"], c["ci"]
+                rows.append(
+                    {
+                        "query": q.name,
+                        "p50_before_ms": np.median(sa) / 1e6,
+                        "p50_after_ms": np.median(sb) / 1e6,
+                        "ratio": r,
+                        "ci_lo": lo,
+                        "ci_hi": hi,
+                        "verdict": v,
+                        "plan_before": " | ".join(n.detail for n in explain(a, q.sql, p[0])),
+                        "plan_after": " | ".join(n.detail for n in explain(b, q.sql, p[0])),
+                    }
+                )
+        finally:
+            a.close()
+            b.close()
+    return pd.DataFrame(rows), after_path
+
+
+def schema_sql(path: str | Path) -> str:
+    """The schema of a database file as SQL text (tables, then indexes, views, triggers)."""
+    conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY type = 'table' DESC, type = 'index' DESC, rowid"
+        ).fetchall()
+    finally:
+        conn.close()
+    return "".join(r[0] + ";\n" for r in rows)
+
+
+def migration_sql(chosen: pd.DataFrame) -> str:
+    drops = [r for r in chosen.itertuples() if r.action == "drop"]
+    creates = [r for r in chosen.itertuples() if r.action == "create"]
+    lines = [
+        "-- perflab index advice: each statement was measured on a copy of the database",
+        "BEGIN;",
+    ]
+    for r in drops + creates:
+        lines.append(f"-- {r.source}: {r.why}")
+        lines.append(r.ddl + ";")
+    lines += ["COMMIT;", "ANALYZE;" if creates else ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_outputs(
+    run_dir: str | Path | None, chosen: pd.DataFrame, after_path: Path
+) -> dict[str, str]:
+    """`<run_dir>/advice/migration.sql` and `after_schema.sql`; nothing without run_dir.
+
+    Paths come back relative to the run folder, which is moved into place after the run."""
+    if not run_dir:
+        return {}
+    d = Path(run_dir) / "advice"
+    atomic_write_text(d / "migration.sql", migration_sql(chosen))
+    atomic_write_text(d / "after_schema.sql", schema_sql(after_path))
+    return {"migration": "advice/migration.sql", "after_schema": "advice/after_schema.sql"}
+
+
+def advice_records(
+    evaluated: pd.DataFrame,
+    chosen: pd.DataFrame,
+    ba: pd.DataFrame | None,
+    rewrites: pd.DataFrame | None = None,
+    tool: str = "",
+    files: dict | None = None,
+    skipped: Sequence[dict] = (),
+) -> dict:
+    """The advice as summary.json carries it; `skipped`: what the advisor could not
+    analyse, with the reason (from `candidates`)."""
+
+    def recs(f):
+        return (
+            [] if f is None else f.astype(object).where(f.notna(), None).to_dict(orient="records")
+        )
+
+    rw = []
+    if rewrites is not None and not rewrites.empty:
+        rw = recs(
+            rewrites[(rewrites["fix_kind"] == "rewrite") & rewrites["recommended"]][
+                [
+                    "query",
+                    "diagnostic",
+                    "fix",
+                    "equivalent",
+                    "p50_before_ms",
+                    "p50_after_ms",
+                    "speedup",
+                    "ratio_ci",
+                    "timing",
+                ]
+            ]
+        )
+    return {
+        "expert": tool,
+        "candidates": recs(evaluated),
+        "recommended": [r["ddl"] for r in recs(chosen)],
+        "query_rewrites": rw,
+        "before_after": recs(ba),
+        "files": files or {},
+        "skipped": list(skipped),
+    }

@@ -1,0 +1,1564 @@
+"""Deterministic, realistic data generation from a YAML spec on top of what the DDL says.
+
+The DDL decides what must hold (NOT NULL, CHECK ... IN lists, json_valid, foreign keys,
+PRIMARY KEY / UNIQUE); the spec only says what the data should look like. Columns the
+spec does not mention get defaults derived from the DDL by rules, so any schema gets a
+valid database with no spec beyond the row counts.
+
+Spec format (YAML)::
+
+    name: agent_orchestrator
+    schema: ../schemas/agent_orchestrator.sql   # relative to this YAML file
+    seed: 20261126                              # default seed (overridable per build)
+    time_range: {start: "2026-01-01", end: "2026-10-01"}   # default for timestamp columns
+    scales:                                     # rows per table; every table must be listed
+      tiny:  {sessions: 100, memory_entries: 1000, ...}
+      quick: {...}
+      full:  {...}
+    tables:
+      sessions:
+        columns:
+          id: {kind: sequence, format: "sess-{i:08d}"}
+          user_id: {kind: zipf, format: "user_{k:05d}", n_per_row: 0.05, s: 1.1}
+          status: {kind: choice, weights: {terminated: 0.45, archived: 0.3, active: 0.12}}
+          terminated_at: {kind: timestamp, after: created_at, days: [0, 30],
+                          null_unless: {column: status, in: [terminated, archived]}}
+
+Generator kinds and their options (any column also takes ``null_fraction: 0.3`` and
+``null_unless: {column: c, in: [v, ...]}``, which make the value NULL):
+
+==============  ===========================================================================
+sequence        ``format`` with ``{i}`` (1-based, ``start``); without format: integers
+choice          ``values: [...]`` (uniform) or ``weights: {value: weight}``
+zipf            ``format`` with ``{k}``, ``n`` or ``n_per_row`` (scales with the table),
+                exponent ``s`` (default 1.1): value k has probability ~ 1/k^s
+int             ``min``, ``max``, optional ``s`` (Zipf skew toward min)
+real            ``min``, ``max``, optional ``digits`` (rounding, default 3)
+bool            ``p_true`` (stored as 0/1)
+text            ``words: [min, max]`` from a fixed word list
+timestamp       ``start``/``end`` ISO dates (uniform), or ``after: <column>`` with ``days`` or
+                ``seconds: [min, max]``; ``format: datetime|date``; text 'YYYY-MM-DD HH:MM:SS'
+json            ``shape: object|array``, ``items: [min, max]``; always valid JSON
+template        ``format: "{a}:{b}"`` with ``parts: {a: <generator>, b: <generator>}``
+counter         ``per: [columns]``: 1-based occurrence number within the group (versions)
+parent          ``via: <fk column>``, ``column: <parent column>``: copy from the referenced row
+fk              options for an FK column: ``distribution: uniform|zipf``, ``s``
+constant        ``value``
+blob            ``bytes: [min, max]``
+one_of          ``options: [{weight: w, gen: <generator>}, ...]``: per row, one sub-generator
+==============  ===========================================================================
+
+Defaults for unmentioned columns: CHECK IN list -> uniform choice; json_valid -> small JSON
+object; FK -> an existing parent key (20% NULL when nullable); INTEGER PRIMARY KEY -> 1..n;
+single-column PK/UNIQUE -> sequence; declared TIMESTAMP/DATE/DATETIME -> timestamp over
+``time_range``; otherwise by affinity. Generated columns are omitted.
+
+Guarantees: foreign keys point at existing parent rows (parents' keys are kept in memory,
+tables are generated in dependency order; a self-reference points at an earlier row);
+NOT NULL and CHECK IN lists hold; rows duplicating a PRIMARY KEY / UNIQUE constraint are
+dropped and counted. Same spec + DDL + scale + seed -> identical database: every column
+draws from its own numpy Generator seeded from (seed, table, column).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from perflab import paths
+from perflab.database.schemaspec import database_spec
+from perflab.database.snapshot import is_sqlite_file
+from perflab.errors import PerflabError
+from perflab.fsio import atomic_write_text
+from perflab.sqlite.schema import (
+    ColumnInfo,
+    FkInfo,
+    SchemaInfo,
+    TableInfo,
+    apply_ddl,
+    introspect_ddl,
+    load_ddl,
+    quote_ident,
+    split_statements,
+)
+
+__all__ = [
+    "BUILD_PRAGMAS",
+    "GENERATOR_VERSION",
+    "BuildReport",
+    "ColumnSpec",
+    "DatasetSpec",
+    "GeneratedTable",
+    "TableSpec",
+    "build_database",
+    "cache_key",
+    "cached_database",
+    "generate",
+    "load_dataset_spec",
+]
+
+GENERATOR_VERSION = "1"
+CHUNK_ROWS = 50_000
+DEFAULT_TIME_RANGE = ("2026-01-01", "2026-10-01")
+# Pragmas while building (the benchmark's baseline uses the same ones).
+BUILD_PRAGMAS = (
+    "PRAGMA journal_mode=OFF",
+    "PRAGMA synchronous=OFF",
+    "PRAGMA cache_size=-262144",
+    "PRAGMA temp_store=MEMORY",
+)
+# Create explicit indexes after the data is in: sorting once beats B-tree inserts
+# (measured by benchmarks/bench_datagen.py). Same final schema either way.
+DEFER_INDEXES = True
+
+_COMMON = {"kind", "null_fraction", "null_unless"}
+KINDS: dict[str, set[str]] = {
+    "sequence": {"format", "start"},
+    "choice": {"values", "weights"},
+    "zipf": {"format", "n", "n_per_row", "s"},
+    "int": {"min", "max", "s"},
+    "real": {"min", "max", "digits"},
+    "bool": {"p_true"},
+    "text": {"words", "max_chars"},
+    "timestamp": {"start", "end", "after", "days", "seconds", "format"},
+    "json": {"shape", "items"},
+    "template": {"format", "parts"},
+    "counter": {"per", "start"},
+    "parent": {"via", "column"},
+    "fk": {"distribution", "s"},
+    "constant": {"value"},
+    "blob": {"bytes"},
+    "one_of": {"options"},
+}
+
+_WORDS = (
+    "agent",
+    "memory",
+    "task",
+    "session",
+    "plan",
+    "result",
+    "context",
+    "user",
+    "project",
+    "config",
+    "value",
+    "state",
+    "query",
+    "index",
+    "search",
+    "update",
+    "write",
+    "read",
+    "model",
+    "tool",
+    "call",
+    "step",
+    "retry",
+    "error",
+    "status",
+    "cache",
+    "batch",
+    "vector",
+    "embed",
+    "chunk",
+    "document",
+    "summary",
+    "report",
+    "metric",
+    "event",
+    "queue",
+    "worker",
+    "schedule",
+    "sync",
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "review",
+    "merge",
+    "deploy",
+    "build",
+    "test",
+    "check",
+    "verify",
+    "analyze",
+    "compute",
+    "fetch",
+    "store",
+    "load",
+    "parse",
+    "render",
+    "route",
+    "token",
+    "prompt",
+    "reply",
+    "goal",
+    "budget",
+    "limit",
+    "window",
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# spec data classes
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One generator config: its kind, options (nested ColumnSpecs for template/one_of) and
+    the NULL rules that apply to any kind."""
+
+    kind: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    null_fraction: float | None = None
+    null_unless: tuple[str, tuple[Any, ...]] | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    columns: Mapping[str, ColumnSpec]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    schema_path: Path
+    seed: int
+    scales: Mapping[str, Mapping[str, int]]
+    tables: Mapping[str, TableSpec]
+    source: Path
+    time_range: tuple[str, str] = DEFAULT_TIME_RANGE
+
+    def deployment_rows(self) -> dict[str, int]:
+        """Rows per table at the largest named scale: the size the application must reach,
+        the horizon against which scale predictions are judged."""
+        largest = max(self.scales.values(), key=lambda rows: sum(rows.values()))
+        return dict(largest)
+
+
+@dataclass(frozen=True)
+class GeneratedTable:
+    """A chunk of rows for one table (big tables come in several chunks, same table name)."""
+
+    table: str
+    columns: tuple[str, ...]
+    rows: list[tuple]
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    path: Path
+    scale: str
+    seed: int
+    row_counts: Mapping[str, int]
+    seconds: float
+    rows_per_s: float
+    analyzed: bool
+    dropped_duplicates: Mapping[str, int]
+    cache_key: str
+    from_cache: bool
+    source: str | None = None  # the user's database when the data is theirs (scale 'existing')
+    notes: tuple[str, ...] = ()  # things the report must mention (integrity, skipped tables)
+
+
+# ---------------------------------------------------------------------------------------------
+# spec loading
+
+
+class _Locator:
+    """Line numbers of YAML keys, so errors can say file:line."""
+
+    def __init__(self, path: Path, text: str):
+        self.path = path
+        self.lines: dict[tuple[str, ...], int] = {}
+        try:
+            node = yaml.compose(text)
+        except yaml.YAMLError:
+            node = None
+        if node is not None:
+            self._walk(node, ())
+
+    def _walk(self, node: Any, prefix: tuple[str, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                key = prefix + (str(k.value),)
+                self.lines[key] = k.start_mark.line + 1
+                self._walk(v, key)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                key = prefix + (str(i),)
+                self.lines[key] = v.start_mark.line + 1
+                self._walk(v, key)
+
+    def error(self, keypath: tuple[str, ...], msg: str) -> PerflabError:
+        line = None
+        for n in range(len(keypath), 0, -1):
+            line = self.lines.get(tuple(str(k) for k in keypath[:n]))
+            if line is not None:
+                break
+        where = f"{self.path}:{line}" if line else str(self.path)
+        key = ".".join(str(k) for k in keypath)
+        return PerflabError(f"{where}: {key}: {msg}" if key else f"{where}: {msg}")
+
+
+def load_dataset_spec(path: Path, *, schema: Path | None = None) -> DatasetSpec:
+    """Parse and validate a dataset spec (against its schema); errors name file, line and key.
+
+    ``schema`` overrides the spec's ``schema`` key (``perflab run --schema x.sql --dataset
+    y.yaml``). A SQLite database instead of YAML yields a spec derived from it (its DDL,
+    its row counts capped per scale: see `perflab.database.schemaspec.database_spec`).
+    """
+    path = Path(path)
+    if is_sqlite_file(path):
+        return load_dataset_spec(database_spec(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PerflabError(f"{path}: dataset spec not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise PerflabError(f"{path}: cannot read dataset spec: {e}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise PerflabError(f"{path}{line}: invalid YAML: {problem}") from None
+    loc = _Locator(path, text)
+    if not isinstance(data, dict):
+        raise loc.error((), "a dataset spec must be a mapping")
+    unknown = set(data) - {"name", "schema", "seed", "scales", "tables", "time_range"}
+    if unknown:
+        k = sorted(map(str, unknown))[0]
+        raise loc.error((k,), "unknown key")
+    for req in ("name", "scales") if schema is not None else ("name", "schema", "scales"):
+        if req not in data:
+            raise loc.error((), f"missing required key {req!r}")
+    if schema is not None:
+        schema_path = Path(schema).expanduser().resolve()
+    else:
+        schema_path = (path.parent / str(data["schema"])).resolve()
+    seed = data.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise loc.error(("seed",), "seed must be a non-negative integer")
+    tr = data.get("time_range") or {}
+    if not isinstance(tr, dict) or set(tr) - {"start", "end"}:
+        raise loc.error(("time_range",), "expected {start: date, end: date}")
+    time_range = (
+        _iso(tr.get("start", DEFAULT_TIME_RANGE[0]), loc, ("time_range", "start")),
+        _iso(tr.get("end", DEFAULT_TIME_RANGE[1]), loc, ("time_range", "end")),
+    )
+    scales_raw = data["scales"]
+    if not isinstance(scales_raw, dict) or not scales_raw:
+        raise loc.error(("scales",), "expected a mapping of scale name -> {table: rows}")
+    scales: dict[str, dict[str, int]] = {}
+    for sname, rows in scales_raw.items():
+        if not isinstance(rows, dict):
+            raise loc.error(("scales", sname), "expected a mapping {table: rows}")
+        for t, n in rows.items():
+            if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+                raise loc.error(("scales", sname, t), "row count must be a non-negative integer")
+        scales[str(sname)] = {str(t): int(n) for t, n in rows.items()}
+    tables: dict[str, TableSpec] = {}
+    for tname, tdata in (data.get("tables") or {}).items():
+        kp = ("tables", str(tname))
+        if not isinstance(tdata, dict) or set(tdata) - {"columns"}:
+            raise loc.error(kp, "expected {columns: {column: generator}}")
+        cols: dict[str, ColumnSpec] = {}
+        for cname, cdata in (tdata.get("columns") or {}).items():
+            cols[str(cname)] = _parse_column(cdata, loc, kp + ("columns", str(cname)))
+        tables[str(tname)] = TableSpec(str(tname), cols)
+    spec = DatasetSpec(
+        name=str(data["name"]),
+        schema_path=schema_path,
+        seed=seed,
+        scales=scales,
+        tables=tables,
+        source=path,
+        time_range=time_range,
+    )
+    ddl = load_ddl(schema_path)
+    _validate(spec, introspect_ddl(ddl, str(schema_path)), loc)
+    return spec
+
+
+def _iso(v: Any, loc: _Locator, kp: tuple[str, ...]) -> str:
+    if isinstance(v, datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(v, date):
+        return v.isoformat()
+    try:
+        np.datetime64(str(v).replace(" ", "T"), "s")
+    except ValueError:
+        raise loc.error(kp, f"not an ISO date/time: {v!r}") from None
+    return str(v)
+
+
+def _range2(v: Any, loc: _Locator, kp: tuple[str, ...], what: str) -> tuple[float, float]:
+    if (
+        not isinstance(v, list | tuple)
+        or len(v) != 2
+        or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
+        or v[0] > v[1]
+    ):
+        raise loc.error(kp, f"{what} must be [min, max] numbers with min <= max")
+    return (v[0], v[1])
+
+
+def _parse_column(raw: Any, loc: _Locator, kp: tuple[str, ...]) -> ColumnSpec:
+    if not isinstance(raw, dict):
+        raise loc.error(kp, "a generator must be a mapping with a 'kind'")
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        known = ", ".join(sorted(KINDS))
+        raise loc.error(kp + ("kind",), f"unknown kind {kind!r} (known: {known})")
+    for k in raw:
+        if k not in _COMMON and k not in KINDS[kind]:
+            raise loc.error(kp + (str(k),), f"unknown option {k!r} for kind {kind!r}")
+    opts: dict[str, Any] = {k: v for k, v in raw.items() if k not in _COMMON}
+    nf = raw.get("null_fraction")
+    if nf is not None and (not isinstance(nf, int | float) or not 0 <= nf <= 1):
+        raise loc.error(kp + ("null_fraction",), "must be a number in [0, 1]")
+    nu = raw.get("null_unless")
+    null_unless = None
+    if nu is not None:
+        if (
+            not isinstance(nu, dict)
+            or set(nu) != {"column", "in"}
+            or not isinstance(nu["in"], list)
+        ):
+            raise loc.error(kp + ("null_unless",), "expected {column: name, in: [values]}")
+        null_unless = (str(nu["column"]), tuple(nu["in"]))
+    # per-kind checks
+    if kind == "choice":
+        if ("values" in opts) == ("weights" in opts):
+            raise loc.error(kp, "choice needs exactly one of 'values' or 'weights'")
+        if "values" in opts and (not isinstance(opts["values"], list) or not opts["values"]):
+            raise loc.error(kp + ("values",), "must be a non-empty list")
+        if "weights" in opts:
+            w = opts["weights"]
+            if (
+                not isinstance(w, dict)
+                or not w
+                or not all(isinstance(x, int | float) and x >= 0 for x in w.values())
+                or sum(w.values()) <= 0
+            ):
+                raise loc.error(kp + ("weights",), "must map values to non-negative weights")
+    elif kind == "zipf":
+        if ("n" in opts) == ("n_per_row" in opts):
+            raise loc.error(kp, "zipf needs exactly one of 'n' or 'n_per_row'")
+    elif kind in ("int", "real"):
+        for k in ("min", "max"):
+            if k not in opts or not isinstance(opts[k], int | float):
+                raise loc.error(kp + (k,), f"{kind} needs a numeric {k!r}")
+        if opts["min"] > opts["max"]:
+            raise loc.error(kp, "min > max")
+    elif kind in ("text", "blob", "json"):
+        key = {"text": "words", "blob": "bytes", "json": "items"}[kind]
+        if key in opts:
+            _range2(opts[key], loc, kp + (key,), key)
+        mc = opts.get("max_chars")
+        if mc is not None and (not isinstance(mc, int) or isinstance(mc, bool) or mc < 0):
+            raise loc.error(kp + ("max_chars",), "max_chars must be a whole number >= 0")
+        if kind == "json" and opts.get("shape", "object") not in ("object", "array"):
+            raise loc.error(kp + ("shape",), "shape must be object or array")
+    elif kind == "timestamp":
+        if "after" in opts:
+            if ("days" in opts) == ("seconds" in opts):
+                raise loc.error(kp, "timestamp with 'after' needs one of 'days' or 'seconds'")
+            rk = "days" if "days" in opts else "seconds"
+            _range2(opts[rk], loc, kp + (rk,), rk)
+        for k in ("start", "end"):
+            if k in opts:
+                opts[k] = _iso(opts[k], loc, kp + (k,))
+        if opts.get("format", "datetime") not in ("datetime", "date"):
+            raise loc.error(kp + ("format",), "format must be datetime or date")
+    elif kind == "template":
+        if not isinstance(opts.get("format"), str) or not isinstance(opts.get("parts"), dict):
+            raise loc.error(kp, "template needs 'format' and 'parts'")
+        opts["parts"] = {
+            str(p): _parse_column(g, loc, kp + ("parts", str(p))) for p, g in opts["parts"].items()
+        }
+    elif kind == "counter":
+        per = opts.get("per", [])
+        if not isinstance(per, list):
+            raise loc.error(kp + ("per",), "must be a list of columns")
+        opts["per"] = tuple(str(c) for c in per)
+    elif kind == "parent":
+        if "via" not in opts or "column" not in opts:
+            raise loc.error(kp, "parent needs 'via' (an FK column) and 'column'")
+    elif kind == "fk":
+        if opts.get("distribution", "uniform") not in ("uniform", "zipf"):
+            raise loc.error(kp + ("distribution",), "must be uniform or zipf")
+    elif kind == "constant":
+        if "value" not in opts:
+            raise loc.error(kp, "constant needs 'value'")
+    elif kind == "one_of":
+        items = opts.get("options")
+        if not isinstance(items, list) or not items:
+            raise loc.error(kp + ("options",), "must be a non-empty list of {weight, gen}")
+        parsed = []
+        for i, it in enumerate(items):
+            if not isinstance(it, dict) or set(it) != {"weight", "gen"}:
+                raise loc.error(kp + ("options", str(i)), "expected {weight: w, gen: generator}")
+            parsed.append(
+                (
+                    float(it["weight"]),
+                    _parse_column(it["gen"], loc, kp + ("options", str(i), "gen")),
+                )
+            )
+        opts["options"] = tuple(parsed)
+    return ColumnSpec(kind=kind, options=opts, null_fraction=nf, null_unless=null_unless)
+
+
+def _validate(spec: DatasetSpec, schema: SchemaInfo, loc: _Locator | None = None) -> None:
+    """Check the spec against the schema: tables, columns, scales, CHECK lists, NOT NULL."""
+    loc = loc or _Locator(spec.source, "")
+    names = {t.name for t in schema.tables}
+    for sname, rows in spec.scales.items():
+        for t in rows:
+            if t not in names:
+                raise loc.error(("scales", sname, t), f"no table {t!r} in {spec.schema_path.name}")
+        missing = [t for t in names if t not in rows]
+        if missing:
+            raise loc.error(
+                ("scales", sname), f"missing row counts for tables: {', '.join(sorted(missing))}"
+            )
+    for tname, ts in spec.tables.items():
+        if tname not in names:
+            raise loc.error(("tables", tname), f"no table {tname!r} in {spec.schema_path.name}")
+        table = schema.table(tname)
+        for cname, cs in ts.columns.items():
+            kp = ("tables", tname, "columns", cname)
+            if not table.has_column(cname):
+                raise loc.error(kp, f"table {tname!r} has no column {cname!r}")
+            col = table.column(cname)
+            if col.generated:
+                raise loc.error(kp, f"column {tname}.{cname} is generated; it cannot be set")
+            _validate_gen(cs, col, table, schema, loc, kp, top=True)
+
+
+def _validate_gen(
+    cs: ColumnSpec,
+    col: ColumnInfo,
+    table: TableInfo,
+    schema: SchemaInfo,
+    loc: _Locator,
+    kp: tuple[str, ...],
+    top: bool,
+) -> None:
+    where = f"{table.name}.{col.name}"
+    if top and col.notnull and (cs.null_fraction or cs.null_unless):
+        raise loc.error(kp, f"column {where} is NOT NULL; it cannot be made NULL")
+    for dep in _deps(cs):
+        if not table.has_column(dep):
+            raise loc.error(kp, f"refers to column {dep!r}, which {table.name!r} does not have")
+    if top and col.check_in_values is not None:
+        allowed = set(col.check_in_values)
+        vals: list[Any] = []
+        if cs.kind == "choice":
+            vals = list(cs.options.get("values") or cs.options.get("weights") or [])
+        elif cs.kind == "constant":
+            vals = [cs.options["value"]]
+        bad = [v for v in vals if v not in allowed]
+        if bad:
+            raise loc.error(
+                kp,
+                f"value {bad[0]!r} is outside the CHECK IN list of {where} "
+                f"({', '.join(map(repr, col.check_in_values))})",
+            )
+    if top and cs.kind in ("int", "real"):
+        lo, hi = cs.options["min"], cs.options["max"]
+        if col.check_min is not None and (
+            lo < col.check_min or (lo == col.check_min and not col.check_min_inclusive)
+        ):
+            raise loc.error(kp, f"min {lo} violates the CHECK lower bound of {where}")
+        if col.check_max is not None and (
+            hi > col.check_max or (hi == col.check_max and not col.check_max_inclusive)
+        ):
+            raise loc.error(kp, f"max {hi} violates the CHECK upper bound of {where}")
+    if cs.kind == "fk" and _fk_for(table, col.name) is None:
+        raise loc.error(kp, f"kind fk on {where}, which is not a foreign key column")
+    if cs.kind == "parent":
+        fk = _fk_for(table, str(cs.options["via"]))
+        if fk is None or len(fk.columns) != 1:
+            raise loc.error(kp, f"'via' {cs.options['via']!r} is not a single-column foreign key")
+        if fk.parent == table.name:
+            raise loc.error(kp, "'via' must reference another table")
+        if not schema.table(fk.parent).has_column(str(cs.options["column"])):
+            raise loc.error(kp, f"table {fk.parent!r} has no column {cs.options['column']!r}")
+    if cs.kind == "template":
+        for p, g in cs.options["parts"].items():
+            _validate_gen(g, col, table, schema, loc, kp + ("parts", p), top=False)
+    if cs.kind == "one_of":
+        for i, (_w, g) in enumerate(cs.options["options"]):
+            _validate_gen(g, col, table, schema, loc, kp + ("options", str(i)), top=False)
+
+
+def _deps(cs: ColumnSpec) -> list[str]:
+    """Other columns of the same row this generator reads."""
+    out: list[str] = []
+    if cs.null_unless:
+        out.append(cs.null_unless[0])
+    o = cs.options
+    if cs.kind == "timestamp" and "after" in o:
+        out.append(str(o["after"]))
+    elif cs.kind == "counter":
+        out.extend(o["per"])
+    elif cs.kind == "parent":
+        out.append(str(o["via"]))
+    elif cs.kind == "template":
+        for g in o["parts"].values():
+            out.extend(_deps(g))
+    elif cs.kind == "one_of":
+        for _w, g in o["options"]:
+            out.extend(_deps(g))
+    return out
+
+
+def _fk_for(table: TableInfo, column: str) -> FkInfo | None:
+    for fk in table.foreign_keys:
+        if column in fk.columns:
+            return fk
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# column representation and vectorised helpers
+
+
+@dataclass
+class _Col:
+    """Column values for all rows: numpy array (object/int64/float64, or epoch seconds when
+    ts_fmt is set), a NULL mask, and for FK columns the chosen parent row indices."""
+
+    values: np.ndarray
+    nulls: np.ndarray | None = None
+    ts_fmt: str | None = None
+    rows: np.ndarray | None = None
+
+    def take(self, idx: np.ndarray) -> _Col:
+        return _Col(
+            self.values[idx],
+            None if self.nulls is None else self.nulls[idx],
+            self.ts_fmt,
+            None if self.rows is None else self.rows[idx],
+        )
+
+    def with_nulls(self, mask: np.ndarray | None) -> _Col:
+        if mask is None or not mask.any():
+            return self
+        nulls = mask if self.nulls is None else (self.nulls | mask)
+        return _Col(self.values, nulls, self.ts_fmt, self.rows)
+
+    def to_list(self, a: int, b: int) -> list[Any]:
+        v = self.values[a:b]
+        out = _fmt_ts(v, self.ts_fmt) if self.ts_fmt else v.tolist()
+        if self.nulls is not None:
+            for i in np.flatnonzero(self.nulls[a:b]).tolist():
+                out[i] = None
+        return out
+
+    def python_values(self) -> np.ndarray:
+        """Values as an object array (timestamps formatted, NULLs as None)."""
+        if self.ts_fmt:
+            arr = np.array(_fmt_ts(self.values, self.ts_fmt), dtype=object)
+        else:
+            arr = self.values.astype(object)
+        if self.nulls is not None:
+            arr[self.nulls] = None
+        return arr
+
+
+def _fmt_ts(sec: np.ndarray, fmt: str) -> list[str]:
+    """Epoch seconds -> 'YYYY-MM-DD HH:MM:SS' (or 'YYYY-MM-DD'), vectorised with integer math."""
+    sec = np.asarray(sec, dtype=np.int64)
+    n = len(sec)
+    days = sec // 86400
+    rem = sec - days * 86400
+    z = days + 719468  # civil_from_days (H. Hinnant)
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    y = yoe + era * 400
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = np.where(mp < 10, mp + 3, mp - 9)
+    y = np.clip(y + (m <= 2), 0, 9999)
+    width = 10 if fmt == "date" else 19
+    out = np.empty((n, width), dtype=np.uint32)
+    out[:, 0] = 48 + y // 1000
+    out[:, 1] = 48 + y // 100 % 10
+    out[:, 2] = 48 + y // 10 % 10
+    out[:, 3] = 48 + y % 10
+    out[:, 4] = 45
+    out[:, 5] = 48 + m // 10
+    out[:, 6] = 48 + m % 10
+    out[:, 7] = 45
+    out[:, 8] = 48 + d // 10
+    out[:, 9] = 48 + d % 10
+    if width == 19:
+        h, mi, s = rem // 3600, rem // 60 % 60, rem % 60
+        out[:, 10] = 32
+        out[:, 11] = 48 + h // 10
+        out[:, 12] = 48 + h % 10
+        out[:, 13] = 58
+        out[:, 14] = 48 + mi // 10
+        out[:, 15] = 48 + mi % 10
+        out[:, 16] = 58
+        out[:, 17] = 48 + s // 10
+        out[:, 18] = 48 + s % 10
+    return out.view(f"<U{width}").ravel().tolist()
+
+
+def _epoch(iso: str) -> int:
+    return int(np.datetime64(str(iso).replace(" ", "T"), "s").astype(np.int64))
+
+
+def _rng(seed: int, *names: str) -> np.random.Generator:
+    words = [seed & 0xFFFFFFFF, seed >> 32] + [zlib.crc32(n.encode("utf-8")) for n in names]
+    return np.random.default_rng(words)
+
+
+def _zipf_ranks(rng: np.random.Generator, n_values: int, s: float, size: int) -> np.ndarray:
+    """0-based ranks with P(rank r) ~ 1/(r+1)^s."""
+    w = 1.0 / np.power(np.arange(1, n_values + 1, dtype=np.float64), s)
+    cdf = np.cumsum(w)
+    cdf /= cdf[-1]
+    r = np.searchsorted(cdf, rng.random(size), side="right")
+    return np.minimum(r, n_values - 1)
+
+
+def _format_codes(fmt: str, name: str, ints: np.ndarray) -> np.ndarray:
+    """Format integers through a str.format pattern, formatting each distinct value once."""
+    uniq, inv = np.unique(ints, return_inverse=True)
+    vocab = np.array([fmt.format(**{name: int(k)}) for k in uniq.tolist()], dtype=object)
+    return vocab[inv]
+
+
+def _obj(values: list[Any]) -> np.ndarray:
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    return arr
+
+
+def _factorize(col: _Col, collation: str | None = None) -> np.ndarray:
+    """Integer codes per distinct value (-1 for NULL), honouring NOCASE/RTRIM collations."""
+    vals = col.values
+    if col.ts_fmt is None and vals.dtype == object and collation:
+        c = collation.upper()
+        if c == "NOCASE":
+            vals = _obj([v.lower() if isinstance(v, str) else v for v in vals.tolist()])
+        elif c == "RTRIM":
+            vals = _obj([v.rstrip(" ") if isinstance(v, str) else v for v in vals.tolist()])
+    codes, _ = pd.factorize(vals, use_na_sentinel=True)
+    codes = codes.astype(np.int64)
+    if col.nulls is not None:
+        codes[col.nulls] = -1
+    return codes
+
+
+def _in_mask(col: _Col, values: tuple[Any, ...]) -> np.ndarray:
+    vals = col.python_values() if col.ts_fmt else col.values
+    mask = pd.Series(vals).isin(list(values)).to_numpy()
+    if col.nulls is not None:
+        mask = mask & ~col.nulls
+    return mask
+
+
+# ---------------------------------------------------------------------------------------------
+# generation
+
+
+@dataclass
+class _Parent:
+    n: int
+    cols: dict[str, _Col]
+
+
+class _TableGen:
+    """Generates one table column-wise from its spec, its DDL and its parents' kept keys."""
+
+    def __init__(
+        self,
+        spec: DatasetSpec,
+        schema: SchemaInfo,
+        table: TableInfo,
+        n: int,
+        seed: int,
+        parents: dict[str, _Parent],
+    ):
+        self.spec = spec
+        self.schema = schema
+        self.table = table
+        self.n = n
+        self.seed = seed
+        self.parents = parents
+        tspec = spec.tables.get(table.name)
+        self.explicit = dict(tspec.columns) if tspec else {}
+        self.cols: dict[str, _Col] = {}
+        self.t0, self.t1 = (_epoch(x) for x in spec.time_range)
+
+    # -- helpers
+    def rng(self, column: str, *extra: str) -> np.random.Generator:
+        return _rng(self.seed, self.table.name, column, *extra)
+
+    def spec_for(self, col: ColumnInfo) -> ColumnSpec:
+        if col.name in self.explicit:
+            return self.explicit[col.name]
+        return self.default_spec(col)
+
+    def default_spec(self, col: ColumnInfo) -> ColumnSpec:
+        t = self.table
+        fk = _fk_for(t, col.name)
+        if fk is not None:
+            return ColumnSpec("fk", {}, 0.2 if not col.notnull else None)
+        if t.rowid_alias == col.name:
+            return ColumnSpec("sequence", {})
+        single_unique = (col.name,) in t.unique_constraints
+        if single_unique:
+            if col.affinity in ("INTEGER", "REAL", "NUMERIC"):
+                return ColumnSpec("sequence", {})
+            return ColumnSpec("sequence", {"format": f"{t.name}-{{i:08d}}"})
+        if col.check_in_values:
+            return ColumnSpec("choice", {"values": list(col.check_in_values)})
+        if col.json:
+            return ColumnSpec("json", {"shape": "object", "items": [1, 4]})
+        typ = col.declared_type.upper()
+        dflt = (col.default or "").upper() if col.affinity not in ("INTEGER", "REAL") else ""
+        if any(w in dflt for w in ("CURRENT_TIMESTAMP", "DATETIME(", "STRFTIME(")):
+            return ColumnSpec("timestamp", {"format": "datetime"})
+        if "CURRENT_DATE" in dflt or "DATE(" in dflt:
+            return ColumnSpec("timestamp", {"format": "date"})
+        if "TIME" in typ or "DATE" in typ:
+            return ColumnSpec("timestamp", {"format": "date" if typ == "DATE" else "datetime"})
+        if "BOOL" in typ:
+            return ColumnSpec("bool", {"p_true": 0.5})
+        # a one-sided CHECK (v < 0, v >= 10) bounds one end; the other is 1000 away
+        if col.check_min is not None:
+            lo = col.check_min
+            hi = col.check_max if col.check_max is not None else lo + 1000
+        else:
+            hi = col.check_max if col.check_max is not None else 1000
+            lo = hi - 1000 if col.check_max is not None else 0
+        if col.affinity in ("INTEGER", "NUMERIC"):
+            lo_i = int(np.floor(lo)) + (0 if col.check_min_inclusive or lo != int(lo) else 1)
+            lo_i = max(lo_i, int(np.ceil(lo)))
+            hi_i = int(np.floor(hi)) - (0 if col.check_max_inclusive or hi != int(hi) else 1)
+            return ColumnSpec("int", {"min": lo_i, "max": max(lo_i, hi_i)})
+        if col.affinity == "REAL":
+            lo_eps = 0 if col.check_min_inclusive else 1e-3
+            hi_eps = 0 if col.check_max_inclusive else 1e-3
+            return ColumnSpec("real", {"min": lo + lo_eps, "max": hi - hi_eps})
+        if col.affinity == "BLOB" and typ.strip():
+            return ColumnSpec("blob", {"bytes": [16, 64]})
+        most = _max_length(t.sql, col.name)
+        if most is not None:
+            return ColumnSpec("text", {"words": [1, 6], "max_chars": most})
+        return ColumnSpec("text", {"words": [1, 6]})
+
+    # -- driver
+    def run(self) -> tuple[dict[str, _Col], int]:
+        t = self.table
+        insertable = [c for c in t.columns if not c.generated]
+        specs = {c.name: self.spec_for(c) for c in insertable}
+        self_fk_cols = {
+            c for fk in t.foreign_keys if fk.parent == t.name for c in fk.columns if c in specs
+        }
+        order = self._column_order(specs, self_fk_cols)
+        for name in order:
+            if name in self.cols:
+                continue  # filled together with its multi-column FK
+            self.cols[name] = self.gen_top(t.column(name), specs[name])
+        dropped = self._dedupe(self_fk_cols)
+        for fk in t.foreign_keys:
+            if fk.parent == t.name and fk.columns[0] in self_fk_cols:
+                self._self_fk(fk, specs[fk.columns[0]])
+        return {c.name: self.cols[c.name] for c in insertable}, dropped
+
+    def _column_order(self, specs: dict[str, ColumnSpec], deferred: set[str]) -> list[str]:
+        names = [n for n in specs if n not in deferred]
+        deps = {n: [d for d in _deps(specs[n]) if d in specs] for n in names}
+        for n in names:
+            for d in deps[n]:
+                if d in deferred:
+                    raise PerflabError(
+                        f"{self.spec.source}: {self.table.name}.{n} depends on {d}, a "
+                        "self-referencing foreign key column (generated last)"
+                    )
+        order: list[str] = []
+        state: dict[str, int] = {}
+
+        def visit(n: str, stack: tuple[str, ...]) -> None:
+            if state.get(n) == 2:
+                return
+            if state.get(n) == 1:
+                cyc = " -> ".join(stack + (n,))
+                raise PerflabError(f"{self.spec.source}: {self.table.name}: column cycle {cyc}")
+            state[n] = 1
+            for d in deps[n]:
+                visit(d, stack + (n,))
+            state[n] = 2
+            order.append(n)
+
+        for n in names:
+            visit(n, ())
+        return order
+
+    def gen_top(self, col: ColumnInfo, cs: ColumnSpec) -> _Col:
+        if cs.kind == "fk":
+            return self._fk(col, cs)
+        out = self.gen(cs, col.name, (col.name,))
+        out = self._apply_nulls(out, cs, col.name)
+        if col.notnull and out.nulls is not None and out.nulls.any():
+            raise PerflabError(
+                f"{self.spec.source}: {self.table.name}.{col.name} is NOT NULL but its "
+                f"generator ({cs.kind}) yields NULLs"
+            )
+        if col.affinity == "INTEGER" and out.values.dtype == np.float64:
+            out = _Col(np.rint(out.values).astype(np.int64), out.nulls, out.ts_fmt, out.rows)
+        return out
+
+    def _apply_nulls(self, out: _Col, cs: ColumnSpec, name: str) -> _Col:
+        mask = None
+        if cs.null_fraction:
+            mask = self.rng(name, "null").random(self.n) < cs.null_fraction
+        if cs.null_unless:
+            other, allowed = cs.null_unless
+            m2 = ~_in_mask(self.cols[other], allowed)
+            mask = m2 if mask is None else (mask | m2)
+        return out.with_nulls(mask)
+
+    def gen(self, cs: ColumnSpec, name: str, path: tuple[str, ...]) -> _Col:
+        """One generator over all n rows (NULL rules of nested generators applied)."""
+        n = self.n
+        o = cs.options
+        rng = self.rng(*path)
+        k = cs.kind
+        if k == "sequence":
+            start = int(o.get("start", 1))
+            ints = np.arange(start, start + n, dtype=np.int64)
+            if "format" in o:
+                fmt = str(o["format"]).format
+                return _Col(_obj([fmt(i=i) for i in range(start, start + n)]))
+            return _Col(ints)
+        if k == "choice":
+            if "values" in o:
+                vocab, p = list(o["values"]), None
+            else:
+                vocab = list(o["weights"])
+                w = np.array([float(x) for x in o["weights"].values()])
+                p = w / w.sum()
+            codes = rng.choice(len(vocab), size=n, p=p)
+            return _Col(_obj(vocab)[codes])
+        if k == "zipf":
+            nv = int(o["n"]) if "n" in o else max(1, int(round(float(o["n_per_row"]) * n)))
+            ks = _zipf_ranks(rng, nv, float(o.get("s", 1.1)), n) + 1
+            if "format" in o:
+                return _Col(_format_codes(str(o["format"]), "k", ks))
+            return _Col(ks)
+        if k == "int":
+            lo, hi = int(o["min"]), int(o["max"])
+            if "s" in o:
+                return _Col(lo + _zipf_ranks(rng, hi - lo + 1, float(o["s"]), n))
+            return _Col(rng.integers(lo, hi + 1, size=n, dtype=np.int64))
+        if k == "real":
+            vals = rng.uniform(float(o["min"]), float(o["max"]), size=n)
+            return _Col(np.clip(np.round(vals, int(o.get("digits", 3))), o["min"], o["max"]))
+        if k == "bool":
+            return _Col((rng.random(n) < float(o.get("p_true", 0.5))).astype(np.int64))
+        if k == "constant":
+            return _Col(np.full(n, o["value"], dtype=object))
+        if k == "text":
+            lo, hi = (int(x) for x in o.get("words", [1, 6]))
+            pool_n = max(1, min(n, 4096))
+            counts = rng.integers(lo, hi + 1, size=pool_n)
+            words = rng.integers(0, len(_WORDS), size=int(counts.sum()))
+            pool, pos = [], 0
+            for c in counts.tolist():
+                pool.append(" ".join(_WORDS[w] for w in words[pos : pos + c].tolist()))
+                pos += c
+            if "max_chars" in o:  # CHECK (length(x) <= n)
+                pool = [v[: int(o["max_chars"])] for v in pool]
+            return _Col(_obj(pool)[rng.integers(0, pool_n, size=n)])
+        if k == "blob":
+            lo, hi = (int(x) for x in o.get("bytes", [16, 64]))
+            pool_n = max(1, min(n, 1024))
+            sizes = rng.integers(lo, hi + 1, size=pool_n).tolist()
+            pool = [rng.bytes(s) for s in sizes]
+            return _Col(_obj(pool)[rng.integers(0, pool_n, size=n)])
+        if k == "json":
+            pool = _obj(self._json_pool(rng, o))
+            return _Col(pool[rng.integers(0, len(pool), n)])
+        if k == "timestamp":
+            fmt = str(o.get("format", "datetime"))
+            if "after" in o:
+                base = self.cols[str(o["after"])]
+                if base.ts_fmt is None:
+                    raise PerflabError(
+                        f"{self.spec.source}: {self.table.name}.{name}: 'after' column "
+                        f"{o['after']!r} is not a timestamp generator"
+                    )
+                unit = 86400 if "days" in o else 1
+                a, b = (float(x) * unit for x in o.get("days", o.get("seconds")))
+                off = rng.integers(int(a), int(b) + 1, size=n, dtype=np.int64)
+                return _Col(base.values + off, base.nulls, fmt)
+            a = _epoch(o["start"]) if "start" in o else self.t0
+            b = _epoch(o["end"]) if "end" in o else self.t1
+            return _Col(rng.integers(a, max(a, b - 1) + 1, size=n, dtype=np.int64), None, fmt)
+        if k == "template":
+            return self._template(cs, name, path)
+        if k == "counter":
+            return _Col(self._counter(list(o["per"]), int(o.get("start", 1))))
+        if k == "parent":
+            via = self.cols[str(o["via"])]
+            fk = _fk_for(self.table, str(o["via"]))
+            assert fk is not None and via.rows is not None
+            src = self.parents[fk.parent].cols[str(o["column"])]
+            rows = np.where(via.rows < 0, 0, via.rows)
+            out = src.take(rows) if len(src.values) else _Col(np.full(n, None, dtype=object))
+            return _Col(out.values, out.nulls, out.ts_fmt).with_nulls(via.rows < 0)
+        if k == "one_of":
+            opts = o["options"]
+            w = np.array([x[0] for x in opts], dtype=np.float64)
+            pick = rng.choice(len(opts), size=n, p=w / w.sum())
+            values = np.empty(n, dtype=object)
+            nulls = np.zeros(n, dtype=bool)
+            for i, (_w, g) in enumerate(opts):
+                sub = self._apply_nulls(self.gen(g, name, path + (f"opt{i}",)), g, name)
+                m = pick == i
+                values[m] = sub.python_values()[m] if sub.ts_fmt else sub.values[m]
+                if sub.nulls is not None:
+                    nulls[m] = sub.nulls[m]
+            return _Col(values, nulls if nulls.any() else None)
+        if k == "fk":
+            raise PerflabError(f"{self.spec.source}: {self.table.name}.{name}: fk inside {path}")
+        raise PerflabError(f"{self.spec.source}: unknown generator kind {k!r}")  # pragma: no cover
+
+    def _json_pool(self, rng: np.random.Generator, o: Mapping[str, Any]) -> list[str]:
+        """A pool of distinct-ish JSON texts, built from vectorised draws (fast, always valid)."""
+        lo, hi = (int(x) for x in o.get("items", [1, 4]))
+        pool_n = max(1, min(self.n, 2048))
+        counts = rng.integers(lo, hi + 1, size=pool_n)
+        total = int(counts.sum())
+        kinds = rng.integers(0, 4, size=total)
+        nw = len(_WORDS)
+        tokens = np.empty(total, dtype=object)
+        m = kinds == 0
+        tokens[m] = rng.integers(0, 10_000, size=total)[m].astype(str).astype(object)
+        m = kinds == 1
+        tokens[m] = _obj([f'"{w}"' for w in _WORDS])[rng.integers(0, nw, size=total)[m]]
+        m = kinds == 2
+        tokens[m] = np.where(rng.random(total)[m] < 0.5, "true", "false").astype(object)
+        m = kinds == 3
+        tokens[m] = np.round(rng.random(total)[m] * 100, 2).astype(str).astype(object)
+        toks = tokens.tolist()
+        bounds = np.concatenate([[0], np.cumsum(counts)]).tolist()
+        if o.get("shape", "object") == "array":
+            return [
+                "[" + ",".join(toks[a:b]) + "]"
+                for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            ]
+        # object: k distinct keys = an arithmetic walk over the word list with a coprime step
+        steps = [d for d in range(1, nw) if np.gcd(d, nw) == 1]
+        offs = rng.integers(0, nw, size=pool_n).tolist()
+        strides = np.array(steps)[rng.integers(0, len(steps), size=pool_n)].tolist()
+        out = []
+        for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+            o0, st = offs[i], strides[i]
+            out.append(
+                "{"
+                + ",".join(f'"{_WORDS[(o0 + j * st) % nw]}":{toks[a + j]}' for j in range(b - a))
+                + "}"
+            )
+        return out
+
+    def _template(self, cs: ColumnSpec, name: str, path: tuple[str, ...]) -> _Col:
+        parts = cs.options["parts"]
+        pnames = list(parts)
+        codes_l, uniq_l, nulls = [], [], np.zeros(self.n, dtype=bool)
+        for p in pnames:
+            sub = self._apply_nulls(self.gen(parts[p], name, path + (p,)), parts[p], name)
+            vals = sub.python_values() if sub.ts_fmt else sub.values
+            codes, uniq = pd.factorize(vals, use_na_sentinel=True)
+            if sub.nulls is not None:
+                nulls |= sub.nulls
+            nulls |= codes < 0
+            codes_l.append(np.maximum(codes, 0).astype(np.int64))
+            uniq_l.append(list(uniq) if not isinstance(uniq, np.ndarray) else uniq.tolist())
+        if self.n == 0:
+            return _Col(np.empty(0, dtype=object))
+        dims = [max(1, len(u)) for u in uniq_l]
+        if np.prod(np.array(dims, dtype=np.float64)) < 2**62:
+            combo = np.ravel_multi_index(codes_l, dims)
+            ucombo, inv = np.unique(combo, return_inverse=True)
+            cols = np.unravel_index(ucombo, dims)
+        else:  # pragma: no cover - astronomically many combinations
+            inv = np.arange(self.n)
+            cols = codes_l
+        fmt = str(cs.options["format"])
+        vocab = [
+            fmt.format(
+                **{p: uniq_l[j][c[i]] for j, (p, c) in enumerate(zip(pnames, cols, strict=True))}
+            )
+            for i in range(len(cols[0]))
+        ]
+        return _Col(_obj(vocab)[inv], nulls if nulls.any() else None)
+
+    def _counter(self, per: list[str], start: int) -> np.ndarray:
+        if not per:
+            return np.arange(start, start + self.n, dtype=np.int64)
+        df = pd.DataFrame({f"c{i}": _factorize(self.cols[c]) for i, c in enumerate(per)})
+        return df.groupby(list(df.columns), sort=False).cumcount().to_numpy(np.int64) + start
+
+    def _fk(self, col: ColumnInfo, cs: ColumnSpec) -> _Col:
+        t = self.table
+        fk = _fk_for(t, col.name)
+        assert fk is not None
+        parent = self.parents[fk.parent]
+        n = self.n
+        pcols = [parent.cols[pc] for pc in fk.parent_columns]
+        ok = np.ones(parent.n, dtype=bool)
+        for pc in pcols:
+            if pc.nulls is not None:
+                ok &= ~pc.nulls
+        cand = np.flatnonzero(ok)
+        rng = self.rng(col.name, "fk")
+        if len(cand) == 0:
+            if any(t.column(c).notnull for c in fk.columns) and n:
+                raise PerflabError(
+                    f"{self.spec.source}: {t.name}.{col.name} is NOT NULL and references "
+                    f"{fk.parent}, which has no rows at this scale"
+                )
+            rows = np.full(n, -1, dtype=np.int64)
+        else:
+            if cs.options.get("distribution") == "zipf":
+                perm = rng.permutation(len(cand))
+                pick = perm[_zipf_ranks(rng, len(cand), float(cs.options.get("s", 1.1)), n)]
+            else:
+                pick = rng.integers(0, len(cand), size=n)
+            rows = cand[pick]
+        # NULL rules apply to the whole (possibly multi-column) key
+        nf = cs.null_fraction
+        mask = rows < 0
+        if nf:
+            mask = mask | (self.rng(col.name, "null").random(n) < nf)
+        if cs.null_unless:
+            mask = mask | ~_in_mask(self.cols[cs.null_unless[0]], cs.null_unless[1])
+        rows = np.where(mask, -1, rows)
+        safe = np.where(rows < 0, 0, rows)
+        first = None
+        for c, pc in zip(fk.columns, pcols, strict=True):
+            vals = pc.take(safe) if len(pc.values) else _Col(np.full(n, None, dtype=object))
+            out = _Col(vals.values, None, vals.ts_fmt, rows).with_nulls(rows < 0)
+            if c == col.name:
+                first = out
+            elif c not in self.cols:
+                self.cols[c] = out
+        assert first is not None
+        return first
+
+    def _self_fk(self, fk: FkInfo, cs: ColumnSpec) -> None:
+        """Each row references a row generated earlier in the same table (or NULL)."""
+        n = len(next(iter(self.cols.values())).values) if self.cols else 0
+        rng = self.rng(fk.columns[0], "selffk")
+        idx = np.arange(n)
+        pick = np.floor(rng.random(n) * idx).astype(np.int64)  # in [0, i)
+        notnull = any(self.table.column(c).notnull for c in fk.columns)
+        nf = cs.null_fraction if cs.null_fraction is not None else (0.0 if notnull else 0.2)
+        mask = idx == 0
+        if nf:
+            mask = mask | (self.rng(fk.columns[0], "null").random(n) < nf)
+        if notnull:
+            pick = np.where(mask, idx, pick)  # first row (or forced) references itself
+            mask = np.zeros(n, dtype=bool)
+        rows = np.where(mask, -1, pick)
+        safe = np.where(rows < 0, 0, rows)
+        for c, pc in zip(fk.columns, fk.parent_columns, strict=True):
+            src = self.cols[pc]
+            vals = src.take(safe) if n else src
+            self.cols[c] = _Col(vals.values, vals.nulls, vals.ts_fmt, rows).with_nulls(rows < 0)
+
+    def _dedupe(self, deferred: set[str]) -> int:
+        """Drop rows that repeat any PRIMARY KEY / UNIQUE key; return how many were dropped."""
+        if self.n == 0:
+            return 0
+        dup = np.zeros(self.n, dtype=bool)
+        for key in self.table.unique_constraints:
+            if any(c in deferred or c not in self.cols for c in key):
+                continue
+            codes = [_factorize(self.cols[c], self.table.column(c).collation) for c in key]
+            anynull = np.zeros(self.n, dtype=bool)
+            for c in codes:
+                anynull |= c < 0
+            if len(codes) == 1:
+                d = pd.Series(codes[0]).duplicated().to_numpy()
+            else:
+                d = pd.DataFrame({f"c{i}": c for i, c in enumerate(codes)}).duplicated().to_numpy()
+            dup |= d & ~anynull
+        dropped = int(dup.sum())
+        if dropped:
+            keep = np.flatnonzero(~dup)
+            self.cols = {k: v.take(keep) for k, v in self.cols.items()}
+        return dropped
+
+
+def _needed_columns(spec: DatasetSpec, schema: SchemaInfo) -> dict[str, set[str]]:
+    """Columns of each table that later tables read (FK targets, `parent` copies)."""
+    need: dict[str, set[str]] = {t.name: set() for t in schema.tables}
+    for t in schema.tables:
+        for fk in t.foreign_keys:
+            if fk.parent in need:
+                need[fk.parent].update(fk.parent_columns)
+        ts = spec.tables.get(t.name)
+        for cs in ts.columns.values() if ts else ():
+            for sub in _walk_specs(cs):
+                if sub.kind == "parent":
+                    fk = _fk_for(t, str(sub.options["via"]))
+                    if fk is not None:
+                        need[fk.parent].add(str(sub.options["column"]))
+    return need
+
+
+def _walk_specs(cs: ColumnSpec) -> Iterator[ColumnSpec]:
+    yield cs
+    if cs.kind == "template":
+        for g in cs.options["parts"].values():
+            yield from _walk_specs(g)
+    elif cs.kind == "one_of":
+        for _w, g in cs.options["options"]:
+            yield from _walk_specs(g)
+
+
+def _check_scale(spec: DatasetSpec, scale: str) -> Mapping[str, int]:
+    if scale not in spec.scales:
+        known = ", ".join(spec.scales)
+        raise PerflabError(f"{spec.source}: unknown scale {scale!r} (known scales: {known})")
+    return spec.scales[scale]
+
+
+def _generate(
+    spec: DatasetSpec, schema: SchemaInfo, scale: str, seed: int, dropped: dict[str, int]
+) -> Iterator[GeneratedTable]:
+    rows_for = _check_scale(spec, scale)
+    need = _needed_columns(spec, schema)
+    parents: dict[str, _Parent] = {}
+    for tname in schema.dependency_order():
+        table = schema.table(tname)
+        gen = _TableGen(spec, schema, table, int(rows_for.get(tname, 0)), seed, parents)
+        cols, ndrop = gen.run()
+        dropped[tname] = ndrop
+        n = len(next(iter(cols.values())).values) if cols else 0
+        if need[tname]:
+            parents[tname] = _Parent(n, {c: cols[c] for c in need[tname] if c in cols})
+        names = tuple(cols)
+        col_objs = [cols[c] for c in names]
+        if n == 0:
+            yield GeneratedTable(tname, names, [])
+        for a in range(0, n, CHUNK_ROWS):
+            b = min(n, a + CHUNK_ROWS)
+            lists = [c.to_list(a, b) for c in col_objs]
+            yield GeneratedTable(tname, names, list(zip(*lists, strict=True)))
+        del gen, cols, col_objs
+
+
+def generate(
+    spec: DatasetSpec, ddl: str, scale: str, seed: int | None = None
+) -> Iterator[GeneratedTable]:
+    """Yield the rows of every table in dependency order, in chunks of at most CHUNK_ROWS.
+
+    Each table yields at least one chunk (possibly empty). Deterministic in (spec, ddl,
+    scale, seed); ``seed`` defaults to the spec's.
+    """
+    schema = introspect_ddl(ddl, str(spec.schema_path))
+    _validate(spec, schema)
+    _check_scale(spec, scale)
+    yield from _generate(spec, schema, scale, spec.seed if seed is None else seed, {})
+
+
+# ---------------------------------------------------------------------------------------------
+# building and caching
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, ColumnSpec):
+        return {
+            "kind": v.kind,
+            "options": _jsonable(dict(v.options)),
+            "null_fraction": v.null_fraction,
+            "null_unless": _jsonable(v.null_unless),
+        }
+    if isinstance(v, Mapping):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, Path):
+        return str(v)
+    if isinstance(v, bytes):
+        return v.hex()
+    return v
+
+
+def cache_key(spec: DatasetSpec, ddl: str, scale: str, seed: int) -> str:
+    """sha256 over everything that determines the database's contents."""
+    rows = _check_scale(spec, scale)
+    content = {
+        "generator_version": GENERATOR_VERSION,
+        "ddl": ddl,
+        "spec": {
+            "tables": _jsonable({k: v.columns for k, v in sorted(spec.tables.items())}),
+            "time_range": list(spec.time_range),
+        },
+        "scale_rows": dict(sorted(rows.items())),
+        "seed": int(seed),
+    }
+    blob = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    cols = ", ".join(quote_ident(c) for c in columns)
+    marks = ", ".join("?" * len(columns))
+    return f"INSERT INTO {quote_ident(table)} ({cols}) VALUES ({marks})"
+
+
+def _is_create_index(stmt: str) -> bool:
+    words = _first_words(stmt, 3)
+    return words[:2] == ["CREATE", "INDEX"] or words[:3] == ["CREATE", "UNIQUE", "INDEX"]
+
+
+def _is_create_trigger(stmt: str) -> bool:
+    """Triggers are created after the data: generated rows must not fire them (a trigger
+    may insert audit rows or RAISE); the final schema is the same."""
+    words = _first_words(stmt, 3)
+    return words[:2] == ["CREATE", "TRIGGER"] or (
+        words[:1] == ["CREATE"]
+        and words[1:2] in (["TEMP"], ["TEMPORARY"])
+        and words[2:3] == ["TRIGGER"]
+    )
+
+
+def _is_create_virtual(stmt: str) -> bool:
+    return _first_words(stmt, 2) == ["CREATE", "VIRTUAL"]
+
+
+def _apply_virtual(conn: sqlite3.Connection, stmts: list[str], skipped: dict[str, str]) -> None:
+    """Create virtual tables whose module this SQLite has; skip the others with the reason."""
+    from perflab.sqlite.schema import _tokenize
+
+    for stmt in stmts:
+        try:
+            conn.execute(stmt)
+        except sqlite3.Error as e:
+            toks = [t for t in _tokenize(stmt)]
+            name = next(
+                (toks[k + 1].value for k, t in enumerate(toks[:-1]) if t.value == "TABLE"), stmt
+            )
+            skipped[str(name)] = f"virtual table skipped: {e}"
+
+
+def _first_words(stmt: str, k: int) -> list[str]:
+    from perflab.sqlite.schema import _tokenize
+
+    return [t.value for t in _tokenize(stmt)[:k] if t.kind == "word"]
+
+
+def _max_length(table_sql: str | None, column: str) -> int | None:
+    """n from a CHECK (length(column) <= n) or (< n+1) in the table's text, if any."""
+    import re  # here: the module's imports are another change's
+
+    if not table_sql:
+        return None
+    name = re.escape(column)
+    m = re.search(
+        rf"length\s*\(\s*[\"`\[]?{name}[\"`\]]?\s*\)\s*(<=|<)\s*(\d+)",
+        table_sql,
+        re.IGNORECASE,
+    )
+    if not m:
+        return None
+    return max(0, int(m.group(2)) - (1 if m.group(1) == "<" else 0))
+
+
+def _check_failure(source: str, schema, table: str, exc: sqlite3.IntegrityError) -> str:
+    """One line for a constraint the generated rows break: the table, the column(s) the
+    CHECK names, and what to do (a spec with a kind for them), instead of SQLite's error."""
+    import re
+
+    msg = str(exc)
+    expr = msg.split(":", 1)[1].strip() if ":" in msg else msg
+    words = {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expr)}
+    cols = [c.name for c in schema.table(table).columns if c.name.lower() in words]
+    what = "CHECK (" + expr + ")" if msg.startswith("CHECK") else msg
+    on = f" on column {', '.join(cols)}" if cols else ""
+    return (
+        f"{source}: table {table}{on}: generated rows break {what}; perflab cannot satisfy "
+        "it by rule: give the column a kind in a dataset spec (`perflab draft` writes one)"
+    )
+
+
+def build_database(
+    spec: DatasetSpec,
+    scale: str,
+    dest: Path,
+    *,
+    seed: int | None = None,
+    ddl: str | None = None,
+    progress: bool = True,
+) -> BuildReport:
+    """Build the database for ``scale`` atomically at ``dest`` (temp file + os.replace).
+
+    Bulk-load settings while building (journal off, explicit indexes created after the
+    data); the result is ANALYZEd and left in WAL mode, like the application's database.
+    """
+    from tqdm import tqdm
+
+    started = time.perf_counter()
+    dest = Path(dest)
+    seed = spec.seed if seed is None else int(seed)
+    ddl = load_ddl(spec.schema_path) if ddl is None else ddl
+    rows_for = _check_scale(spec, scale)
+    source = str(spec.schema_path)
+    schema = introspect_ddl(ddl, source)
+    _validate(spec, schema)
+    key = cache_key(spec, ddl, scale, seed)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    dropped: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    conn = None
+    try:
+        conn = sqlite3.connect(tmp, isolation_level=None)
+        for p in BUILD_PRAGMAS:
+            conn.execute(p)
+        stmts = split_statements(ddl)
+        deferred = [s for s in stmts if _is_create_index(s)] if DEFER_INDEXES else []
+        triggers = [s for s in stmts if _is_create_trigger(s)]
+        virtual = [s for s in stmts if _is_create_virtual(s)]
+        skipped: dict[str, str] = {}
+        _apply_virtual(conn, virtual, skipped)
+        apply_ddl(
+            conn,
+            "\n".join(
+                s if s.endswith(";") else s + ";"
+                for s in stmts
+                if s not in deferred and s not in triggers and s not in virtual
+            ),
+            source,
+        )
+        bars: dict[str, Any] = {}
+        for chunk in _generate(spec, schema, scale, seed, dropped):
+            bar = bars.get(chunk.table)
+            if bar is None:
+                for b in bars.values():
+                    b.close()
+                bar = bars[chunk.table] = tqdm(
+                    total=rows_for.get(chunk.table, 0),
+                    desc=chunk.table,
+                    unit="rows",
+                    file=sys.stderr,
+                    disable=not progress,
+                    leave=True,
+                    dynamic_ncols=True,
+                )
+            counts[chunk.table] = counts.get(chunk.table, 0) + len(chunk.rows)
+            if chunk.rows:
+                conn.execute("BEGIN")
+                try:
+                    conn.executemany(_insert_sql(chunk.table, chunk.columns), chunk.rows)
+                except sqlite3.IntegrityError as e:
+                    raise PerflabError(_check_failure(source, schema, chunk.table, e)) from None
+                conn.execute("COMMIT")
+            bar.update(len(chunk.rows))
+        for b in bars.values():
+            b.close()
+        if deferred or triggers:
+            conn.execute("BEGIN")
+            for s in deferred + triggers:
+                try:
+                    conn.execute(s)
+                except sqlite3.Error as e:
+                    raise PerflabError(f"{source}: SQLite error: {e} (in: {s[:80]})") from None
+            conn.execute("COMMIT")
+        conn.execute("ANALYZE")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.close()
+        conn = None
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(str(dest) + suffix)
+        os.replace(tmp, dest)
+    finally:
+        if conn is not None:
+            conn.close()
+        if tmp.exists():
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(str(tmp) + suffix)
+    seconds = time.perf_counter() - started
+    total = sum(counts.values())
+    return BuildReport(
+        path=dest,
+        scale=scale,
+        seed=seed,
+        row_counts=counts,
+        seconds=seconds,
+        rows_per_s=total / seconds if seconds > 0 else 0.0,
+        analyzed=True,
+        dropped_duplicates=dropped,
+        cache_key=key,
+        from_cache=False,
+        notes=tuple(f"{k}: {v}" for k, v in skipped.items()),
+    )
+
+
+def cached_database(
+    spec: DatasetSpec,
+    scale: str,
+    *,
+    seed: int | None = None,
+    cache_dir: Path | None = None,
+    progress: bool = True,
+) -> BuildReport:
+    """Reuse the database built for the same content hash, or build it (and its sidecar)."""
+    seed = spec.seed if seed is None else int(seed)
+    _check_scale(spec, scale)
+    ddl = load_ddl(spec.schema_path)
+    key = cache_key(spec, ddl, scale, seed)
+    cdir = Path(cache_dir) if cache_dir is not None else paths.cache_dir()
+    dest = cdir / f"{spec.name}-{scale}-{key[:16]}.sqlite"
+    sidecar = dest.with_suffix(".json")
+    if dest.exists() and sidecar.exists():
+        try:
+            d = json.loads(sidecar.read_text(encoding="utf-8"))
+            if d.get("cache_key") == key:
+                d.update(path=dest, from_cache=True)
+                return BuildReport(**d)
+        except (OSError, ValueError, TypeError):
+            pass  # unreadable sidecar: rebuild
+    report = build_database(spec, scale, dest, seed=seed, ddl=ddl, progress=progress)
+    d = asdict(report)
+    d["path"] = str(report.path)
+    atomic_write_text(sidecar, json.dumps(d, indent=2, sort_keys=True))
+    return report

@@ -1,0 +1,1 @@
+"""What the user gives perflab: profile settings, workload, targets, drafts and captures."""

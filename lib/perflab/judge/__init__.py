@@ -1,0 +1,1 @@
+"""Pass, fail or inconclusive against targets; comparing two runs; the CI gate."""

@@ -1,0 +1,593 @@
+"""Compare two runs: metric changes with their significance, plan and index changes.
+
+A change is called only when it is both large and certain, after asv's rule
+for summaries without raw samples: the ratio must pass `min_effect` AND the
+two runs' confidence intervals must not overlap. Large but overlapping is
+`inconclusive`; small is `unchanged`.
+
+Between-run noise (another machine, another hour, a busy neighbour) is
+invisible to any within-run interval. Two back-to-back quick runs of the same
+code on this project's shared 2-core machines (an A/A test) differed by up to
+1.6x in point-lookup p50 and 2.4x in p99, with the machine's own speed proxy
+(`SELECT 1` through the harness) moving by 2x between them. Hence: the gate
+counts only medians and throughput (p99 is shown, not gated), the default
+min_effect is 25%, each comparison reports the machine-speed ratio and warns
+when it moved, and an A/B that matters should be measured interleaved in one
+process (as the advisor's before/after does) or with min_effect calibrated
+from A/A history.
+
+Work counters settle what timings cannot. SQLite's own per-execution counts (VM steps,
+full-scan steps, sorts, automatic-index rows; see perflab.sqlite.counters) do not move between
+runs or machines for the same data, plan and parameters, so they are compared exactly,
+execution by execution over the parameter tuples both runs counted: work beyond
+`work_tolerance` (10%), or any full-scan, sort or automatic-index work where there was
+none, is a regression whatever the clock says; identical counters and an identical plan
+mean the work did not change, however the timings moved: a query's timing change is then
+`inconclusive` (between-run noise cannot be told from a slower query without interleaving)
+and is not gated. A base without counters (an
+older summary) makes them "not comparable", never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from perflab.errors import PerflabError
+
+DEFAULT_MIN_EFFECT = 0.25
+
+#: Work per execution may grow by this much before it is a regression (any new full-scan,
+#: sort or automatic-index work is one at once).
+DEFAULT_WORK_TOLERANCE = 0.10
+
+#: Counters compared for work (rows returned is shown beside, not gated).
+WORK_COUNTERS = {
+    "vm_steps": "VM steps",
+    "fullscan_steps": "full-scan steps",
+    "sorts": "sorts",
+    "autoindex": "automatic-index rows",
+}
+
+#: Metrics whose regression fails `--fail-on regression`; the rest are informational.
+GATED_METRICS = ("latency_p50_ms", "ops_per_s")
+
+#: Machine-speed ratio (head/base SELECT 1 through the harness) beyond which runs
+#: are not comparable without a warning.
+MACHINE_DRIFT = (0.8, 1.25)
+
+#: Documented regression thresholds (used by `--fail-on regression`).
+THRESHOLDS = {
+    "latency": "p50 per query: ratio >= 1 + min_effect with non-overlapping 95% CIs "
+    "(p99 is compared the same way but only reported: tails are too noisy across runs)",
+    "throughput": "ops/s per write: ratio <= 1 / (1 + min_effect) with non-overlapping CIs",
+    "plan": "a query's plan gains a full scan or temp B-tree, or stops using an index",
+    "work": "work per execution from SQLite's own counters (machine-independent), over the "
+    "executions both runs counted: any counter above 1 + work_tolerance times the base, "
+    "or full-scan, sort or automatic-index work where the base had none",
+}
+
+COUNTERS_NOTE = (
+    "Work counters are SQLite's own counts per execution (VM steps, full-scan steps, sorts, "
+    "automatic-index rows): they do not depend on the machine or its load, so the same data, "
+    "plan and parameters give the same numbers anywhere, and they are compared exactly; "
+    "timings are compared with intervals and a minimum effect."
+)
+
+
+def load_summary(path: str | Path) -> dict:
+    """A run folder or a summary.json file; one clear error otherwise."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "summary.json"
+    if not p.is_file():
+        raise PerflabError(f"{path}: no summary.json (expected a run folder or a summary file)")
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PerflabError(f"{p}: not a readable summary: {exc}") from None
+    if not isinstance(data, dict) or "queries" not in data:
+        raise PerflabError(f"{p}: not a perflab summary (no 'queries')")
+    return data
+
+
+def _verdict(base, head, base_ci, head_ci, lower_is_better: bool, min_effect: float):
+    if not base or base <= 0 or head is None:
+        return None, "not comparable"
+    ratio = head / base
+    worse = ratio >= 1 + min_effect if lower_is_better else ratio <= 1 / (1 + min_effect)
+    better = ratio <= 1 / (1 + min_effect) if lower_is_better else ratio >= 1 + min_effect
+    if not (worse or better):
+        return ratio, "unchanged"
+    b_lo, b_hi = base_ci if base_ci else (None, None)
+    h_lo, h_hi = head_ci if head_ci else (None, None)
+    head_above = h_lo is not None and b_hi is not None and h_lo > b_hi
+    head_below = h_hi is not None and b_lo is not None and h_hi < b_lo
+    if worse and (head_above if lower_is_better else head_below):
+        return ratio, "regression"
+    if better and (head_below if lower_is_better else head_above):
+        return ratio, "improvement"
+    return ratio, "inconclusive"
+
+
+def compare_metrics(base: dict, head: dict, min_effect: float = DEFAULT_MIN_EFFECT) -> pd.DataFrame:
+    """Columns: metric, subject, base, head, ratio (head/base), verdict."""
+    rows = []
+    bq = {q["name"]: q for q in base.get("queries", [])}
+    for q in head.get("queries", []):
+        b = bq.get(q["name"])
+        if b is None:
+            rows.append(
+                {
+                    "metric": "query",
+                    "subject": q["name"],
+                    "base": None,
+                    "head": None,
+                    "ratio": None,
+                    "verdict": "added",
+                }
+            )
+            continue
+        for key in ("p50", "p99"):
+            ratio, v = _verdict(
+                b["latency_ms"][key],
+                q["latency_ms"][key],
+                (b.get("latency_ci_ms") or {}).get(key),
+                (q.get("latency_ci_ms") or {}).get(key),
+                True,
+                min_effect,
+            )
+            rows.append(
+                {
+                    "metric": f"latency_{key}_ms",
+                    "subject": q["name"],
+                    "base": b["latency_ms"][key],
+                    "head": q["latency_ms"][key],
+                    "ratio": ratio,
+                    "verdict": v,
+                }
+            )
+    for name in bq.keys() - {q["name"] for q in head.get("queries", [])}:
+        rows.append(
+            {
+                "metric": "query",
+                "subject": name,
+                "base": None,
+                "head": None,
+                "ratio": None,
+                "verdict": "removed",
+            }
+        )
+    bw = {
+        (w.get("write"), w.get("batch_size"), json.dumps(w.get("pragmas"), sort_keys=True)): w
+        for w in (base.get("throughput") or {}).get("writes") or []
+    }
+    for w in (head.get("throughput") or {}).get("writes") or []:
+        key = (w.get("write"), w.get("batch_size"), json.dumps(w.get("pragmas"), sort_keys=True))
+        b = bw.get(key)
+        if b is None or w.get("ops_per_s") is None:
+            continue
+        ratio, v = _verdict(
+            b.get("ops_per_s"),
+            w["ops_per_s"],
+            b.get("ops_per_s_ci"),
+            w.get("ops_per_s_ci"),
+            False,
+            min_effect,
+        )
+        rows.append(
+            {
+                "metric": "ops_per_s",
+                "subject": f"{w['write']} (batch {w['batch_size']})",
+                "base": b.get("ops_per_s"),
+                "head": w["ops_per_s"],
+                "ratio": ratio,
+                "verdict": v,
+            }
+        )
+    return pd.DataFrame(rows, columns=["metric", "subject", "base", "head", "ratio", "verdict"])
+
+
+def _work_means(rec: dict, n: int) -> dict[str, float]:
+    """Mean of each counter over the first `n` executions (the common prefix of two runs)."""
+    vals = rec.get("values")
+    if vals:
+        return {k: sum(vals[k][:n]) / n for k in (*WORK_COUNTERS, "rows")}
+    per = rec["per_execution"]
+    return {k: float(per[k]["mean"]) for k in (*WORK_COUNTERS, "rows")}
+
+
+def _fmt(x: float) -> str:
+    r = round(x)
+    return f"{r:,}" if abs(x - r) < 0.05 else f"{x:,.1f}"
+
+
+def _work_verdict(b: dict | None, h: dict | None, tolerance: float) -> dict:
+    """One query's work verdict: same | within tolerance | regression | improvement |
+    not comparable, with the means compared and why."""
+    out: dict = {"verdict": "not comparable", "executions": 0, "why": ""}
+    if b is None or h is None:
+        missing = "base" if b is None else "head"
+        out["why"] = f"the {missing} run has no work counters: a summary from before they existed"
+        return out
+    for side, rec in (("base", b), ("head", h)):
+        if rec.get("source") is None or not rec.get("per_execution"):
+            out["why"] = f"{side}: {rec.get('reason') or 'counters unavailable'}"
+            return out
+    n = min(int(b["executions"]), int(h["executions"]))
+    if n == 0:
+        out["why"] = "no execution was counted"
+        return out
+    bm, hm = _work_means(b, n), _work_means(h, n)
+    out["executions"] = n
+    for k in (*WORK_COUNTERS, "rows"):
+        out[f"base_{k}"], out[f"head_{k}"] = bm[k], hm[k]
+    notes = []
+    if not (b.get("values") and h.get("values")) and b["executions"] != h["executions"]:
+        notes.append(f"means over {b['executions']} and {h['executions']} executions")
+    if bm["rows"] != hm["rows"]:
+        notes.append(
+            f"rows returned differ ({_fmt(bm['rows'])} -> {_fmt(hm['rows'])} per execution): "
+            "the data or parameters differ"
+        )
+    if all(bm[k] == hm[k] for k in (*WORK_COUNTERS, "rows")):
+        out["verdict"], out["why"] = "same", "; ".join(notes)
+        return out
+    worse, better = [], []
+    for k, label in WORK_COUNTERS.items():
+        bv, hv = bm[k], hm[k]
+        if bv == 0 and hv > 0:
+            worse.append(f"new {label}: {_fmt(hv)} per execution")
+        elif bv > 0 and hv > bv * (1 + tolerance):
+            worse.append(f"{label} x{hv / bv:.2f} ({_fmt(bv)} -> {_fmt(hv)})")
+        elif bv > 0 and hv == 0 and k != "vm_steps":
+            better.append(f"no more {label} (was {_fmt(bv)})")
+        elif bv > 0 and hv < bv / (1 + tolerance):
+            better.append(f"{label} x{hv / bv:.2f} ({_fmt(bv)} -> {_fmt(hv)})")
+    if worse:
+        out["verdict"], reasons = "regression", worse
+    elif better:
+        out["verdict"], reasons = "improvement", better
+    else:
+        out["verdict"], reasons = "within tolerance", []
+    out["why"] = "; ".join(reasons + notes)
+    return out
+
+
+def compare_work(base: dict, head: dict, tolerance: float = DEFAULT_WORK_TOLERANCE) -> pd.DataFrame:
+    """Per query in both runs: the work verdict from the counters, exact up to `tolerance`.
+
+    Columns: query, verdict, executions (compared), base_/head_ means of vm_steps,
+    fullscan_steps, sorts, autoindex, rows, why.
+    """
+    bq = {q["name"]: q for q in base.get("queries", [])}
+    cols = ["query", "verdict", "executions"]
+    cols += [f"{s}_{k}" for k in (*WORK_COUNTERS, "rows") for s in ("base", "head")] + ["why"]
+    rows = []
+    for q in head.get("queries", []):
+        b = bq.get(q["name"])
+        if b is not None:
+            rows.append(
+                {
+                    "query": q["name"],
+                    **_work_verdict(b.get("counters"), q.get("counters"), tolerance),
+                }
+            )
+    return pd.DataFrame(rows, columns=cols)
+
+
+def counters_status(work: pd.DataFrame, base: dict, head: dict) -> str:
+    """One line on whether the counters could be compared at all."""
+    if work.empty:
+        return "counters: no query in both runs"
+    nc = work[work["verdict"] == "not comparable"]
+    if len(nc) == len(work):
+        return f"counters: not comparable ({nc['why'].iloc[0]})"
+    line = f"counters: compared for {len(work) - len(nc)} of {len(work)} queries"
+    bv, hv = base.get("sqlite_version"), head.get("sqlite_version")
+    if bv and hv and bv != hv:
+        line += f"; SQLite {bv} vs {hv}: VM steps may differ by engine version"
+    return line
+
+
+def _plan_score(q: dict) -> tuple[int, int, bool]:
+    pc = q.get("plan_classification") or {}
+    return int(pc.get("full_scans", 0)), int(pc.get("temp_btrees", 0)), bool(pc.get("uses_index"))
+
+
+def compare_plans(base: dict, head: dict) -> pd.DataFrame:
+    """Columns: query, change (same | worse | better | changed), base_plan, head_plan, why."""
+    bq = {q["name"]: q for q in base.get("queries", [])}
+    rows = []
+    for q in head.get("queries", []):
+        b = bq.get(q["name"])
+        if b is None:
+            continue
+        bd = [n["detail"] for n in b.get("plan", [])]
+        hd = [n["detail"] for n in q.get("plan", [])]
+        if bd == hd:
+            change, why = "same", ""
+        else:
+            (bs, bt, bi), (hs, ht, hi) = _plan_score(b), _plan_score(q)
+            worse = [
+                w
+                for w, c in (
+                    ("gains a full table scan", hs > bs),
+                    ("gains a temp B-tree", ht > bt),
+                    ("stops using an index", bi and not hi),
+                )
+                if c
+            ]
+            better = [
+                w
+                for w, c in (
+                    ("loses a full table scan", hs < bs),
+                    ("loses a temp B-tree", ht < bt),
+                    ("starts using an index", hi and not bi),
+                )
+                if c
+            ]
+            change = "worse" if worse else "better" if better else "changed"
+            why = "; ".join(worse or better)
+        rows.append(
+            {
+                "query": q["name"],
+                "change": change,
+                "base_plan": " | ".join(bd),
+                "head_plan": " | ".join(hd),
+                "why": why,
+            }
+        )
+    return pd.DataFrame(rows, columns=["query", "change", "base_plan", "head_plan", "why"])
+
+
+def _index_names(s: dict) -> set[str] | None:
+    inv = (s.get("indexes") or {}).get("inventory")
+    return {i["index"] for i in inv} if inv else None
+
+
+def compare_indexes(base: dict, head: dict) -> dict:
+    b, h = _index_names(base), _index_names(head)
+    if b is None or h is None:
+
+        def used(s: dict) -> set[str]:
+            return {
+                i
+                for q in s.get("queries", [])
+                for i in (q.get("plan_classification") or {}).get("indexes", [])
+            }
+
+        b, h = used(base), used(head)
+        basis = "indexes used by the workload's plans"
+    else:
+        basis = "index inventory"
+    return {"basis": basis, "added": sorted(h - b), "removed": sorted(b - h)}
+
+
+def machine_check(base: dict, head: dict) -> dict:
+    """How fast each run's machine was, by the harness's own SELECT 1."""
+    b = (base.get("harness_overhead_ms") or {}).get("select_1")
+    h = (head.get("harness_overhead_ms") or {}).get("select_1")
+    if not b or not h:
+        return {"select_1_ratio": None, "warning": ""}
+    ratio = h / b
+    lo, hi = MACHINE_DRIFT
+    warning = (
+        ""
+        if lo <= ratio <= hi
+        else f"the machine ran at a different speed (SELECT 1 took {ratio:.2f}x as long): "
+        "latency changes between these runs are not reliable"
+    )
+    return {"select_1_ratio": ratio, "warning": warning}
+
+
+def compare(
+    base: dict,
+    head: dict,
+    min_effect: float = DEFAULT_MIN_EFFECT,
+    work_tolerance: float = DEFAULT_WORK_TOLERANCE,
+) -> dict:
+    """The comparison as summary.json (`comparison`) and the HTML page carry it."""
+    m = compare_metrics(base, head, min_effect)
+    p = compare_plans(base, head)
+    w = compare_work(base, head, work_tolerance)
+    gated = m["metric"].isin(GATED_METRICS)
+    same_plan = set(p.loc[p["change"] == "same", "query"]) if not p.empty else set()
+    same_work = set(w.loc[w["verdict"] == "same", "query"]) if not w.empty else set()
+    unchanged = same_plan & same_work
+    # A timing that moved while SQLite did exactly the same work with the same plan is not
+    # evidence of a regression between two runs: the A/A test moved medians 1.6x with
+    # identical work. It is shown as inconclusive, and not gated; interleave to settle it.
+    same = [
+        metric.startswith("latency_") and subject in unchanged
+        for metric, subject in zip(m["metric"], m["subject"], strict=True)
+    ]
+    m["work"] = ["identical" if s else "" for s in same]
+    moved = m["verdict"].isin(["regression", "improvement"]) & pd.Series(same, index=m.index)
+    m.loc[moved, "verdict"] = "inconclusive"
+    return {
+        "base_run": base.get("run_id"),
+        "head_run": head.get("run_id"),
+        "min_effect": min_effect,
+        "work_tolerance": work_tolerance,
+        "rule": THRESHOLDS,
+        "counters_note": COUNTERS_NOTE,
+        "counters_status": counters_status(w, base, head),
+        "work": w.astype(object).where(w.notna(), None).to_dict("records"),
+        "work_regressions": int((w["verdict"] == "regression").sum()),
+        "work_improvements": int((w["verdict"] == "improvement").sum()),
+        "unchanged_work_and_plan": sorted(unchanged),
+        "metrics": m.astype(object).where(m.notna(), None).to_dict("records"),
+        "plans": p.to_dict("records"),
+        "indexes": compare_indexes(base, head),
+        "regressions": int(((m["verdict"] == "regression") & gated).sum()),
+        "improvements": int(((m["verdict"] == "improvement") & gated).sum()),
+        "tail_regressions": int(((m["verdict"] == "regression") & ~gated).sum()),
+        "machine": machine_check(base, head),
+        "plan_regressions": int((p["change"] == "worse").sum()),
+        "decision_change": [
+            (base.get("decision") or {}).get("decision"),
+            (head.get("decision") or {}).get("decision"),
+        ],
+    }
+
+
+def machine_line(cmp: dict) -> str:
+    """The machine-speed ratio in words (timings only: counters do not depend on it)."""
+    r = (cmp.get("machine") or {}).get("select_1_ratio")
+    if r is None:
+        return "machine speed: not comparable (a run has no SELECT 1 figure)"
+    return (
+        f"machine speed: SELECT 1 through the harness took {r:.2f}x as long in head as in base "
+        "(this bears on timings only; work counters do not depend on the machine)"
+    )
+
+
+def work_lines(cmp: dict) -> list[str]:
+    """The counter verdict per query, as the terminal shows it."""
+    lines = [
+        f"work per execution (SQLite's counters, tolerance +{cmp.get('work_tolerance', 0):.0%}): "
+        + cmp.get("counters_status", "counters: not comparable (no counters in this comparison)")
+    ]
+    same = set(cmp.get("unchanged_work_and_plan") or [])
+    work = cmp.get("work") or []
+    if all(w["verdict"] == "not comparable" for w in work):
+        return lines  # the status line already says why, once
+    for w in work:
+        if w["verdict"] == "not comparable":
+            lines.append(f"  {w['query']}: counters not comparable ({w['why']})")
+            continue
+        if w["verdict"] == "same":
+            detail = (
+                f"{_fmt(w['head_vm_steps'])} VM steps, {_fmt(w['head_fullscan_steps'])} "
+                f"full-scan steps per execution over {w['executions']} executions"
+            )
+        else:
+            detail = (
+                f"VM steps {_fmt(w['base_vm_steps'])} -> {_fmt(w['head_vm_steps'])}, "
+                f"full-scan steps {_fmt(w['base_fullscan_steps'])} -> "
+                f"{_fmt(w['head_fullscan_steps'])}"
+            )
+        if w["verdict"] in ("regression", "improvement"):
+            detail = w["why"]  # names every counter that moved, with its numbers
+        elif w["why"]:
+            detail = f"{w['why']}; {detail}"
+        if w["query"] in same:
+            detail += "; plan identical too: no plan or work change"
+        lines.append(f"  {w['query']}: {w['verdict']} ({detail})")
+    return lines
+
+
+def text_report(cmp: dict) -> str:
+    """The comparison as the terminal shows it."""
+    m = pd.DataFrame(cmp["metrics"])
+    p = pd.DataFrame(cmp["plans"])
+    lines = [
+        f"perflab compare: {cmp['base_run']} -> {cmp['head_run']} "
+        f"(min effect {cmp['min_effect']:.0%})",
+        "",
+    ]
+    if not m.empty:
+        show = m.copy()
+        show["ratio"] = show["ratio"].map(lambda r: "" if r is None else f"{r:.3f}")
+        for c in ("base", "head"):
+            show[c] = show[c].map(lambda v: "" if v is None else f"{v:.4g}")
+        lines.append(show.to_string(index=False))
+    lines += ["", *work_lines(cmp)]
+    changed = p[p["change"] != "same"] if not p.empty else p
+    lines += ["", f"plans: {len(changed)} of {len(p)} changed"]
+    for r in changed.to_dict("records") if not changed.empty else []:
+        lines.append(f"  {r['query']}: {r['change']} {('(' + r['why'] + ')') if r['why'] else ''}")
+        lines.append(f"    before: {r['base_plan']}")
+        lines.append(f"    after:  {r['head_plan']}")
+    ix = cmp["indexes"]
+    lines += [
+        "",
+        f"indexes ({ix['basis']}): added {ix['added'] or 'none'}, "
+        f"removed {ix['removed'] or 'none'}",
+        f"regressions (p50, ops/s): {cmp['regressions']}, plan regressions: "
+        f"{cmp['plan_regressions']}, work regressions: {cmp.get('work_regressions', 0)}, "
+        f"improvements: {cmp['improvements']}, "
+        f"p99 regressions (not gated): {cmp['tail_regressions']}",
+        machine_line(cmp),
+        cmp.get("counters_note", COUNTERS_NOTE),
+    ]
+    if cmp["machine"]["warning"]:
+        lines.append(f"warning: {cmp['machine']['warning']}")
+    return "\n".join(lines)
+
+
+def html_report(cmp: dict) -> str:
+    """A self-contained page: ratio chart (plotly.js embedded) and the tables."""
+    import html
+
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    m = pd.DataFrame(cmp["metrics"])
+    m = m[m["ratio"].notna()] if not m.empty else m
+    colours = {
+        "regression": "crimson",
+        "improvement": "seagreen",
+        "inconclusive": "darkorange",
+        "unchanged": "grey",
+    }
+    fig = go.Figure(
+        go.Bar(
+            x=list(m["ratio"]) if not m.empty else [],
+            y=[f"{s} · {k}" for s, k in zip(m["subject"], m["metric"], strict=True)]
+            if not m.empty
+            else [],
+            orientation="h",
+            marker={"color": [colours.get(v, "grey") for v in m["verdict"]] if not m.empty else []},
+        )
+    )
+    fig.add_vline(x=1.0, line_dash="dash")
+    fig.update_layout(
+        title="head / base (log scale; >1 slower for latency, faster for ops/s)",
+        xaxis={"type": "log"},
+        height=200 + 22 * len(m),
+        template="plotly_white",
+        margin={"l": 300},
+    )
+    chart = pio.to_html(
+        fig, full_html=False, include_plotlyjs=True, include_mathjax=False, validate=False
+    )
+    work = pd.DataFrame(cmp.get("work") or [])
+    if not work.empty:
+        work = work[[c for c in work.columns if not c.endswith(("_sorts", "_autoindex"))]]
+    tables = "".join(
+        f"<h2>{html.escape(title)}</h2>"
+        + (f"<p>{html.escape(note)}</p>" if note else "")
+        + pd.DataFrame(rows).to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}")
+        for title, note, rows in (
+            ("Metrics", "", cmp["metrics"]),
+            (
+                "Work per execution (SQLite's counters)",
+                cmp.get("counters_status", "counters: not comparable")
+                + f"; tolerance +{cmp.get('work_tolerance', 0):.0%}. "
+                + cmp.get("counters_note", COUNTERS_NOTE),
+                work.to_dict("records"),
+            ),
+            ("Plans", "", cmp["plans"]),
+        )
+    )
+    ix = cmp["indexes"]
+    warn = cmp["machine"]["warning"]
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>perflab compare</title>"
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px}</style></head><body>"
+        f"<h1>perflab compare: {html.escape(str(cmp['base_run']))} &rarr; "
+        f"{html.escape(str(cmp['head_run']))}</h1>"
+        f"<p>Regressions: {cmp['regressions']}; plan regressions: {cmp['plan_regressions']}; "
+        f"work regressions: {cmp.get('work_regressions', 0)}; "
+        f"improvements: {cmp['improvements']}; min effect {cmp['min_effect']:.0%}.</p>"
+        f"<p>{html.escape(machine_line(cmp))}</p>"
+        + (f"<p><b>warning</b>: {html.escape(warn)}</p>" if warn else "")
+        + f"<p>Indexes ({html.escape(ix['basis'])}): added {html.escape(str(ix['added']))}, "
+        f"removed {html.escape(str(ix['removed']))}</p>"
+        f"{chart}{tables}</body></html>"
+    )

@@ -1,0 +1,668 @@
+"""Targets met or not, issues with evidence, and the decision, all by written rules.
+
+Rules (the README repeats them; tests check each one):
+
+Target status, from the measured value's confidence interval:
+  pass          the whole interval is on the good side of the threshold
+  fail          the whole interval is on the bad side
+  inconclusive  the interval straddles the threshold, or the bound that would
+                decide is missing (too few samples, or a figure with no
+                interval at all: a point estimate never passes or fails)
+  not_measured  the run has no figure for it (a stage did not run)
+
+Issue severity (critical > high > medium > low > info):
+  critical  a current target fails; an integrity or foreign-key check fails; a
+            write was lost or duplicated
+  high      a plan finding of severity high; a query the scale sweep confidently
+            claims grows linearly or worse (material growth, enough range, work
+            counters agreeing: `perflab.measure.scale.judge_growth`) and is predicted to
+            cross its target before the horizon: the table's rows at the
+            deployment size, or 10x the largest measured size if more
+  medium    a plan finding of severity medium; an inconclusive target; a
+            pragma that the audit marks as a risk
+  low       index health (unused, redundant), pragma advice, low findings; a
+            confident linear-or-worse growth claim that does not cross its target
+            before the horizon (inconclusive growth is listed as ignored, with why)
+  info      findings below the row threshold: listed, with the documented
+            reason they are not issues
+
+Decision:
+  REJECTED                  any critical issue
+  APPROVED WITH CONDITIONS  no critical issue, but a high or medium issue, or a
+                            current target inconclusive or not measured; the
+                            conditions are those issues
+  APPROVED                  every current target passes and no issue is above low
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+
+import pandas as pd
+
+from perflab import humanize
+from perflab.analysis.advisor import index_name
+from perflab.analysis.findings import SEVERITY_THRESHOLDS
+from perflab.inputs.targets import Target, Targets
+from perflab.measure.scale import LINEAR_OR_WORSE
+from perflab.sqlite.schema import quote_ident
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+DECISIONS = ("APPROVED", "APPROVED WITH CONDITIONS", "REJECTED")
+_PCT = {"latency_p50_ms": "p50", "latency_p95_ms": "p95", "latency_p99_ms": "p99"}
+
+
+@dataclass(frozen=True)
+class Measured:
+    value: float
+    lo: float | None
+    hi: float | None
+    source: str  # where in summary.json the figure came from
+    failure: str = ""  # set when the measurement itself failed (e.g. reads that errored)
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    metric: str
+    subject: str
+    comparator: str
+    threshold: float
+    milestone: str
+    status: str  # pass | fail | inconclusive | not_measured
+    value: float | None = None
+    ci: tuple[float | None, float | None] = (None, None)
+    ratio: float | None = None  # value / threshold
+    source: str = ""
+    reference: float | None = None
+    reference_note: str = ""
+    reference_source: str = ""
+    note: str = ""
+    status_reason: str = ""  # why this status, from the interval and threshold
+
+
+@dataclass(frozen=True)
+class Issue:
+    id: str
+    severity: str
+    title: str
+    evidence: tuple[str, ...]
+    recommendation: str = ""
+    origin: str = ""  # the rule or stage that raised it
+    subject: str = ""
+    gain: str = ""  # the advisor's measured gain, when there is one
+
+    def __post_init__(self) -> None:
+        if not self.evidence:
+            raise ValueError(f"issue {self.id} has no evidence")
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"issue {self.id}: unknown severity {self.severity!r}")
+
+
+@dataclass(frozen=True)
+class Decision:
+    decision: str
+    reasons: tuple[str, ...]
+    conditions: tuple[str, ...] = field(default_factory=tuple)
+
+
+# --------------------------------------------------------------------------- measured values
+
+
+def _query(summary: dict, name: str) -> dict | None:
+    return next((q for q in summary.get("queries", []) if q.get("name") == name), None)
+
+
+def measured_value(summary: dict, target: Target) -> Measured | None:
+    """The run's figure for a target, with its interval, or None if not measured."""
+    if target.query:
+        q = _query(summary, target.query)
+        if q is None:
+            return None
+        if target.metric in _PCT:
+            key = _PCT[target.metric]
+            lo, hi = (q.get("latency_ci_ms") or {}).get(key, [None, None])
+            return Measured(
+                q["latency_ms"][key], lo, hi, f"queries[{target.query}].latency_ms.{key}"
+            )
+        if target.metric == "ops_per_s":
+            return Measured(q["ops_per_s"], None, None, f"queries[{target.query}].ops_per_s")
+        return None
+    op = target.operation
+    if target.metric == "ops_per_s":
+        writes = (summary.get("throughput") or {}).get("writes") or []
+        run_pragmas = summary.get("throughput", {}).get("settings", {}).get("pragmas")
+        cands = [w for w in writes if w.get("write") == op and w.get("batch_size", 1) == 1]
+        if run_pragmas:
+            cands = [w for w in cands if w.get("pragmas") == run_pragmas] or cands
+        if not cands:
+            return None
+        w = cands[0]
+        if w.get("status") == "failed" or w.get("ops_per_s") is None:
+            return None
+        lo, hi = w.get("ops_per_s_ci") or [None, None]
+        return Measured(w["ops_per_s"], lo, hi, f"throughput.writes[{op}, batch 1].ops_per_s")
+    if target.metric == "total_ms":
+        cr = (summary.get("concurrency") or {}).get("concurrent_reads") or {}
+        if cr.get("name") != op:
+            return None
+        modes = [m for m in ("thread", "process") if isinstance(cr.get(m), dict)]
+        if not modes:
+            return None
+        # The slower way of doing it is the one the claim must survive.
+        worst = max(modes, key=lambda m: cr[m]["total_ms"])
+        # The interval is the order-statistic interval on the median of the repeats
+        # (concurrency.concurrent_reads); a bound is None with too few repeats.
+        lo, hi = cr[worst].get("total_ms_ci") or [None, None]
+        failed = [
+            f"{cr[m]['errors']} of {cr[m].get('reads', '?')} reads failed ({m}s)"
+            for m in modes
+            if cr[m].get("errors")
+        ]
+        return Measured(
+            cr[worst]["total_ms"],
+            lo,
+            hi,
+            f"concurrency.concurrent_reads.{worst}",
+            "; ".join(failed),
+        )
+    return None
+
+
+def _status(target: Target, m: Measured | None) -> tuple[str, str]:
+    """(status, reason): decided by the bound on the bad side or the good side only."""
+    if m is None:
+        return "not_measured", "the run has no figure for it"
+    if m.failure:
+        return "fail", m.failure
+    lower_is_better = target.comparator in ("<", "<=")
+    lo, hi = m.lo, m.hi
+    if lo is None and hi is None:
+        return "inconclusive", "no interval for this figure: a point estimate decides nothing"
+    best = lo if lower_is_better else hi
+    worst = hi if lower_is_better else lo
+    if worst is not None and target.met(worst):
+        return "pass", f"the whole interval meets {target.comparator} {target.threshold:g}"
+    if best is not None and not target.met(best):
+        return "fail", f"the whole interval misses {target.comparator} {target.threshold:g}"
+    if worst is None:
+        return "inconclusive", "the bound that would decide is missing (too few samples)"
+    return "inconclusive", "the interval straddles the threshold"
+
+
+def evaluate_targets(summary: dict, targets: Targets) -> list[TargetResult]:
+    out = []
+    for t in targets.targets:
+        m = measured_value(summary, t)
+        status, reason = _status(t, m)
+        out.append(
+            TargetResult(
+                t.metric,
+                t.subject,
+                t.comparator,
+                t.threshold,
+                t.milestone,
+                status,
+                None if m is None else m.value,
+                (None, None) if m is None else (m.lo, m.hi),
+                None if m is None or not t.threshold else m.value / t.threshold,
+                "" if m is None else m.source,
+                t.reference,
+                t.reference_note,
+                targets.source if t.reference is not None else "",
+                t.note,
+                reason,
+            )
+        )
+    return out
+
+
+def targets_frame(results: Iterable[TargetResult]) -> pd.DataFrame:
+    """Columns: metric, subject, comparator, threshold, milestone, status, value, ci,
+    ratio (value / threshold), source, reference (a claim from its source), note."""
+    return pd.DataFrame([asdict(r) for r in results])
+
+
+# --------------------------------------------------------------------------- issues
+
+
+def _growth_claim(fit: dict) -> str:
+    """A scale fit's claim; a fit without one (an older summary) claims nothing."""
+    return str(fit.get("claim") or "inconclusive")
+
+
+def _crossing_text(fit: dict) -> str:
+    """ "at 173k rows", or "between 150k and 190k rows" when the claim allows two classes."""
+    lo, hi = (fit.get("limit_range") or [fit.get("limit_rows"), fit.get("limit_rows")])[:2]
+    if hi is None or round(float(lo)) == round(float(hi)):
+        return f"at {humanize.rows(lo)}" + ("" if hi is not None else " or later")
+    return f"between {humanize.count(lo)} and {humanize.rows(hi)}"
+
+
+_FINDING_SEVERITY = {"high": "high", "medium": "medium", "low": "low", "info": "info"}
+_BUMP = {"info": "low", "low": "medium", "medium": "high", "high": "high"}
+
+
+def _fmt(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.4g}"
+
+
+def _advice_for(summary: dict, query: str) -> tuple[str, str]:
+    """The advisor's recommendation touching a query, with its measured gain."""
+    adv = summary.get("advice") or {}
+    for rw in adv.get("query_rewrites") or []:
+        if rw.get("query") == query:
+            return (
+                f"rewrite: {rw.get('fix')}",
+                f"p50 {_fmt(rw.get('p50_before_ms'))} -> {_fmt(rw.get('p50_after_ms'))} ms "
+                f"(x{_fmt(rw.get('speedup'))}; after/before 99% CI "
+                f"{_fmt((rw.get('ratio_ci') or [None, None])[0])}.."
+                f"{_fmt((rw.get('ratio_ci') or [None, None])[1])}, interleaved), "
+                f"same rows: {rw.get('equivalent')}",
+            )
+    recommended = set(adv.get("recommended") or [])
+    for c in adv.get("candidates") or []:
+        if c.get("ddl") in recommended and query in (c.get("queries_changed") or []):
+            v = (c.get("verdicts") or {}).get(query, {})
+            gain = (
+                f"p50 {_fmt(v.get('p50_before_ms'))} -> {_fmt(v.get('p50_after_ms'))} ms"
+                if v
+                else f"gain {_fmt(c.get('gain_ms'))} ms"
+            )
+            return c["ddl"], f"{gain}; write cost {_fmt(c.get('insert_us'))} us/insert"
+    return "", ""
+
+
+def _index_cost(summary: dict, index: str) -> str:
+    """What keeping an index costs, from the interleaved write-cost measurement."""
+    idx = summary.get("indexes") or {}
+    parts = [
+        f"{r['op']} {r['cost_us']:+.2f} us ({r.get('cost_pct') or 0:.1f}%, 95% CI "
+        f"{_fmt(r.get('cost_lo'))}..{_fmt(r.get('cost_hi'))})"
+        for r in idx.get("write_cost") or []
+        if r.get("index") == index and r.get("cost_us") is not None
+    ]
+    size = next(
+        (i.get("size_bytes") for i in idx.get("inventory") or [] if i.get("index") == index),
+        None,
+    )
+    if size is not None:
+        parts.append(f"{size / 1024:,.0f} KiB on disk")
+    return ("measured cost of keeping it: " + "; ".join(parts)) if parts else ""
+
+
+def _why_ignored(finding: dict, target_results: list[TargetResult]) -> str:
+    """Why a finding is not an issue, from its numbers: rows involved against the
+    low-severity threshold, and what its query's latency target says."""
+    rows, q = finding.get("rows"), finding.get("query", "")
+    low = SEVERITY_THRESHOLDS[0]
+    size = (
+        f"rows involved unknown (counted as below {low:,} by rule)"
+        if rows is None
+        else f"{rows:,} rows involved < {low:,} (the low-severity threshold)"
+    )
+    st = [
+        f"{r.metric} {r.status}"
+        for r in target_results
+        if r.subject == q and r.metric.startswith("latency") and r.milestone == "current"
+    ]
+    tgt = f"target of {q}: {', '.join(st)}" if st else f"{q} has no latency target"
+    return f"{size}; {tgt}"
+
+
+def _skipped_analyses(summary: dict) -> list[str]:
+    """Everything an analysis stage recorded as not analysed, with its reason."""
+    out = [
+        f"{d.get('query')}: {d.get('reason')}"
+        for d in (summary.get("findings") or {}).get("diagnostics") or []
+        if d.get("diagnostic") == "not_analysed"
+    ]
+    out += [
+        f"{s.get('what')}: {s.get('reason')}"
+        for s in (summary.get("advice") or {}).get("skipped") or []
+    ]
+    return out
+
+
+def derive_issues(
+    summary: dict,
+    target_results: list[TargetResult],
+    deployment_rows: dict[str, int] | None = None,
+) -> tuple[list[Issue], list[dict]]:
+    """Issues by the documented rules, and the findings deliberately not raised (with why)."""
+    issues: list[Issue] = []
+    ignored: list[dict] = []
+    failing_queries = {
+        r.subject for r in target_results if r.status == "fail" and r.metric.startswith("latency")
+    }
+    n = 0
+
+    def add(sev, title, evidence, rec="", origin="", subject="", gain=""):
+        nonlocal n
+        n += 1
+        issues.append(
+            Issue(
+                f"I{n:03d}",
+                sev,
+                str(title),
+                tuple(str(e) for e in evidence),
+                str(rec or ""),
+                str(origin or ""),
+                str(subject or ""),
+                str(gain or ""),
+            )
+        )
+
+    for r in target_results:
+        what = f"{r.metric} of {r.subject} {r.comparator} {r.threshold:g}"
+        ev = [
+            f"measured {_fmt(r.value)} (interval {_fmt(r.ci[0])}..{_fmt(r.ci[1])}) from {r.source}"
+        ]
+        if r.milestone != "current":
+            if r.status == "fail":
+                add(
+                    "low",
+                    f"next-milestone target missed: {what}",
+                    ev,
+                    origin="targets",
+                    subject=r.subject,
+                )
+            continue
+        if r.status == "fail":
+            rec, gain = _advice_for(summary, r.subject)
+            add(
+                "critical",
+                f"target failed: {what}",
+                [*ev, r.status_reason],
+                rec,
+                "targets",
+                r.subject,
+                gain,
+            )
+        elif r.status == "inconclusive":
+            add(
+                "medium",
+                f"target inconclusive: {what}",
+                [*ev, r.status_reason],
+                "state this target on a figure that has an interval (a percentile)"
+                if r.ci == (None, None)
+                else "measure with more iterations (--iterations) before deciding",
+                "targets",
+                r.subject,
+            )
+        elif r.status == "not_measured":
+            add(
+                "medium",
+                f"target not measured: {what}",
+                ["this run has no figure for it (its stage did not run or failed)"],
+                "run the stage that measures it",
+                "targets",
+                r.subject,
+            )
+
+    integ = summary.get("integrity") or {}
+    if integ and not integ.get("integrity_ok", True):
+        add(
+            "critical",
+            "PRAGMA integrity_check reports corruption",
+            integ.get("integrity_problems") or ["integrity_check not ok"],
+            "restore from a backup; do not trust figures from this file",
+            "integrity",
+        )
+    if integ and not integ.get("foreign_keys_ok", True):
+        add(
+            "critical",
+            f"{integ.get('foreign_key_violations')} foreign-key violations",
+            integ.get("foreign_key_problems") or ["foreign_key_check not empty"],
+            "fix the orphaned rows; check that every connection sets foreign_keys=ON",
+            "integrity",
+        )
+    for p in integ.get("pragma_audit") or []:
+        if p["status"] in ("risk", "advice"):
+            add(
+                "medium" if p["status"] == "risk" else "low",
+                f"pragma {p['pragma']} = {p['value']}",
+                [p["why"]],
+                p["recommendation"],
+                "pragma audit",
+                p["pragma"],
+            )
+
+    conc = summary.get("concurrency") or {}
+    failed_reads = [
+        f"{r['errors']} failed reads: {r['readers']} {r['mode']} readers"
+        + (" with a writer" if r.get("writer") else "")
+        + f" ({r.get('reads')} good reads)"
+        for r in conc.get("sweep") or []
+        if r.get("errors")
+    ]
+    cr = conc.get("concurrent_reads") or {}
+    failed_reads += [
+        f"{cr[m]['errors']} failed reads: {cr[m].get('readers')} concurrent {m} readers "
+        f"({cr[m].get('reads')} good reads)"
+        for m in ("thread", "process")
+        if isinstance(cr.get(m), dict) and cr[m].get("errors")
+    ]
+    if failed_reads:
+        total = sum(int(e.split(" ", 1)[0]) for e in failed_reads)
+        add(
+            "high",
+            f"{total} reads failed under concurrency",
+            failed_reads,
+            "a read that fails after its busy retries returns nothing to the application: "
+            "find the error (busy timeout, locking mode) before trusting the latencies",
+            "concurrency",
+        )
+
+    for f in (summary.get("throughput") or {}).get("failures") or []:
+        add(
+            "critical",
+            "a write was lost or duplicated",
+            [str(f)],
+            "fix the write path before trusting any throughput figure",
+            "throughput",
+        )
+
+    findings = (summary.get("findings") or {}).get("plan_findings") or []
+    for f in findings:
+        sev = _FINDING_SEVERITY.get(f.get("severity"), "info")
+        q = f.get("query", "")
+        if q in failing_queries:
+            sev = _BUMP[sev]
+        if sev == "info":
+            ignored.append({**f, "why_ignored": _why_ignored(f, target_results)})
+            continue
+        rec, gain = _advice_for(summary, q)
+        ev = [f"plan: {f.get('plan_line')}", str(f.get("evidence") or "")]
+        if f.get("latency_ms") is not None and "p50" not in ev[1]:
+            ev.append(f"measured p50 {_fmt(f.get('latency_ms'))} ms")
+        add(
+            sev,
+            f"{q}: {f.get('rule', '').replace('_', ' ')}"
+            + (f" on {f['table']}" if f.get("table") else ""),
+            [e for e in ev if e],
+            rec or str(f.get("detail") or ""),
+            "plan findings",
+            q,
+            gain,
+        )
+
+    for fit in (summary.get("scale") or {}).get("fits") or []:
+        q = fit["query"]
+        claim = _growth_claim(fit)
+        if claim == "inconclusive":
+            ignored.append(
+                {
+                    "query": q,
+                    "rule": "scale",
+                    "model": fit.get("model"),
+                    "claim": claim,
+                    "why_ignored": "no growth claim: "
+                    + str(fit.get("claim_reason") or "the sweep did not judge this fit"),
+                }
+            )
+            continue
+        if claim not in LINEAR_OR_WORSE:
+            continue  # flat or O(log n): nothing to act on
+        limit = fit.get("limit_rows")
+        lo, hi = (fit.get("limit_range") or [limit, limit])[:2]
+        table = fit.get("table")
+        horizon = max((deployment_rows or {}).get(table, 0), 10 * (fit.get("n_max") or 0))
+        where = str(fit.get("claim_text") or f"grows {claim}")
+        if lo is not None and lo <= horizon:
+            # the whole 95% range of the crossing below the horizon: high; straddling: medium
+            sure = hi is not None and hi <= horizon
+            rec, gain = _advice_for(summary, q)
+            add(
+                "high" if sure else "medium",
+                f"{q}: grows {claim}, p99 {'predicted to' if sure else 'may'} "
+                f"cross {humanize.duration_ms(fit.get('target_ms'))} {_crossing_text(fit)}",
+                [
+                    where,
+                    f"the horizon is {humanize.rows(horizon)} of {table} (the deployment "
+                    "size the dataset spec names, or 10x the largest measured)",
+                    "the crossing is a 95% range over bootstrap refits of the p99 curve"
+                    + ("" if sure else "; it reaches past the horizon"),
+                ],
+                rec,
+                "scale",
+                q,
+                gain,
+            )
+        else:
+            add(
+                "low",
+                f"{q}: grows {claim}",
+                [
+                    where,
+                    "no p99 target"
+                    if fit.get("target_ms") is None
+                    else f"p99 not predicted to reach {humanize.duration_ms(fit['target_ms'])} "
+                    f"within the horizon of {humanize.rows(horizon)}"
+                    + ("" if limit is None else f" (predicted {_crossing_text(fit)})"),
+                ],
+                "watch it as the table grows",
+                "scale",
+                q,
+            )
+
+    skipped = _skipped_analyses(summary)
+    if skipped:
+        add(
+            "low",
+            f"{len(skipped)} analyses skipped",
+            skipped,
+            "the claims above do not cover these; fix the cause to have them analysed",
+            "diagnostics and advisor",
+        )
+
+    adv = summary.get("advice") or {}
+    recommended = set(adv.get("recommended") or [])
+    drops = {c.get("ddl"): c for c in adv.get("candidates") or [] if c.get("action") == "drop"}
+    health = (summary.get("indexes") or {}).get("health") or []
+    unused = [h for h in health if h.get("issue") == "unused"]
+    if unused:
+        droppable = [h["index"] for h in unused if h.get("droppable")]
+        add(
+            "low",
+            f"{len(unused)} indexes unused by this workload",
+            [
+                ", ".join(h["index"] for h in unused),
+                f"{len(droppable)} of them could be dropped without losing a constraint",
+            ],
+            "keep them if queries outside this workload use them; otherwise drop: "
+            + (", ".join(droppable) or "none droppable"),
+            "index health",
+            "",
+        )
+    for h in health:
+        if h.get("issue") == "unused":
+            continue
+        if h.get("issue") == "not_analysed":
+            add(
+                "low",
+                f"index {h['index']} not analysed",
+                [h.get("reason") or "no reason recorded"],
+                "",
+                "index health",
+                h["index"],
+            )
+            continue
+        ddl = next((d for d in drops if d and index_name(d) == h["index"]), None)
+        gain = _index_cost(summary, h["index"]) if h.get("droppable") else ""
+        if ddl and ddl in recommended:
+            gain = "recommended by the advisor; " + gain
+        add(
+            "low",
+            f"index {h['index']} on {h.get('table')}: {h.get('issue', '').replace('_', ' ')}",
+            [h.get("reason") or h.get("issue")],
+            (ddl or f"DROP INDEX {quote_ident(h['index'])}")
+            if h.get("droppable")
+            else "keep (enforces a constraint)",
+            "index health",
+            h["index"],
+            gain,
+        )
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    issues.sort(key=lambda i: (order[i.severity], i.id))
+    return issues, ignored
+
+
+def decide(target_results: list[TargetResult], issues: list[Issue]) -> Decision:
+    """The decision by the rules in this module's docstring."""
+    crit = [i for i in issues if i.severity == "critical"]
+    if crit:
+        return Decision("REJECTED", tuple(f"{i.id}: {i.title}" for i in crit))
+    conditions = tuple(f"{i.id}: {i.title}" for i in issues if i.severity in ("high", "medium"))
+    if conditions:
+        return Decision(
+            "APPROVED WITH CONDITIONS",
+            (f"{len(conditions)} high or medium issue(s) to resolve",),
+            conditions,
+        )
+    current = [r for r in target_results if r.milestone == "current"]
+    return Decision(
+        "APPROVED",
+        (f"all {len(current)} current targets pass; no issue above low",),
+    )
+
+
+def assess(summary: dict, targets: Targets, deployment_rows: dict[str, int] | None = None) -> dict:
+    """Targets, issues and decision as summary.json carries them.
+
+    `deployment_rows` (rows per table at the size the application must reach, e.g. the
+    dataset spec's largest scale) sets the horizon of the scale rule."""
+    results = evaluate_targets(summary, targets)
+    issues, ignored = derive_issues(summary, results, deployment_rows)
+    decision = decide(results, issues)
+    counts = {s: sum(i.severity == s for i in issues) for s in SEVERITIES}
+    return {
+        "targets": [asdict(r) for r in results],
+        "issues": [asdict(i) for i in issues],
+        "ignored_findings": ignored,
+        "decision": asdict(decision),
+        "verdict": {
+            "decision": decision.decision,
+            "targets_passed": sum(r.status == "pass" for r in results),
+            "targets_failed": sum(r.status == "fail" for r in results),
+            "targets_inconclusive": sum(r.status == "inconclusive" for r in results),
+            "targets_not_measured": sum(r.status == "not_measured" for r in results),
+            "issues_by_severity": counts,
+        },
+    }
+
+
+def save(run_dir, assessment: dict) -> None:
+    """Store the assessment as the stage results summary.json picks up."""
+    from perflab import results
+
+    for key in ("verdict", "targets", "issues", "decision"):
+        results.save(run_dir, key, assessment[key])
+    results.save(run_dir, "ignored_findings", assessment["ignored_findings"])
+
+
+def issues_frame(assessment: dict) -> pd.DataFrame:
+    """Columns: id, severity, title, evidence (joined), recommendation, gain, origin."""
+    rows = [{**i, "evidence": " | ".join(i["evidence"])} for i in assessment["issues"]]
+    cols = ["id", "severity", "title", "evidence", "recommendation", "gain", "origin"]
+    return pd.DataFrame(rows, columns=cols)

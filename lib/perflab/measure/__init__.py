@@ -1,0 +1,1 @@
+"""Timing and its statistics: latency, throughput, concurrency, scale."""

@@ -1,0 +1,170 @@
+"""Per-query latency of a workload: samples, percentiles, harness overhead."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pandas as pd
+
+from perflab.inputs.workload import ParamSampler, Workload, check_statement
+from perflab.measure.timing import Samples, summarize, time_statement
+from perflab.sqlite import counters
+
+#: Columns of the frame `measure_workload` returns.
+LATENCY_COLUMNS = {
+    "query": "query name from the workload",
+    "group": "query group (exact_match, listing, ...)",
+    "n": "timed executions",
+    "p50, p95, p99, p999, max, min, mean": "latency in ms (execute + fetch all rows)",
+    "p99_lo, p99_hi": "95% order-statistic CI of p99 (NaN: too few samples)",
+    "ops_per_s": "1 / mean latency",
+    "rows_mean, rows_min, rows_max": "rows returned per execution",
+    "truncated": "stopped early by the time budget",
+    "vm_steps, fullscan_steps, sorts, autoindex": "work per execution (mean), from SQLite's "
+    "own counters in an untimed pass over the first parameter tuples; NaN: unavailable",
+    "work": "the work in one sentence (counters.describe)",
+}
+
+
+def sample_params(
+    conn: sqlite3.Connection, workload: Workload, count: int, seed: int
+) -> dict[str, list[tuple]]:
+    """`count` parameter tuples per query, checked against the statement first."""
+    out = {}
+    for i, q in enumerate(workload.queries):
+        sampler = ParamSampler(conn, q.params, seed=seed + i, where=f"query {q.name!r}")
+        params = sampler.draw_many(count)
+        check_statement(conn, q.sql, len(params[0]), f"query {q.name!r}")
+        out[q.name] = params
+    return out
+
+
+def measure_workload(
+    conn: sqlite3.Connection,
+    workload: Workload,
+    *,
+    iterations: int = 1000,
+    warmup: int = 50,
+    seed: int = 0,
+    max_seconds: float | None = None,
+    progress: bool = False,
+    count: bool = True,
+    count_executions: int = counters.MAX_EXECUTIONS,
+    count_seconds: float = counters.MAX_SECONDS,
+) -> tuple[pd.DataFrame, dict[str, Samples], dict[str, list[tuple]]]:
+    """Time every query; returns (summary frame, raw samples, parameters used).
+
+    With `count`, each query's timed loop is followed by an untimed counting pass on the
+    same connection over the first `count_executions` of the same parameter tuples (at
+    most `count_seconds` per query): SQLite's own work counters, which do not move between
+    runs or machines, stand beside every timing (frame column `_counters`).
+    """
+    params = sample_params(conn, workload, iterations + warmup, seed)
+    reason = counters.unavailable_reason(conn) if count else "not counted (count=False)"
+    samples: dict[str, Samples] = {}
+    records = []
+    queries = workload.queries
+    if progress:
+        from tqdm.auto import tqdm
+
+        queries = tqdm(queries, desc="latency", unit="query")
+    for q in queries:
+        s = time_statement(conn, q.sql, params[q.name], warmup=warmup, max_seconds=max_seconds)
+        samples[q.name] = s
+        work = None
+        if reason is None:
+            work = counters.count_work(
+                conn,
+                q.sql,
+                params[q.name],
+                max_executions=count_executions,
+                max_seconds=count_seconds,
+            )
+        rec = counters.counter_record(work, reason)
+        per = rec["per_execution"] or {}
+        st = summarize(s.ns)
+        lat, ci = st["latency_ms"], st["latency_ci_ms"]
+        records.append(
+            {
+                "query": q.name,
+                "group": q.group,
+                "n": st["n"],
+                **lat,
+                "p99_lo": np.nan if ci["p99"][0] is None else ci["p99"][0],
+                "p99_hi": np.nan if ci["p99"][1] is None else ci["p99"][1],
+                "ops_per_s": st["ops_per_s"],
+                "rows_mean": float(s.rows.mean()) if s.rows.size else 0.0,
+                "rows_min": int(s.rows.min()) if s.rows.size else 0,
+                "rows_max": int(s.rows.max()) if s.rows.size else 0,
+                "truncated": s.truncated,
+                **{k: per[k]["mean"] if per else np.nan for k in list(counters.COUNTERS)[:4]},
+                "work": rec["sentence"],
+                "_ci": ci,
+                "_counters": rec,
+            }
+        )
+    frame = pd.DataFrame(records).set_index("query", drop=False)
+    return frame, samples, params
+
+
+def latency_records(frame: pd.DataFrame, workload: Workload, params: dict) -> list[dict]:
+    """Per-query entries as summary.json carries them (plans are merged in later)."""
+    out = []
+    for q in workload.queries:
+        r = frame.loc[q.name]
+        out.append(
+            {
+                "name": q.name,
+                "sql": q.sql,
+                "group": q.group,
+                "iterations": int(r["n"]),
+                "truncated": bool(r["truncated"]),
+                "latency_ms": {
+                    k: float(r[k]) for k in ("p50", "p95", "p99", "p999", "max", "mean", "min")
+                },
+                "latency_ci_ms": r["_ci"],
+                "ops_per_s": float(r["ops_per_s"]),
+                "rows": {
+                    "mean": float(r["rows_mean"]),
+                    "min": int(r["rows_min"]),
+                    "max": int(r["rows_max"]),
+                },
+                "params_example": list(params[q.name][0]) if params[q.name] else [],
+                "params_source": list(q.params_source),
+                **({"captured": dict(q.captured)} if q.captured else {}),
+                "counters": r["_counters"]
+                if "_counters" in r
+                else counters.counter_record(None, "not counted"),
+            }
+        )
+    return out
+
+
+def work_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per query: SQLite's work counters per execution (means) and the work in words.
+
+    Columns: query, source, executions, vm_steps, fullscan_steps, sorts, autoindex, rows,
+    work. Counters are machine-independent: the same data, plan and parameters give the
+    same numbers on any machine, which is why a comparison can gate on them exactly.
+    """
+    out = []
+    for name, rec in frame["_counters"].items():
+        per = rec["per_execution"] or {}
+        out.append(
+            {
+                "query": name,
+                "source": rec["source"] or "unavailable",
+                "executions": rec["executions"],
+                **{k: per[k]["mean"] if per else np.nan for k in counters.COUNTERS},
+                "work": rec["sentence"],
+            }
+        )
+    return pd.DataFrame(out).set_index("query")
+
+
+def timing_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The timing columns of `measure_workload`'s frame, rounded for display (the work
+    counters have their own table, `work_table`)."""
+    hidden = {"_ci", "_counters", "query", "work", *list(counters.COUNTERS)[:4]}
+    return frame.drop(columns=[c for c in frame.columns if c in hidden]).round(4)

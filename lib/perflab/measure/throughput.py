@@ -1,0 +1,479 @@
+"""Write throughput: the workload's write operations, timed and checked.
+
+Every write runs on a *copy* of the database (SQLite's backup API into a
+temporary file), never on the cached build or a user's file. Each operation's
+statements run in one transaction (batch_size = 1), or `batch_size` operations
+share one transaction. After each run the workload's `verify` query must have
+moved by exactly ops × per_op: a lost or duplicated write is a failure
+(`DataCheckError`), never a figure.
+
+Timings are closed-loop (the next operation starts when the previous commit
+returns), so they are service times of one writer, not latency under load.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from perflab.errors import PerflabError
+from perflab.inputs.workload import ParamSampler, StatementSpec, WriteSpec, check_statement
+from perflab.measure.stats import throughput_ci
+from perflab.measure.timing import summarize
+from perflab.sqlite import engine
+
+
+class DataCheckError(PerflabError):
+    """A write run changed the data by something other than ops × per_op."""
+
+
+class NotReplayable(PerflabError):
+    """SQLite refused the write's statements on this database (a constraint, a missing
+    table...): the write is listed as not replayed, the run goes on."""
+
+    def __init__(self, message: str, cause: Exception) -> None:
+        super().__init__(message)
+        from perflab.inputs.replay import reason_of
+
+        self.reason = reason_of(cause)
+
+
+def _warm_up(execute, begin: str, one_op, warmup_ops: int, batch_size: int) -> None:
+    for i in range(0, warmup_ops, batch_size):
+        execute(begin)
+        for _ in range(min(batch_size, warmup_ops - i)):
+            one_op()
+        execute("COMMIT")
+
+
+def not_replayed_record(write: WriteSpec, batch_size: int, pragmas: dict, reason: str) -> dict:
+    """A write run that could not run at all, as summary.json carries it."""
+    return {
+        "write": write.name,
+        "batch_size": batch_size,
+        "pragmas": pragmas,
+        "ops": 0,
+        "status": "not_replayed",
+        "error": f"not replayed: {reason}",
+        "ops_per_s": None,
+        "ops_per_s_ci": [None, None],
+        "verify": {"expected_delta": None, "actual_delta": None},
+    }
+
+
+def _run_or_list(conn: sqlite3.Connection, write: WriteSpec, batch_size: int, **kw) -> dict:
+    try:
+        return run_write(conn, write, batch_size=batch_size, **kw).record(kw.get("seed", 0))
+    except NotReplayable as exc:
+        pragmas = {
+            k: conn.execute(f"PRAGMA {k}").fetchone()[0] for k in ("journal_mode", "synchronous")
+        }
+        return not_replayed_record(write, batch_size, pragmas, exc.reason)
+
+
+# ------------------------------------------------------------------ one run
+
+
+@dataclass
+class WriteRun:
+    """Result of one write configuration; `ok` False means the data check failed."""
+
+    write: str
+    batch_size: int
+    pragmas: dict
+    ops: int
+    warmup_ops: int
+    seconds: float  # wall time of the timed part
+    txn_ns: np.ndarray  # per-transaction durations (BEGIN .. COMMIT)
+    op_ns: np.ndarray  # per-operation durations (commit included for the op that commits)
+    verify_expected: float | None
+    verify_actual: float | None
+    ok: bool = True
+    error: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def record(self, seed: int = 0) -> dict:
+        """The run as summary.json carries it (no figures when the check failed)."""
+        base = {
+            "write": self.write,
+            "batch_size": self.batch_size,
+            "pragmas": self.pragmas,
+            "ops": self.ops,
+            "warmup_ops": self.warmup_ops,
+            "transactions": int(self.txn_ns.size),
+            "seconds": self.seconds,
+            "verify": {"expected_delta": self.verify_expected, "actual_delta": self.verify_actual},
+            "status": "ok" if self.ok else "failed",
+        }
+        if not self.ok:
+            return {**base, "error": self.error, "ops_per_s": None, "ops_per_s_ci": [None, None]}
+        tp = throughput_ci(self.txn_ns / 1e9, self.batch_size, seed=seed)
+        st = summarize(self.op_ns)
+        tx = summarize(self.txn_ns)
+        return {
+            **base,
+            "ops_per_s": tp["ops_per_s"],
+            "ops_per_s_ci": tp["ci"],
+            "ops_per_s_wall": self.ops / self.seconds if self.seconds > 0 else None,
+            "op_latency_ms": st["latency_ms"],
+            "op_latency_ci_ms": st["latency_ci_ms"],
+            "txn_latency_ms": tx["latency_ms"],
+        }
+
+
+def _verify_value(conn: sqlite3.Connection, sql: str) -> float:
+    row = conn.execute(sql).fetchone()
+    return float(row[0]) if row and row[0] is not None else 0.0
+
+
+def _samplers(
+    conn: sqlite3.Connection, stmts: Sequence[StatementSpec], seed: int, token: str, where: str
+) -> list[ParamSampler]:
+    out = []
+    for j, st in enumerate(stmts):
+        w = f"{where}.statements[{j}]"
+        s = ParamSampler(conn, st.params, seed=seed + j, where=w, run_token=token)
+        check_statement(conn, st.sql, len(s.draw()), w)  # one draw spent on the check
+        out.append(s)
+    return out
+
+
+def run_write(
+    conn: sqlite3.Connection,
+    write: WriteSpec,
+    *,
+    ops: int = 200,
+    batch_size: int = 1,
+    warmup_ops: int = 10,
+    seed: int = 0,
+    max_seconds: float | None = None,
+    token: str | None = None,
+    check: bool = True,
+) -> WriteRun:
+    """Run `write` `ops` times (plus untimed warm-up) on `conn`, then verify.
+
+    `conn` must be a writable connection to a copy, in autocommit mode
+    (isolation_level None, as `engine.connect` opens it). `max_seconds` stops
+    the timed part early (at a transaction boundary); the check then uses the
+    operations actually done. With `check` a failed verification raises
+    `DataCheckError`; without it the run comes back with ok=False.
+    """
+    if batch_size < 1:
+        raise PerflabError(f"write {write.name!r}: batch_size must be ≥ 1")
+    where = f"write {write.name!r}"
+    token = token or f"s{seed}b{batch_size}"
+    try:
+        samplers = _samplers(conn, write.statements, seed, token, where)
+    except PerflabError as exc:
+        raise NotReplayable(str(exc), exc) from None
+    sqls = [st.sql for st in write.statements]
+    pragmas = {
+        k: conn.execute(f"PRAGMA {k}").fetchone()[0] for k in ("journal_mode", "synchronous")
+    }
+    verify = write.verify
+    before = _verify_value(conn, verify.sql) if verify else None
+    execute = conn.execute
+    clock = time.perf_counter_ns
+    begin = f"BEGIN {write.begin}"  # the application's mode, for a captured write
+
+    def one_op() -> int:
+        changed = 0
+        for sql, s in zip(sqls, samplers, strict=True):
+            changed += execute(sql, s.draw()).rowcount
+        return changed
+
+    # warm-up: same path, untimed (statement cache, page cache, WAL file growth)
+    try:
+        _warm_up(execute, begin, one_op, warmup_ops, batch_size)
+    except (sqlite3.Error, PerflabError) as exc:  # SQLite refused, or keys ran out
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise NotReplayable(f"{where}: {exc}", exc) from None
+    n_txn = (ops + batch_size - 1) // batch_size
+    txn_ns = np.zeros(n_txn, dtype=np.int64)
+    op_ns = np.zeros(ops, dtype=np.int64)
+    deadline = None if max_seconds is None else clock() + int(max_seconds * 1e9)
+    done_ops = done_txn = 0
+    t_start = clock()
+    try:
+        for t in range(n_txn):
+            k = min(batch_size, ops - done_ops)
+            t0 = clock()
+            execute(begin)
+            last = t0
+            for _ in range(k - 1):
+                one_op()
+                now = clock()
+                op_ns[done_ops] = now - last
+                last = now
+                done_ops += 1
+            one_op()
+            execute("COMMIT")
+            t1 = clock()
+            op_ns[done_ops] = t1 - last
+            done_ops += 1
+            txn_ns[t] = t1 - t0
+            done_txn += 1
+            if deadline is not None and t1 > deadline:
+                break
+    except (sqlite3.Error, PerflabError) as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise NotReplayable(f"{where}: {exc}", exc) from None
+    seconds = (clock() - t_start) / 1e9
+    run = WriteRun(
+        write.name,
+        batch_size,
+        pragmas,
+        done_ops,
+        warmup_ops,
+        seconds,
+        txn_ns[:done_txn],
+        op_ns[:done_ops],
+        None,
+        None,
+    )
+    if verify is not None:
+        after = _verify_value(conn, verify.sql)
+        run.verify_expected = (done_ops + warmup_ops) * verify.per_op
+        run.verify_actual = after - (before or 0.0)
+        if abs(run.verify_actual - run.verify_expected) > 1e-9:
+            run.ok = False
+            run.error = (
+                f"{where}: data check failed: `{verify.sql}` moved by {run.verify_actual:g}, "
+                f"expected {run.verify_expected:g} ({done_ops + warmup_ops} ops × "
+                f"{verify.per_op:g}) — a write was lost or duplicated"
+            )
+            if check:
+                raise DataCheckError(run.error)
+    return run
+
+
+# ------------------------------------------------------------------ sweeps
+
+#: Durability configurations of the pragma sweep: (journal_mode, synchronous).
+PRAGMA_GRID: tuple[tuple[str, str], ...] = tuple(
+    (j, s) for j in ("WAL", "DELETE") for s in ("OFF", "NORMAL", "FULL")
+)
+
+
+def _open_copy(path: Path, pragmas: Mapping[str, object]) -> sqlite3.Connection:
+    conn = engine.connect(path, readonly=False, pragmas=pragmas)
+    return conn
+
+
+def _sweep_kwargs(ops: int, warmup_ops: int, seed: int, max_seconds: float | None) -> dict:
+    """`run_write` settings shared by every run of a sweep: a failed data check comes back
+    as status 'failed' in the record instead of being raised."""
+    return {
+        "ops": ops,
+        "warmup_ops": warmup_ops,
+        "seed": seed,
+        "max_seconds": max_seconds,
+        "check": False,
+    }
+
+
+def measure_writes(
+    db_path: Path,
+    writes: Sequence[WriteSpec],
+    *,
+    ops: int = 200,
+    batch_sizes: Sequence[int] = (1, 50),
+    warmup_ops: int = 10,
+    seed: int = 0,
+    max_seconds: float | None = None,
+    pragmas: Mapping[str, object] | None = None,
+    workdir: Path | None = None,
+) -> list[dict]:
+    """Every write at every batch size under `pragmas` (default: the application's),
+    on one copy of the database. Failed data checks come back as status 'failed'."""
+    pragmas = dict(engine.APP_PRAGMAS if pragmas is None else pragmas)
+    out = []
+    kw = _sweep_kwargs(ops, warmup_ops, seed, max_seconds)
+    with engine.working_copy(db_path, workdir) as path:
+        conn = _open_copy(path, pragmas)
+        try:
+            for w in writes:
+                for bs in batch_sizes:
+                    out.append(_run_or_list(conn, w, bs, token=f"{seed}-{w.name}-{bs}", **kw))
+        finally:
+            conn.close()
+    return out
+
+
+def pragma_sweep(
+    db_path: Path,
+    writes: Sequence[WriteSpec],
+    *,
+    grid: Sequence[tuple[str, str]] = PRAGMA_GRID,
+    ops: int = 200,
+    batch_size: int = 1,
+    warmup_ops: int = 10,
+    seed: int = 0,
+    max_seconds: float | None = None,
+    workdir: Path | None = None,
+) -> list[dict]:
+    """What durability costs: each write under each (journal_mode, synchronous).
+
+    One copy per journal mode (switching to DELETE rewrites the file header);
+    other pragmas are the application's.
+    """
+    out = []
+    kw = _sweep_kwargs(ops, warmup_ops, seed, max_seconds)
+    for journal in dict.fromkeys(j for j, _ in grid):
+        with engine.working_copy(db_path, workdir) as path:
+            for j, sync in grid:
+                if j != journal:
+                    continue
+                pr = {**engine.APP_PRAGMAS, "journal_mode": journal, "synchronous": sync}
+                conn = _open_copy(path, pr)
+                try:
+                    for w in writes:
+                        token = f"{seed}-{w.name}-{journal}-{sync}"
+                        out.append(_run_or_list(conn, w, batch_size, token=token, **kw))
+                finally:
+                    conn.close()
+    return out
+
+
+def failures(records: Sequence[dict]) -> list[str]:
+    """Error lines of the runs whose data check failed."""
+    return [r["error"] for r in records if r.get("status") == "failed"]
+
+
+def not_replayed(records: Sequence[dict]) -> list[str]:
+    """``name: not replayed: reason`` for each write SQLite refused on this database."""
+    seen = dict.fromkeys(
+        f"{r['write']}: {r['error']}" for r in records if r.get("status") == "not_replayed"
+    )
+    return list(seen)
+
+
+def write_frame(records: Sequence[dict]) -> pd.DataFrame:
+    """One row per run: write, batch_size, journal_mode, synchronous, ops, ops_per_s,
+    ops_per_s_lo/hi (95% bootstrap CI), op p50/p99 ms, status."""
+    rows = []
+    for r in records:
+        lat = r.get("op_latency_ms") or {}
+        ci = r.get("ops_per_s_ci") or [None, None]
+        rows.append(
+            {
+                "write": r["write"],
+                "batch_size": r["batch_size"],
+                "journal_mode": str(r["pragmas"].get("journal_mode", "")).upper(),
+                "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(
+                    r["pragmas"].get("synchronous"), r["pragmas"].get("synchronous")
+                ),
+                "ops": r["ops"],
+                "ops_per_s": r.get("ops_per_s"),
+                "ops_per_s_lo": ci[0],
+                "ops_per_s_hi": ci[1],
+                "op_p50_ms": lat.get("p50"),
+                "op_p99_ms": lat.get("p99"),
+                "status": r["status"],
+            }
+        )
+    return pd.DataFrame(rows, columns=WRITE_FRAME_COLUMNS)
+
+
+WRITE_FRAME_COLUMNS = [
+    "write",
+    "batch_size",
+    "journal_mode",
+    "synchronous",
+    "ops",
+    "ops_per_s",
+    "ops_per_s_lo",
+    "ops_per_s_hi",
+    "op_p50_ms",
+    "op_p99_ms",
+    "status",
+]
+
+
+def repeat_write(
+    db_path: Path,
+    write: WriteSpec,
+    *,
+    repeats: int = 5,
+    ops: int = 200,
+    batch_size: int = 1,
+    warmup_ops: int = 10,
+    seed: int = 0,
+    max_seconds: float | None = None,
+    workdir: Path | None = None,
+) -> dict | None:
+    """Repeat one write measurement `repeats` times, each on a fresh copy, and report
+    the spread of ops/s (a within-run repeatability check; between-run noise is
+    larger, see measurement-facts §7)."""
+    from perflab.measure.stats import repeatability
+
+    vals = []
+    for r in range(repeats):
+        with engine.working_copy(db_path, workdir) as path:
+            conn = _open_copy(path, engine.APP_PRAGMAS)
+            try:
+                run = run_write(
+                    conn,
+                    write,
+                    ops=ops,
+                    batch_size=batch_size,
+                    warmup_ops=warmup_ops,
+                    seed=seed + r,
+                    max_seconds=max_seconds,
+                    token=f"rep{r}",
+                )
+                vals.append(run.record(seed)["ops_per_s"])
+            except NotReplayable:
+                return None  # listed by measure_writes; nothing to repeat
+            finally:
+                conn.close()
+    return {"write": write.name, "batch_size": batch_size, "ops": ops, **repeatability(vals)}
+
+
+#: Notebook 04 settings per profile (durations are capped so CI stays fast).
+DEFAULTS: dict[str, dict] = {
+    "tiny": {
+        "write_ops": 300,
+        "write_seconds": 0.3,
+        "batch_size": 50,
+        "readers": (1, 2, 4, 8, 16, 50),
+        "reader_seconds": 0.2,
+        "repeats": 3,
+        "driver_seconds": 0.1,
+    },
+    "quick": {
+        "write_ops": 500,
+        "write_seconds": 0.4,
+        "batch_size": 50,
+        "readers": (1, 2, 4, 8, 16, 50),
+        "reader_seconds": 0.2,
+        "repeats": 3,
+        "driver_seconds": 0.1,
+    },
+    "full": {
+        "write_ops": 5000,
+        "write_seconds": 3.0,
+        "batch_size": 50,
+        "readers": (1, 2, 4, 8, 16, 32, 50),
+        "reader_seconds": 2.0,
+        "repeats": 10,
+        "driver_seconds": 1.0,
+    },
+}
+
+
+def settings(profile: str, **overrides) -> dict:
+    """The profile's notebook-04 settings with non-None overrides applied."""
+    s = dict(DEFAULTS.get(profile, DEFAULTS["quick"]))
+    s.update({k: v for k, v in overrides.items() if v is not None})
+    if isinstance(s["readers"], str):
+        s["readers"] = tuple(int(x) for x in s["readers"].split(",") if x.strip())
+    return s

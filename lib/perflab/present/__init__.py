@@ -1,0 +1,1 @@
+"""Figures, tables and pages: what a reader sees."""

@@ -1,0 +1,134 @@
+"""Offline HTML for executed notebooks, with interactive plotly charts that draw without a network.
+
+Notebooks keep plotly's ``plotly_mimetype`` renderer, so executed notebooks stay small and carry
+each figure as ``application/vnd.plotly.v1+json``. nbconvert ignores that mimetype, so at export
+:class:`PlotlyOfflinePreprocessor` turns each such output into ``text/html`` from
+``plotly.io.to_html`` with plotly.js inlined in the first figure of the page only. The
+``perflab_offline`` template (lib/perflab/present/templates/) is the lab template without
+require.js, MathJax, mermaid and widget scripts, so the page loads nothing from anywhere.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from nbconvert.exporters import HTMLExporter
+from nbconvert.preprocessors import Preprocessor
+
+from perflab.errors import PerflabError
+from perflab.fsio import atomic_write_text
+
+__all__ = [
+    "PLOTLY_MIMETYPE",
+    "TEMPLATE_NAME",
+    "TEMPLATES_DIR",
+    "PlotlyOfflinePreprocessor",
+    "export_many",
+    "export_notebook_html",
+    "make_exporter",
+]
+
+PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+TEMPLATE_NAME = "perflab_offline"
+#: the height the notebook renderer gives a figure without one (a 100% height collapses)
+DEFAULT_FIGURE_HEIGHT = 525
+
+
+class PlotlyOfflinePreprocessor(Preprocessor):
+    """Replace plotly JSON outputs with self-contained HTML; plotly.js once per notebook."""
+
+    def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
+        self._plotlyjs_done = False
+        self._figures = 0
+        nb, resources = super().preprocess(nb, resources)
+        resources.setdefault("perflab", {})["plotly_figures"] = self._figures
+        return nb, resources
+
+    def preprocess_cell(self, cell: Any, resources: dict, index: int) -> tuple[Any, dict]:
+        if cell.get("cell_type") != "code":
+            return cell, resources
+        for output in cell.get("outputs", []):
+            data = output.get("data")
+            if not data or PLOTLY_MIMETYPE not in data:
+                continue
+            output["data"] = {"text/html": self._figure_html(data[PLOTLY_MIMETYPE], index)}
+            if "metadata" in output:
+                output["metadata"] = {}
+        return cell, resources
+
+    def _figure_html(self, fig: Any, cell_index: int) -> str:
+        import plotly.io as pio
+
+        if not isinstance(fig, dict):
+            raise PerflabError(f"cell {cell_index}: plotly output is not a JSON object")
+        fig = copy.deepcopy(dict(fig))
+        config = fig.pop("config", None) or None
+        try:
+            html = pio.to_html(
+                fig,
+                config=config,
+                full_html=False,
+                include_plotlyjs=not self._plotlyjs_done,
+                include_mathjax=False,
+                validate=False,
+                default_width="100%",
+                default_height=DEFAULT_FIGURE_HEIGHT,
+            )
+        except Exception as exc:  # a malformed figure: say where, in one line
+            raise PerflabError(f"cell {cell_index}: cannot render plotly figure: {exc}") from exc
+        self._plotlyjs_done = True
+        self._figures += 1
+        return html
+
+
+def make_exporter(*, exclude_input_prompt: bool = True) -> HTMLExporter:
+    """An HTMLExporter using the offline template and the plotly preprocessor.
+
+    Building one costs most of the export time; reuse it for several notebooks.
+    """
+    exporter = HTMLExporter(
+        template_name=TEMPLATE_NAME,
+        extra_template_basedirs=[str(TEMPLATES_DIR)],
+        exclude_input_prompt=exclude_input_prompt,
+    )
+    exporter.register_preprocessor(PlotlyOfflinePreprocessor(), enabled=True)
+    return exporter
+
+
+def _export(exporter: HTMLExporter, ipynb: Path, html: Path) -> Path:
+    import nbformat
+
+    ipynb, html = Path(ipynb), Path(html)
+    try:
+        nb = nbformat.read(ipynb, as_version=4)
+    except FileNotFoundError as exc:
+        raise PerflabError(f"{ipynb}: notebook not found") from exc
+    except Exception as exc:
+        msg = " ".join(str(exc).split())[:300]
+        raise PerflabError(f"{ipynb}: not a readable notebook: {msg}") from exc
+    resources = {"metadata": {"name": ipynb.stem, "path": str(ipynb.parent)}}
+    try:
+        body, _ = exporter.from_notebook_node(nb, resources=resources)
+    except PerflabError as exc:
+        raise PerflabError(f"{ipynb}: {exc}") from exc
+    return atomic_write_text(html, body)
+
+
+def export_notebook_html(ipynb: Path, html: Path) -> Path:
+    """Export one executed notebook to self-contained offline HTML (written atomically)."""
+    return _export(make_exporter(), ipynb, html)
+
+
+def export_many(pairs: Iterable[tuple[Path, Path]]) -> list[Path]:
+    """Export several ``(ipynb, html)`` pairs with one exporter; returns the HTML paths."""
+    exporter: HTMLExporter | None = None
+    out = []
+    for ipynb, html in pairs:
+        if exporter is None:
+            exporter = make_exporter()
+        out.append(_export(exporter, ipynb, html))
+    return out

@@ -1,0 +1,1 @@
+"""One run: the notebooks' context, papermill, the summary and the run folder."""

@@ -1,0 +1,117 @@
+"""What every notebook starts from: the inputs loaded and the database ready.
+
+`prepare` is the one call a notebook's first code cell makes. Inside `perflab
+run` the database was built before the notebooks started, so this finds it in
+the cache; run by hand (JupyterLab, nbval) it builds it on first use.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from perflab.database.dataset import BuildReport, DatasetSpec, cached_database, load_dataset_spec
+from perflab.inputs.config import RunConfig
+from perflab.inputs.targets import Targets, load_targets
+from perflab.inputs.workload import Workload, load_workload
+from perflab.sqlite import engine
+
+
+@dataclass(frozen=True)
+class RunContext:
+    config: RunConfig
+    build: BuildReport
+    workload: Workload
+    targets: Targets
+    run_dir: Path | None
+
+    @property
+    def db_path(self) -> Path:
+        return self.build.path
+
+    def connect(self, *, readonly: bool = True) -> sqlite3.Connection:
+        """A connection with the application's pragmas; read-only unless asked."""
+        return engine.connect(self.db_path, readonly=readonly)
+
+    def describe(self) -> str:
+        """One Markdown line: which database, how big, analysed or not, which SQLite."""
+        b = self.build
+        if b.source:  # the user's own database (--db), measured on a working copy
+            notes = "".join(f" **Note:** {n}." for n in b.notes)
+            return (
+                f"Database `{Path(b.source).name}` (the user's file, measured on a read-only "
+                f"snapshot): {sum(b.row_counts.values()):,} rows; sqlite_stat1 present (ANALYZEd "
+                f"by its owner): **{b.analyzed}**; SQLite {sqlite3.sqlite_version}.{notes}"
+            )
+        return (
+            f"Database `{b.path.name}`: scale **{b.scale}**, seed {b.seed}, "
+            f"{sum(b.row_counts.values()):,} rows; ANALYZE run after building: **{b.analyzed}**; "
+            f"SQLite {sqlite3.sqlite_version}; {'reused from cache' if b.from_cache else 'built'}."
+        )
+
+    def database_info(self) -> dict:
+        conn = self.connect()
+        try:
+            return {
+                "path": str(self.db_path),
+                "scale": self.build.scale,
+                "seed": self.build.seed,
+                "analyzed": bool(self.build.analyzed),
+                "from_cache": bool(self.build.from_cache),
+                "size_bytes": self.db_path.stat().st_size,
+                "build_seconds": self.build.seconds,
+                "tables": engine.row_counts(conn),
+                **({"source": self.build.source} if self.build.source else {}),
+                **({"notes": list(self.build.notes)} if self.build.notes else {}),
+            }
+        finally:
+            conn.close()
+
+
+def load_inputs(cfg: RunConfig) -> tuple[DatasetSpec, Workload, Targets]:
+    """Parse and cross-check every input file; errors name the file and entry."""
+    spec = load_dataset_spec(cfg.dataset)
+    wl = load_workload(cfg.workload)
+    tg = load_targets(
+        cfg.targets,
+        queries={q.name for q in wl.queries},
+        operations={w.name for w in wl.writes} | {c.name for c in wl.concurrency},
+    )
+    return spec, wl, tg
+
+
+def prepare(
+    profile: str = "tiny",
+    *,
+    run_dir: str | Path | None = None,
+    dataset: str | Path | None = None,
+    workload: str | Path | None = None,
+    targets: str | Path | None = None,
+    seed: int | None = None,
+    iterations: int | None = None,
+    progress: bool = True,
+) -> RunContext:
+    cfg = RunConfig.create(
+        profile,
+        dataset=dataset,
+        workload=workload,
+        targets=targets,
+        seed=seed,
+        iterations=iterations,
+    )
+    from perflab.inputs import userdb
+
+    existing = userdb.is_sqlite_file(cfg.dataset)  # --db: the user's data, not generated
+    spec = None if existing else load_dataset_spec(cfg.dataset)
+    wl = load_workload(cfg.workload)
+    tg = load_targets(
+        cfg.targets,
+        queries={q.name for q in wl.queries},
+        operations={w.name for w in wl.writes} | {c.name for c in wl.concurrency},
+    )
+    if existing:
+        build = userdb.existing_build(cfg.dataset, seed=cfg.seed)
+    else:
+        build = cached_database(spec, cfg.profile.scale, seed=cfg.seed, progress=progress)
+    return RunContext(cfg, build, wl, tg, Path(run_dir) if run_dir else None)

@@ -1,0 +1,296 @@
+"""`perflab run`: database, notebooks through papermill, HTML, summary, index.
+
+The run is assembled in a staging folder beside the destination and moved into
+place at the end, so a failed or interrupted run never replaces a good report.
+A failing notebook's partial output is still published (to the destination if
+it is free, else beside it) with the failing cell named.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from perflab import paths
+from perflab.errors import PerflabError
+from perflab.fsio import share_mode
+from perflab.inputs.config import RunConfig
+from perflab.ownership import check_run_folder, publish_run_folder
+from perflab.run.context import RunContext, load_inputs, prepare
+
+NOTEBOOKS = ("01_query_plans", "02_latency")
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: Path
+    index: Path
+    summary: dict
+
+
+def notebook_names() -> list[str]:
+    """Every committed notebook, in order (NN_name.ipynb)."""
+    found = sorted(p.stem for p in paths.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+    return found or list(NOTEBOOKS)
+
+
+def _check_writable(out: Path) -> None:
+    check_run_folder(out)
+    parent = out.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".perflab-probe-"):
+            pass
+    except OSError as exc:
+        raise PerflabError(f"{out}: output folder is not writable ({exc.strerror})") from None
+
+
+def _publish(staging: Path, out: Path) -> Path:
+    """Move the staging folder to `out`, replacing an earlier report only at the end, and
+    only when perflab made it (perflab.ownership)."""
+    return publish_run_folder(staging, out, out.name)
+
+
+def _failure_dest(out: Path) -> Path:
+    if not out.exists():
+        return out
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return out.with_name(f"{out.name}-failed-{stamp}")
+
+
+def _cell_error(exc: Exception) -> str:
+    idx = getattr(exc, "cell_index", None)
+    count = getattr(exc, "exec_count", None)
+    ename = getattr(exc, "ename", type(exc).__name__)
+    evalue = str(getattr(exc, "evalue", exc)).splitlines()
+    where = (
+        f"executed cell {idx}" + (f" (In [{count}])" if count else "")
+        if idx is not None
+        else "a cell"
+    )
+    return f"{where}: {ename}: {evalue[0] if evalue else ''}"
+
+
+def _kernel_manager(log: Path):
+    """A kernel manager whose kernel writes its stderr to `log`, not the terminal: on
+    Ctrl-C the kernel is shut down mid-cell and would print a traceback there."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class _KernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            kw["stderr"] = log.open("ab")
+            try:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            finally:
+                kw["stderr"].close()  # the child keeps its own descriptor
+
+    return _KernelManager
+
+
+def execute_notebook(name: str, staging: Path, parameters: dict) -> float:
+    """Run one notebook through papermill into `staging/notebooks/`; seconds taken."""
+    import papermill as pm
+
+    src = paths.NOTEBOOKS_DIR / f"{name}.ipynb"
+    dst = staging / "notebooks" / f"{name}.ipynb"
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(src),
+            str(dst),
+            parameters=parameters,
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(paths.NOTEBOOKS_DIR),
+            kernel_manager_class=_kernel_manager(staging / "notebooks" / f"{name}.kernel.log"),
+        )
+    except pm.PapermillExecutionError as exc:
+        raise NotebookFailed(name, _cell_error(exc)) from None
+    return time.perf_counter() - t0
+
+
+class NotebookFailed(PerflabError):
+    exit_code = 1
+
+    def __init__(self, name: str, detail: str) -> None:
+        super().__init__(f"notebook {name} failed in {detail}")
+        self.notebook = name
+
+
+def default_out(profile: str) -> Path:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return paths.runs_dir() / f"{stamp}-{profile}"
+
+
+def run(
+    profile: str = "quick",
+    out: str | Path | None = None,
+    *,
+    dataset: str | Path | None = None,
+    workload: str | Path | None = None,
+    targets: str | Path | None = None,
+    seed: int | None = None,
+    iterations: int | None = None,
+    notebooks: list[str] | None = None,
+    baseline: str | Path | None = None,
+    min_effect: float | None = None,
+    db: str | Path | None = None,
+    schema: str | Path | None = None,
+) -> RunResult:
+    from perflab.present.htmlexport import export_notebook_html
+    from perflab.present.report import write_index, write_summary
+    from perflab.run.summary import build_summary
+
+    t_start = time.perf_counter()
+    stages: dict[str, float] = {}
+    out = Path(out).expanduser().resolve() if out else default_out(profile)
+    run_id = out.name
+    _check_writable(out)  # before anything is read or copied: never touch what is not ours
+    if db or schema:  # bring your own: snapshot the db / generate a spec (perflab.inputs.userdb)
+        from perflab.inputs.userdb import resolve_inputs
+
+        byo = resolve_inputs(
+            db=db, schema=schema, dataset=dataset, workload=workload, targets=targets
+        )
+        dataset, workload, targets = byo.dataset, byo.workload, byo.targets
+        for note in byo.notes:
+            _say(f"perflab: {note}")
+    # Validate every input before saying anything else.
+    load_inputs(RunConfig.create(profile, dataset=dataset, workload=workload, targets=targets))
+    base_summary = None
+    if baseline:
+        from perflab.judge.compare import load_summary
+
+        base_summary = load_summary(baseline)
+
+    _say(f"perflab: profile {profile}: preparing the database")
+    t0 = time.perf_counter()
+    ctx: RunContext = prepare(
+        profile,
+        dataset=dataset,
+        workload=workload,
+        targets=targets,
+        seed=seed,
+        iterations=iterations,
+        progress=True,
+    )
+    stages["database"] = time.perf_counter() - t0
+    _say(
+        f"perflab: database "
+        f"{'snapshot' if ctx.build.source else 'reused' if ctx.build.from_cache else 'built'}: "
+        f"{sum(ctx.build.row_counts.values()):,} rows ({ctx.db_path})"
+    )
+
+    ctx = _check_workload(ctx)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
+    share_mode(staging, folder=True)
+    params = {
+        "profile": profile,
+        "run_dir": str(staging),
+        "dataset": str(ctx.config.dataset),
+        "workload": str(ctx.config.workload),
+        "targets": str(ctx.config.targets),
+        "seed": ctx.build.seed,
+        "iterations": ctx.config.profile.iterations,
+    }
+    names = notebooks or notebook_names()
+    done: list[dict] = []
+    try:
+        for i, name in enumerate(names, 1):
+            _say(f"perflab: [{i}/{len(names)}] {name} ...")
+            try:
+                secs = execute_notebook(name, staging, params)
+            except NotebookFailed:
+                done.append({"name": name, "status": "failed"})
+                _export_all(export_notebook_html, staging, [d["name"] for d in done])
+                dest = _publish(staging, _failure_dest(out))
+                _say(f"perflab: partial results in {dest}")
+                raise
+            stages[f"notebook:{name}"] = secs
+            done.append(
+                {
+                    "name": name,
+                    "status": "ok",
+                    "seconds": round(secs, 3),
+                    "ipynb": f"notebooks/{name}.ipynb",
+                    "html": f"notebooks/{name}.html",
+                }
+            )
+            _say(f"perflab: [{i}/{len(names)}] {name} ok ({secs:.1f} s)")
+        t0 = time.perf_counter()
+        _export_all(export_notebook_html, staging, names)
+        stages["html_export"] = time.perf_counter() - t0
+        stages["total"] = time.perf_counter() - t_start
+        summary = build_summary(staging, ctx, run_id=run_id, notebooks=done, stages=stages)
+        if base_summary is not None:
+            _add_comparison(staging, base_summary, summary, min_effect)
+        write_summary(staging, summary)
+        write_index(staging, summary)
+        dest = _publish(staging, out)
+    except BaseException:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return RunResult(dest, dest / "index.html", summary)
+
+
+def _add_comparison(
+    staging: Path, base: dict, summary: dict, min_effect: float | None = None
+) -> None:
+    """Compare against the baseline; the page and the summary's `comparison` key."""
+    from perflab.fsio import atomic_write_text
+    from perflab.judge.compare import DEFAULT_MIN_EFFECT, compare, html_report
+
+    cmp = compare(base, summary, DEFAULT_MIN_EFFECT if min_effect is None else min_effect)
+    summary["comparison"] = cmp
+    atomic_write_text(staging / "comparison.html", html_report(cmp))
+    _say(
+        f"perflab: against baseline {cmp['base_run']}: {cmp['regressions']} regression(s), "
+        f"{cmp['plan_regressions']} plan regression(s), {cmp['improvements']} improvement(s)"
+        + (f"; warning: {cmp['machine']['warning']}" if cmp["machine"]["warning"] else "")
+    )
+
+
+def _check_workload(ctx: RunContext) -> RunContext:
+    """Fail fast, before any notebook: every query prepares and its samplers return rows.
+
+    A captured workload not yet fitted to a database (--schema, or the default dataset)
+    is fitted to the one just prepared (perflab.inputs.replay): what cannot run there is listed,
+    not fatal. Returns the context the notebooks are given."""
+    from dataclasses import replace
+
+    from perflab.measure.latency import sample_params
+
+    if ctx.workload.origin == "capture":
+        from perflab.inputs.replay import fit_workload
+        from perflab.inputs.userdb import cache_file
+        from perflab.inputs.workload import load_workload
+
+        fit = fit_workload(ctx.db_path, ctx.config.workload)
+        path = cache_file("workloads", ctx.config.workload.stem + "-fitted", fit.text, ".yaml")
+        for s in fit.not_replayed:
+            _say(f"perflab: not replayed: {s.kind} {s.name}: {s.reason}")
+        ctx = replace(ctx, config=replace(ctx.config, workload=path), workload=load_workload(path))
+    conn = ctx.connect()
+    try:
+        sample_params(conn, ctx.workload, 1, seed=0)
+    finally:
+        conn.close()
+    return ctx
+
+
+def _export_all(export, staging: Path, names: list[str]) -> None:
+    for name in names:
+        nb = staging / "notebooks" / f"{name}.ipynb"
+        if nb.exists():
+            export(nb, nb.with_suffix(".html"))

@@ -1,0 +1,1 @@
+"""What SQLite says: connections, DDL, plans, work counters, statement normalisation."""
