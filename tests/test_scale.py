@@ -360,8 +360,9 @@ def test_verdict_raises_only_confident_linear_claims_and_says_why_others_are_ign
     assert set(issues) == {"scan"}
     assert issues["scan"]["severity"] == "high"
     assert issues["scan"]["title"] == (
-        f"scan: grows {scale.LINEAR}, p99 predicted to cross 50 ms between 173k and 391k rows"
+        f"scan: grows {scale.LINEAR}, p99 predicted to cross 50 ms before 1M rows"
     )
+    assert "this run's estimate: between 173k and 391k rows" in issues["scan"]["evidence"][2]
     ign = {x["query"]: x["why_ignored"] for x in a["ignored_findings"] if x.get("rule") == "scale"}
     assert set(ign) == {"lookup", "old"}
     assert ign["lookup"].startswith("no growth claim: fitted O(n^2)")

@@ -496,7 +496,8 @@ def test_scale_rule_needs_a_confident_claim_and_uses_the_deployment_horizon():
     a = verdict.assess(s, targets(), deployment_rows={"t": 100_000})
     by = {i["subject"]: i for i in a["issues"]}
     assert by["a"]["severity"] == "high" and "100k rows" in by["a"]["evidence"][1]
-    assert "at 50k rows" in by["a"]["title"]  # human numbers, not 5e+04
+    assert by["a"]["title"].endswith("p99 predicted to cross 50 ms before 100k rows")
+    assert "this run's estimate: at 50k rows" in by["a"]["evidence"][2]  # not 5e+04
     assert "b" not in by and "d" not in by
     (ign,) = [x for x in a["ignored_findings"] if x["query"] == "b"]
     assert "too narrow a range" in ign["why_ignored"]
@@ -509,12 +510,8 @@ def test_scale_rule_needs_a_confident_claim_and_uses_the_deployment_horizon():
 @pytest.mark.parametrize(
     "limit_range, severity, words",
     [
-        ([20_000, 80_000], "high", "predicted to cross 50 ms between 20k and 80k rows"),
-        (
-            [20_000, 300_000],
-            "medium",
-            "p99 may cross 50 ms between 20k and 300k rows",
-        ),  # straddles the horizon
+        ([20_000, 80_000], "high", "predicted to cross 50 ms before 100k rows"),
+        ([20_000, 300_000], "medium", "p99 may cross 50 ms before 100k rows"),  # straddles
         ([20_000, None], "medium", "at 20k rows or later"),  # some refits never cross
         ([200_000, 400_000], "low", "not predicted to reach"),
     ],
@@ -527,6 +524,11 @@ def test_scale_issue_follows_the_whole_range_of_the_crossing(limit_range, severi
     (i,) = [i for i in a["issues"] if i["subject"] == "a"]
     assert i["severity"] == severity
     assert words in i["title"] + " ".join(i["evidence"])
+    if severity != "low":
+        assert (
+            f"between {limit_range[0] // 1000}k" in i["evidence"][2] or limit_range[1] is None
+        )  # the run's own range is evidence, not the headline
+        assert "this run's estimate" in i["evidence"][2]
 
 
 # ---------------------------------------------------------------- inconclusive paths
