@@ -31,3 +31,18 @@ def test_umask_is_restored_after_reading_it():
     current = os.umask(0o022)
     os.umask(current)
     assert current == fsio.UMASK
+
+
+def test_read_text_names_the_file_and_what_it_was_for(tmp_path):
+    import pytest
+    from perflab.errors import PerflabError
+    from perflab.fsio import read_text
+
+    p = tmp_path / "app.sql"
+    with pytest.raises(PerflabError, match=r"app\.sql: schema file not found$"):
+        read_text(p, "schema file")
+    p.write_bytes(b"\xff\xfe not utf-8")
+    with pytest.raises(PerflabError, match=r"app\.sql: cannot read schema file: .*utf-8"):
+        read_text(p, "schema file")
+    p.write_text("CREATE TABLE t(x);")
+    assert read_text(p, "schema file") == "CREATE TABLE t(x);"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from perflab.errors import PerflabError
 
-__all__ = ["UMASK", "atomic_write_text", "share_mode"]
+__all__ = ["UMASK", "atomic_write_text", "read_text", "share_mode"]
 
 # Read once, in the importing (main) thread: os.umask can only be read by setting it.
 UMASK = os.umask(0o022)
@@ -48,3 +48,15 @@ def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> P
             os.unlink(tmp)
         raise
     return path
+
+
+def read_text(path: str | Path, what: str) -> str:
+    """Read a user's UTF-8 text file; missing or unreadable is one PerflabError naming the
+    file and what it was meant to be (`what`: "schema file", "dataset spec", ...)."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PerflabError(f"{path}: {what} not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PerflabError(f"{path}: cannot read {what}: {exc}") from None

@@ -8,17 +8,13 @@ from typing import Any
 import yaml
 
 from perflab.errors import PerflabError
+from perflab.fsio import read_text
 
 
 def load_yaml(path: Path) -> Any:
     """Parse a YAML file; a missing file or syntax error becomes one clear line."""
     path = Path(path)
-    if not path.is_file():
-        raise PerflabError(f"{path}: file not found")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PerflabError(f"{path}: cannot read: {exc}") from None
+    text = read_text(path, "file")
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -85,7 +85,7 @@ from perflab import paths
 from perflab.database.schemaspec import database_spec
 from perflab.database.snapshot import is_sqlite_file
 from perflab.errors import PerflabError
-from perflab.fsio import atomic_write_text
+from perflab.fsio import atomic_write_text, read_text
 from perflab.sqlite.schema import (
     ColumnInfo,
     FkInfo,
@@ -329,12 +329,7 @@ def load_dataset_spec(path: Path, *, schema: Path | None = None) -> DatasetSpec:
     path = Path(path)
     if is_sqlite_file(path):
         return load_dataset_spec(database_spec(path))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PerflabError(f"{path}: dataset spec not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise PerflabError(f"{path}: cannot read dataset spec: {e}") from None
+    text = read_text(path, "dataset spec")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:

@@ -46,6 +46,7 @@ from typing import Any, NamedTuple
 import click
 
 from perflab.errors import PerflabError
+from perflab.fsio import read_text
 from perflab.inputs.workload import Flow, dump_typed
 from perflab.ownership import check_file_target, write_owned_text
 from perflab.sqlite.normalize import OTHER, QUERY, UNPARSED, WRITE, normalize
@@ -384,13 +385,7 @@ def read_log(path: str | Path) -> list[Event]:
     """Statements from a SQL log (``;``-separated, or one per line)."""
     from perflab.sqlite.schema import split_statements
 
-    path = Path(path)
-    if not path.is_file():
-        raise PerflabError(f"{path}: log file not found")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PerflabError(f"{path}: cannot read log: {exc}") from None
+    text = read_text(path, "log file")
     has_semicolons = ";" in text
     stmts = split_statements(text) if has_semicolons else [ln.strip() for ln in text.splitlines()]
     return [Event("x", 0, s) for s in stmts if s and not s.lstrip().startswith("--")]

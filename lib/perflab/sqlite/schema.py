@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from perflab.errors import PerflabError
+from perflab.fsio import read_text
 
 __all__ = [
     "ColumnInfo",
@@ -229,13 +230,7 @@ class SchemaInfo:
 
 def load_ddl(path: Path) -> str:
     """Read a DDL file; PerflabError naming the file when missing or unreadable."""
-    p = Path(path)
-    try:
-        return p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PerflabError(f"{p}: schema file not found") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise PerflabError(f"{p}: cannot read schema file: {e}") from None
+    return read_text(path, "schema file")
 
 
 def apply_ddl(conn: sqlite3.Connection, ddl: str, source: str) -> None:
