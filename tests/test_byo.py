@@ -161,7 +161,8 @@ def test_db_run_draws_parameters_from_the_database_and_leads_with_the_applicatio
     shares = [q["captured"]["total_ms"] for q in summary["queries"]] + [
         w["total_ms"] for w in cap["writes"]
     ]
-    assert 0 < sum(shares) <= cap["total_ms"] + 1e-6  # shares of the whole captured time
+    # shares of the whole captured time; each figure is rounded to 0.001 ms on its own
+    assert 0 < sum(shares) <= cap["total_ms"] + 0.0005 * (len(shares) + 1)
     page = (db_run["out"] / "index.html").read_text()
     assert page.index("<h2>Where the application") < page.index("<h2>Key figures")
     nb = json.loads((db_run["out"] / "notebooks" / "06_summary.ipynb").read_text())
