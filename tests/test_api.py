@@ -4,7 +4,6 @@ the answers known for small schemas built here."""
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 import perflab
 import pytest
 from perflab.errors import PerflabError
+from readme_examples import python_blocks
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = Path(perflab.__file__).resolve().parent
@@ -20,10 +20,7 @@ PACKAGE = Path(perflab.__file__).resolve().parent
 
 def readme_examples() -> list[str]:
     """The ```python blocks of the README's "Python API" section, in order."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = re.search(r"^## Python API\n(.*?)(?=^## )", text, re.S | re.M)
-    assert section, "README has no '## Python API' section"
-    return re.findall(r"^```python\n(.*?)^```", section.group(1), re.S | re.M)
+    return python_blocks("Python API")
 
 
 @pytest.mark.timeout(400)

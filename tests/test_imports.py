@@ -126,6 +126,7 @@ FLOORS = [
     "judge",
     "present",
     "run",
+    "lab",
     "cli",
     "api",
 ]

@@ -12,7 +12,11 @@ the work, imported when first called, so ``import perflab`` stays fast.
 ``perflab notebooks DIR`` `copy_notebooks` (the folder, to open in JupyterLab)
 (notebooks' first cell)   `open_database` -> a `perflab.run.context.RunContext`
 (a query at a time)       `explain`, `time_query`, `count_work` on a context or connection
+(what if, on a copy)      `try_index`, `try_rewrite`; `query_box` (a JupyterLab widget)
 ========================  ===============================================================
+
+The query-at-a-time functions live in `perflab.lab`; their results draw themselves in
+JupyterLab (plan trees, percentiles with intervals, before/after side by side).
 
 No public name equals a floor's (``perflab.run``, ``perflab.measure``...): importing the
 package ``perflab.run`` would otherwise replace a function ``perflab.run`` with it.
@@ -31,9 +35,9 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
+    from perflab.lab.explore import Experiment, Plan, Timing
     from perflab.run.context import RunContext
     from perflab.run.runner import RunResult
-    from perflab.sqlite.plans import PlanNode
 
 __version__ = "0.1.0"
 
@@ -47,8 +51,11 @@ __all__ = [
     "draft_workload",
     "explain",
     "open_database",
+    "query_box",
     "run_suite",
     "time_query",
+    "try_index",
+    "try_rewrite",
 ]
 
 
@@ -146,35 +153,20 @@ def open_database(
     )
 
 
-def _connection(target: RunContext | sqlite3.Connection) -> tuple[sqlite3.Connection, bool]:
-    """The connection to use and whether this call opened it (and so closes it)."""
-    import sqlite3
-
-    if isinstance(target, sqlite3.Connection):
-        return target, False
-    return target.connect(), True
-
-
 def explain(
-    target: RunContext | sqlite3.Connection, sql: str, params: Sequence = ()
-) -> list[PlanNode]:
-    """The query's plan (EXPLAIN QUERY PLAN with these parameter values), each step classified
-    (``kind``: search, covering index, scan, temp B-tree, ...); `perflab.sqlite.plans.plan_text`
-    draws it as a tree."""
-    from perflab.sqlite.plans import explain as explain_plan
+    target: RunContext | sqlite3.Connection,
+    sql: str,
+    params: Sequence = (),
+    *,
+    diagnose: bool = False,
+) -> Plan:
+    """The query's plan with these parameter values: a list of steps, each classified
+    (``kind``: search, covering index, scan, temp B-tree, ...), with ``findings``,
+    ``counters`` (SQLite's work per execution) and, with ``diagnose=True``, why-not
+    ``diagnostics``; ``.text`` draws it as the sqlite3 shell does, JupyterLab as a tree."""
+    from perflab.lab.explore import explain as explain_query
 
-    conn, own = _connection(target)
-    try:
-        return explain_plan(conn, sql, params)
-    finally:
-        if own:
-            conn.close()
-
-
-def _tuples(params: Sequence, n: int) -> list[tuple]:
-    """One parameter tuple repeated, or a list of tuples cycled, to ``n`` executions."""
-    rows = list(params) if params and isinstance(params[0], (tuple, list)) else [tuple(params)]
-    return [tuple(rows[i % len(rows)]) for i in range(n)]
+    return explain_query(target, sql, params, diagnose=diagnose)
 
 
 def time_query(
@@ -184,19 +176,14 @@ def time_query(
     *,
     iterations: int = 1000,
     warmup: int = 50,
-) -> dict:
+) -> Timing:
     """Time ``iterations`` executions (each with its fetch) after ``warmup`` untimed ones;
     ``params`` is one tuple or a list of tuples, cycled. Returns ``latency_ms`` (p50, p95,
-    p99, p999, max, min, mean), ``latency_ci_ms`` (95% intervals), ``ops_per_s``, ``n``."""
-    from perflab.measure.timing import summarize, time_statement
+    p99, p999, max, min, mean), ``latency_ci_ms`` (95% intervals), ``ops_per_s``, ``n``,
+    and ``counters`` (SQLite's work per execution, from a separate untimed pass)."""
+    from perflab.lab.explore import time_query as time_it
 
-    conn, own = _connection(target)
-    try:
-        samples = time_statement(conn, sql, _tuples(params, warmup + iterations), warmup=warmup)
-    finally:
-        if own:
-            conn.close()
-    return summarize(samples.ns)
+    return time_it(target, sql, params, iterations=iterations, warmup=warmup)
 
 
 def count_work(
@@ -210,14 +197,44 @@ def count_work(
     automatic-index rows, rows), untimed: the ``counters`` record of summary.json, with
     its ``sentence``. Where this SQLite lacks ``sqlite_stmt``, ``source`` is None and
     ``reason`` says why."""
+    from perflab.lab.explore import connection, param_rows
     from perflab.sqlite.counters import count_work as count
     from perflab.sqlite.counters import counter_record, unavailable_reason
 
-    conn, own = _connection(target)
-    try:
+    with connection(target) as conn:
         return counter_record(
-            count(conn, sql, _tuples(params, executions)), unavailable_reason(conn)
+            count(conn, sql, param_rows(params, executions)), unavailable_reason(conn)
         )
-    finally:
-        if own:
-            conn.close()
+
+
+def try_index(
+    target: RunContext | sqlite3.Connection, ddl: str, sql: str, params: Sequence = (), **opts
+) -> Experiment:
+    """``ddl`` applied to a copy, the query timed before and after interleaved: the ratio
+    of medians with its 99% interval, a verdict (faster, not faster, inconclusive), both
+    plans and both work counts. ``opts``: ``rounds``, ``executions``, ``min_effect``."""
+    from perflab.lab.explore import try_index as try_it
+
+    return try_it(target, ddl, sql, params, **opts)
+
+
+def try_rewrite(
+    target: RunContext | sqlite3.Connection,
+    sql: str,
+    rewritten: str,
+    params: Sequence = (),
+    **opts,
+) -> Experiment:
+    """The query and a rewrite of it, timed interleaved on the same read-only database, with
+    ``equivalent`` saying whether they return the same rows for every parameter set."""
+    from perflab.lab.explore import try_rewrite as try_it
+
+    return try_it(target, sql, rewritten, params, **opts)
+
+
+def query_box(target: RunContext | sqlite3.Connection, sql: str = "", params: Sequence = ()):
+    """An ipywidgets box for JupyterLab: edit the SQL and parameters, press Run, read the
+    plan tree and the timing side by side."""
+    from perflab.lab.widgets import query_box as box
+
+    return box(target, sql, params)

@@ -37,10 +37,14 @@ class RunResult:
     summary: dict
 
 
+#: Notebooks for exploring by hand, not stages of a run (00_explore: the lab).
+LAB_NOTEBOOKS = ("00_explore",)
+
+
 def notebook_names() -> list[str]:
-    """Every committed notebook, in order (NN_name.ipynb)."""
+    """Every committed stage notebook, in order (NN_name.ipynb), without the lab's."""
     found = sorted(p.stem for p in paths.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
-    return found or list(NOTEBOOKS)
+    return [n for n in found if n not in LAB_NOTEBOOKS] or list(NOTEBOOKS)
 
 
 def _check_writable(out: Path) -> None:
