@@ -19,16 +19,14 @@ from perflab.inputs.targets import Target, Targets
 from perflab.inputs.workload import (
     ParamSpec,
     QuerySpec,
-    StatementSpec,
-    VerifySpec,
     Workload,
-    WriteSpec,
 )
 from perflab.judge import verdict
 from perflab.measure.concurrency import REPEATS_FOR_CI
 from perflab.run.context import RunContext
 from perflab.run.summary import collect
 from perflab.stages.summary import RunRecords, measured
+from test_throughput import INSERT
 
 DDL = """
 CREATE TABLE items (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE, v TEXT, n INTEGER);
@@ -40,30 +38,15 @@ K, V = "SELECT k FROM items", "SELECT v FROM items"
 WORKLOAD = Workload(
     "small",
     (
-        QuerySpec(
-            "by_k", "SELECT v FROM items WHERE k = ?", (ParamSpec("sample", "SELECT k FROM items"),)
-        ),
-        QuerySpec(
-            "by_v", "SELECT k FROM items WHERE v = ?", (ParamSpec("sample", "SELECT v FROM items"),)
-        ),
+        QuerySpec("by_k", "SELECT v FROM items WHERE k = ?", (ParamSpec("sample", K),)),
+        QuerySpec("by_v", "SELECT k FROM items WHERE v = ?", (ParamSpec("sample", V),)),
     ),
-    writes=(
-        WriteSpec(
-            "insert_item",
-            (
-                StatementSpec(
-                    "INSERT INTO items (k, v, n) VALUES (?, ?, 1)",
-                    (ParamSpec("format", "k_{run}_{n}"), ParamSpec("value", "x")),
-                ),
-            ),
-            verify=VerifySpec("SELECT count(*) FROM items", 1),
-        ),
-    ),
+    writes=(INSERT,),
 )
 TARGETS = Targets(
     (
         Target("latency_p99_ms", "<", 50.0, query="by_k"),
-        Target("ops_per_s", ">", 1.0, operation="insert_item"),
+        Target("ops_per_s", ">", 1.0, operation=INSERT.name),
     )
 )
 #: Notebook 04's settings, cut down so the stage runs in seconds.
