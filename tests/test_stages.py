@@ -214,3 +214,16 @@ def test_notebooks_stay_thin():
                 assert banned not in src, (nb.name, banned)
             calls += "= stages." in src
         assert calls == 1, nb.name
+
+
+def test_a_lost_write_is_recorded_and_rejects_the_run(small_ctx, tmp_path):
+    """A failed data check no longer stops notebook 04 halfway: the record lists it and
+    the verdict turns it into a critical issue."""
+    miscounted = replace(INSERT, verify=replace(INSERT.verify, per_op=2))  # expects 2 rows/op
+    ctx = replace(small_ctx, run_dir=tmp_path, workload=replace(WORKLOAD, writes=(miscounted,)))
+    rec = stages.throughput.run(ctx, **SMALL_04)
+    assert rec.failures and INSERT.name in rec.failures[0]
+    assert stages.throughput.load(tmp_path).failures == rec.failures
+    a = verdict.assess(measured(RunRecords(throughput=rec), ctx.targets), ctx.targets)
+    assert a["decision"]["decision"] == "REJECTED"
+    assert any("lost or duplicated" in i["title"] for i in a["issues"])

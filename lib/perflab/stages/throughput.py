@@ -76,7 +76,8 @@ def run(ctx: StageContext, **overrides: object) -> ThroughputRecord:
     driver_seconds...); None keeps the profile's value, an unknown name raises.
 
     A failed data check is recorded (`failures`), not raised: the verdict turns each
-    into a critical issue, and the report shows which write lost or duplicated rows."""
+    into a critical issue, and the report shows which write lost or duplicated rows. After
+    one, no repeatability figure is given and the readers are swept without a writer."""
     s = config.settings(ctx.config.profile, "throughput", **overrides)
     cfg = WriteSettings(**asdict(s), pragmas=throughput.reported_pragmas())
     db, wl, seed = ctx.db_path, ctx.workload, ctx.build.seed
@@ -89,15 +90,20 @@ def run(ctx: StageContext, **overrides: object) -> ThroughputRecord:
             db, wl.writes, batch_sizes=(1, s.batch_size), **per_write
         )
         sweep = throughput.pragma_sweep(db, wl.writes[:1], **per_write)
-        rep = first and throughput.repeat_write(db, first, repeats=s.repeats, **per_write)
+        failed = throughput.failures(writes) + throughput.failures(sweep)
+        try:
+            rep = first and throughput.repeat_write(db, first, repeats=s.repeats, **per_write)
+        except throughput.DataCheckError as exc:  # no spread of a write that loses rows
+            rep, failed = None, failed + [str(exc)]
         scen = concurrency.scenario(wl)
         q = wl.query(scen.query)
         rparams = sample_params(conn, wl, s.reader_sample, seed)[q.name]
         dparams = sample_params(conn, wl, s.driver_sample, seed)
     finally:
         conn.close()
+    writer = None if failed else first  # a writer that loses rows would only raise again
     conc = concurrency.reader_sweep(
-        db, q.sql, rparams, readers=s.readers, write=first, duration_s=s.reader_seconds, seed=seed
+        db, q.sql, rparams, readers=s.readers, write=writer, duration_s=s.reader_seconds, seed=seed
     )
     creads = {
         m: concurrency.concurrent_reads(
@@ -120,7 +126,7 @@ def run(ctx: StageContext, **overrides: object) -> ThroughputRecord:
         tuple(writes),
         tuple(sweep),
         rep or None,
-        tuple(throughput.failures(writes) + throughput.failures(sweep)),
+        tuple(failed),
         ConcurrencyRecord(
             cfg,
             q.name,
