@@ -124,6 +124,7 @@ FLOORS = [
     "measure",
     "analysis",
     "judge",
+    "stages",
     "present",
     "run",
     "lab",

@@ -225,7 +225,7 @@ def test_summary_notebook_tables_show_the_summarys_numbers(tiny_run):
     targets = _html_table(nb, "views.quick_reference(report)")
     assert [t["status"] for t in targets] == [t["status"] for t in summary["targets"]]
     assert [t["subject"] for t in targets] == [t["subject"] for t in summary["targets"]]
-    decision = _output_of(nb, "assessment['decision']['decision']", "text/markdown")
+    decision = _output_of(nb, "r.decision['decision']", "text/markdown")
     assert decision == f"**{summary['decision']['decision']}**"
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from perflab import paths
+from perflab.inputs import config
 from perflab.inputs.targets import Target, Targets
 from perflab.inputs.workload import ParamSpec, QuerySpec, Workload
 from perflab.measure import scale
@@ -298,7 +299,7 @@ def test_when_every_fit_fails_the_frame_still_has_the_fit_columns():
 
 @pytest.mark.parametrize("profile", ["tiny", "quick", "full"])
 def test_default_factors_meet_the_range_rule(profile):
-    factors = scale.DEFAULT_FACTORS[profile]
+    factors = config.profile(profile).scale_sweep.factors
     # sessions, the smallest table a default query reads, at the profile's scale
     sessions = {"tiny": 100, "quick": 2000, "full": 100_000}[profile]
     rows = [scale.scaled_rows({"s": sessions}, f)["s"] for f in factors]

@@ -7,6 +7,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from perflab.errors import PerflabError
+from perflab.inputs import config
 from perflab.inputs.workload import ParamSpec, StatementSpec, VerifySpec, WriteSpec
 from perflab.measure import throughput
 from perflab.sqlite import engine
@@ -167,5 +169,25 @@ def test_repeat_write_reports_a_spread(db):
 
 
 def test_settings_parse_reader_lists():
-    s = throughput.settings("tiny", readers="1, 3", write_ops=None)
-    assert s["readers"] == (1, 3) and s["write_ops"] == throughput.DEFAULTS["tiny"]["write_ops"]
+    s = config.settings("tiny", "throughput", readers="1, 3", write_ops=None)
+    assert s.readers == (1, 3) and s.write_ops == config.profile("tiny").throughput.write_ops
+
+
+def test_an_unknown_profile_or_setting_raises_everywhere():
+    for call in (
+        lambda: config.settings("huge", "throughput"),
+        lambda: config.settings("tiny", "throughput", write_opps=3),
+        lambda: config.settings("tiny", "nope"),
+        lambda: config.settings("tiny", "throughput", readers="1,x"),
+    ):
+        with pytest.raises(PerflabError):
+            call()
+
+
+def test_reported_pragmas_match_what_a_write_run_records(db):
+    rec = throughput.measure_writes(db, [INSERT], ops=5, batch_sizes=(1,), warmup_ops=0)[0]
+    assert rec["pragmas"] == throughput.reported_pragmas()
+    assert throughput.reported_pragmas({"journal_mode": "DELETE", "synchronous": "FULL"}) == {
+        "journal_mode": "delete",
+        "synchronous": 2,
+    }

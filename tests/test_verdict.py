@@ -706,10 +706,11 @@ def test_skipped_analyses_are_an_issue_listing_each_with_its_reason():
 
 def test_ignored_findings_reach_summary_json_and_validate(tmp_path):
     from perflab.run import summary as summary_mod
+    from perflab.stages.summary import VerdictRecord
 
     s = {"queries": [q("a")], "findings": {"plan_findings": [info_finding(5)]}}
     a = verdict.assess(s, targets(p99_target("a", 50)))
-    verdict.save(tmp_path, a)
+    VerdictRecord.of(a).save(tmp_path)
     got = summary_mod.collect(tmp_path)
     assert got["ignored_findings"] == a["ignored_findings"]
     assert "5 rows involved" in got["ignored_findings"][0]["why_ignored"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from perflab import paths
@@ -10,20 +10,121 @@ from perflab.errors import PerflabError
 
 
 @dataclass(frozen=True)
+class PlanSettings:
+    """Notebook 01: how many parameter sets the findings' quick latency and the
+    diagnostics draw, and how often each rewrite is executed."""
+
+    sample: int = 30
+    executions: int = 30
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    """Notebook 03: index usage, write cost and the advisor's measured candidates."""
+
+    sample: int = 30  # sampled parameter sets per query (plans, rewrites, equivalence)
+    write_ops: int = 100  # writes per variant when measuring write cost (on a copy)
+    write_rounds: int = 3  # interleaved rounds of write-cost variants
+    rounds: int = 4  # ABAB rounds when timing a candidate or the before/after comparison
+    executions: int = 25  # executions per query per round
+    min_effect: float = 0.05  # smallest change called an improvement or a regression
+    drop_unused: bool = False  # also advise dropping indexes this workload merely doesn't use
+
+
+@dataclass(frozen=True)
+class ThroughputSettings:
+    """Notebook 04: writes, durability sweep, concurrent readers and drivers."""
+
+    write_ops: int = 300  # operations per write configuration
+    write_seconds: float = 0.3  # time cap per write configuration
+    batch_size: int = 50  # operations per transaction in the batched runs
+    readers: tuple[int, ...] = (1, 2, 4, 8, 16, 50)  # reader counts of the sweep
+    reader_seconds: float = 0.2  # duration of each concurrency configuration
+    repeats: int = 3  # repetitions for the repeatability check
+    driver_seconds: float = 0.1  # time budget per query and driver
+    # Repeats of the concurrent-reads scenario: with n repeats min..max covers the median
+    # with probability 1 - 2 * 0.5**n, first 95% at n = 6 (measure.concurrency.REPEATS_FOR_CI).
+    concurrent_repeats: int = 7
+    reader_sample: int = 1000  # parameter sets drawn for the concurrency query
+    driver_sample: int = 400  # parameter sets per query for the driver comparison
+
+
+@dataclass(frozen=True)
+class ScaleSettings:
+    """Notebook 05: the sizes of the sweep (factors of the profile's scale) and its timing.
+
+    Factors double; each profile's meet the claim rule (measure.scale MIN_SIZES over
+    MIN_DECADES of the smallest table a default query reads, sessions): tiny 8 sizes over
+    2.1 decades reaching up to 8x (6 .. 800 sessions: ~8 s of measuring), quick 8 over 2.1
+    (16 .. 2k sessions, ~15 s), full 11 over 3."""
+
+    factors: tuple[float, ...] = tuple(2.0**k for k in range(-7, 1))
+    iterations: int = 300  # timed executions per query and size (pooled over rounds)
+    rounds: int = 2  # interleaved passes over all sizes
+    seconds: float = 0.25  # time cap per query, size and round
+
+
+@dataclass(frozen=True)
 class Profile:
-    """How big and how thorough a run is. `scale` names a dataset scale."""
+    """How big and how thorough a run is, every stage's settings included (this is the
+    only place they live). `scale` names a dataset scale."""
 
     name: str
     scale: str
     iterations: int  # timed executions per query
     warmup: int  # untimed executions before timing
     max_seconds: float | None  # per-query time budget; None = always `iterations`
+    plans: PlanSettings = PlanSettings()
+    indexes: IndexSettings = IndexSettings()
+    throughput: ThroughputSettings = ThroughputSettings()
+    scale_sweep: ScaleSettings = ScaleSettings()
 
 
 PROFILES: dict[str, Profile] = {
-    "tiny": Profile("tiny", "tiny", iterations=1000, warmup=50, max_seconds=None),
-    "quick": Profile("quick", "quick", iterations=1000, warmup=100, max_seconds=None),
-    "full": Profile("full", "full", iterations=2000, warmup=200, max_seconds=60.0),
+    "tiny": Profile(
+        "tiny",
+        "tiny",
+        iterations=1000,
+        warmup=50,
+        max_seconds=None,
+        # 1/16 .. 8 (6 .. 800 sessions)
+        scale_sweep=ScaleSettings(factors=tuple(2.0**k for k in range(-4, 4))),
+    ),
+    "quick": Profile(
+        "quick",
+        "quick",
+        iterations=1000,
+        warmup=100,
+        max_seconds=None,
+        throughput=ThroughputSettings(write_ops=500, write_seconds=0.4),
+        # 1/128 .. 1 (16 .. 2k sessions): ScaleSettings' default
+    ),
+    "full": Profile(
+        "full",
+        "full",
+        iterations=2000,
+        warmup=200,
+        max_seconds=60.0,
+        throughput=ThroughputSettings(
+            write_ops=5000,
+            write_seconds=3.0,
+            readers=(1, 2, 4, 8, 16, 32, 50),
+            reader_seconds=2.0,
+            repeats=10,
+            driver_seconds=1.0,
+            concurrent_repeats=10,
+        ),
+        # 1/1024 .. 1 (2k .. 2M audit rows)
+        scale_sweep=ScaleSettings(factors=tuple(2.0**-k for k in range(10, -1, -1))),
+    ),
+}
+
+#: Profile field holding each stage's settings (`settings(profile, stage, ...)`).
+STAGE_SETTINGS = {
+    "plans": "plans",
+    "indexes": "indexes",
+    "throughput": "throughput",
+    "scale": "scale_sweep",
 }
 
 
@@ -32,6 +133,53 @@ def profile(name: str) -> Profile:
         return PROFILES[name]
     except KeyError:
         raise PerflabError(f"unknown profile {name!r} (known: {', '.join(PROFILES)})") from None
+
+
+def _coerce(name: str, default: object, value: object) -> object:
+    """A notebook parameter as the setting's type: "1,2,4" for a tuple, "0.5" for a float."""
+    if isinstance(default, tuple):
+        items = value.split(",") if isinstance(value, str) else value
+        kind = type(default[0]) if default else float
+        try:
+            out = tuple(kind(str(x).strip()) for x in items if str(x).strip())
+        except (TypeError, ValueError):
+            raise PerflabError(f"{name}: expected a comma-separated list, got {value!r}") from None
+        if not out:
+            raise PerflabError(f"{name}: empty list")
+        return out
+    if isinstance(default, bool):
+        if isinstance(value, str):
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        return bool(value)
+    try:
+        return type(default)(value)
+    except (TypeError, ValueError):
+        raise PerflabError(f"{name}: expected {type(default).__name__}, got {value!r}") from None
+
+
+def settings(prof: Profile | str, stage: str, **overrides: object):
+    """A stage's settings from the profile, with each non-None override applied.
+
+    The one place a notebook parameter replaces a profile value: ``None`` means "the
+    profile's value"; an unknown profile, stage or setting raises PerflabError."""
+    prof = profile(prof) if isinstance(prof, str) else prof
+    if stage not in STAGE_SETTINGS:
+        raise PerflabError(f"unknown stage {stage!r} (known: {', '.join(STAGE_SETTINGS)})")
+    base = getattr(prof, STAGE_SETTINGS[stage])
+    known = {f.name for f in fields(base)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise PerflabError(
+            f"{stage}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})"
+        )
+    return replace(
+        base,
+        **{
+            k: _coerce(k, getattr(base, k), v)
+            for k, v in overrides.items()
+            if v is not None and v != ""
+        },
+    )
 
 
 @dataclass(frozen=True)

@@ -658,15 +658,6 @@ def assess(summary: dict, targets: Targets, deployment_rows: dict[str, int] | No
     }
 
 
-def save(run_dir, assessment: dict) -> None:
-    """Store the assessment as the stage results summary.json picks up."""
-    from perflab import results
-
-    for key in ("verdict", "targets", "issues", "decision"):
-        results.save(run_dir, key, assessment[key])
-    results.save(run_dir, "ignored_findings", assessment["ignored_findings"])
-
-
 def issues_frame(assessment: dict) -> pd.DataFrame:
     """Columns: id, severity, title, evidence (joined), recommendation, gain, origin."""
     rows = [{**i, "evidence": " | ".join(i["evidence"])} for i in assessment["issues"]]

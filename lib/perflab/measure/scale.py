@@ -44,16 +44,6 @@ from perflab.measure.timing import quantile_ci, summarize
 from perflab.sqlite import engine
 from perflab.sqlite.counters import count_work, unavailable_reason
 
-#: Scale factors (relative to the profile's scale) per profile, doubling; each meets the
-#: claim rule (MIN_SIZES over MIN_DECADES of the smallest table a default query reads,
-#: sessions): tiny 8 sizes over 2.1 decades reaching up to 8x (6 .. 800 sessions: ~8 s of
-#: measuring), quick 8 over 2.1 (16 .. 2k sessions, ~15 s), full 11 over 3.
-DEFAULT_FACTORS: dict[str, tuple[float, ...]] = {
-    "tiny": tuple(2.0**k for k in range(-4, 4)),  # 1/16 .. 8 (6 .. 800 sessions)
-    "quick": tuple(2.0**k for k in range(-7, 1)),  # 1/128 .. 1 (16 .. 2k sessions)
-    "full": tuple(2.0**-k for k in range(10, -1, -1)),  # 1/1024 .. 1 (2k .. 2M audit rows)
-}
-
 MIN_FIT_POINTS = MIN_GROWTH_POINTS
 
 #: Rule (b): a growth claim needs this many sizes over this many decades of rows. With

@@ -438,42 +438,22 @@ def repeat_write(
     return {"write": write.name, "batch_size": batch_size, "ops": ops, **repeatability(vals)}
 
 
-#: Notebook 04 settings per profile (durations are capped so CI stays fast).
-DEFAULTS: dict[str, dict] = {
-    "tiny": {
-        "write_ops": 300,
-        "write_seconds": 0.3,
-        "batch_size": 50,
-        "readers": (1, 2, 4, 8, 16, 50),
-        "reader_seconds": 0.2,
-        "repeats": 3,
-        "driver_seconds": 0.1,
-    },
-    "quick": {
-        "write_ops": 500,
-        "write_seconds": 0.4,
-        "batch_size": 50,
-        "readers": (1, 2, 4, 8, 16, 50),
-        "reader_seconds": 0.2,
-        "repeats": 3,
-        "driver_seconds": 0.1,
-    },
-    "full": {
-        "write_ops": 5000,
-        "write_seconds": 3.0,
-        "batch_size": 50,
-        "readers": (1, 2, 4, 8, 16, 32, 50),
-        "reader_seconds": 2.0,
-        "repeats": 10,
-        "driver_seconds": 1.0,
-    },
-}
+def reported_pragmas(pragmas: Mapping[str, object] | None = None) -> dict:
+    """The durability pragmas as a write run records them (`PRAGMA journal_mode`,
+    `PRAGMA synchronous` read back: 'wal', 1), for `pragmas` (default: the application's).
 
+    Read back from a connection to an empty scratch database, so the form is SQLite's
+    own and matches the `pragmas` of every record `measure_writes` returns."""
+    import tempfile
 
-def settings(profile: str, **overrides) -> dict:
-    """The profile's notebook-04 settings with non-None overrides applied."""
-    s = dict(DEFAULTS.get(profile, DEFAULTS["quick"]))
-    s.update({k: v for k, v in overrides.items() if v is not None})
-    if isinstance(s["readers"], str):
-        s["readers"] = tuple(int(x) for x in s["readers"].split(",") if x.strip())
-    return s
+    with tempfile.TemporaryDirectory(prefix="perflab-pragmas-") as tmp:
+        scratch = Path(tmp) / "scratch.db"
+        scratch.touch()  # an empty file is an empty SQLite database
+        conn = _open_copy(scratch, dict(engine.APP_PRAGMAS if pragmas is None else pragmas))
+        try:
+            return {
+                k: conn.execute(f"PRAGMA {k}").fetchone()[0]
+                for k in ("journal_mode", "synchronous")
+            }
+        finally:
+            conn.close()

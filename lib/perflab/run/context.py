@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from perflab.database.dataset import BuildReport, DatasetSpec, cached_database, load_dataset_spec
@@ -25,10 +26,22 @@ class RunContext:
     workload: Workload
     targets: Targets
     run_dir: Path | None
+    spec: DatasetSpec | None = None  # the dataset spec `prepare` parsed (None for --db)
 
     @property
     def db_path(self) -> Path:
         return self.build.path
+
+    @cached_property
+    def dataset_spec(self) -> DatasetSpec:
+        """The dataset spec, parsed once per context: the one `prepare` read, or (for a
+        --db run) the one derived from the database on first use."""
+        return self.spec if self.spec is not None else load_dataset_spec(self.config.dataset)
+
+    @cached_property
+    def deployment_rows(self) -> dict[str, int]:
+        """Rows per table at the spec's largest scale: the scale rule's horizon."""
+        return self.dataset_spec.deployment_rows()
 
     def connect(self, *, readonly: bool = True) -> sqlite3.Connection:
         """A connection with the application's pragmas; read-only unless asked."""
@@ -114,4 +127,4 @@ def prepare(
         build = userdb.existing_build(cfg.dataset, seed=cfg.seed)
     else:
         build = cached_database(spec, cfg.profile.scale, seed=cfg.seed, progress=progress)
-    return RunContext(cfg, build, wl, tg, Path(run_dir) if run_dir else None)
+    return RunContext(cfg, build, wl, tg, Path(run_dir) if run_dir else None, spec)

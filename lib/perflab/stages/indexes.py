@@ -1,0 +1,98 @@
+"""Notebook 03: every index's use, size, health and write cost, and the advisor's
+candidates measured on a copy (before/after interleaved)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from perflab.analysis import advisor, diagnostics, indexes
+from perflab.inputs import config
+from perflab.measure.latency import sample_params
+from perflab.sqlite import plans
+from perflab.stages.records import Record, StageContext, part, shown
+
+
+@dataclass(frozen=True)
+class AdviceRecord(Record):
+    """Index changes and query rewrites, each with its measured effect."""
+
+    STAGE = "advice"
+    expert: str
+    candidates: tuple[dict, ...]
+    recommended: tuple[str, ...]
+    query_rewrites: tuple[dict, ...]
+    before_after: tuple[dict, ...]
+    files: dict
+    skipped: tuple[dict, ...]
+
+
+@dataclass(frozen=True)
+class IndexesRecord(Record):
+    """Inventory, health, write cost per index, and which query uses which index."""
+
+    STAGE = "indexes"
+    inventory: tuple[dict, ...]
+    health: tuple[dict, ...]
+    write_cost: tuple[dict, ...]
+    usage: dict
+    advice: AdviceRecord | None = part(AdviceRecord)
+    inventory_frame: Any = shown()
+    usage_matrix: Any = shown()
+    health_frame: Any = shown()
+    write_cost_frame: Any = shown()
+    candidates_count: int = shown(0)
+    evaluated: Any = shown()  # DataFrame of every candidate measured
+    before_after_frame: Any = shown()
+
+
+def run(ctx: StageContext, **overrides: object) -> IndexesRecord:
+    """Measure the indexes and the advisor's changes; the after-schema copy is removed.
+
+    `overrides` are the notebook's parameters, any field of `config.IndexSettings` (sample,
+    write_ops, write_rounds, rounds, executions, min_effect, drop_unused); None keeps the
+    profile's value, an unknown name raises."""
+    s = config.settings(ctx.config.profile, "indexes", **overrides)
+    wl, seed, db = ctx.workload, ctx.build.seed, ctx.db_path
+    timed = {"rounds": s.rounds, "executions": s.executions, "min_effect": s.min_effect}
+    conn = ctx.connect()
+    try:
+        params = sample_params(conn, wl, s.sample, seed)
+        query_plans = plans.workload_plans(conn, wl, params)
+        inv = indexes.inventory(conn, query_plans)
+        matrix = indexes.usage_matrix(conn, query_plans)
+        health = indexes.health(conn, query_plans)
+        wc = indexes.write_cost(db, writes=s.write_ops, rounds=s.write_rounds, seed=seed)
+        diag = diagnostics.diagnose(conn, wl, params, executions=s.executions)
+        cands, tool, skipped = advisor.candidates(conn, db, wl, params, diag, health)
+    finally:
+        conn.close()
+    evaluated = advisor.evaluate(db, wl, params, cands, seed=seed, **timed)
+    chosen = advisor.choose(evaluated, drop_unused=s.drop_unused)
+    ba, after_path = advisor.before_after(db, wl, params, list(chosen["ddl"]), seed=seed, **timed)
+    try:
+        files = advisor.write_outputs(ctx.run_dir, chosen, after_path)
+    finally:
+        after_path.unlink()
+    advice = advisor.advice_records(evaluated, chosen, ba, diag, tool, files, skipped)
+    rec = IndexesRecord(
+        tuple(indexes.records(inv)),
+        tuple(indexes.records(health)),
+        tuple(indexes.records(wc)),
+        indexes.usage(query_plans),
+        AdviceRecord.of(advice),
+        inventory_frame=inv,
+        usage_matrix=matrix,
+        health_frame=health,
+        write_cost_frame=wc,
+        candidates_count=len(cands),
+        evaluated=evaluated,
+        before_after_frame=ba,
+    )
+    rec.save(ctx.run_dir)
+    return rec
+
+
+def load(run_dir: str | Path) -> IndexesRecord | None:
+    return IndexesRecord.load(run_dir)

@@ -1,0 +1,57 @@
+"""Notebook 02: per-query latency with intervals, work counters, and the harness's cost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from perflab.measure import latency, timing
+from perflab.stages.records import Record, StageContext, shown
+
+
+@dataclass(frozen=True)
+class LatencyRecord(Record):
+    """Per query: percentiles, their 95% intervals, ops/s, rows and work counters."""
+
+    STAGE = "latency"
+    harness_overhead_ms: dict
+    queries: tuple[dict, ...]
+    frame: Any = shown()  # DataFrame, one row per query
+    samples: dict | None = shown()  # name -> the timed samples (ms)
+    params: dict | None = shown()
+    table: Any = shown()  # latency.timing_table(frame)
+    work: Any = shown()  # latency.work_table(frame)
+
+
+def run(ctx: StageContext, *, iterations: int | None = None) -> LatencyRecord:
+    """Time every query `iterations` times (default: the profile's) after its warm-up."""
+    prof = ctx.config.profile
+    conn = ctx.connect()
+    try:
+        overhead = timing.harness_overhead(conn)
+        frame, samples, params = latency.measure_workload(
+            conn,
+            ctx.workload,
+            iterations=iterations or prof.iterations,
+            warmup=prof.warmup,
+            seed=ctx.build.seed,
+            max_seconds=prof.max_seconds,
+        )
+    finally:
+        conn.close()
+    rec = LatencyRecord(
+        overhead,
+        tuple(latency.latency_records(frame, ctx.workload, params)),
+        frame=frame,
+        samples=samples,
+        params=params,
+        table=latency.timing_table(frame),
+        work=latency.work_table(frame),
+    )
+    rec.save(ctx.run_dir)
+    return rec
+
+
+def load(run_dir: str | Path) -> LatencyRecord | None:
+    return LatencyRecord.load(run_dir)

@@ -1,0 +1,72 @@
+"""Notebook 01: every query's plan, classified, and the findings and diagnostics on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from perflab.analysis import diagnostics, findings
+from perflab.inputs import config
+from perflab.measure.latency import sample_params
+from perflab.sqlite import plans
+from perflab.stages.records import Record, StageContext, part, shown
+
+
+@dataclass(frozen=True)
+class FindingsRecord(Record):
+    """Plan findings judged by rule, and the diagnoses tested on the database."""
+
+    STAGE = "findings"
+    plan_findings: tuple[dict, ...]
+    diagnostics: tuple[dict, ...]
+
+
+@dataclass(frozen=True)
+class PlansRecord(Record):
+    """Per query: its plan (`id, parent, detail, kind`), the plan text and its class."""
+
+    STAGE = "plans"
+    queries: tuple[dict, ...]
+    findings: FindingsRecord | None = part(FindingsRecord)
+    params: dict | None = shown()  # the parameter tuple each query was explained with
+    query_plans: dict | None = shown()  # name -> the plan steps
+    overview: Any = shown()  # DataFrame: one row per query
+    plan_findings: Any = shown()  # DataFrame, with the `detail` column
+    diagnoses: Any = shown()  # DataFrame, one row per diagnosis
+
+    def by_name(self) -> dict[str, dict]:
+        return {q["name"]: q for q in self.queries}
+
+
+def run(
+    ctx: StageContext, *, sample: int | None = None, executions: int | None = None
+) -> PlansRecord:
+    """Explain every query with real parameters, judge the plans, test the diagnoses."""
+    cfg = config.settings(ctx.config.profile, "plans", sample=sample, executions=executions)
+    conn = ctx.connect()
+    try:
+        wl, seed = ctx.workload, ctx.build.seed
+        params = sample_params(conn, wl, 1, seed)
+        query_plans = plans.workload_plans(conn, wl, params)
+        fparams = sample_params(conn, wl, cfg.sample, seed)
+        quick = findings.quick_latency(conn, wl, fparams)
+        found = findings.plan_findings(conn, wl, query_plans, params, latency_ms=quick)
+        diag = diagnostics.diagnose(conn, wl, fparams, executions=cfg.executions)
+    finally:
+        conn.close()
+    rec = PlansRecord(
+        tuple(plans.plan_records(wl, query_plans)),
+        FindingsRecord(tuple(findings.findings_records(found)), tuple(diagnostics.records(diag))),
+        params=params,
+        query_plans=query_plans,
+        overview=plans.plans_overview(wl, query_plans),
+        plan_findings=found,
+        diagnoses=diag,
+    )
+    rec.save(ctx.run_dir)
+    return rec
+
+
+def load(run_dir: str | Path) -> PlansRecord | None:
+    return PlansRecord.load(run_dir)

@@ -1,0 +1,151 @@
+"""Notebook 06: every stage's record gathered, integrity checked, the verdict reached.
+
+`measured(records, targets)` is the one place stage records become summary.json's keys;
+`run.summary.collect` uses it too, so the notebook and the published summary agree.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from perflab.analysis import integrity
+from perflab.inputs.workload import workload_record
+from perflab.judge import verdict
+from perflab.stages import indexes, latency, plans, scale, throughput
+from perflab.stages.records import Record, StageContext, part, shown
+
+
+@dataclass(frozen=True)
+class IntegrityRecord(Record):
+    """`PRAGMA integrity_check`, `foreign_key_check`, and the pragma audit."""
+
+    STAGE = "integrity"
+    integrity_ok: bool
+    integrity_problems: tuple[str, ...]
+    foreign_keys_ok: bool
+    foreign_key_violations: int
+    foreign_key_problems: tuple[str, ...]
+    pragma_audit: tuple[dict, ...]
+
+
+@dataclass(frozen=True)
+class VerdictRecord(Record):
+    """Each target met or not, the issues with their evidence, and the decision
+    (`judge.verdict.assess`); summary.json carries each field under its own key."""
+
+    STAGE = "verdict"
+    verdict: dict
+    targets: tuple[dict, ...]
+    issues: tuple[dict, ...]
+    ignored_findings: tuple[dict, ...]
+    decision: dict
+    integrity: IntegrityRecord | None = part(IntegrityRecord)
+    report: dict | None = shown()  # what the summary notebook presents (`present.views`)
+    issues_frame: Any = shown()
+
+
+@dataclass(frozen=True)
+class RunRecords:
+    """Every stage's record a run folder holds (None: that stage did not run)."""
+
+    plans: plans.PlansRecord | None = None
+    latency: latency.LatencyRecord | None = None
+    indexes: indexes.IndexesRecord | None = None
+    throughput: throughput.ThroughputRecord | None = None
+    scale: scale.ScaleRecord | None = None
+    integrity: IntegrityRecord | None = None
+    verdict: VerdictRecord | None = None
+
+
+def load_records(run_dir: str | Path) -> RunRecords:
+    return RunRecords(
+        plans.load(run_dir),
+        latency.load(run_dir),
+        indexes.load(run_dir),
+        throughput.load(run_dir),
+        scale.load(run_dir),
+        IntegrityRecord.load(run_dir),
+        VerdictRecord.load(run_dir),
+    )
+
+
+def _queries(recs: RunRecords, targets) -> list[dict]:
+    """Latency and plan entries joined by query name, in workload order, with targets."""
+    by_plan = recs.plans.by_name() if recs.plans else {}
+    out = []
+    for q in recs.latency.content()["queries"] if recs.latency else []:
+        p = by_plan.get(q["name"], {})
+        entry = {**q, **{k: p[k] for k in ("plan", "plan_text", "plan_classification") if k in p}}
+        t = targets.for_query(q["name"]) if targets is not None else None
+        if t is not None:
+            entry["target_ms"] = t.threshold
+            if t.reference is not None:
+                entry["reference_ms"] = t.reference
+        out.append(entry)
+    return out
+
+
+def measured(recs: RunRecords, targets=None) -> dict:
+    """Everything the stages measured, shaped as in summary.json."""
+    out: dict[str, Any] = {
+        "queries": _queries(recs, targets),
+        "harness_overhead_ms": recs.latency.content()["harness_overhead_ms"]
+        if recs.latency
+        else {},
+    }
+    parts: list[Record | None] = [
+        recs.indexes,
+        recs.plans and recs.plans.findings,
+        recs.indexes and recs.indexes.advice,
+        recs.throughput,
+        recs.throughput and recs.throughput.concurrency,
+        recs.scale,
+        recs.throughput and recs.throughput.drivers,
+        recs.integrity,
+    ]
+    for rec in parts:
+        if rec is not None:
+            out[rec.STAGE] = rec.content()
+    if recs.verdict is not None:
+        out.update(recs.verdict.content())
+    return out
+
+
+def run(ctx: StageContext) -> VerdictRecord:
+    """Read the run folder's records (or, opened without one, run the plans and latency
+    stages now), check integrity, and reach the verdict by `judge.verdict`'s rules."""
+    if ctx.run_dir:
+        recs = load_records(ctx.run_dir)
+    else:
+        recs = RunRecords(plans=plans.run(ctx), latency=latency.run(ctx))
+    conn = ctx.connect()
+    try:
+        integ = IntegrityRecord.of(integrity.integrity_records(conn, ctx.db_path.stat().st_size))
+    finally:
+        conn.close()
+    recs = replace(recs, integrity=integ, verdict=None)
+    found = measured(recs, ctx.targets)
+    assessment = verdict.assess(found, ctx.targets, ctx.deployment_rows)
+    report = {
+        **found,
+        **assessment,
+        "database": ctx.database_info(),
+        "profile": ctx.config.profile.name,
+        "sqlite_version": sqlite3.sqlite_version,
+        "workload": workload_record(ctx.workload),
+    }
+    rec = VerdictRecord.of(
+        assessment,
+        integrity=integ,
+        report=report,
+        issues_frame=verdict.issues_frame(assessment),
+    )
+    rec.save(ctx.run_dir)
+    return rec
+
+
+def load(run_dir: str | Path) -> RunRecords:
+    return load_records(run_dir)

@@ -1,0 +1,148 @@
+"""Notebook 04: write throughput, what durability costs, concurrent readers, drivers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from perflab.inputs import config
+from perflab.measure import concurrency, drivers, throughput, timing
+from perflab.measure.latency import sample_params
+from perflab.stages.records import Record, StageContext, part, shown
+
+
+@dataclass(frozen=True)
+class WriteSettings(config.ThroughputSettings):
+    """The profile's notebook-04 settings as this run used them, and the durability
+    pragmas the writes ran under, in the form each write run records them: the verdict
+    picks a write target's figure among the runs made under these."""
+
+    pragmas: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ConcurrencyRecord(Record):
+    """Readers swept (threads and processes, with and without a writer), and the
+    workload's concurrent-reads scenario done for real."""
+
+    STAGE = "concurrency"
+    settings: WriteSettings
+    query: str
+    latency_kind: str
+    sweep: tuple[dict, ...]
+    concurrent_reads: dict
+    frame: Any = shown()  # concurrency.sweep_frame(sweep)
+    target: Any = shown()  # the scenario's current target, or None
+
+
+@dataclass(frozen=True)
+class DriversRecord(Record):
+    """The same queries through each driver, and their plans through each SQLite build."""
+
+    STAGE = "drivers"
+    drivers: dict
+    timing: str
+    results: tuple[dict, ...]
+    plans: tuple[dict, ...]
+    plan_differences: tuple[str, ...]
+    frame: Any = shown()
+    plans_frame: Any = shown()
+
+
+@dataclass(frozen=True)
+class ThroughputRecord(Record):
+    """Each write at one and at `batch_size` operations per transaction, the pragma sweep,
+    the repeatability check, and every failed data check (a lost or duplicated write)."""
+
+    STAGE = "throughput"
+    harness_overhead_ms: dict
+    settings: WriteSettings
+    writes: tuple[dict, ...]
+    pragma_sweep: tuple[dict, ...]
+    repeatability: dict | None
+    failures: tuple[str, ...]
+    concurrency: ConcurrencyRecord | None = part(ConcurrencyRecord)
+    drivers: DriversRecord | None = part(DriversRecord)
+    write_frame: Any = shown()
+    sweep_frame: Any = shown()
+
+
+def run(ctx: StageContext, **overrides: object) -> ThroughputRecord:
+    """Measure the writes, the durability sweep, the readers and the drivers.
+
+    `overrides` are the notebook's parameters, any field of `config.ThroughputSettings`
+    (write_ops, write_seconds, batch_size, readers as "1,2,4", reader_seconds, repeats,
+    driver_seconds...); None keeps the profile's value, an unknown name raises.
+
+    A failed data check is recorded (`failures`), not raised: the verdict turns each
+    into a critical issue, and the report shows which write lost or duplicated rows. After
+    one, no repeatability figure is given and the readers are swept without a writer."""
+    s = config.settings(ctx.config.profile, "throughput", **overrides)
+    cfg = WriteSettings(**asdict(s), pragmas=throughput.reported_pragmas())
+    db, wl, seed = ctx.db_path, ctx.workload, ctx.build.seed
+    per_write = {"ops": s.write_ops, "seed": seed, "max_seconds": s.write_seconds}
+    first = wl.writes[0] if wl.writes else None  # None: a workload of reads only
+    conn = ctx.connect()
+    try:
+        overhead = timing.harness_overhead(conn)
+        writes = throughput.measure_writes(
+            db, wl.writes, batch_sizes=(1, s.batch_size), **per_write
+        )
+        sweep = throughput.pragma_sweep(db, wl.writes[:1], **per_write)
+        failed = throughput.failures(writes) + throughput.failures(sweep)
+        try:
+            rep = first and throughput.repeat_write(db, first, repeats=s.repeats, **per_write)
+        except throughput.DataCheckError as exc:  # no spread of a write that loses rows
+            rep, failed = None, failed + [str(exc)]
+        scen = concurrency.scenario(wl)
+        q = wl.query(scen.query)
+        rparams = sample_params(conn, wl, s.reader_sample, seed)[q.name]
+        dparams = sample_params(conn, wl, s.driver_sample, seed)
+    finally:
+        conn.close()
+    writer = None if failed else first  # a writer that loses rows would only raise again
+    conc = concurrency.reader_sweep(
+        db, q.sql, rparams, readers=s.readers, write=writer, duration_s=s.reader_seconds, seed=seed
+    )
+    creads = {
+        m: concurrency.concurrent_reads(
+            db,
+            q.sql,
+            rparams,
+            readers=scen.readers,
+            reads_per_reader=scen.reads_per_reader,
+            mode=m,
+            repeats=s.concurrent_repeats,
+        )
+        for m in ("thread", "process")
+    }
+    tgt = concurrency.operation_target(ctx.targets, scen.name)
+    dframe = drivers.compare_drivers(db, wl, dparams, max_seconds=s.driver_seconds)
+    dplans = drivers.compare_plans(db, wl, dparams)
+    rec = ThroughputRecord(
+        overhead,
+        cfg,
+        tuple(writes),
+        tuple(sweep),
+        rep or None,
+        tuple(failed),
+        ConcurrencyRecord(
+            cfg,
+            q.name,
+            "service time (closed loop)",
+            tuple(conc),
+            {"name": scen.name, **creads, "target_ms": tgt.threshold if tgt else None},
+            frame=concurrency.sweep_frame(conc),
+            target=tgt,
+        ),
+        DriversRecord.of(drivers.driver_records(dframe, dplans), frame=dframe, plans_frame=dplans),
+        write_frame=throughput.write_frame(writes),
+        sweep_frame=throughput.write_frame(sweep),
+    )
+    rec.save(ctx.run_dir)
+    return rec
+
+
+def load(run_dir: str | Path) -> ThroughputRecord | None:
+    return ThroughputRecord.load(run_dir)

@@ -1,0 +1,229 @@
+"""Stage records: saved and read back unchanged, strict about their fields, and the contract
+the summary and the verdict read (issue 12). Stages run here on a small database built in
+the test; the notebooks that call them stay thin."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from dataclasses import fields, replace
+from pathlib import Path
+
+import pytest
+from perflab import paths, stages
+from perflab.database.dataset import BuildReport
+from perflab.errors import PerflabError
+from perflab.inputs import config
+from perflab.inputs.targets import Target, Targets
+from perflab.inputs.workload import (
+    ParamSpec,
+    QuerySpec,
+    Workload,
+)
+from perflab.judge import verdict
+from perflab.measure.concurrency import REPEATS_FOR_CI
+from perflab.run.context import RunContext
+from perflab.run.summary import collect
+from perflab.stages.summary import RunRecords, measured
+from test_throughput import INSERT
+
+DDL = """
+CREATE TABLE items (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE, v TEXT, n INTEGER);
+CREATE INDEX items_n ON items(n);
+"""
+ROWS = "".join(f"INSERT INTO items (k, v, n) VALUES ('k{i}', 'v{i}', {i % 7});" for i in range(300))
+
+K, V = "SELECT k FROM items", "SELECT v FROM items"
+WORKLOAD = Workload(
+    "small",
+    (
+        QuerySpec("by_k", "SELECT v FROM items WHERE k = ?", (ParamSpec("sample", K),)),
+        QuerySpec("by_v", "SELECT k FROM items WHERE v = ?", (ParamSpec("sample", V),)),
+    ),
+    writes=(INSERT,),
+)
+TARGETS = Targets(
+    (
+        Target("latency_p99_ms", "<", 50.0, query="by_k"),
+        Target("ops_per_s", ">", 1.0, operation=INSERT.name),
+    )
+)
+#: Notebook 04's settings, cut down so the stage runs in seconds.
+SMALL_04 = {
+    "write_ops": 20,
+    "write_seconds": 0.05,
+    "readers": "1,2",
+    "reader_seconds": 0.05,
+    "repeats": 2,
+    "driver_seconds": 0.02,
+    "concurrent_repeats": 2,
+    "reader_sample": 50,
+    "driver_sample": 20,
+}
+
+
+class _Spec:
+    """The dataset spec's one answer the stages here use: the deployment size."""
+
+    def deployment_rows(self) -> dict[str, int]:
+        return {"items": 300}
+
+
+@pytest.fixture(scope="module")
+def small_ctx(tmp_path_factory) -> RunContext:
+    """A context on a 300-row database built here (module-wide: measuring takes seconds)."""
+    path = tmp_path_factory.mktemp("db") / "t.db"
+    c = sqlite3.connect(path)
+    c.executescript(DDL + ROWS)
+    c.execute("PRAGMA journal_mode=WAL")
+    c.execute("ANALYZE")
+    c.close()
+    build = BuildReport(path, "tiny", 7, {"items": 300}, 0.0, 0.0, True, {}, "k", True)
+    cfg = config.RunConfig(config.profile("tiny"))
+    return RunContext(cfg, build, WORKLOAD, TARGETS, None, _Spec())
+
+
+@pytest.fixture
+def ctx(small_ctx, tmp_path) -> RunContext:
+    """The small context with a run folder of its own."""
+    return replace(small_ctx, run_dir=tmp_path)
+
+
+@pytest.fixture(scope="module")
+def throughput_run(small_ctx, tmp_path_factory):
+    ctx = replace(small_ctx, run_dir=tmp_path_factory.mktemp("run"))
+    return ctx, stages.throughput.run(ctx, **SMALL_04)
+
+
+def _saved(run_dir: Path, stage: str) -> dict:
+    return json.loads((run_dir / "results" / f"{stage}.json").read_text())
+
+
+def test_records_round_trip_through_the_run_folder(ctx):
+    """plans and latency, measured on a real database: saved with their version and
+    stage, read back equal, and summary.json's keys are built from the records."""
+    p = stages.plans.run(ctx)
+    lat = stages.latency.run(ctx)
+    assert stages.plans.load(ctx.run_dir) == p and stages.latency.load(ctx.run_dir) == lat
+    assert p.findings is not None and stages.plans.load(ctx.run_dir).findings == p.findings
+    for stage in ("plans", "findings", "latency"):
+        data = _saved(ctx.run_dir, stage)
+        assert data["format_version"] == 1 and data["stage"] == stage
+    assert lat.frame is not None and "frame" not in _saved(ctx.run_dir, "latency")  # shown only
+    got = collect(ctx.run_dir, ctx.targets)
+    by_k = next(q for q in got["queries"] if q["name"] == "by_k")
+    assert by_k["plan_text"].startswith("QUERY PLAN") and by_k["latency_ms"]["p50"] > 0
+    assert by_k["target_ms"] == 50.0
+    assert "format_version" not in got["findings"]  # the envelope stays in results/
+    assert set(got["findings"]) == {"plan_findings", "diagnostics"}
+
+
+def test_every_record_round_trips(throughput_run):
+    """The throughput stage and its parts (concurrency, drivers): equal after load,
+    settings rebuilt as their dataclass (readers a tuple, pragmas kept)."""
+    ctx, rec = throughput_run
+    back = stages.throughput.load(ctx.run_dir)
+    assert back == rec
+    assert back.concurrency == rec.concurrency and back.drivers == rec.drivers
+    assert isinstance(back.settings, stages.throughput.WriteSettings)
+    assert back.settings.readers == (1, 2) and back.settings.pragmas == rec.settings.pragmas
+
+
+@pytest.mark.parametrize("stage", ["throughput", "concurrency", "drivers"])
+def test_a_field_missing_from_a_record_is_named(throughput_run, stage, tmp_path):
+    ctx, _ = throughput_run
+    shutil.copytree(ctx.run_dir / "results", tmp_path / "results")
+    path = tmp_path / "results" / f"{stage}.json"
+    data = json.loads(path.read_text())
+    dropped = [k for k in data if k not in ("format_version", "stage")][0]
+    del data[dropped]
+    path.write_text(json.dumps(data))
+    with pytest.raises(PerflabError, match=f"lacks '{dropped}'"):
+        stages.throughput.load(tmp_path)
+
+
+def test_a_record_of_another_version_or_with_an_unknown_field_is_refused(tmp_path):
+    rec = stages.summary.IntegrityRecord(True, (), True, 0, (), ({"pragma": "x"},))
+    rec.save(tmp_path)
+    assert stages.summary.IntegrityRecord.load(tmp_path) == rec
+    path = tmp_path / "results" / "integrity.json"
+    for change, msg in (
+        ({"format_version": 2}, "format_version 2"),
+        ({"stage": "latency"}, "not a 'integrity' stage record"),
+        ({"extra": 1}, "no field 'extra'"),
+    ):
+        path.write_text(json.dumps({**rec.to_json(), **change}))
+        with pytest.raises(PerflabError, match=msg):
+            stages.summary.IntegrityRecord.load(tmp_path)
+
+
+def test_the_verdict_picks_the_write_measured_under_the_runs_pragmas(throughput_run):
+    """The throughput record says which pragmas its writes ran under, and the verdict's
+    filter uses it: with the durability sweep's runs of the same write (other pragmas)
+    listed first, the target's figure is still the application-pragma run's."""
+    ctx, rec = throughput_run
+    app = next(w for w in rec.writes if w["batch_size"] == 1)
+    assert rec.settings.pragmas == app["pragmas"]  # the form each write run records
+    found = measured(RunRecords(throughput=rec), ctx.targets)
+    others = [w for w in rec.pragma_sweep if w["pragmas"] != rec.settings.pragmas]
+    assert others and all(w["ops_per_s"] != app["ops_per_s"] for w in others)
+    found["throughput"]["writes"] = others + found["throughput"]["writes"]
+    t = next(t for t in verdict.assess(found, ctx.targets)["targets"] if t["metric"] == "ops_per_s")
+    assert t["value"] == app["ops_per_s"]
+
+
+def test_settings_come_from_the_profile_and_overrides_go_through_one_function(throughput_run):
+    ctx, rec = throughput_run
+    tiny = config.profile("tiny").throughput
+    assert rec.settings.write_ops == 20 and rec.settings.batch_size == tiny.batch_size
+    with pytest.raises(PerflabError, match="unknown setting 'write_opps'"):
+        stages.throughput.run(ctx, write_opps=3)
+    for p in config.PROFILES.values():  # enough repeats for the interval on the median
+        assert p.throughput.concurrent_repeats >= REPEATS_FOR_CI
+
+
+def test_summary_stage_without_a_run_folder_runs_plans_and_latency(ctx):
+    r = stages.summary.run(replace(ctx, run_dir=None))
+    assert [q["name"] for q in r.report["queries"]] == ["by_k", "by_v"]
+    assert all(q.get("plan") and q["latency_ms"]["p99"] > 0 for q in r.report["queries"])
+    assert r.integrity is not None and r.integrity.integrity_ok
+    assert r.decision["decision"] in verdict.DECISIONS
+    assert not (ctx.run_dir / "results").exists()  # nothing saved without a run folder
+
+
+def test_the_verdict_record_keeps_every_key_summary_json_had(ctx):
+    r = stages.summary.run(ctx)
+    got = collect(ctx.run_dir, ctx.targets)
+    for f in fields(stages.summary.VerdictRecord):
+        if f.metadata.get("saved", True):
+            assert got[f.name] == json.loads(json.dumps(r.content()[f.name]))
+    assert got["integrity"]["integrity_ok"] is True
+
+
+def test_notebooks_stay_thin():
+    """Parameters, setup, one stage call, presentation: no cell over 12 lines, no
+    asserts, no saving or spec parsing of their own."""
+    for nb in sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb")):
+        cells = [c for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "code"]
+        calls = 0
+        for c in cells:
+            src = "".join(c["source"])
+            assert len(src.splitlines()) <= 12, (nb.name, src)
+            for banned in ("assert ", "results.save", "load_dataset_spec", ".unlink(", "connect("):
+                assert banned not in src, (nb.name, banned)
+            calls += "= stages." in src
+        assert calls == 1, nb.name
+
+
+def test_a_lost_write_is_recorded_and_rejects_the_run(small_ctx, tmp_path):
+    """A failed data check no longer stops notebook 04 halfway: the record lists it and
+    the verdict turns it into a critical issue."""
+    miscounted = replace(INSERT, verify=replace(INSERT.verify, per_op=2))  # expects 2 rows/op
+    ctx = replace(small_ctx, run_dir=tmp_path, workload=replace(WORKLOAD, writes=(miscounted,)))
+    rec = stages.throughput.run(ctx, **SMALL_04)
+    assert rec.failures and INSERT.name in rec.failures[0]
+    assert stages.throughput.load(tmp_path).failures == rec.failures
+    a = verdict.assess(measured(RunRecords(throughput=rec), ctx.targets), ctx.targets)
+    assert a["decision"]["decision"] == "REJECTED"
+    assert any("lost or duplicated" in i["title"] for i in a["issues"])
