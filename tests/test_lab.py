@@ -211,3 +211,14 @@ def test_the_lab_notebook_ships_but_is_not_a_stage_of_a_run():
     assert (paths.NOTEBOOKS_DIR / "00_explore.ipynb").is_file()
     names = notebook_names()
     assert "00_explore" not in names and names[0] == "01_query_plans"
+
+
+def test_a_query_card_shows_the_sql_escaped_its_parameters_work_and_tree(tmp_path):
+    from perflab.present.plantree import query_card
+
+    ctx = Ctx(_db(tmp_path))
+    sql = "SELECT v FROM t WHERE k < ?"
+    plan = perflab.explain(ctx, sql, (3,))
+    card = query_card("small_k", sql, (3,), plan, plan.table_rows, plan.counters)
+    assert "<h3" in card and "small_k" in card and "k &lt; ?" in card and "(3,)" in card
+    assert plan.counters["sentence"] in card and card.count('class="pl-node pl-hot"') == 1

@@ -127,3 +127,24 @@ def plan_tree_html(
 
     body = "".join(box(n) for n in children.get(0, []))
     return f'{STYLE}<div class="pl-tree"><ul>{body}</ul></div>'
+
+
+def query_card(
+    name: str,
+    sql: str,
+    params: Sequence,
+    nodes: Sequence[PlanNode],
+    table_rows: Mapping[str, int] | None = None,
+    counters: Mapping | None = None,
+) -> str:
+    """One query as the plans notebook shows it: name, SQL, the parameters it was explained
+    with, its work in a sentence, and the plan tree."""
+    sentence = (counters or {}).get("sentence")
+    return (
+        f'<div style="margin:1.2em 0"><h3 style="margin:.2em 0">{html.escape(name)}</h3>'
+        f'<pre style="white-space:pre-wrap;margin:.3em 0"><code>{html.escape(sql)}</code></pre>'
+        f'<p style="margin:.2em 0;font:13px system-ui,sans-serif">parameters: '
+        f"<code>{html.escape(repr(tuple(params)))}</code>"
+        + (f" · {html.escape(sentence)}" if sentence else "")
+        + f"</p>{plan_tree_html(nodes, table_rows, counters)}</div>"
+    )

@@ -9,8 +9,12 @@ from typing import Any
 from perflab.analysis import diagnostics, findings
 from perflab.inputs import config
 from perflab.measure.latency import sample_params
-from perflab.sqlite import plans
+from perflab.sqlite import counters, plans
+from perflab.sqlite.schema import introspect
 from perflab.stages.records import Record, StageContext, part, shown
+
+#: Time cap of the counting pass per query (the counters are exact; a prefix is enough).
+WORK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class PlansRecord(Record):
     overview: Any = shown()  # DataFrame: one row per query
     plan_findings: Any = shown()  # DataFrame, with the `detail` column
     diagnoses: Any = shown()  # DataFrame, one row per diagnosis
+    table_rows: dict | None = shown()  # table (lower case) -> rows, for the plan trees
+    work: dict | None = shown()  # name -> SQLite's work counters per execution (a record)
 
     def by_name(self) -> dict[str, dict]:
         return {q["name"]: q for q in self.queries}
@@ -53,6 +59,14 @@ def run(
         quick = findings.quick_latency(conn, wl, fparams)
         found = findings.plan_findings(conn, wl, query_plans, params, latency_ms=quick)
         diag = diagnostics.diagnose(conn, wl, fparams, executions=cfg.executions)
+        sizes = findings.table_row_counts(conn, introspect(conn))
+        why = counters.unavailable_reason(conn)
+        work = {  # untimed, capped: what each plan tree can tie to its nodes
+            q.name: counters.counter_record(
+                counters.count_work(conn, q.sql, fparams[q.name], max_seconds=WORK_SECONDS), why
+            )
+            for q in wl.queries
+        }
     finally:
         conn.close()
     rec = PlansRecord(
@@ -63,6 +77,8 @@ def run(
         overview=plans.plans_overview(wl, query_plans),
         plan_findings=found,
         diagnoses=diag,
+        table_rows=sizes,
+        work=work,
     )
     rec.save(ctx.run_dir)
     return rec
