@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from perflab.inputs.targets import Target, Targets
 from perflab.measure.timing import Samples
-from perflab.present import figures, index_figures, perf_figures, views
+from perflab.present import figures, index_figures, perf_figures, theme, views
 from perflab.sqlite.plans import PlanNode
 
 
@@ -227,17 +227,17 @@ def test_benchmarks_columns_carry_their_own_percentile():
 
 def test_quick_reference_shows_value_interval_threshold_status():
     df = views.quick_reference(summary())
-    assert list(df["measured"].iloc[:2]) == [3.0, 40.0]
-    assert list(df["interval"]) == ["2.5 .. 3.5", "n/a .. n/a", "n/a .. n/a"]
-    assert list(df["target"]) == ["< 50", "> 30", "< 2"]
-    assert list(df["status"]) == ["pass", "inconclusive", "not_measured"]
-    assert df["reference (claim)"].iloc[0] == 0.11
+    # each value in its metric's unit, the interval in the value's magnitude
+    assert list(df["measured"]) == ["3 ms [2.5, 3.5]", "40 ops/s", "—"]
+    assert list(df["target"]) == ["< 50 ms", "> 30 ops/s", "< 2 ms"]
+    assert list(df["status"]) == ["pass", "inconclusive", "not measured"]
+    assert list(df["original's claim"]) == ["110 µs", "—", "—"]
 
 
 def test_executive_summary_states_the_decision_and_the_counts():
     md = views.executive_summary(summary())
     assert "## Decision: **APPROVED WITH CONDITIONS**" in md
-    assert "1,234 rows" in md
+    assert "1.23k rows" in md
     assert "1 pass, 0 fail, 1 inconclusive, 1 not measured" in md
     assert "medium 2, low 1." in md
     assert "**medium** I001: target inconclusive: w1" in md and "I003" not in md
@@ -296,14 +296,15 @@ def test_recommendations_before_after_inventory_throughput_scale_fits():
 # ------------------------------------------------------------------ summary figures
 
 
-def test_measured_vs_target_plots_value_threshold_and_claim():
+def test_measured_vs_target_is_one_ratio_axis_anchored_at_the_target():
     fig = views.measured_vs_target(summary())
-    measured, target, claim = fig.data
-    assert arr(measured.x) == [3.0, 40.0]  # the unmeasured target has no point
+    (measured,) = fig.data
+    # latency 3 ms against < 50 ms: 0.06; throughput 40 against > 30 ops/s: 30/40 (good side)
+    assert arr(measured.x) == pytest.approx([3 / 50, 30 / 40])  # the unmeasured has no point
     assert list(measured.y) == ["a · latency_p99_ms", "w1 · ops_per_s"]
-    assert list(measured.marker.color) == ["seagreen", "darkorange"]
-    assert arr(target.x) == [50.0, 30.0]
-    assert arr(claim.x) == [0.11] and list(claim.y) == ["a · latency_p99_ms"]
+    assert list(measured.marker.color) == [theme.BETTER, theme.WARN]
+    assert "measured 3 ms, target < 50 ms" in measured.text[0]
+    assert "110" not in fig.layout.title.text and fig.layout.xaxis.type == "log"
 
 
 def test_percentile_profile_is_each_querys_percentiles_in_order():
@@ -317,7 +318,11 @@ def test_percentile_profile_is_each_querys_percentiles_in_order():
 def test_index_coverage_and_scale_curves_views():
     fig = views.index_coverage(summary())
     assert arr(fig.data[0].x) == [0, 2] and list(fig.data[0].y) == ["t_x", "t_y"]
-    assert list(fig.data[0].marker.color) == ["crimson", "steelblue"]
+    assert list(fig.data[0].marker.color) == [theme.WORSE, theme.ACCENT]
+    assert "red" in fig.layout.title.text and fig.layout.xaxis.tickformat == "d"
+    s = summary()
+    s["indexes"]["inventory"][0]["uses"] = 1
+    assert "red" not in views.index_coverage(s).layout.title.text  # no red bar, no red promise
     fig = views.scale_curves(summary())
     assert arr(fig.data[0].x) == [100, 1000] and arr(fig.data[0].y) == [2.0, 3.0]  # p99
 
@@ -540,7 +545,7 @@ def test_application_view_ranks_by_share_of_captured_time_beside_measured_latenc
     assert ins["kind"] == "write" and ins["calls"] == 300
     assert a["share %"] == pytest.approx(10.0) and a["calls"] == 40 and a["app mean ms"] == 0.5
     assert (a["p50"], a["p99"]) == (1.0, 3.0)
-    assert a["p50 interval"] == "0.9 .. 1.1" and a["p99 interval"] == "2.5 .. 3.5"
+    assert a["p50 interval"] == "[0.9, 1.1]" and a["p99 interval"] == "[2.5, 3.5]"
     assert a["plan"] == "search_index"
     assert a["parameters"] == "column t.x, t.y; captured x1"
     assert pd.isna(b["share %"]) and b["calls"] == 7 and "variant" in b["kind"]

@@ -3,7 +3,8 @@
 Notebooks keep plotly's ``plotly_mimetype`` renderer, so executed notebooks stay small and carry
 each figure as ``application/vnd.plotly.v1+json``. nbconvert ignores that mimetype, so at export
 :class:`PlotlyOfflinePreprocessor` turns each such output into ``text/html`` from
-``plotly.io.to_html`` with plotly.js inlined in the first figure of the page only. The
+``plotly.io.to_html`` with plotly.js inlined in the first figure of the page only; a raw
+pandas table goes through perflab.present.tables (units, magnitudes, no index, no NaN). The
 ``perflab_offline`` template (lib/perflab/present/templates/) is the lab template without
 require.js, MathJax, mermaid and widget scripts, so the page loads nothing from anywhere.
 """
@@ -20,6 +21,7 @@ from nbconvert.preprocessors import Preprocessor
 
 from perflab.errors import PerflabError
 from perflab.fsio import atomic_write_text
+from perflab.present.tables import reformat_pandas_html
 
 __all__ = [
     "PLOTLY_MIMETYPE",
@@ -53,6 +55,12 @@ class PlotlyOfflinePreprocessor(Preprocessor):
             return cell, resources
         for output in cell.get("outputs", []):
             data = output.get("data")
+            if data and "text/html" in data and PLOTLY_MIMETYPE not in data:
+                html = data["text/html"]
+                html = "".join(html) if isinstance(html, list) else html
+                table = reformat_pandas_html(html)
+                if table is not None:  # a raw DataFrame: shown through perflab's number format
+                    data["text/html"] = table
             if not data or PLOTLY_MIMETYPE not in data:
                 continue
             output["data"] = {"text/html": self._figure_html(data[PLOTLY_MIMETYPE], index)}
