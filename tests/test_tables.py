@@ -85,3 +85,9 @@ def test_reformat_pandas_html_drops_the_range_index_and_formats():
     named = df.set_index("query")._repr_html_()
     assert "<td>a</td>" in tables.reformat_pandas_html(named)  # a named index is kept
     assert tables.reformat_pandas_html("<p>not a table</p>") is None
+
+
+def test_backticks_become_code_and_are_escaped():
+    t = tables.show(pd.DataFrame({"evidence": ["plan: `SCAN t` & <x>"]}))
+    assert "<td>plan: <code>SCAN t</code> &amp; &lt;x&gt;</td>" in t.html
+    assert "`" not in t.html

@@ -20,7 +20,7 @@ import pandas as pd
 
 from perflab.present import theme
 
-__all__ = ["Table", "header", "infer_unit", "reformat_pandas_html", "show"]
+__all__ = ["Table", "header", "infer_unit", "prose_html", "reformat_pandas_html", "show"]
 
 _DURATION = re.compile(r"(^|[ _])(p50|p95|p99|p999|min|max|mean|median)($|[ _])|_ms$| ms$|\bms\b")
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -64,6 +64,14 @@ def header(column: str, unit: str | None) -> str:
     return f"{name} ({label})"
 
 
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def prose_html(text: str) -> str:
+    """Escaped text with `backtick` spans as <code> (evidence quotes plan lines that way)."""
+    return _CODE.sub(r"<code>\1</code>", escape(text))
+
+
 @dataclass(frozen=True)
 class Table:
     """A formatted table: ``frame`` holds the cell texts, ``html`` the page fragment."""
@@ -81,7 +89,7 @@ class Table:
         body = []
         for row in self.frame.itertuples(index=False):
             cells = "".join(
-                f'<td class="num">{escape(v)}</td>' if n else f"<td>{escape(v)}</td>"
+                f'<td class="num">{escape(v)}</td>' if n else f"<td>{prose_html(v)}</td>"
                 for v, n in zip(row, self.numeric, strict=True)
             )
             body.append(f"<tr>{cells}</tr>")
