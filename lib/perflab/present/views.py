@@ -400,10 +400,14 @@ def ignored_findings(summary: dict) -> pd.DataFrame:
     return _frame((summary.get("ignored_findings") or []), ["query", "rule", "rows", "why_ignored"])
 
 
-def _interval(ci) -> str:
-    """``[lo, hi]`` in ms, or "" when a bound is missing."""
+def _interval(ci, value=None) -> str:
+    """``[lo, hi]`` in the magnitude ``value`` is shown in (ms in, "[11, 13]" beside 12 µs),
+    or "" when a bound is missing."""
     lo, hi = ci or (None, None)
-    return "" if lo is None or hi is None else f"[{theme.fmt(lo)}, {theme.fmt(hi)}]"
+    if lo is None or hi is None:
+        return ""
+    shown = theme.fmt_interval(value if value is not None else lo, lo, hi, "ms")
+    return shown[shown.index("[") :] if "[" in shown else ""
 
 
 def _sources(src: list[str] | None) -> str:
@@ -445,9 +449,9 @@ def application_view(summary: dict) -> pd.DataFrame:
                 "app total ms": c.get("total_ms"),
                 "app mean ms": c.get("mean_ms"),
                 "p50": lat.get("p50"),
-                "p50 interval": _interval(ci.get("p50")),
+                "p50 interval": _interval(ci.get("p50"), lat.get("p50")),
                 "p99": lat.get("p99"),
-                "p99 interval": _interval(ci.get("p99")),
+                "p99 interval": _interval(ci.get("p99"), lat.get("p99")),
                 "plan": ", ".join(pc.get("kinds") or []),
                 "parameters": _sources(q.get("params_source")),
             }

@@ -249,7 +249,8 @@ def _add_comparison(
 ) -> None:
     """Compare against the baseline; the page and the summary's `comparison` key."""
     from perflab.fsio import atomic_write_text
-    from perflab.judge.compare import DEFAULT_MIN_EFFECT, compare, html_report
+    from perflab.judge.compare import DEFAULT_MIN_EFFECT, compare
+    from perflab.present.comparison import html_report
 
     cmp = compare(base, summary, DEFAULT_MIN_EFFECT if min_effect is None else min_effect)
     summary["comparison"] = cmp
