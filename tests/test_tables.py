@@ -91,3 +91,12 @@ def test_backticks_become_code_and_are_escaped():
     t = tables.show(pd.DataFrame({"evidence": ["plan: `SCAN t` & <x>"]}))
     assert "<td>plan: <code>SCAN t</code> &amp; &lt;x&gt;</td>" in t.html
     assert "`" not in t.html
+
+
+def test_bounds_named_after_their_value_join_its_cell_and_missing_in_lists_is_a_dash():
+    df = pd.DataFrame({"p99": [0.5], "p99 lo": [0.4], "p99 hi": [0.7], "n": [3]})
+    t = tables.show(df)
+    assert list(t.frame.columns) == ["p99 (time)", "n"]
+    assert t.frame.iloc[0, 0] == "500 µs [400, 700]"
+    assert theme.humanize_text("[11513, None]") == "[11513, \u2014]"
+    assert theme.humanize_text("None of them") == "None of them"

@@ -18,6 +18,7 @@ from typing import Any
 
 from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 from perflab.errors import PerflabError
 from perflab.fsio import atomic_write_text
@@ -41,10 +42,13 @@ DEFAULT_FIGURE_HEIGHT = 525
 
 
 class PlotlyOfflinePreprocessor(Preprocessor):
-    """Replace plotly JSON outputs with self-contained HTML; plotly.js once per notebook."""
+    """Replace plotly JSON outputs with self-contained HTML; plotly.js once per notebook
+    (or not at all with ``embed_plotlyjs=False``, for a page that loads it once itself)."""
+
+    embed_plotlyjs = Bool(True, help="inline plotly.js before the page's first figure")
 
     def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
-        self._plotlyjs_done = False
+        self._plotlyjs_done = not self.embed_plotlyjs
         self._figures = 0
         nb, resources = super().preprocess(nb, resources)
         resources.setdefault("perflab", {})["plotly_figures"] = self._figures

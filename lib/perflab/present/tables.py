@@ -28,6 +28,7 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"ops_per_s|ops/s|per_s$|/s\b"), "ops/s"),
     (re.compile(r"(_s|\bseconds?)$"), "s"),
     (re.compile(r"bytes$"), "bytes"),
+    (re.compile(r"kib$"), "kib"),
     (re.compile(r"(^|[ _])%$|share|percent|_pct$"), "%"),
     (re.compile(r"(^|[ _])(ratio|x)$|/ target$"), "ratio"),
     (re.compile(r"(^|[ _])rows($|[ _])|^n_(min|max)$|limit_rows"), "rows"),
@@ -39,7 +40,7 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         "count",
     ),
 )
-_SUFFIX = re.compile(r"(_ms| ms|_us| us|_bytes| bytes|_pct| %)$")
+_SUFFIX = re.compile(r"(_ms| ms|_us| us|_bytes| bytes|_kib| kib|_pct| %)$")
 
 
 def infer_unit(column: str) -> str | None:
@@ -65,6 +66,9 @@ def header(column: str, unit: str | None) -> str:
 
 
 _CODE = re.compile(r"`([^`]+)`")
+#: beyond this many columns a table's numbers may wrap (in a smaller font) rather than
+#: make the page scroll sideways at 1400 px
+WIDE_COLUMNS = 12
 
 
 def prose_html(text: str) -> str:
@@ -94,16 +98,19 @@ class Table:
             )
             body.append(f"<tr>{cells}</tr>")
         cap = f"<caption>{escape(self.caption)}</caption>" if self.caption else ""
+        wide = " wide" if len(self.frame.columns) > WIDE_COLUMNS else ""
         return (
-            f'<table class="perflab-table">{cap}<thead><tr>{heads}</tr></thead>'
+            f'<table class="perflab-table{wide}">{cap}<thead><tr>{heads}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table>"
         )
 
     def _repr_html_(self) -> str:
         style = (
             "<style>.perflab-table td.num,.perflab-table th.num{text-align:right;"
-            "font-variant-numeric:tabular-nums;white-space:nowrap}"
-            ".perflab-table td{overflow-wrap:anywhere}</style>"
+            "font-variant-numeric:tabular-nums}.perflab-table td.num{white-space:nowrap}"
+            ".perflab-table td{overflow-wrap:anywhere}"
+            ".perflab-table.wide{font-size:12px}.perflab-table.wide td.num{white-space:normal}"
+            "</style>"
         )
         return style + self.html
 
@@ -131,7 +138,7 @@ def show(
     gives "13.3k [12.1k, 14.2k]" and drops lo and hi. Missing values read as an empty cell.
     """
     units = dict(units or {})
-    intervals = dict(intervals or {})
+    intervals = {**_paired_bounds(frame), **dict(intervals or {})}
     frame = (
         frame.reset_index(drop=True)
         if isinstance(frame.index, pd.RangeIndex)
@@ -163,6 +170,19 @@ def show(
         numeric.append(bool(is_num or c in intervals))
         data[h] = texts
     return Table(pd.DataFrame(data, columns=cols), tuple(numeric), caption)
+
+
+def _paired_bounds(frame: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """Bound columns named after their value (``p99`` with ``p99_lo``/``p99 hi``), joined
+    into the value's cell so a wide table loses two columns per interval."""
+    out = {}
+    cols = set(map(str, frame.columns))
+    for c in frame.columns:
+        for sep in ("_", " "):
+            lo, hi = f"{c}{sep}lo", f"{c}{sep}hi"
+            if lo in cols and hi in cols:
+                out[c] = (lo, hi)
+    return out
 
 
 def _is_pair(v: Any) -> bool:

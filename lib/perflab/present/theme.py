@@ -25,6 +25,7 @@ __all__ = [
     "fmt",
     "fmt_interval",
     "humanize_text",
+    "count_axis",
     "layout",
     "log_ticks",
     "unit_label",
@@ -60,7 +61,6 @@ LAYOUT: dict[str, Any] = {
     "template": "plotly_white",
     "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13},
     "margin": {"l": 60, "r": 30, "t": 60, "b": 50},
-    "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
 }
 
 
@@ -93,6 +93,12 @@ def log_ticks(values: Sequence[float], unit: str = "") -> dict[str, Any]:
     }
 
 
+def count_axis(largest: float, title: str = "") -> dict[str, Any]:
+    """An axis of whole counts: integer ticks only (no 0.5 between 0 and 1), from 0."""
+    step = max(1, math.ceil((largest or 1) / 8))
+    return {"title": title, "tickformat": "d", "dtick": step, "rangemode": "tozero"}
+
+
 # ----------------------------------------------------------------------------- numbers
 
 #: the unit families a value can carry; durations and sizes choose their magnitude per value
@@ -101,6 +107,7 @@ _UNIT_LABELS = {
     "us": "time",
     "s": "time",
     "bytes": "size",
+    "kib": "size",
     "rows": "rows",
     "count": "count",
     "ops/s": "ops/s",
@@ -172,8 +179,8 @@ def fmt(v: Any, unit: str | None = None) -> str:
     if unit in ("ms", "us", "s"):
         ms = x * {"ms": 1.0, "us": 1e-3, "s": 1e3}[unit]
         return humanize.duration_ms(ms)
-    if unit == "bytes":
-        return _bytes(x)
+    if unit in ("bytes", "kib"):
+        return _bytes(x * (1024 if unit == "kib" else 1))
     if unit in ("rows", "count", "ops/s"):
         return humanize.count(x)
     if unit == "%":
@@ -204,6 +211,10 @@ _LONG_NUMBER = re.compile(
     r"(?<![\w.])-?\d+\.\d{4,}(?:[eE][-+]?\d+)?|(?<![\w.])-?\d+(?:\.\d+)?[eE][-+]?\d+"
 )
 _MISSING_WORDS = re.compile(r"^(?:nan|NaN|None|<NA>|NaT|null)$")
+#: a missing value inside a printed list or pair: "[11513, None]"
+_MISSING_INSIDE = re.compile(
+    r"(?<=[\[(,] )(?:nan|NaN|None)(?=[\]),])|(?<=[\[(])(?:nan|NaN|None)(?=,)"
+)
 
 
 def humanize_text(s: str) -> str:
@@ -211,4 +222,5 @@ def humanize_text(s: str) -> str:
     ("[9611.016672, 1.885e+04]" -> "[9,611, 18,850]"); a bare NaN/None becomes "—"."""
     if _MISSING_WORDS.match(s.strip()):
         return MISSING
+    s = _MISSING_INSIDE.sub(MISSING, s)
     return _LONG_NUMBER.sub(lambda m: _plain(float(m.group(0))), s)

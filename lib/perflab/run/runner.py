@@ -149,6 +149,7 @@ def run(
 ) -> RunResult:
     from perflab.present.htmlexport import export_notebook_html
     from perflab.present.report import write_index, write_summary
+    from perflab.present.report_page import write_report
     from perflab.run.summary import build_summary
 
     t_start = time.perf_counter()
@@ -235,6 +236,7 @@ def run(
         if base_summary is not None:
             _add_comparison(staging, base_summary, summary, min_effect)
         write_summary(staging, summary)
+        write_report(staging, summary)  # report.html: the whole run in one file
         write_index(staging, summary)
         dest = _publish(staging, out)
     except BaseException:
