@@ -346,6 +346,10 @@ def test_percentiles_vs_target_bars_and_target_marker():
     assert [d.name for d in fig.data] == ["p50", "p95", "p99", "p99 target"]
     assert [arr(d.x) for d in fig.data[:3]] == [[1, 11], [2, 12], [3, 13]]
     assert arr(fig.data[3].x) == [50] and list(fig.data[3].y) == ["b"]
+    ax = fig.layout.xaxis  # the 50 ms marker sits on a tick labelled "50 ms", not "5"
+    assert ax.ticktext[list(ax.tickvals).index(50)] == "50 ms"
+    assert "5" not in ax.ticktext and "red line" in fig.layout.title.text
+    assert "red" not in figures.percentiles_vs_target(frame, None).layout.title.text
 
 
 def test_plan_kinds_counts_steps_per_kind():
@@ -353,9 +357,12 @@ def test_plan_kinds_counts_steps_per_kind():
         "a": [PlanNode(1, 0, "SCAN t", "scan_table"), PlanNode(2, 0, "x", "temp_btree")],
         "b": [PlanNode(1, 0, "x", "temp_btree"), PlanNode(2, 0, "y", "temp_btree")],
     }
-    h = figures.plan_kinds(plans).data[0]
-    assert list(h.x) == ["scan_table", "temp_btree"] and list(h.y) == ["a", "b"]
-    assert [list(r) for r in h.z] == [[1, 1], [0, 2]]
+    t = figures.plan_kinds(plans)  # a table: a 0/1 grid per query repeated the plan table
+    assert t.frame.to_dict("records") == [
+        {"plan step kind": "scan_table", "steps (count)": "1", "queries": "a"},
+        {"plan step kind": "temp_btree", "steps (count)": "3", "queries": "a, b"},
+    ]
+    assert "<table" in t._repr_html_()
 
 
 def test_write_throughput_and_pragma_sweep_bars_with_their_intervals():
@@ -469,7 +476,9 @@ def test_index_figures_show_their_inputs():
     )
     b = index_figures.index_sizes(inv).data[0]
     assert list(b.y) == ["small", "big"] and arr(b.x) == [1.0, 8.0]
-    assert list(b.marker.color) == ["#2b6cb0", "#c53030"]
+    assert list(b.marker.color) == [theme.ACCENT, theme.WORSE]
+    assert "red" in index_figures.index_sizes(inv).layout.title.text
+    assert "red" not in index_figures.index_sizes(inv.assign(uses=1)).layout.title.text
     wc = pd.DataFrame(
         {
             "index": ["i1", "i1", None],
@@ -486,13 +495,15 @@ def test_index_figures_show_their_inputs():
     bars = {d.name: d for d in index_figures.findings_chart(f).data}
     assert arr(bars["high"].x) == [2] and list(bars["high"].y) == ["a"]
     assert arr(bars["low"].x) == [1] and arr(bars["info"].x) == []
+    ax = index_figures.findings_chart(f).layout.xaxis
+    assert ax.dtick == 1 and ax.tickformat == "d"  # counts: no tick at 0.5
     ba = pd.DataFrame(
         {"query": ["a"], "ratio": [0.5], "ci_lo": [0.4], "ci_hi": [0.7], "verdict": ["improvement"]}
     )
     s = index_figures.before_after(ba).data[0]
     assert arr(s.x) == [0.5] and arr(s.error_x.array) == pytest.approx([0.2])
     assert arr(s.error_x.arrayminus) == pytest.approx([0.1])
-    assert list(s.marker.color) == ["#2f855a"]
+    assert list(s.marker.color) == [theme.BETTER]
 
 
 def test_ignored_findings_table_carries_each_reason():

@@ -260,11 +260,7 @@ def index_coverage(summary: dict) -> go.Figure:
         title += f" (red: used by none, {unused} of {len(used)})"
     fig.update_layout(
         title=title,
-        xaxis={
-            "title": "queries (count)",
-            "tickformat": "d",
-            "dtick": max(1, -(-max(used or [1]) // 8)),
-        },
+        xaxis=theme.count_axis(max(used or [1]), "queries (count)"),
         height=160 + 18 * len(names),
         **_LAYOUT,
     )
