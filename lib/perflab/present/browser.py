@@ -256,6 +256,6 @@ def _screenshots(page, path: Path, folder: Path) -> None:
         return
     for i in range(n):
         el = targets.nth(i)
-        el.scroll_into_view_if_needed()
+        el.evaluate("e => e.scrollIntoView({block: 'start'})")
         anchor = el.get_attribute("id") or str(i)
         page.screenshot(path=str(folder / f"{path.stem}-{i:02d}-{anchor}.png"))
