@@ -244,7 +244,7 @@ _BUMP = {"info": "low", "low": "medium", "medium": "high", "high": "high"}
 
 
 def _fmt(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:.4g}"
+    return humanize.number(v, 4)  # 0.00004, never 4e-05
 
 
 def _advice_for(summary: dict, query: str) -> tuple[str, str]:
