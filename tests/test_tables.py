@@ -100,3 +100,25 @@ def test_bounds_named_after_their_value_join_its_cell_and_missing_in_lists_is_a_
     assert t.frame.iloc[0, 0] == "500 µs [400, 700]"
     assert theme.humanize_text("[11513, None]") == "[11513, \u2014]"
     assert theme.humanize_text("None of them") == "None of them"
+
+
+def test_views_tables_read_well():
+    """Each summary view through show(): ratio with its interval, pairs bracketed."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from perflab.present import views
+    from test_views import summary
+
+    ba = tables.show(views.before_after(summary())).frame
+    assert list(ba.columns) == [
+        "query",
+        "p50 before (time)",
+        "p50 after (time)",
+        "ratio (×)",
+        "verdict",
+    ]
+    assert ba.iloc[0].tolist() == ["a", "2 ms", "1 ms", "x0.5 [0.4, 0.6]", "improvement"]
+    tp = tables.show(views.throughput(summary())).frame
+    assert tp["ci"].iloc[0] == "[35, 45]" and tp["ops/s"].iloc[0] == "40"

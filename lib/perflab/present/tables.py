@@ -119,7 +119,7 @@ class Table:
 
 
 def _cell(v: Any, unit: str | None) -> str:
-    if isinstance(v, (list, tuple)) and len(v) == 2 and unit and unit != "count":
+    if _is_pair(v):  # an interval kept as a pair: "[35, 45]"
         return "" if None in v else f"[{theme.fmt(v[0], unit)}, {theme.fmt(v[1], unit)}]"
     out = theme.fmt(v, unit)
     return "" if out == theme.MISSING else out
@@ -177,6 +177,9 @@ def _paired_bounds(frame: pd.DataFrame) -> dict[str, tuple[str, str]]:
     into the value's cell so a wide table loses two columns per interval."""
     out = {}
     cols = set(map(str, frame.columns))
+    names = [str(c) for c in frame.columns]
+    if {"ci_lo", "ci_hi"} <= cols and names.index("ci_lo") > 0:  # bounds of the column before
+        out[names[names.index("ci_lo") - 1]] = ("ci_lo", "ci_hi")
     for c in frame.columns:
         for sep in ("_", " "):
             lo, hi = f"{c}{sep}lo", f"{c}{sep}hi"
