@@ -219,3 +219,28 @@ def test_pages_render_offline_in_chromium(exported: dict[str, Path]) -> None:
     assert index_page.page_errors == ()
     assert index_page.external_requests == ()
     assert index_page.ok
+
+
+def test_printed_values_and_raw_frames_read_as_numbers_for_people() -> None:
+    """A printed dict loses its exponents and a raw DataFrame its index and NaN, at export."""
+    import pandas as pd
+    from nbformat.v4 import new_output
+    from perflab.present.htmlexport import PlotlyOfflinePreprocessor
+
+    frame = pd.DataFrame({"query": ["a"], "p99": [0.0074], "ok": [True], "x": [None]})
+    cell = new_code_cell("x")
+    cell.outputs = [
+        new_output("execute_result", {"text/plain": "{'empty_loop': 8e-05}"}, execution_count=1),
+        new_output(
+            "execute_result",
+            {"text/html": frame._repr_html_(), "text/plain": "df"},
+            execution_count=2,
+        ),
+    ]
+    pre = PlotlyOfflinePreprocessor()
+    pre._plotlyjs_done, pre._figures = False, 0
+    cell, _ = pre.preprocess_cell(cell, {}, 0)
+    assert cell.outputs[0]["data"]["text/plain"] == "{'empty_loop': 0.00008}"
+    html = cell.outputs[1]["data"]["text/html"]
+    assert "7.4 µs" in html and "<td>yes</td>" in html
+    assert "None" not in html and "NaN" not in html and "<th></th>" not in html

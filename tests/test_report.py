@@ -268,6 +268,7 @@ def test_index_leads_a_captured_workload_with_the_applications_view_and_not_repl
     assert page.index("<h2>Decision") < page.index("Where the application")
     app = page.index("Where the application")
     assert app < page.index("Not replayed") < page.index("<h2>Issues") < page.index("Key figures")
+    page = page.replace("<wbr>", "")  # break chances after "_" in names
     rows = re.findall(
         r'<tr><td>([^<]+)</td><td>(query|write)</td><td class="num">([\d,]+)</td>'
         r'<td class="num">([\d.]+ ms)</td><td class="num">(\d+%)</td>',

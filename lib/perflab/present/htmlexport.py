@@ -23,6 +23,7 @@ from traitlets import Bool
 from perflab.errors import PerflabError
 from perflab.fsio import atomic_write_text
 from perflab.present.tables import reformat_pandas_html
+from perflab.present.theme import humanize_text
 
 __all__ = [
     "PLOTLY_MIMETYPE",
@@ -59,6 +60,10 @@ class PlotlyOfflinePreprocessor(Preprocessor):
             return cell, resources
         for output in cell.get("outputs", []):
             data = output.get("data")
+            if data and "text/plain" in data and len(data) == 1:  # a printed value
+                text = data["text/plain"]
+                text = "".join(text) if isinstance(text, list) else text
+                data["text/plain"] = humanize_text(text)
             if data and "text/html" in data and PLOTLY_MIMETYPE not in data:
                 html = data["text/html"]
                 html = "".join(html) if isinstance(html, list) else html

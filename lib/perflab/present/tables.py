@@ -76,6 +76,12 @@ def prose_html(text: str) -> str:
     return _CODE.sub(r"<code>\1</code>", escape(text))
 
 
+def _cell_html(text: str) -> str:
+    """A text cell: prose, with a line-break chance after each "_" so a narrow column
+    breaks ``memory_by_namespace_key`` between words, not inside them."""
+    return prose_html(text).replace("_", "_<wbr>")
+
+
 @dataclass(frozen=True)
 class Table:
     """A formatted table: ``frame`` holds the cell texts, ``html`` the page fragment."""
@@ -93,7 +99,7 @@ class Table:
         body = []
         for row in self.frame.itertuples(index=False):
             cells = "".join(
-                f'<td class="num">{escape(v)}</td>' if n else f"<td>{prose_html(v)}</td>"
+                f'<td class="num">{escape(v)}</td>' if n else f"<td>{_cell_html(v)}</td>"
                 for v, n in zip(row, self.numeric, strict=True)
             )
             body.append(f"<tr>{cells}</tr>")
@@ -108,8 +114,9 @@ class Table:
         style = (
             "<style>.perflab-table td.num,.perflab-table th.num{text-align:right;"
             "font-variant-numeric:tabular-nums}.perflab-table td.num{white-space:nowrap}"
-            ".perflab-table td{overflow-wrap:anywhere}"
+            ".perflab-table td{overflow-wrap:break-word}"
             ".perflab-table.wide{font-size:12px}.perflab-table.wide td.num{white-space:normal}"
+            ".perflab-table.wide td,.perflab-table.wide th{padding:3px 4px}"
             "</style>"
         )
         return style + self.html
@@ -223,6 +230,7 @@ def _parse_pandas_table(html: str) -> pd.DataFrame | None:
         df = df.drop(columns="_index")  # a 0..n-1 RangeIndex carries nothing
     elif idx is not None:
         df = df.rename(columns={"_index": ""})
+    df = df.replace({"True": "yes", "False": "no"})
     for c in df.columns:
         s = df[c]
         if (
