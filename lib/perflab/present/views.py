@@ -192,7 +192,11 @@ def measured_vs_target(summary: dict) -> go.Figure:
     measured value, its target and the original's claim are in the hover text and in
     :func:`quick_reference`."""
     ts = [t for t in summary.get("targets") or [] if t.get("value") is not None]
-    labels = [f"{t['subject']} · {t['metric']}" for t in ts]
+    labels = [
+        f"{t['subject']} · {t['metric']}"
+        + (f" ({t['milestone']})" if t.get("milestone", "current") != "current" else "")
+        for t in ts
+    ]
     x = [_target_ratio(t["value"], t["threshold"], t["comparator"]) for t in ts]
     text = [
         f"measured {theme.fmt(t['value'], metric_unit(t['metric']))}, target "
