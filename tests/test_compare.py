@@ -19,6 +19,7 @@ from perflab.inputs.workload import load_workload
 from perflab.judge import compare
 from perflab.judge.gate import check_gates
 from perflab.measure import latency
+from perflab.present.comparison import html_report
 from perflab.sqlite import counters, plans
 
 DDL = """
@@ -218,8 +219,10 @@ def test_compares_the_executions_both_runs_counted():
 def test_html_shows_counter_verdict_and_machine_ratio(runs):
     head = copy.deepcopy(runs["dropped"])
     head["harness_overhead_ms"]["select_1"] = 0.003
-    page = compare.html_report(compare.compare(runs["a"], head))
-    assert "Work per execution (SQLite&#x27;s counters)" in page
+    page = html_report(compare.compare(runs["a"], head))
+    assert "Work per execution (SQLite's counters)" in page
+    assert "SELECT 1 (harness), head ÷ base</span><b>x1.5</b>" in page
+    assert "added none; removed" in page and "added []" not in page
     assert "new full-scan steps: 2,999 per execution" in page
     assert "took 1.50x as long in head as in base" in page
     assert "do not depend on the machine or its load" in page
@@ -309,3 +312,29 @@ def test_ci_script_measures_base_and_head_and_gates(tmp_path):
         "ci_compare.sh: no-such-ref: not a commit (fetch it first: actions/checkout "
         "with fetch-depth: 0)"
     ]
+
+
+def test_ratio_bars_start_at_one_and_colour_the_direction(runs):
+    from perflab.present import theme
+    from perflab.present.comparison import ratio_chart
+
+    cmp = {
+        "metrics": [
+            {"subject": "q", "metric": "latency_p50_ms", "ratio": 2.0, "verdict": "regression"},
+            {"subject": "q", "metric": "ops_per_s", "ratio": 2.0, "verdict": "improvement"},
+            {"subject": "r", "metric": "latency_p50_ms", "ratio": 0.9, "verdict": "unchanged"},
+        ]
+    }
+    (bar,) = ratio_chart(cmp).data
+    assert list(bar.base) == [1.0, 1.0, 1.0]  # anchored at "no change"
+    assert [b + x for b, x in zip(bar.base, bar.x, strict=True)] == pytest.approx([2, 2, 0.9])
+    assert list(bar.marker.color) == [theme.WORSE, theme.BETTER, theme.BETTER]
+    assert list(bar.marker.opacity) == [1.0, 1.0, 0.35]  # within noise: faint
+
+
+def test_terminal_report_leads_with_the_select_1_ratio(runs):
+    head = copy.deepcopy(runs["a"])
+    head["harness_overhead_ms"]["select_1"] = 0.004
+    lines = compare.text_report(compare.compare(runs["a"], head)).splitlines()
+    assert "SELECT 1 through the harness took 2.00x as long" in lines[1]
+    assert "e-0" not in "\n".join(lines) and "e+0" not in "\n".join(lines)

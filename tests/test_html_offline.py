@@ -12,6 +12,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from perflab.present.browser import check_pages, chromium_path
 from perflab.present.htmlexport import export_many, export_notebook_html
 from perflab.present.report import validate_summary, write_index
+from perflab.present.report_page import write_report
 
 # Tags that make a browser fetch something, pointing at http(s) or protocol-relative URLs.
 EXTERNAL_LOAD = re.compile(
@@ -120,8 +121,9 @@ def exported(tmp_path_factory) -> dict[str, Path]:
 
     summary = small_summary()
     validate_summary(summary)
+    report = write_report(folder, summary)
     index = write_index(folder, summary)
-    return {"ipynb": ipynb, "html": html, "index": index, "folder": folder}
+    return {"ipynb": ipynb, "html": html, "index": index, "folder": folder, "report": report}
 
 
 def test_export_is_self_contained(exported: dict[str, Path]) -> None:
@@ -139,9 +141,31 @@ def test_export_is_self_contained(exported: dict[str, Path]) -> None:
     # markdown and the pandas table made it
     assert "Two charts and a table, offline." in page
     assert "<table" in page and "p95_ms" in page
-    # the input prompts are left out, the code is not
+    # the input prompts are left out, the code is not: it is hidden until "show code"
     assert 'class="jp-InputPrompt' not in page and "In&nbsp;[" not in page
     assert "renderers" in page and "plotly_mimetype" in page
+    assert '<body class="jp-Notebook perflab-hide-code"' in page
+    assert ">show code</button>" in page
+    # the pandas table went through perflab's number format: no index column, units
+    assert '<table class="perflab-table">' in page and "p95 (time)" in page
+    assert "1.25 ms" in page and "<th></th>" not in page
+
+
+def test_report_is_one_file_with_plotlyjs_once_and_no_code(exported: dict[str, Path]) -> None:
+    import plotly.offline
+
+    page = exported["report"].read_text(encoding="utf-8")
+    assert not EXTERNAL_LOAD.findall(page)
+    assert page.count(plotly.offline.get_plotlyjs()[:120]) == 1  # once, in the head
+    assert page.index("plotly") < page.index("<body")
+    assert page.count("Plotly.newPlot(") == 2
+    assert "plotly_mimetype" not in page and "import pandas" not in page  # no code at all
+    assert '<nav class="sidebar"' in page and 'href="#stage-latency"' in page
+    assert '<section class="stage" id="stage-latency">' in page
+    assert "Two charts and a table, offline." in page
+    # the decision and what to do first come before the stages
+    assert page.index('id="decision"') < page.index('id="todo"') < page.index('id="stage-latency"')
+    assert 'href="report.html"' in exported["index"].read_text(encoding="utf-8")
 
 
 def test_export_many_and_no_partial_file_on_error(
@@ -172,7 +196,12 @@ def test_pages_render_offline_in_chromium(exported: dict[str, Path]) -> None:
             pytest.fail("Chromium is required (PERFLAB_REQUIRE_BROWSER=1) but was not found")
         pytest.skip("Chromium not installed (set PERFLAB_CHROMIUM or install chromium)")
 
-    nb_page, index_page = check_pages([exported["html"], exported["index"]])
+    nb_page, index_page, report = check_pages(
+        [exported["html"], exported["index"], exported["report"]]
+    )
+    assert report.ok, report
+    assert report.charts == 2 and report.visible_code == 0
+    assert nb_page.visible_code == 0  # hidden until "show code"
 
     assert nb_page.load_error is None
     assert nb_page.title_loaded
@@ -190,3 +219,28 @@ def test_pages_render_offline_in_chromium(exported: dict[str, Path]) -> None:
     assert index_page.page_errors == ()
     assert index_page.external_requests == ()
     assert index_page.ok
+
+
+def test_printed_values_and_raw_frames_read_as_numbers_for_people() -> None:
+    """A printed dict loses its exponents and a raw DataFrame its index and NaN, at export."""
+    import pandas as pd
+    from nbformat.v4 import new_output
+    from perflab.present.htmlexport import PlotlyOfflinePreprocessor
+
+    frame = pd.DataFrame({"query": ["a"], "p99": [0.0074], "ok": [True], "x": [None]})
+    cell = new_code_cell("x")
+    cell.outputs = [
+        new_output("execute_result", {"text/plain": "{'empty_loop': 8e-05}"}, execution_count=1),
+        new_output(
+            "execute_result",
+            {"text/html": frame._repr_html_(), "text/plain": "df"},
+            execution_count=2,
+        ),
+    ]
+    pre = PlotlyOfflinePreprocessor()
+    pre._plotlyjs_done, pre._figures = False, 0
+    cell, _ = pre.preprocess_cell(cell, {}, 0)
+    assert cell.outputs[0]["data"]["text/plain"] == "{'empty_loop': 0.00008}"
+    html = cell.outputs[1]["data"]["text/html"]
+    assert "7.4 µs" in html and "<td>yes</td>" in html
+    assert "None" not in html and "NaN" not in html and "<th></th>" not in html

@@ -56,3 +56,10 @@ def test_ratio():
     assert humanize.ratio(1.0823) == "x1.08"
     assert humanize.ratio(15.62) == "x15.6"
     assert humanize.ratio(None) == "n/a"
+
+
+@pytest.mark.parametrize(
+    ("v", "text"), [(4e-05, "0.00004"), (0.2412345, "0.2412"), (13278.07, "13278"), (None, "n/a")]
+)
+def test_number_never_uses_an_exponent(v, text):
+    assert humanize.number(v) == text

@@ -214,8 +214,8 @@ def test_index_escapes_and_links_every_notebook(tmp_path: Path) -> None:
     page = out.read_text()
 
     assert "<script" not in page  # escaped everywhere, and no JavaScript of our own
-    assert "&lt;script&gt;alert(&#x27;name&#x27;)&lt;/script&gt;" in page
-    assert "SELECT &#x27;&lt;b&gt;&#x27; AS x FROM t WHERE a &lt; 1 AND b &gt; 2 &amp; c" in page
+    assert "&lt;script&gt;alert(&#39;name&#39;)&lt;/script&gt;" in page
+    assert "SELECT &#39;&lt;b&gt;&#39; AS x FROM t WHERE a &lt; 1 AND b &gt; 2 &amp; c" in page
     assert "<i>p95</i>" not in page and "&lt;i&gt;p95&lt;/i&gt;" in page
 
     hrefs = re.findall(r'href="([^"]+)"', page)
@@ -225,7 +225,7 @@ def test_index_escapes_and_links_every_notebook(tmp_path: Path) -> None:
     assert not [h for h in hrefs if h.startswith(("http:", "https:", "//"))]
     assert "failed" in page and "REJECTED" in page
     # headline and environment
-    for text in ("quick", "3.46.1", "6,000", "ENABLE_FTS5", "journal_mode", "Linux-6.1-x86_64"):
+    for text in ("quick", "3.46.1", "<b>6k</b>", "ENABLE_FTS5", "journal_mode", "Linux-6.1-x86_64"):
         assert text in page
     # the query with a full scan and a temp b-tree is highlighted
     assert '<tr class="flag">' in page
@@ -268,12 +268,45 @@ def test_index_leads_a_captured_workload_with_the_applications_view_and_not_repl
     assert page.index("<h2>Decision") < page.index("Where the application")
     app = page.index("Where the application")
     assert app < page.index("Not replayed") < page.index("<h2>Issues") < page.index("Key figures")
+    page = page.replace("<wbr>", "")  # break chances after "_" in names
     rows = re.findall(
-        r"<tr><td>([^<]+)</td><td>(query|write)</td><td>([\d,]+)</td><td>([\d.]+)</td>", page
+        r'<tr><td>([^<]+)</td><td>(query|write)</td><td class="num">([\d,]+)</td>'
+        r'<td class="num">([\d.]+ ms)</td><td class="num">(\d+%)</td>',
+        page,
     )
-    assert rows == [("ins_z", "write", "300", "60"), (q["name"], "query", "40", "20")]
+    assert rows == [
+        ("ins_z", "write", "300", "60 ms", "60%"),
+        (q["name"], "query", "40", "20 ms", "20%"),
+    ]
     assert "column task.id" in page
     assert "gone&lt;x&gt;" in page and "no such table: z" in page
     plain = make_summary()
     assert "Where the application" not in render_index(plain)
     assert "Not replayed" not in render_index(plain)
+
+
+def test_index_reads_as_prose_for_people() -> None:
+    """Overhead in µs/ns (not 4e-05), 'reused from cache', evidence in code style, what to do."""
+    s = make_summary()
+    s["harness_overhead_ms"] = {"empty_loop": 4e-05, "select_1": 0.000801}
+    s["database"]["from_cache"] = True
+    s["decision"] = {"decision": "APPROVED WITH CONDITIONS", "reasons": ["r"], "conditions": []}
+    s["issues"] = [
+        {"id": "I001", "severity": "low", "title": "t1", "evidence": ["x"]},
+        {
+            "id": "I002",
+            "severity": "medium",
+            "title": "scan on run",
+            "evidence": ["plan: `SCAN run`; run has 5,000 rows"],
+            "recommendation": "CREATE INDEX i ON run(started_at)",
+        },
+    ]
+    page = render_index(s)
+    assert "40 ns" in page and "801 ns" in page and "e-0" not in page
+    assert "reused from cache" in page and "from cache False" not in page
+    assert "plan: <code>SCAN run</code>; run has 5,000 rows" in page and "`" not in page
+    todo = page[page.index("What to do first") :]
+    assert todo.index("I002") < todo.index("I001")  # the most severe first
+    assert "Do: CREATE INDEX i ON run(started_at)" in todo
+    for bad in ("NaN", "None", ">nan<"):
+        assert bad not in page

@@ -60,6 +60,13 @@ def test_run_folder_contract(tiny_run):
     assert summary["harness_overhead_ms"]["select_1"] > summary["harness_overhead_ms"]["empty_loop"]
     assert summary["pragmas"]["journal_mode"] == "wal"
     assert not list(out.parent.glob(".tiny.partial-*"))  # staging folder gone
+    assert (out / "report.html").is_file()
+    # shared like the user's own files: the umask's modes, not mkstemp's 0600/0700
+    from perflab import fsio
+
+    for p in [out, *out.rglob("*")]:
+        want = (0o777 if p.is_dir() else 0o666) & ~fsio.UMASK
+        assert p.stat().st_mode & 0o777 == want, (p, oct(p.stat().st_mode & 0o777))
     marker = json.loads((out / RUN_MARKER).read_text())  # every file listed: replaceable
     assert set(marker["files"]) == {
         p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()
@@ -74,15 +81,29 @@ def test_pages_render_offline_in_chromium(tiny_run):
             pytest.fail("chromium is required (PERFLAB_REQUIRE_BROWSER=1) but not found")
         pytest.skip("chromium not installed")
     out, _ = tiny_run
-    pages = [out / "index.html", *sorted((out / "notebooks").glob("*.html"))]
-    checks = check_pages(pages)
-    for c in checks:
+    pages = [out / "report.html", out / "index.html", *sorted((out / "notebooks").glob("*.html"))]
+    # PERFLAB_SCREENSHOTS=folder: also save one PNG per section of each page, to look at
+    shots = os.environ.get("PERFLAB_SCREENSHOTS")
+    checks = check_pages(pages, screenshots=Path(shots) if shots else None)
+    for c in checks:  # at 1400 px, offline
         assert not c.console_errors, (c.path, c.console_errors)
         assert not c.page_errors, (c.path, c.page_errors)
         assert not c.external_requests, (c.path, c.external_requests)
+        assert c.charts == c.chart_divs, (c.path, "a chart did not draw")
+        assert not c.wide_tables, (c.path, "scrolls sideways", c.wide_tables)
+        assert not c.bad_text, (c.path, "NaN/None/nan/e+0 in a table or headline", c.bad_text)
+        assert c.visible_code == 0, (c.path, "code shown before 'show code'")
+        assert c.ok, c
     by_name = {Path(c.path).name: c for c in checks}
     assert by_name["02_latency.html"].charts >= 2
     assert by_name["01_query_plans.html"].charts >= 1
+    # report.html carries every notebook's charts, with plotly.js once
+    notebook_charts = sum(c.charts for n, c in by_name.items() if n[:2].isdigit())
+    assert by_name["report.html"].charts == notebook_charts > 0
+    report = (out / "report.html").read_text(encoding="utf-8")
+    import plotly.offline
+
+    assert report.count(plotly.offline.get_plotlyjs()[:120]) == 1
 
 
 def _failing_notebooks(tmp_path: Path) -> Path:
@@ -223,7 +244,9 @@ def test_summary_notebook_tables_show_the_summarys_numbers(tiny_run):
                 q["latency_ms"][k], abs=0.5e-4 + 1e-12
             ), (q["name"], k)
     targets = _html_table(nb, "views.quick_reference(report)")
-    assert [t["status"] for t in targets] == [t["status"] for t in summary["targets"]]
+    assert [t["status"] for t in targets] == [
+        t["status"].replace("_", " ") for t in summary["targets"]
+    ]
     assert [t["subject"] for t in targets] == [t["subject"] for t in summary["targets"]]
     decision = _output_of(nb, "r.decision['decision']", "text/markdown")
     assert decision == f"**{summary['decision']['decision']}**"

@@ -202,8 +202,12 @@ def test_findings_become_issues_by_severity_and_info_is_ignored_with_reason():
     }
     a = verdict.assess(s, targets(p99_target("a", 50)))
     assert [i["severity"] for i in a["issues"]] == ["high"]
-    assert "SCAN t" in a["issues"][0]["evidence"][0]
+    assert list(a["issues"][0]["evidence"]) == ["plan: `SCAN t`", "200000 rows"]
     assert a["decision"]["decision"] == "APPROVED WITH CONDITIONS"
+    # evidence that quotes its plan line already says it once
+    s["findings"]["plan_findings"][0]["evidence"] = "plan: `SCAN t`; t has 200,000 rows"
+    ev = verdict.assess(s, targets(p99_target("a", 50)))["issues"][0]["evidence"]
+    assert list(ev) == ["plan: `SCAN t`; t has 200,000 rows"]
     assert len(a["ignored_findings"]) == 1 and a["ignored_findings"][0]["why_ignored"]
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from perflab.inputs.targets import Target, Targets
 from perflab.measure.timing import Samples
-from perflab.present import figures, index_figures, perf_figures, views
+from perflab.present import figures, index_figures, perf_figures, theme, views
 from perflab.sqlite.plans import PlanNode
 
 
@@ -227,17 +227,17 @@ def test_benchmarks_columns_carry_their_own_percentile():
 
 def test_quick_reference_shows_value_interval_threshold_status():
     df = views.quick_reference(summary())
-    assert list(df["measured"].iloc[:2]) == [3.0, 40.0]
-    assert list(df["interval"]) == ["2.5 .. 3.5", "n/a .. n/a", "n/a .. n/a"]
-    assert list(df["target"]) == ["< 50", "> 30", "< 2"]
-    assert list(df["status"]) == ["pass", "inconclusive", "not_measured"]
-    assert df["reference (claim)"].iloc[0] == 0.11
+    # each value in its metric's unit, the interval in the value's magnitude
+    assert list(df["measured"]) == ["3 ms [2.5, 3.5]", "40 ops/s", "—"]
+    assert list(df["target"]) == ["< 50 ms", "> 30 ops/s", "< 2 ms"]
+    assert list(df["status"]) == ["pass", "inconclusive", "not measured"]
+    assert list(df["original's claim"]) == ["110 µs", "—", "—"]
 
 
 def test_executive_summary_states_the_decision_and_the_counts():
     md = views.executive_summary(summary())
     assert "## Decision: **APPROVED WITH CONDITIONS**" in md
-    assert "1,234 rows" in md
+    assert "1.23k rows" in md
     assert "1 pass, 0 fail, 1 inconclusive, 1 not measured" in md
     assert "medium 2, low 1." in md
     assert "**medium** I001: target inconclusive: w1" in md and "I003" not in md
@@ -296,14 +296,15 @@ def test_recommendations_before_after_inventory_throughput_scale_fits():
 # ------------------------------------------------------------------ summary figures
 
 
-def test_measured_vs_target_plots_value_threshold_and_claim():
+def test_measured_vs_target_is_one_ratio_axis_anchored_at_the_target():
     fig = views.measured_vs_target(summary())
-    measured, target, claim = fig.data
-    assert arr(measured.x) == [3.0, 40.0]  # the unmeasured target has no point
+    (measured,) = fig.data
+    # latency 3 ms against < 50 ms: 0.06; throughput 40 against > 30 ops/s: 30/40 (good side)
+    assert arr(measured.x) == pytest.approx([3 / 50, 30 / 40])  # the unmeasured has no point
     assert list(measured.y) == ["a · latency_p99_ms", "w1 · ops_per_s"]
-    assert list(measured.marker.color) == ["seagreen", "darkorange"]
-    assert arr(target.x) == [50.0, 30.0]
-    assert arr(claim.x) == [0.11] and list(claim.y) == ["a · latency_p99_ms"]
+    assert list(measured.marker.color) == [theme.BETTER, theme.WARN]
+    assert "measured 3 ms, target < 50 ms" in measured.text[0]
+    assert "110" not in fig.layout.title.text and fig.layout.xaxis.type == "log"
 
 
 def test_percentile_profile_is_each_querys_percentiles_in_order():
@@ -317,7 +318,11 @@ def test_percentile_profile_is_each_querys_percentiles_in_order():
 def test_index_coverage_and_scale_curves_views():
     fig = views.index_coverage(summary())
     assert arr(fig.data[0].x) == [0, 2] and list(fig.data[0].y) == ["t_x", "t_y"]
-    assert list(fig.data[0].marker.color) == ["crimson", "steelblue"]
+    assert list(fig.data[0].marker.color) == [theme.WORSE, theme.ACCENT]
+    assert "red" in fig.layout.title.text and fig.layout.xaxis.tickformat == "d"
+    s = summary()
+    s["indexes"]["inventory"][0]["uses"] = 1
+    assert "red" not in views.index_coverage(s).layout.title.text  # no red bar, no red promise
     fig = views.scale_curves(summary())
     assert arr(fig.data[0].x) == [100, 1000] and arr(fig.data[0].y) == [2.0, 3.0]  # p99
 
@@ -341,6 +346,10 @@ def test_percentiles_vs_target_bars_and_target_marker():
     assert [d.name for d in fig.data] == ["p50", "p95", "p99", "p99 target"]
     assert [arr(d.x) for d in fig.data[:3]] == [[1, 11], [2, 12], [3, 13]]
     assert arr(fig.data[3].x) == [50] and list(fig.data[3].y) == ["b"]
+    ax = fig.layout.xaxis  # the 50 ms marker sits on a tick labelled "50 ms", not "5"
+    assert ax.ticktext[list(ax.tickvals).index(50)] == "50 ms"
+    assert "5" not in ax.ticktext and "red line" in fig.layout.title.text
+    assert "red" not in figures.percentiles_vs_target(frame, None).layout.title.text
 
 
 def test_plan_kinds_counts_steps_per_kind():
@@ -348,9 +357,12 @@ def test_plan_kinds_counts_steps_per_kind():
         "a": [PlanNode(1, 0, "SCAN t", "scan_table"), PlanNode(2, 0, "x", "temp_btree")],
         "b": [PlanNode(1, 0, "x", "temp_btree"), PlanNode(2, 0, "y", "temp_btree")],
     }
-    h = figures.plan_kinds(plans).data[0]
-    assert list(h.x) == ["scan_table", "temp_btree"] and list(h.y) == ["a", "b"]
-    assert [list(r) for r in h.z] == [[1, 1], [0, 2]]
+    t = figures.plan_kinds(plans)  # a table: a 0/1 grid per query repeated the plan table
+    assert t.frame.to_dict("records") == [
+        {"plan step kind": "scan_table", "steps (count)": "1", "queries": "a"},
+        {"plan step kind": "temp_btree", "steps (count)": "3", "queries": "a, b"},
+    ]
+    assert "<table" in t._repr_html_()
 
 
 def test_write_throughput_and_pragma_sweep_bars_with_their_intervals():
@@ -464,7 +476,9 @@ def test_index_figures_show_their_inputs():
     )
     b = index_figures.index_sizes(inv).data[0]
     assert list(b.y) == ["small", "big"] and arr(b.x) == [1.0, 8.0]
-    assert list(b.marker.color) == ["#2b6cb0", "#c53030"]
+    assert list(b.marker.color) == [theme.ACCENT, theme.WORSE]
+    assert "red" in index_figures.index_sizes(inv).layout.title.text
+    assert "red" not in index_figures.index_sizes(inv.assign(uses=1)).layout.title.text
     wc = pd.DataFrame(
         {
             "index": ["i1", "i1", None],
@@ -481,13 +495,15 @@ def test_index_figures_show_their_inputs():
     bars = {d.name: d for d in index_figures.findings_chart(f).data}
     assert arr(bars["high"].x) == [2] and list(bars["high"].y) == ["a"]
     assert arr(bars["low"].x) == [1] and arr(bars["info"].x) == []
+    ax = index_figures.findings_chart(f).layout.xaxis
+    assert ax.dtick == 1 and ax.tickformat == "d"  # counts: no tick at 0.5
     ba = pd.DataFrame(
         {"query": ["a"], "ratio": [0.5], "ci_lo": [0.4], "ci_hi": [0.7], "verdict": ["improvement"]}
     )
     s = index_figures.before_after(ba).data[0]
     assert arr(s.x) == [0.5] and arr(s.error_x.array) == pytest.approx([0.2])
     assert arr(s.error_x.arrayminus) == pytest.approx([0.1])
-    assert list(s.marker.color) == ["#2f855a"]
+    assert list(s.marker.color) == [theme.BETTER]
 
 
 def test_ignored_findings_table_carries_each_reason():
@@ -540,7 +556,7 @@ def test_application_view_ranks_by_share_of_captured_time_beside_measured_latenc
     assert ins["kind"] == "write" and ins["calls"] == 300
     assert a["share %"] == pytest.approx(10.0) and a["calls"] == 40 and a["app mean ms"] == 0.5
     assert (a["p50"], a["p99"]) == (1.0, 3.0)
-    assert a["p50 interval"] == "0.9 .. 1.1" and a["p99 interval"] == "2.5 .. 3.5"
+    assert a["p50 interval"] == "[0.9, 1.1]" and a["p99 interval"] == "[2.5, 3.5]"
     assert a["plan"] == "search_index"
     assert a["parameters"] == "column t.x, t.y; captured x1"
     assert pd.isna(b["share %"]) and b["calls"] == 7 and "variant" in b["kind"]

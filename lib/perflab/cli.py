@@ -102,6 +102,7 @@ def compare_cmd(base, head, html_out, min_effect, fail_on):
     from perflab.judge import compare
     from perflab.judge.gate import check_gates, parse_fail_on
     from perflab.ownership import check_file_target, write_owned_text
+    from perflab.present.comparison import html_report
 
     gates = parse_fail_on(fail_on, "given")
     if html_out:
@@ -115,7 +116,7 @@ def compare_cmd(base, head, html_out, min_effect, fail_on):
     if html_out:
         write_owned_text(
             Path(html_out),
-            compare.html_report(cmp),
+            html_report(cmp),
             "the comparison page",
             "<!-- ",
             " -->",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["count", "duration_ms", "ratio", "rows"]
+__all__ = ["count", "duration_ms", "number", "ratio", "rows"]
 
 _COUNT_UNITS = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
 
@@ -21,6 +21,13 @@ def _sig(v: float, digits: int = 3) -> str:
     places = max(0, digits - 1 - int(math.floor(math.log10(abs(v)))))
     s = f"{v:.{places}f}"
     return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+def number(v: float | None, digits: int = 4) -> str:
+    """A plain number to ``digits`` significant digits, never an exponent: 4e-05 -> "0.00004"."""
+    if v is None or not math.isfinite(v):
+        return "n/a"
+    return _sig(float(v), digits)
 
 
 def count(n: float | None) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from perflab import humanize
 from perflab.errors import PerflabError
 from perflab.sqlite.plans import PlanNode
 from perflab.sqlite.querymodel import QueryModel, columns_used, matched_rows, parse_query
@@ -117,7 +118,7 @@ def query_findings(
     cols_of = _columns_of(schema)
     out: list[dict] = []
     lat = float("nan") if latency_ms is None else float(latency_ms)
-    lat_txt = "" if latency_ms is None else f"; measured p50 {latency_ms:.3g} ms"
+    lat_txt = "" if latency_ms is None else f"; measured p50 {humanize.number(latency_ms, 3)} ms"
     model: QueryModel | None
     try:
         model = parse_query(sql, name)

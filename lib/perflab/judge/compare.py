@@ -35,6 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from perflab import humanize
 from perflab.errors import PerflabError
 
 DEFAULT_MIN_EFFECT = 0.25
@@ -480,6 +481,17 @@ def work_lines(cmp: dict) -> list[str]:
     return lines
 
 
+def _value(v: float | None, metric: str) -> str:
+    """A metric's value in its unit, as a reader reads it: 7.4 µs, 13.3k ops/s."""
+    if v is None:
+        return ""
+    if metric.endswith("_ms"):
+        return humanize.duration_ms(v)
+    if metric.endswith("_per_s"):
+        return f"{humanize.count(v)} ops/s"
+    return humanize.count(v)
+
+
 def text_report(cmp: dict) -> str:
     """The comparison as the terminal shows it."""
     m = pd.DataFrame(cmp["metrics"])
@@ -487,13 +499,14 @@ def text_report(cmp: dict) -> str:
     lines = [
         f"perflab compare: {cmp['base_run']} -> {cmp['head_run']} "
         f"(min effect {cmp['min_effect']:.0%})",
+        machine_line(cmp),
         "",
     ]
     if not m.empty:
         show = m.copy()
         show["ratio"] = show["ratio"].map(lambda r: "" if r is None else f"{r:.3f}")
         for c in ("base", "head"):
-            show[c] = show[c].map(lambda v: "" if v is None else f"{v:.4g}")
+            show[c] = [_value(v, metric) for v, metric in zip(show[c], show["metric"], strict=True)]
         lines.append(show.to_string(index=False))
     lines += ["", *work_lines(cmp)]
     changed = p[p["change"] != "same"] if not p.empty else p
@@ -511,83 +524,8 @@ def text_report(cmp: dict) -> str:
         f"{cmp['plan_regressions']}, work regressions: {cmp.get('work_regressions', 0)}, "
         f"improvements: {cmp['improvements']}, "
         f"p99 regressions (not gated): {cmp['tail_regressions']}",
-        machine_line(cmp),
         cmp.get("counters_note", COUNTERS_NOTE),
     ]
     if cmp["machine"]["warning"]:
         lines.append(f"warning: {cmp['machine']['warning']}")
     return "\n".join(lines)
-
-
-def html_report(cmp: dict) -> str:
-    """A self-contained page: ratio chart (plotly.js embedded) and the tables."""
-    import html
-
-    import plotly.graph_objects as go
-    import plotly.io as pio
-
-    m = pd.DataFrame(cmp["metrics"])
-    m = m[m["ratio"].notna()] if not m.empty else m
-    colours = {
-        "regression": "crimson",
-        "improvement": "seagreen",
-        "inconclusive": "darkorange",
-        "unchanged": "grey",
-    }
-    fig = go.Figure(
-        go.Bar(
-            x=list(m["ratio"]) if not m.empty else [],
-            y=[f"{s} · {k}" for s, k in zip(m["subject"], m["metric"], strict=True)]
-            if not m.empty
-            else [],
-            orientation="h",
-            marker={"color": [colours.get(v, "grey") for v in m["verdict"]] if not m.empty else []},
-        )
-    )
-    fig.add_vline(x=1.0, line_dash="dash")
-    fig.update_layout(
-        title="head / base (log scale; >1 slower for latency, faster for ops/s)",
-        xaxis={"type": "log"},
-        height=200 + 22 * len(m),
-        template="plotly_white",
-        margin={"l": 300},
-    )
-    chart = pio.to_html(
-        fig, full_html=False, include_plotlyjs=True, include_mathjax=False, validate=False
-    )
-    work = pd.DataFrame(cmp.get("work") or [])
-    if not work.empty:
-        work = work[[c for c in work.columns if not c.endswith(("_sorts", "_autoindex"))]]
-    tables = "".join(
-        f"<h2>{html.escape(title)}</h2>"
-        + (f"<p>{html.escape(note)}</p>" if note else "")
-        + pd.DataFrame(rows).to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}")
-        for title, note, rows in (
-            ("Metrics", "", cmp["metrics"]),
-            (
-                "Work per execution (SQLite's counters)",
-                cmp.get("counters_status", "counters: not comparable")
-                + f"; tolerance +{cmp.get('work_tolerance', 0):.0%}. "
-                + cmp.get("counters_note", COUNTERS_NOTE),
-                work.to_dict("records"),
-            ),
-            ("Plans", "", cmp["plans"]),
-        )
-    )
-    ix = cmp["indexes"]
-    warn = cmp["machine"]["warning"]
-    return (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>perflab compare</title>"
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:3px 6px;font-size:13px}</style></head><body>"
-        f"<h1>perflab compare: {html.escape(str(cmp['base_run']))} &rarr; "
-        f"{html.escape(str(cmp['head_run']))}</h1>"
-        f"<p>Regressions: {cmp['regressions']}; plan regressions: {cmp['plan_regressions']}; "
-        f"work regressions: {cmp.get('work_regressions', 0)}; "
-        f"improvements: {cmp['improvements']}; min effect {cmp['min_effect']:.0%}.</p>"
-        f"<p>{html.escape(machine_line(cmp))}</p>"
-        + (f"<p><b>warning</b>: {html.escape(warn)}</p>" if warn else "")
-        + f"<p>Indexes ({html.escape(ix['basis'])}): added {html.escape(str(ix['added']))}, "
-        f"removed {html.escape(str(ix['removed']))}</p>"
-        f"{chart}{tables}</body></html>"
-    )

@@ -244,7 +244,7 @@ _BUMP = {"info": "low", "low": "medium", "medium": "high", "high": "high"}
 
 
 def _fmt(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:.4g}"
+    return humanize.number(v, 4)  # 0.00004, never 4e-05
 
 
 def _advice_for(summary: dict, query: str) -> tuple[str, str]:
@@ -473,8 +473,10 @@ def derive_issues(
             ignored.append({**f, "why_ignored": _why_ignored(f, target_results)})
             continue
         rec, gain = _advice_for(summary, q)
-        ev = [f"plan: {f.get('plan_line')}", str(f.get("evidence") or "")]
-        if f.get("latency_ms") is not None and "p50" not in ev[1]:
+        text, line = str(f.get("evidence") or ""), f.get("plan_line")
+        # the finding's evidence usually quotes its plan line already: say it once
+        ev = ([f"plan: `{line}`"] if line and line not in text else []) + [text]
+        if f.get("latency_ms") is not None and "p50" not in text:
             ev.append(f"measured p50 {_fmt(f.get('latency_ms'))} ms")
         add(
             sev,

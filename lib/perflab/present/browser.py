@@ -29,6 +29,41 @@ CHROMIUM_ARGS = (
     "--disable-sync",
 )
 
+#: the width the pages are read at
+VIEWPORT = {"width": 1400, "height": 900}
+
+# Each visible table that scrolls sideways: it, or a box around it, is wider than it shows.
+_WIDE_TABLES_JS = """() => {
+  const out = [];
+  const root = document.scrollingElement;
+  if (root.scrollWidth > root.clientWidth + 1) out.push('(the page itself)');
+  for (const t of document.querySelectorAll('table')) {
+    if (!t.offsetParent) continue;  // inside a closed <details>
+    let wide = t.scrollWidth > t.clientWidth + 1;
+    for (let e = t.parentElement; e && e !== document.body && !wide; e = e.parentElement) {
+      wide = e.scrollWidth > e.clientWidth + 1;
+    }
+    if (wide) out.push((t.querySelector('th') || t).textContent.trim().slice(0, 40));
+  }
+  return out;
+}"""
+
+# Words a reader must never see in a table, a heading or a headline figure.
+_BAD_TEXT_JS = """() => {
+  const bad = /\\bNaN\\b|\\bnan\\b|\\bNone\\b|e\\+0/;
+  const out = [];
+  for (const el of document.querySelectorAll('td, th, h1, h2, h3, .fact b, .outcome')) {
+    const t = el.textContent;
+    const m = t.match(bad);
+    if (m) out.push(t.trim().slice(0, 80));
+  }
+  return out;
+}"""
+
+# Code cells whose source a reader sees (nbconvert's lab markup).
+_VISIBLE_CODE_JS = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea')]
+  .filter(e => e.offsetParent !== null && e.textContent.trim()).length"""
+
 # Wait until every plotly div has drawn (or the timeout passes, then count what drew).
 _CHARTS_DRAWN_JS = """() => {
   const divs = document.querySelectorAll('.plotly-graph-div');
@@ -53,6 +88,12 @@ class PageCheck:
     page_errors: tuple[str, ...] = ()
     external_requests: tuple[str, ...] = ()
     load_error: str | None = None
+    wide_tables: tuple[str, ...] = ()
+    """Tables wider than their box (a horizontal scroll bar), by their first header cell."""
+    bad_text: tuple[str, ...] = ()
+    """NaN, None, nan or an exponent (e+0) in the text of a table, heading or headline."""
+    visible_code: int = 0
+    """Code cells whose source is shown."""
 
     @property
     def ok(self) -> bool:
@@ -64,6 +105,8 @@ class PageCheck:
             and not self.console_errors
             and not self.page_errors
             and not self.external_requests
+            and not self.wide_tables
+            and not self.bad_text
         )
 
 
@@ -86,10 +129,12 @@ def check_pages(
     *,
     timeout_s: float = 30.0,
     executable: Path | None = None,
+    screenshots: Path | None = None,
 ) -> list[PageCheck]:
     """Open each page (a local file) offline in headless Chromium and report on it.
 
-    One browser serves all pages; each page gets a fresh offline context. Raises
+    One browser serves all pages; each page gets a fresh offline context 1400 px wide.
+    ``screenshots``: a folder to save one PNG per section of each page into. Raises
     PerflabError when Chromium or playwright is missing or the browser cannot start.
     """
     exe = Path(executable) if executable else chromium_path()
@@ -117,13 +162,17 @@ def check_pages(
             raise PerflabError(f"{exe}: Chromium did not start: {first}") from exc
         try:
             for path in paths:
-                results.append(_check_one(browser, Path(path), timeout_ms, PlaywrightError))
+                results.append(
+                    _check_one(browser, Path(path), timeout_ms, PlaywrightError, screenshots)
+                )
         finally:
             browser.close()
     return results
 
 
-def _check_one(browser, path: Path, timeout_ms: float, playwright_error) -> PageCheck:
+def _check_one(
+    browser, path: Path, timeout_ms: float, playwright_error, screenshots: Path | None = None
+) -> PageCheck:
     path = path.resolve()
     if not path.is_file():
         return PageCheck(
@@ -140,9 +189,11 @@ def _check_one(browser, path: Path, timeout_ms: float, playwright_error) -> Page
     external: list[str] = []
     load_error: str | None = None
     title = ""
-    charts = chart_divs = main_svgs = 0
+    charts = chart_divs = main_svgs = code = 0
+    wide: tuple[str, ...] = ()
+    bad: tuple[str, ...] = ()
 
-    context = browser.new_context(offline=True)
+    context = browser.new_context(offline=True, viewport=VIEWPORT)
     try:
         page = context.new_page()
         page.set_default_timeout(timeout_ms)
@@ -166,6 +217,11 @@ def _check_one(browser, path: Path, timeout_ms: float, playwright_error) -> Page
             charts = page.locator(".js-plotly-plot").count()
             chart_divs = page.locator(".plotly-graph-div").count()
             main_svgs = page.locator(".main-svg").count()
+            wide = tuple(page.evaluate(_WIDE_TABLES_JS))
+            bad = tuple(page.evaluate(_BAD_TEXT_JS))
+            code = int(page.evaluate(_VISIBLE_CODE_JS))
+            if screenshots is not None:
+                _screenshots(page, path, Path(screenshots))
         except playwright_error as exc:
             text = str(exc).strip()
             load_error = text.splitlines()[0] if text else repr(exc)
@@ -183,4 +239,23 @@ def _check_one(browser, path: Path, timeout_ms: float, playwright_error) -> Page
         page_errors=tuple(page_errors),
         external_requests=tuple(external),
         load_error=load_error,
+        wide_tables=wide,
+        bad_text=bad,
+        visible_code=code,
     )
+
+
+def _screenshots(page, path: Path, folder: Path) -> None:
+    """One PNG per section of the page (its ``<h2>``/``<section>`` blocks, at most 24), named
+    ``<page>-NN-<id>.png``: what a reader sees scrolling through it at 1400 px."""
+    folder.mkdir(parents=True, exist_ok=True)
+    targets = page.locator("main > h2[id], main > section.stage")
+    n = min(targets.count(), 24)
+    if n == 0:
+        page.screenshot(path=str(folder / f"{path.stem}-00-page.png"))
+        return
+    for i in range(n):
+        el = targets.nth(i)
+        el.evaluate("e => e.scrollIntoView({block: 'start'})")
+        anchor = el.get_attribute("id") or str(i)
+        page.screenshot(path=str(folder / f"{path.stem}-{i:02d}-{anchor}.png"))

@@ -3,7 +3,8 @@
 Notebooks keep plotly's ``plotly_mimetype`` renderer, so executed notebooks stay small and carry
 each figure as ``application/vnd.plotly.v1+json``. nbconvert ignores that mimetype, so at export
 :class:`PlotlyOfflinePreprocessor` turns each such output into ``text/html`` from
-``plotly.io.to_html`` with plotly.js inlined in the first figure of the page only. The
+``plotly.io.to_html`` with plotly.js inlined in the first figure of the page only; a raw
+pandas table goes through perflab.present.tables (units, magnitudes, no index, no NaN). The
 ``perflab_offline`` template (lib/perflab/present/templates/) is the lab template without
 require.js, MathJax, mermaid and widget scripts, so the page loads nothing from anywhere.
 """
@@ -17,9 +18,12 @@ from typing import Any
 
 from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 from perflab.errors import PerflabError
 from perflab.fsio import atomic_write_text
+from perflab.present.tables import reformat_pandas_html
+from perflab.present.theme import humanize_text
 
 __all__ = [
     "PLOTLY_MIMETYPE",
@@ -39,10 +43,13 @@ DEFAULT_FIGURE_HEIGHT = 525
 
 
 class PlotlyOfflinePreprocessor(Preprocessor):
-    """Replace plotly JSON outputs with self-contained HTML; plotly.js once per notebook."""
+    """Replace plotly JSON outputs with self-contained HTML; plotly.js once per notebook
+    (or not at all with ``embed_plotlyjs=False``, for a page that loads it once itself)."""
+
+    embed_plotlyjs = Bool(True, help="inline plotly.js before the page's first figure")
 
     def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
-        self._plotlyjs_done = False
+        self._plotlyjs_done = not self.embed_plotlyjs
         self._figures = 0
         nb, resources = super().preprocess(nb, resources)
         resources.setdefault("perflab", {})["plotly_figures"] = self._figures
@@ -53,6 +60,16 @@ class PlotlyOfflinePreprocessor(Preprocessor):
             return cell, resources
         for output in cell.get("outputs", []):
             data = output.get("data")
+            if data and "text/plain" in data and len(data) == 1:  # a printed value
+                text = data["text/plain"]
+                text = "".join(text) if isinstance(text, list) else text
+                data["text/plain"] = humanize_text(text)
+            if data and "text/html" in data and PLOTLY_MIMETYPE not in data:
+                html = data["text/html"]
+                html = "".join(html) if isinstance(html, list) else html
+                table = reformat_pandas_html(html)
+                if table is not None:  # a raw DataFrame: shown through perflab's number format
+                    data["text/html"] = table
             if not data or PLOTLY_MIMETYPE not in data:
                 continue
             output["data"] = {"text/html": self._figure_html(data[PLOTLY_MIMETYPE], index)}

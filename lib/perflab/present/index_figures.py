@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-_LAYOUT = {"template": "plotly_white", "margin": {"l": 260, "r": 30, "t": 60, "b": 120}}
+from perflab.present import theme
+
+_LAYOUT = theme.layout(margin={"l": 260, "b": 120})
 
 
 def usage_heatmap(matrix: pd.DataFrame) -> go.Figure:
@@ -15,7 +17,7 @@ def usage_heatmap(matrix: pd.DataFrame) -> go.Figure:
             z=matrix.values,
             x=list(matrix.columns),
             y=list(matrix.index),
-            colorscale=[[0, "#f4f4f4"], [1, "#2b6cb0"]],
+            colorscale=[[0, "#f4f4f4"], [1, theme.ACCENT]],
             showscale=False,
             xgap=1,
             ygap=1,
@@ -31,7 +33,8 @@ def usage_heatmap(matrix: pd.DataFrame) -> go.Figure:
 def index_sizes(inv: pd.DataFrame) -> go.Figure:
     """Index size (KiB from dbstat), coloured by whether the workload uses it."""
     f = inv.sort_values("size_bytes")
-    colors = ["#2b6cb0" if u else "#c53030" for u in f["uses"]]
+    colors = [theme.ACCENT if u else theme.WORSE for u in f["uses"]]
+    unused = int(sum(not u for u in f["uses"]))
     fig = go.Figure(
         go.Bar(
             x=f["size_bytes"] / 1024,
@@ -43,7 +46,7 @@ def index_sizes(inv: pd.DataFrame) -> go.Figure:
         )
     )
     fig.update_layout(
-        title="Index size (KiB; red: unused by the workload)",
+        title="Index size (KiB)" + (f"; red: unused by the workload ({unused})" if unused else ""),
         xaxis_title="KiB",
         height=160 + 18 * len(f),
         **_LAYOUT,
@@ -84,7 +87,7 @@ def write_costs(wc: pd.DataFrame) -> go.Figure:
 def findings_chart(findings: pd.DataFrame) -> go.Figure:
     """Findings per query, stacked by severity."""
     order = ["info", "low", "medium", "high"]
-    colors = {"info": "#a0aec0", "low": "#ecc94b", "medium": "#ed8936", "high": "#c53030"}
+    colors = theme.SEVERITY
     fig = go.Figure()
     for s in order:
         g = findings[findings["severity"] == s].groupby("query").size()
@@ -94,6 +97,9 @@ def findings_chart(findings: pd.DataFrame) -> go.Figure:
     fig.update_layout(
         title="Plan findings per query, by severity",
         barmode="stack",
+        xaxis=theme.count_axis(
+            findings.groupby("query").size().max() if len(findings) else 1, "findings (count)"
+        ),
         height=200 + 30 * max(findings["query"].nunique(), 1),
         **_LAYOUT,
     )
@@ -102,12 +108,7 @@ def findings_chart(findings: pd.DataFrame) -> go.Figure:
 
 def before_after(ba: pd.DataFrame) -> go.Figure:
     """Ratio of medians after/before per query with its 99% CI (left of 1: faster)."""
-    colors = {
-        "improvement": "#2f855a",
-        "regression": "#c53030",
-        "unchanged": "#718096",
-        "inconclusive": "#d69e2e",
-    }
+    colors = theme.VERDICT
     fig = go.Figure(
         go.Scatter(
             x=ba["ratio"],
@@ -124,10 +125,12 @@ def before_after(ba: pd.DataFrame) -> go.Figure:
             hoverinfo="x+y+text",
         )
     )
-    fig.add_vline(x=1, line_dash="dash", line_color="#888")
+    fig.add_vline(x=1, line_dash="dash", line_color=theme.NEUTRAL)
+    xs = [*ba["ci_lo"].dropna(), *ba["ci_hi"].dropna(), *ba["ratio"].dropna(), 1.0]
     fig.update_layout(
-        title="Advised vs original schema: p50 ratio with 99% CI (log)",
-        xaxis={"type": "log", "title": "after / before"},
+        title="Advised vs original schema: p50 after ÷ before with its 99% interval "
+        "(left of 1: faster)",
+        xaxis={**theme.log_ticks(xs, "ratio"), "title": "after ÷ before (×)"},
         height=160 + 35 * len(ba),
         **_LAYOUT,
     )

@@ -10,8 +10,13 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from perflab.inputs.targets import Targets
+from perflab.present import theme
 
-_LAYOUT = {"template": "plotly_white", "margin": {"l": 70, "r": 30, "t": 60, "b": 50}}
+_LAYOUT = theme.layout(margin={"l": 70})
+
+
+def _vals(*cols: pd.Series | Sequence[float]) -> list[float]:
+    return [float(v) for c in cols for v in c if v is not None and np.isfinite(float(v))]
 
 
 def _err(frame: pd.DataFrame, col: str, lo: str, hi: str) -> dict:
@@ -37,6 +42,7 @@ def write_throughput(frame: pd.DataFrame, targets: Targets | None = None) -> go.
                 error_y=_err(g, "ops_per_s", "ops_per_s_lo", "ops_per_s_hi"),
             )
         )
+    drawn: list[float] = []
     if targets is not None:
         for t in targets.targets:
             if (
@@ -44,6 +50,7 @@ def write_throughput(frame: pd.DataFrame, targets: Targets | None = None) -> go.
                 and t.operation in set(ok["write"])
                 and t.milestone == "current"
             ):
+                drawn.append(t.threshold)
                 fig.add_trace(
                     go.Scatter(
                         x=[t.operation],
@@ -54,14 +61,17 @@ def write_throughput(frame: pd.DataFrame, targets: Targets | None = None) -> go.
                         marker={
                             "symbol": "line-ew-open",
                             "size": 40,
-                            "color": "crimson",
+                            "color": theme.WORSE,
                             "line": {"width": 3},
                         },
                     )
                 )
     fig.update_layout(
-        title="Write throughput (ops/s, log scale; red: target)",
-        yaxis={"type": "log", "title": "ops/s"},
+        title="Write throughput (log scale)" + ("; red line: target" if drawn else ""),
+        yaxis={
+            **theme.log_ticks(_vals(ok["ops_per_s"], ok["ops_per_s_hi"], drawn), "ops/s"),
+            "title": "ops/s",
+        },
         barmode="group",
         **_LAYOUT,
     )
@@ -84,7 +94,7 @@ def pragma_sweep(frame: pd.DataFrame) -> go.Figure:
         )
     fig.update_layout(
         title="What durability costs: ops/s by journal mode / synchronous (one transaction per op)",
-        yaxis={"type": "log", "title": "ops/s"},
+        yaxis={**theme.log_ticks(_vals(ok["ops_per_s"]), "ops/s"), "title": "ops/s"},
         barmode="group",
         **_LAYOUT,
     )
@@ -93,7 +103,7 @@ def pragma_sweep(frame: pd.DataFrame) -> go.Figure:
 
 def reader_scaling(frame: pd.DataFrame) -> go.Figure:
     """Total reads/s and pooled p99 against reader count, per mode and writer."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("total reads/s", "p99 per read (ms)"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("total reads/s", "p99 per read"))
     for (mode, writer), g in frame.groupby(["mode", "writer"]):
         name = f"{mode}s{' + writer' if writer else ''}"
         dash = "dash" if writer else "solid"
@@ -123,8 +133,12 @@ def reader_scaling(frame: pd.DataFrame) -> go.Figure:
             row=1,
             col=2,
         )
-    fig.update_xaxes(type="log", title="readers")
-    fig.update_yaxes(type="log")
+    readers = sorted({int(r) for r in frame["readers"]})
+    fig.update_xaxes(
+        type="log", title="readers", tickvals=readers, ticktext=[str(r) for r in readers]
+    )
+    fig.update_yaxes(**theme.log_ticks(_vals(frame["reads_per_s"]), "ops/s"), row=1, col=1)
+    fig.update_yaxes(**theme.log_ticks(_vals(frame["p99_ms"]), "ms"), row=1, col=2)
     fig.update_layout(title="Scaling from 1 to N readers (closed loop: service time)", **_LAYOUT)
     return fig
 
@@ -227,8 +241,24 @@ def scale_curves(
     fig.update_layout(
         title="Latency against table size (log-log): p50 filled, p99 open, "
         "line = fitted model, dotted = p99 target",
-        xaxis={"type": "log", "title": "rows in the query's table"},
-        yaxis={"type": "log", "title": "ms"},
+        xaxis={**theme.log_ticks(_vals(frame["n"]), "rows"), "title": "rows in the query's table"},
+        yaxis={
+            **theme.log_ticks(
+                _vals(
+                    frame["p50"],
+                    frame["p99"],
+                    [
+                        t.threshold
+                        for t in (
+                            targets.for_query(q) if targets else None for q in set(frame["query"])
+                        )
+                        if t is not None
+                    ],
+                ),
+                "ms",
+            ),
+            "title": "latency",
+        },
         height=600,
         **_LAYOUT,
     )
@@ -258,8 +288,11 @@ def db_size_vs_cache(frame: pd.DataFrame) -> go.Figure:
         )
     )
     fig.update_layout(
-        title="Database size against SQLite's page cache (MiB, log)",
-        yaxis={"type": "log", "title": "MiB"},
+        title="Database size against SQLite's page cache (log scale)",
+        yaxis={
+            **theme.log_ticks(_vals(d["db_bytes"] / 2**20, d["cache_bytes"] / 2**20)),
+            "title": "MiB",
+        },
         **_LAYOUT,
     )
     return fig
@@ -278,10 +311,10 @@ def driver_comparison(frame: pd.DataFrame) -> go.Figure:
             )
         )
     fig.update_layout(
-        title="Median latency per query and driver (ms, log scale)",
-        xaxis={"type": "log", "title": "ms"},
+        title="Median latency per query and driver (log scale)",
+        xaxis={**theme.log_ticks(_vals(frame["p50"]), "ms"), "title": "p50 latency"},
         barmode="group",
         height=200 + 60 * frame["query"].nunique(),
-        **{**_LAYOUT, "margin": {"l": 170, "r": 30, "t": 60, "b": 50}},
+        **theme.layout(margin={"l": 170}),
     )
     return fig

@@ -10,22 +10,20 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from perflab.inputs.targets import CLAIMS
+from perflab.present import theme
 
-_LAYOUT = {"template": "plotly_white", "margin": {"l": 200, "r": 30, "t": 60, "b": 50}}
-_STATUS_COLOUR = {
-    "pass": "seagreen",
-    "fail": "crimson",
-    "inconclusive": "darkorange",
-    "not_measured": "grey",
-}
+_LAYOUT = theme.layout(margin={"l": 200})
 
 
-def _n(v, unit: str = "") -> str:
-    if v is None:
-        return "n/a"
-    if isinstance(v, float):
-        return f"{v:,.4g}{unit}"
-    return f"{v:,}{unit}"
+def metric_unit(metric: str) -> str | None:
+    """The unit a target's metric is in, from its name (``latency_p99_ms``, ``ops_per_s``)."""
+    if metric.endswith("_ms"):
+        return "ms"
+    if metric.endswith("_per_s"):
+        return "ops/s"
+    if metric.endswith("_bytes"):
+        return "bytes"
+    return None
 
 
 def executive_summary(summary: dict) -> str:
@@ -40,7 +38,7 @@ def executive_summary(summary: dict) -> str:
         *[f"- {r}" for r in dec.get("reasons", [])],
         "",
         f"Workload `{(summary.get('workload') or {}).get('name', '?')}` on "
-        f"{rows:,} rows (scale `{db.get('scale', '?')}`), SQLite "
+        f"{theme.fmt(rows, 'rows')} rows (scale `{db.get('scale', '?')}`), SQLite "
         f"{summary.get('sqlite_version', '?')}, profile `{summary.get('profile', '?')}`.",
         f"Targets: {v.get('targets_passed', 0)} pass, {v.get('targets_failed', 0)} fail, "
         f"{v.get('targets_inconclusive', 0)} inconclusive, "
@@ -60,21 +58,23 @@ def executive_summary(summary: dict) -> str:
 
 
 def quick_reference(summary: dict) -> pd.DataFrame:
-    """Targets at a glance. Columns: metric, subject, measured, interval, target, status,
-    reference (a claim from its source, not a measurement of this run)."""
+    """Targets at a glance, as text in each metric's own unit (one column holds ms and ops/s,
+    so the unit travels with each value). Columns: metric, subject, milestone, measured (with
+    its interval: "7.4 µs [7.2, 8.9]"), target, status, original's claim (a claim from its
+    source, not a measurement of this run)."""
     rows = []
     for t in summary.get("targets") or []:
         lo, hi = t.get("ci") or (None, None)
+        unit = metric_unit(t["metric"])
         rows.append(
             {
                 "metric": t["metric"],
                 "subject": t["subject"],
                 "milestone": t["milestone"],
-                "measured": t.get("value"),
-                "interval": f"{_n(lo)} .. {_n(hi)}",
-                "target": f"{t['comparator']} {t['threshold']:g}",
-                "status": t["status"],
-                "reference (claim)": t.get("reference"),
+                "measured": theme.fmt_interval(t.get("value"), lo, hi, unit),
+                "target": f"{t['comparator']} {theme.fmt_with_unit(t['threshold'], unit)}",
+                "status": t["status"].replace("_", " "),
+                "original's claim": theme.fmt_with_unit(t.get("reference"), unit),
             }
         )
     return pd.DataFrame(rows)
@@ -178,45 +178,50 @@ def configuration(summary: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _target_ratio(value: float, threshold: float, comparator: str) -> float:
+    """How far a value sits from its target, >1 on the wrong side whatever the direction:
+    measured/target for "<" (latency), target/measured for ">" (throughput)."""
+    if comparator.startswith(">"):
+        return threshold / value if value else float("inf")
+    return value / threshold if threshold else float("inf")
+
+
 def measured_vs_target(summary: dict) -> go.Figure:
-    """Each target: measured value (coloured by status), threshold and claimed reference,
-    on a log axis."""
+    """Each target as one ratio anchored at 1 (the target): left of 1 is on the good side,
+    right of it on the bad side, for ms and ops/s alike, so one axis has one unit. The
+    measured value, its target and the original's claim are in the hover text and in
+    :func:`quick_reference`."""
     ts = [t for t in summary.get("targets") or [] if t.get("value") is not None]
-    fig = go.Figure()
-    labels = [f"{t['subject']} · {t['metric']}" for t in ts]
-    fig.add_trace(
+    labels = [
+        f"{t['subject']} · {t['metric']}"
+        + (f" ({t['milestone']})" if t.get("milestone", "current") != "current" else "")
+        for t in ts
+    ]
+    x = [_target_ratio(t["value"], t["threshold"], t["comparator"]) for t in ts]
+    text = [
+        f"measured {theme.fmt(t['value'], metric_unit(t['metric']))}, target "
+        f"{t['comparator']} {theme.fmt(t['threshold'], metric_unit(t['metric']))}: "
+        f"{t['status'].replace('_', ' ')}"
+        for t in ts
+    ]
+    fig = go.Figure(
         go.Scatter(
-            x=[t["value"] for t in ts],
+            x=x,
             y=labels,
             mode="markers",
-            name="measured",
-            marker={"size": 12, "color": [_STATUS_COLOUR[t["status"]] for t in ts]},
-            text=[t["status"] for t in ts],
+            name="measured ÷ target",
+            marker={"size": 12, "color": [theme.STATUS[t["status"]] for t in ts]},
+            text=text,
+            hovertemplate="%{y}: %{text}<extra></extra>",
         )
     )
-    fig.add_trace(
-        go.Scatter(
-            x=[t["threshold"] for t in ts],
-            y=labels,
-            mode="markers",
-            name="target",
-            marker={"symbol": "line-ns-open", "size": 20, "line": {"width": 3}, "color": "black"},
-        )
-    )
-    refs = [t for t in ts if t.get("reference") is not None]
-    fig.add_trace(
-        go.Scatter(
-            x=[t["reference"] for t in refs],
-            y=[f"{t['subject']} · {t['metric']}" for t in refs],
-            mode="markers",
-            name="original's claim",
-            marker={"symbol": "x", "size": 9, "color": "grey"},
-        )
-    )
+    fig.add_vline(x=1.0, line_dash="dash", line_color=theme.NEUTRAL)
     fig.update_layout(
-        title="Measured against target (log scale; grey x: the original's claim)",
-        xaxis={"type": "log"},
+        title="How far each target is from being met (1 = at target; right of 1: missed)",
+        xaxis={**theme.log_ticks([*x, 1.0], "ratio"), "title": "measured ÷ target (×)"},
+        yaxis={"autorange": "reversed"},
         height=160 + 32 * len(ts),
+        showlegend=False,
         **_LAYOUT,
     )
     return fig
@@ -226,17 +231,16 @@ def percentile_profile(summary: dict) -> go.Figure:
     """p50 → p99.9 → max per query: how heavy each tail is (log axis)."""
     fig = go.Figure()
     keys = ["p50", "p95", "p99", "p999", "max"]
+    ys: list[float] = []
     for q in summary.get("queries") or []:
-        fig.add_trace(
-            go.Scatter(
-                x=keys, y=[q["latency_ms"][k] for k in keys], mode="lines+markers", name=q["name"]
-            )
-        )
+        y = [q["latency_ms"][k] for k in keys]
+        ys += y
+        fig.add_trace(go.Scatter(x=keys, y=y, mode="lines+markers", name=q["name"]))
     fig.update_layout(
-        title="Latency percentiles per query (ms, log scale)",
-        yaxis={"type": "log", "title": "ms"},
+        title="Latency percentiles per query (log scale)",
+        yaxis={**theme.log_ticks(ys, "ms"), "title": "latency"},
         height=480,
-        **{**_LAYOUT, "margin": {"l": 60, "r": 30, "t": 60, "b": 50}},
+        **theme.layout(),
     )
     return fig
 
@@ -246,16 +250,21 @@ def index_coverage(summary: dict) -> go.Figure:
     inv = (summary.get("indexes") or {}).get("inventory") or []
     names = [i["index"] for i in inv]
     used = [int(i.get("uses") or 0) for i in inv]
+    unused = sum(u == 0 for u in used)
     fig = go.Figure(
         go.Bar(
             x=used,
             y=names,
             orientation="h",
-            marker={"color": ["crimson" if u == 0 else "steelblue" for u in used]},
+            marker={"color": [theme.WORSE if u == 0 else theme.ACCENT for u in used]},
         )
     )
+    title = "Index coverage: workload queries using each index"
+    if unused:
+        title += f" (red: used by none, {unused} of {len(used)})"
     fig.update_layout(
-        title="Index coverage: workload queries using each index (red: none)",
+        title=title,
+        xaxis=theme.count_axis(max(used or [1]), "queries (count)"),
         height=160 + 18 * len(names),
         **_LAYOUT,
     )
@@ -278,10 +287,10 @@ def scale_curves(summary: dict) -> go.Figure:
         )
     fig.update_layout(
         title="Scale: p99 against table rows (log-log)",
-        xaxis={"type": "log", "title": "rows"},
-        yaxis={"type": "log", "title": "p99 (ms)"},
+        xaxis={**theme.log_ticks([p["n"] for p in pts], "rows"), "title": "table rows"},
+        yaxis={**theme.log_ticks([p["p99"] for p in pts], "ms"), "title": "p99 latency"},
         height=480,
-        **{**_LAYOUT, "margin": {"l": 60, "r": 30, "t": 60, "b": 50}},
+        **theme.layout(),
     )
     return fig
 
@@ -391,9 +400,14 @@ def ignored_findings(summary: dict) -> pd.DataFrame:
     return _frame((summary.get("ignored_findings") or []), ["query", "rule", "rows", "why_ignored"])
 
 
-def _interval(ci) -> str:
+def _interval(ci, value=None) -> str:
+    """``[lo, hi]`` in the magnitude ``value`` is shown in (ms in, "[11, 13]" beside 12 µs),
+    or "" when a bound is missing."""
     lo, hi = ci or (None, None)
-    return "n/a" if lo is None or hi is None else f"{lo:.4g} .. {hi:.4g}"
+    if lo is None or hi is None:
+        return ""
+    shown = theme.fmt_interval(value if value is not None else lo, lo, hi, "ms")
+    return shown[shown.index("[") :] if "[" in shown else ""
 
 
 def _sources(src: list[str] | None) -> str:
@@ -435,9 +449,9 @@ def application_view(summary: dict) -> pd.DataFrame:
                 "app total ms": c.get("total_ms"),
                 "app mean ms": c.get("mean_ms"),
                 "p50": lat.get("p50"),
-                "p50 interval": _interval(ci.get("p50")),
+                "p50 interval": _interval(ci.get("p50"), lat.get("p50")),
                 "p99": lat.get("p99"),
-                "p99 interval": _interval(ci.get("p99")),
+                "p99 interval": _interval(ci.get("p99"), lat.get("p99")),
                 "plan": ", ".join(pc.get("kinds") or []),
                 "parameters": _sources(q.get("params_source")),
             }

@@ -153,6 +153,7 @@ def run(
 ) -> RunResult:
     from perflab.present.htmlexport import export_notebook_html
     from perflab.present.report import write_index, write_summary
+    from perflab.present.report_page import write_report
     from perflab.run.summary import build_summary
 
     t_start = time.perf_counter()
@@ -239,6 +240,7 @@ def run(
         if base_summary is not None:
             _add_comparison(staging, base_summary, summary, min_effect)
         write_summary(staging, summary)
+        write_report(staging, summary)  # report.html: the whole run in one file
         write_index(staging, summary)
         dest = _publish(staging, out)
     except BaseException:
@@ -253,7 +255,8 @@ def _add_comparison(
 ) -> None:
     """Compare against the baseline; the page and the summary's `comparison` key."""
     from perflab.fsio import atomic_write_text
-    from perflab.judge.compare import DEFAULT_MIN_EFFECT, compare, html_report
+    from perflab.judge.compare import DEFAULT_MIN_EFFECT, compare
+    from perflab.present.comparison import html_report
 
     cmp = compare(base, summary, DEFAULT_MIN_EFFECT if min_effect is None else min_effect)
     summary["comparison"] = cmp
