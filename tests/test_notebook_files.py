@@ -31,20 +31,9 @@ def test_notebook_opens_without_an_upgrade(path: Path) -> None:
     assert not any(c.outputs or c.execution_count for c in code), "committed with outputs"
 
 
-# 05_scale.ipynb is stored with unsorted keys; another branch rewrites the notebooks, and
-# re-saving it with nbformat.write fixes it (then this mark goes: strict, it will say so).
-_UNSORTED = {"05_scale"}
-
-
 @pytest.mark.parametrize(
     "path",
-    [
-        pytest.param(
-            p,
-            marks=pytest.mark.xfail(p.stem in _UNSORTED, reason="stored unsorted", strict=True),
-        )
-        for p in NOTEBOOKS
-    ],
+    [pytest.param(p) for p in NOTEBOOKS],
     ids=lambda p: p.stem,
 )
 def test_notebook_is_stored_as_jupyterlab_saves_it(path: Path) -> None:
