@@ -10,6 +10,7 @@ with notebooks that still display raw frames.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,7 +21,15 @@ import pandas as pd
 
 from perflab.present import theme
 
-__all__ = ["Table", "header", "infer_unit", "prose_html", "reformat_pandas_html", "show"]
+__all__ = [
+    "Table",
+    "header",
+    "infer_unit",
+    "prose_html",
+    "record",
+    "reformat_pandas_html",
+    "show",
+]
 
 _DURATION = re.compile(r"(^|[ _])(p50|p95|p99|p999|min|max|mean|median)($|[ _])|_ms$| ms$|\bms\b")
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -177,6 +186,22 @@ def show(
         numeric.append(bool(is_num or c in intervals))
         data[h] = texts
     return Table(pd.DataFrame(data, columns=cols), tuple(numeric), caption)
+
+
+def record(values: Any, units: Mapping[str, str | None] | None = None, caption: str = "") -> Table:
+    """A mapping or a dataclass (settings, one measured record) as a two-column table, each
+    value in the unit its key implies (or ``units`` gives), written out since the column
+    mixes units."""
+    if dataclasses.is_dataclass(values) and not isinstance(values, type):
+        values = dataclasses.asdict(values)
+    units = dict(units or {})
+    names, texts = [], []
+    for k, v in values.items():
+        unit = units[k] if k in units else infer_unit(k)
+        names.append(header(k, None))
+        out = theme.fmt_with_unit(v, unit) if not _is_pair(v) else _cell(v, unit)
+        texts.append("" if out == theme.MISSING else out)
+    return Table(pd.DataFrame({"name": names, "value": texts}), (False, True), caption)
 
 
 def _paired_bounds(frame: pd.DataFrame) -> dict[str, tuple[str, str]]:
