@@ -1,5 +1,8 @@
 """Targets met or not, issues with evidence, and the decision, all by written rules.
 
+The rules read `judge.evidence.Evidence` by attribute; what a run did not measure is None
+there, so it is "not measured" here, whichever stage or summary version it came from.
+
 Rules (the README repeats them; tests check each one):
 
 Target status, from the measured value's confidence interval:
