@@ -1,5 +1,8 @@
 """Targets met or not, issues with evidence, and the decision, all by written rules.
 
+The rules read `judge.evidence.Evidence` by attribute; what a run did not measure is None
+there, so it is "not measured" here, whichever stage or summary version it came from.
+
 Rules (the README repeats them; tests check each one):
 
 Target status, from the measured value's confidence interval:
@@ -36,7 +39,7 @@ Decision:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
 import pandas as pd
@@ -45,6 +48,15 @@ from perflab import humanize
 from perflab.analysis.advisor import index_name
 from perflab.analysis.findings import SEVERITY_THRESHOLDS
 from perflab.inputs.targets import Target, Targets
+from perflab.judge.evidence import (
+    AdviceEvidence,
+    ConcurrencyEvidence,
+    Evidence,
+    FindingEvidence,
+    FitEvidence,
+    IndexesEvidence,
+    IntegrityEvidence,
+)
 from perflab.measure.scale import LINEAR_OR_WORSE
 from perflab.sqlite.schema import quote_ident
 
@@ -109,58 +121,61 @@ class Decision:
 # --------------------------------------------------------------------------- measured values
 
 
-def _query(summary: dict, name: str) -> dict | None:
-    return next((q for q in summary.get("queries", []) if q.get("name") == name), None)
+def as_evidence(evidence: Evidence | Mapping) -> Evidence:
+    """The evidence itself, or a summary-shaped dict read by `Evidence.from_summary`."""
+    return evidence if isinstance(evidence, Evidence) else Evidence.from_summary(evidence)
 
 
-def measured_value(summary: dict, target: Target) -> Measured | None:
+def measured_value(evidence: Evidence, target: Target) -> Measured | None:
     """The run's figure for a target, with its interval, or None if not measured."""
     if target.query:
-        q = _query(summary, target.query)
+        q = evidence.query(target.query)
         if q is None:
             return None
         if target.metric in _PCT:
             key = _PCT[target.metric]
-            lo, hi = (q.get("latency_ci_ms") or {}).get(key, [None, None])
-            return Measured(
-                q["latency_ms"][key], lo, hi, f"queries[{target.query}].latency_ms.{key}"
-            )
-        if target.metric == "ops_per_s":
-            return Measured(q["ops_per_s"], None, None, f"queries[{target.query}].ops_per_s")
+            fig = q.latency.get(key)
+            if fig is None:
+                return None
+            return Measured(fig.value, fig.lo, fig.hi, f"queries[{target.query}].latency_ms.{key}")
+        if target.metric == "ops_per_s" and q.ops_per_s is not None:
+            return Measured(q.ops_per_s, None, None, f"queries[{target.query}].ops_per_s")
         return None
     op = target.operation
     if target.metric == "ops_per_s":
-        writes = (summary.get("throughput") or {}).get("writes") or []
-        run_pragmas = summary.get("throughput", {}).get("settings", {}).get("pragmas")
-        cands = [w for w in writes if w.get("write") == op and w.get("batch_size", 1) == 1]
-        if run_pragmas:
-            cands = [w for w in cands if w.get("pragmas") == run_pragmas] or cands
+        tp = evidence.throughput
+        if tp is None:
+            return None
+        cands = [w for w in tp.writes if w.write == op and w.batch_size == 1]
+        if tp.pragmas:
+            cands = [w for w in cands if w.pragmas == tp.pragmas] or cands
         if not cands:
             return None
         w = cands[0]
-        if w.get("status") == "failed" or w.get("ops_per_s") is None:
+        if w.status == "failed" or w.ops_per_s is None:
             return None
-        lo, hi = w.get("ops_per_s_ci") or [None, None]
-        return Measured(w["ops_per_s"], lo, hi, f"throughput.writes[{op}, batch 1].ops_per_s")
+        lo, hi = w.ops_per_s_ci or (None, None)
+        return Measured(w.ops_per_s, lo, hi, f"throughput.writes[{op}, batch 1].ops_per_s")
     if target.metric == "total_ms":
-        cr = (summary.get("concurrency") or {}).get("concurrent_reads") or {}
-        if cr.get("name") != op:
+        conc = evidence.concurrency
+        if conc is None or conc.reads_name != op:
             return None
-        modes = [m for m in ("thread", "process") if isinstance(cr.get(m), dict)]
-        if not modes:
+        modes = [m for m in ("thread", "process") if m in conc.modes]
+        timed = [m for m in modes if conc.modes[m].total_ms is not None]
+        if not timed:
             return None
         # The slower way of doing it is the one the claim must survive.
-        worst = max(modes, key=lambda m: cr[m]["total_ms"])
+        worst = max(timed, key=lambda m: conc.modes[m].total_ms)
         # The interval is the order-statistic interval on the median of the repeats
         # (concurrency.concurrent_reads); a bound is None with too few repeats.
-        lo, hi = cr[worst].get("total_ms_ci") or [None, None]
+        lo, hi = conc.modes[worst].total_ms_ci or (None, None)
         failed = [
-            f"{cr[m]['errors']} of {cr[m].get('reads', '?')} reads failed ({m}s)"
+            f"{r.errors} of {'?' if r.reads is None else r.reads} reads failed ({m}s)"
             for m in modes
-            if cr[m].get("errors")
+            if (r := conc.modes[m]).errors
         ]
         return Measured(
-            cr[worst]["total_ms"],
+            conc.modes[worst].total_ms,
             lo,
             hi,
             f"concurrency.concurrent_reads.{worst}",
@@ -190,10 +205,11 @@ def _status(target: Target, m: Measured | None) -> tuple[str, str]:
     return "inconclusive", "the interval straddles the threshold"
 
 
-def evaluate_targets(summary: dict, targets: Targets) -> list[TargetResult]:
+def evaluate_targets(evidence: Evidence | Mapping, targets: Targets) -> list[TargetResult]:
+    evidence = as_evidence(evidence)
     out = []
     for t in targets.targets:
-        m = measured_value(summary, t)
+        m = measured_value(evidence, t)
         status, reason = _status(t, m)
         out.append(
             TargetResult(
@@ -226,14 +242,9 @@ def targets_frame(results: Iterable[TargetResult]) -> pd.DataFrame:
 # --------------------------------------------------------------------------- issues
 
 
-def _growth_claim(fit: dict) -> str:
-    """A scale fit's claim; a fit without one (an older summary) claims nothing."""
-    return str(fit.get("claim") or "inconclusive")
-
-
-def _crossing_text(fit: dict) -> str:
+def _crossing_text(fit: FitEvidence) -> str:
     """ "at 173k rows", or "between 150k and 190k rows" when the claim allows two classes."""
-    lo, hi = (fit.get("limit_range") or [fit.get("limit_rows"), fit.get("limit_rows")])[:2]
+    lo, hi = fit.limit_range or (fit.limit_rows, fit.limit_rows)
     if hi is None or round(float(lo)) == round(float(hi)):
         return f"at {humanize.rows(lo)}" + ("" if hi is not None else " or later")
     return f"between {humanize.count(lo)} and {humanize.rows(hi)}"
@@ -247,54 +258,50 @@ def _fmt(v: float | None) -> str:
     return humanize.number(v, 4)  # 0.00004, never 4e-05
 
 
-def _advice_for(summary: dict, query: str) -> tuple[str, str]:
+def _advice_for(evidence: Evidence, query: str) -> tuple[str, str]:
     """The advisor's recommendation touching a query, with its measured gain."""
-    adv = summary.get("advice") or {}
-    for rw in adv.get("query_rewrites") or []:
-        if rw.get("query") == query:
+    adv = evidence.advice or AdviceEvidence()
+    for rw in adv.query_rewrites:
+        if rw.query == query:
+            ci_lo, ci_hi = rw.ratio_ci or (None, None)
             return (
-                f"rewrite: {rw.get('fix')}",
-                f"p50 {_fmt(rw.get('p50_before_ms'))} -> {_fmt(rw.get('p50_after_ms'))} ms "
-                f"(x{_fmt(rw.get('speedup'))}; after/before 99% CI "
-                f"{_fmt((rw.get('ratio_ci') or [None, None])[0])}.."
-                f"{_fmt((rw.get('ratio_ci') or [None, None])[1])}, interleaved), "
-                f"same rows: {rw.get('equivalent')}",
+                f"rewrite: {rw.fix}",
+                f"p50 {_fmt(rw.p50_before_ms)} -> {_fmt(rw.p50_after_ms)} ms "
+                f"(x{_fmt(rw.speedup)}; after/before 99% CI "
+                f"{_fmt(ci_lo)}..{_fmt(ci_hi)}, interleaved), "
+                f"same rows: {rw.equivalent}",
             )
-    recommended = set(adv.get("recommended") or [])
-    for c in adv.get("candidates") or []:
-        if c.get("ddl") in recommended and query in (c.get("queries_changed") or []):
-            v = (c.get("verdicts") or {}).get(query, {})
+    for c in adv.candidates:
+        if c.ddl in adv.recommended and query in c.queries_changed:
+            v = c.verdicts.get(query)
             gain = (
-                f"p50 {_fmt(v.get('p50_before_ms'))} -> {_fmt(v.get('p50_after_ms'))} ms"
+                f"p50 {_fmt(v.p50_before_ms)} -> {_fmt(v.p50_after_ms)} ms"
                 if v
-                else f"gain {_fmt(c.get('gain_ms'))} ms"
+                else f"gain {_fmt(c.gain_ms)} ms"
             )
-            return c["ddl"], f"{gain}; write cost {_fmt(c.get('insert_us'))} us/insert"
+            return str(c.ddl), f"{gain}; write cost {_fmt(c.insert_us)} us/insert"
     return "", ""
 
 
-def _index_cost(summary: dict, index: str) -> str:
+def _index_cost(evidence: Evidence, index: str) -> str:
     """What keeping an index costs, from the interleaved write-cost measurement."""
-    idx = summary.get("indexes") or {}
+    idx = evidence.indexes or IndexesEvidence()
     parts = [
-        f"{r['op']} {r['cost_us']:+.2f} us ({r.get('cost_pct') or 0:.1f}%, 95% CI "
-        f"{_fmt(r.get('cost_lo'))}..{_fmt(r.get('cost_hi'))})"
-        for r in idx.get("write_cost") or []
-        if r.get("index") == index and r.get("cost_us") is not None
+        f"{r.op} {r.cost_us:+.2f} us ({r.cost_pct or 0:.1f}%, 95% CI "
+        f"{_fmt(r.cost_lo)}..{_fmt(r.cost_hi)})"
+        for r in idx.write_cost
+        if r.index == index
     ]
-    size = next(
-        (i.get("size_bytes") for i in idx.get("inventory") or [] if i.get("index") == index),
-        None,
-    )
+    size = idx.size_bytes.get(index)
     if size is not None:
         parts.append(f"{size / 1024:,.0f} KiB on disk")
     return ("measured cost of keeping it: " + "; ".join(parts)) if parts else ""
 
 
-def _why_ignored(finding: dict, target_results: list[TargetResult]) -> str:
+def _why_ignored(finding: FindingEvidence, target_results: list[TargetResult]) -> str:
     """Why a finding is not an issue, from its numbers: rows involved against the
     low-severity threshold, and what its query's latency target says."""
-    rows, q = finding.get("rows"), finding.get("query", "")
+    rows, q = finding.rows, finding.query
     low = SEVERITY_THRESHOLDS[0]
     size = (
         f"rows involved unknown (counted as below {low:,} by rule)"
@@ -310,26 +317,21 @@ def _why_ignored(finding: dict, target_results: list[TargetResult]) -> str:
     return f"{size}; {tgt}"
 
 
-def _skipped_analyses(summary: dict) -> list[str]:
+def _skipped_analyses(evidence: Evidence) -> list[str]:
     """Everything an analysis stage recorded as not analysed, with its reason."""
-    out = [
-        f"{d.get('query')}: {d.get('reason')}"
-        for d in (summary.get("findings") or {}).get("diagnostics") or []
-        if d.get("diagnostic") == "not_analysed"
-    ]
-    out += [
-        f"{s.get('what')}: {s.get('reason')}"
-        for s in (summary.get("advice") or {}).get("skipped") or []
-    ]
-    return out
+    skipped = (evidence.findings.not_analysed if evidence.findings else ()) + (
+        evidence.advice.skipped if evidence.advice else ()
+    )
+    return [f"{s.what}: {s.reason}" for s in skipped]
 
 
 def derive_issues(
-    summary: dict,
+    evidence: Evidence | Mapping,
     target_results: list[TargetResult],
     deployment_rows: dict[str, int] | None = None,
 ) -> tuple[list[Issue], list[dict]]:
     """Issues by the documented rules, and the findings deliberately not raised (with why)."""
+    evidence = as_evidence(evidence)
     issues: list[Issue] = []
     ignored: list[dict] = []
     failing_queries = {
@@ -369,7 +371,7 @@ def derive_issues(
                 )
             continue
         if r.status == "fail":
-            rec, gain = _advice_for(summary, r.subject)
+            rec, gain = _advice_for(evidence, r.subject)
             add(
                 "critical",
                 f"target failed: {what}",
@@ -400,48 +402,46 @@ def derive_issues(
                 r.subject,
             )
 
-    integ = summary.get("integrity") or {}
-    if integ and not integ.get("integrity_ok", True):
+    integ = evidence.integrity or IntegrityEvidence()
+    if not integ.integrity_ok:
         add(
             "critical",
             "PRAGMA integrity_check reports corruption",
-            integ.get("integrity_problems") or ["integrity_check not ok"],
+            integ.integrity_problems or ["integrity_check not ok"],
             "restore from a backup; do not trust figures from this file",
             "integrity",
         )
-    if integ and not integ.get("foreign_keys_ok", True):
+    if not integ.foreign_keys_ok:
         add(
             "critical",
-            f"{integ.get('foreign_key_violations')} foreign-key violations",
-            integ.get("foreign_key_problems") or ["foreign_key_check not empty"],
+            f"{integ.foreign_key_violations} foreign-key violations",
+            integ.foreign_key_problems or ["foreign_key_check not empty"],
             "fix the orphaned rows; check that every connection sets foreign_keys=ON",
             "integrity",
         )
-    for p in integ.get("pragma_audit") or []:
-        if p["status"] in ("risk", "advice"):
+    for p in integ.pragma_audit:
+        if p.status in ("risk", "advice"):
             add(
-                "medium" if p["status"] == "risk" else "low",
-                f"pragma {p['pragma']} = {p['value']}",
-                [p["why"]],
-                p["recommendation"],
+                "medium" if p.status == "risk" else "low",
+                f"pragma {p.pragma} = {p.value}",
+                [p.why],
+                p.recommendation,
                 "pragma audit",
-                p["pragma"],
+                p.pragma,
             )
 
-    conc = summary.get("concurrency") or {}
+    conc = evidence.concurrency or ConcurrencyEvidence()
     failed_reads = [
-        f"{r['errors']} failed reads: {r['readers']} {r['mode']} readers"
-        + (" with a writer" if r.get("writer") else "")
-        + f" ({r.get('reads')} good reads)"
-        for r in conc.get("sweep") or []
-        if r.get("errors")
+        f"{r.errors} failed reads: {r.readers} {r.mode} readers"
+        + (" with a writer" if r.writer else "")
+        + f" ({r.reads} good reads)"
+        for r in conc.sweep
+        if r.errors
     ]
-    cr = conc.get("concurrent_reads") or {}
     failed_reads += [
-        f"{cr[m]['errors']} failed reads: {cr[m].get('readers')} concurrent {m} readers "
-        f"({cr[m].get('reads')} good reads)"
+        f"{cm.errors} failed reads: {cm.readers} concurrent {m} readers ({cm.reads} good reads)"
         for m in ("thread", "process")
-        if isinstance(cr.get(m), dict) and cr[m].get("errors")
+        if (cm := conc.modes.get(m)) is not None and cm.errors
     ]
     if failed_reads:
         total = sum(int(e.split(" ", 1)[0]) for e in failed_reads)
@@ -454,7 +454,7 @@ def derive_issues(
             "concurrency",
         )
 
-    for f in (summary.get("throughput") or {}).get("failures") or []:
+    for f in evidence.throughput.failures if evidence.throughput else ():
         add(
             "critical",
             "a write was lost or duplicated",
@@ -463,65 +463,63 @@ def derive_issues(
             "throughput",
         )
 
-    findings = (summary.get("findings") or {}).get("plan_findings") or []
-    for f in findings:
-        sev = _FINDING_SEVERITY.get(f.get("severity"), "info")
-        q = f.get("query", "")
+    for f in evidence.findings.plan_findings if evidence.findings else ():
+        sev = _FINDING_SEVERITY.get(f.severity, "info")
+        q = f.query
         if q in failing_queries:
             sev = _BUMP[sev]
         if sev == "info":
-            ignored.append({**f, "why_ignored": _why_ignored(f, target_results)})
+            ignored.append({**f.recorded, "why_ignored": _why_ignored(f, target_results)})
             continue
-        rec, gain = _advice_for(summary, q)
-        text, line = str(f.get("evidence") or ""), f.get("plan_line")
+        rec, gain = _advice_for(evidence, q)
+        text, line = str(f.evidence or ""), f.plan_line
         # the finding's evidence usually quotes its plan line already: say it once
         ev = ([f"plan: `{line}`"] if line and line not in text else []) + [text]
-        if f.get("latency_ms") is not None and "p50" not in text:
-            ev.append(f"measured p50 {_fmt(f.get('latency_ms'))} ms")
+        if f.latency_ms is not None and "p50" not in text:
+            ev.append(f"measured p50 {_fmt(f.latency_ms)} ms")
         add(
             sev,
-            f"{q}: {f.get('rule', '').replace('_', ' ')}"
-            + (f" on {f['table']}" if f.get("table") else ""),
+            f"{q}: {f.rule.replace('_', ' ')}" + (f" on {f.table}" if f.table else ""),
             [e for e in ev if e],
-            rec or str(f.get("detail") or ""),
+            rec or str(f.detail or ""),
             "plan findings",
             q,
             gain,
         )
 
-    for fit in (summary.get("scale") or {}).get("fits") or []:
-        q = fit["query"]
-        claim = _growth_claim(fit)
+    for fit in evidence.fits or ():
+        q = fit.query
+        claim = fit.claim
         if claim == "inconclusive":
             ignored.append(
                 {
                     "query": q,
                     "rule": "scale",
-                    "model": fit.get("model"),
+                    "model": fit.model,
                     "claim": claim,
                     "why_ignored": "no growth claim: "
-                    + str(fit.get("claim_reason") or "the sweep did not judge this fit"),
+                    + str(fit.claim_reason or "the sweep did not judge this fit"),
                 }
             )
             continue
         if claim not in LINEAR_OR_WORSE:
             continue  # flat or O(log n): nothing to act on
-        limit = fit.get("limit_rows")
-        lo, hi = (fit.get("limit_range") or [limit, limit])[:2]
-        table = fit.get("table")
-        horizon = max((deployment_rows or {}).get(table, 0), 10 * (fit.get("n_max") or 0))
-        where = str(fit.get("claim_text") or f"grows {claim}")
+        limit = fit.limit_rows
+        lo, hi = fit.limit_range or (limit, limit)
+        table = fit.table
+        horizon = max((deployment_rows or {}).get(table, 0), 10 * (fit.n_max or 0))
+        where = str(fit.claim_text or f"grows {claim}")
         if lo is not None and lo <= horizon:
             # the whole 95% range of the crossing below the horizon: high; straddling: medium
             sure = hi is not None and hi <= horizon
-            rec, gain = _advice_for(summary, q)
+            rec, gain = _advice_for(evidence, q)
             add(
                 "high" if sure else "medium",
                 # The title states what held across runs (before the horizon or not); the
                 # range is this run's estimate: three quick runs of one commit gave 27k-118k,
                 # 69k-207k and 192k-373k rows, all far inside a 1M-row horizon.
                 f"{q}: grows {claim}, p99 {'predicted to' if sure else 'may'} "
-                f"cross {humanize.duration_ms(fit.get('target_ms'))} before "
+                f"cross {humanize.duration_ms(fit.target_ms)} before "
                 f"{humanize.rows(horizon)}",
                 [
                     where,
@@ -544,8 +542,8 @@ def derive_issues(
                 [
                     where,
                     "no p99 target"
-                    if fit.get("target_ms") is None
-                    else f"p99 not predicted to reach {humanize.duration_ms(fit['target_ms'])} "
+                    if fit.target_ms is None
+                    else f"p99 not predicted to reach {humanize.duration_ms(fit.target_ms)} "
                     f"within the horizon of {humanize.rows(horizon)}"
                     + ("" if limit is None else f" (predicted {_crossing_text(fit)})"),
                 ],
@@ -554,7 +552,7 @@ def derive_issues(
                 q,
             )
 
-    skipped = _skipped_analyses(summary)
+    skipped = _skipped_analyses(evidence)
     if skipped:
         add(
             "low",
@@ -564,18 +562,17 @@ def derive_issues(
             "diagnostics and advisor",
         )
 
-    adv = summary.get("advice") or {}
-    recommended = set(adv.get("recommended") or [])
-    drops = {c.get("ddl"): c for c in adv.get("candidates") or [] if c.get("action") == "drop"}
-    health = (summary.get("indexes") or {}).get("health") or []
-    unused = [h for h in health if h.get("issue") == "unused"]
+    adv = evidence.advice or AdviceEvidence()
+    drops = {c.ddl: c for c in adv.candidates if c.action == "drop"}
+    health = evidence.indexes.health if evidence.indexes else ()
+    unused = [h for h in health if h.issue == "unused"]
     if unused:
-        droppable = [h["index"] for h in unused if h.get("droppable")]
+        droppable = [h.index for h in unused if h.droppable]
         add(
             "low",
             f"{len(unused)} indexes unused by this workload",
             [
-                ", ".join(h["index"] for h in unused),
+                ", ".join(h.index for h in unused),
                 f"{len(droppable)} of them could be dropped without losing a constraint",
             ],
             "keep them if queries outside this workload use them; otherwise drop: "
@@ -584,31 +581,31 @@ def derive_issues(
             "",
         )
     for h in health:
-        if h.get("issue") == "unused":
+        if h.issue == "unused":
             continue
-        if h.get("issue") == "not_analysed":
+        if h.issue == "not_analysed":
             add(
                 "low",
-                f"index {h['index']} not analysed",
-                [h.get("reason") or "no reason recorded"],
+                f"index {h.index} not analysed",
+                [h.reason or "no reason recorded"],
                 "",
                 "index health",
-                h["index"],
+                h.index,
             )
             continue
-        ddl = next((d for d in drops if d and index_name(d) == h["index"]), None)
-        gain = _index_cost(summary, h["index"]) if h.get("droppable") else ""
-        if ddl and ddl in recommended:
+        ddl = next((d for d in drops if d and index_name(d) == h.index), None)
+        gain = _index_cost(evidence, h.index) if h.droppable else ""
+        if ddl and ddl in adv.recommended:
             gain = "recommended by the advisor; " + gain
         add(
             "low",
-            f"index {h['index']} on {h.get('table')}: {h.get('issue', '').replace('_', ' ')}",
-            [h.get("reason") or h.get("issue")],
-            (ddl or f"DROP INDEX {quote_ident(h['index'])}")
-            if h.get("droppable")
+            f"index {h.index} on {h.table}: {h.issue.replace('_', ' ')}",
+            [h.reason or h.issue],
+            (ddl or f"DROP INDEX {quote_ident(h.index)}")
+            if h.droppable
             else "keep (enforces a constraint)",
             "index health",
-            h["index"],
+            h.index,
             gain,
         )
     order = {s: i for i, s in enumerate(SEVERITIES)}
@@ -635,13 +632,20 @@ def decide(target_results: list[TargetResult], issues: list[Issue]) -> Decision:
     )
 
 
-def assess(summary: dict, targets: Targets, deployment_rows: dict[str, int] | None = None) -> dict:
+def assess(
+    evidence: Evidence | Mapping,
+    targets: Targets,
+    deployment_rows: dict[str, int] | None = None,
+) -> dict:
     """Targets, issues and decision as summary.json carries them.
 
-    `deployment_rows` (rows per table at the size the application must reach, e.g. the
-    dataset spec's largest scale) sets the horizon of the scale rule."""
-    results = evaluate_targets(summary, targets)
-    issues, ignored = derive_issues(summary, results, deployment_rows)
+    `evidence` is the run's `Evidence`; a summary-shaped dict (summary.json, `perflab
+    compare`, tests) is read through `Evidence.from_summary`. `deployment_rows` (rows per
+    table at the size the application must reach, e.g. the dataset spec's largest scale)
+    sets the horizon of the scale rule."""
+    evidence = as_evidence(evidence)
+    results = evaluate_targets(evidence, targets)
+    issues, ignored = derive_issues(evidence, results, deployment_rows)
     decision = decide(results, issues)
     counts = {s: sum(i.severity == s for i in issues) for s in SEVERITIES}
     return {

@@ -14,6 +14,7 @@ from typing import Any
 from perflab.analysis import integrity
 from perflab.inputs.workload import workload_record
 from perflab.judge import verdict
+from perflab.judge.evidence import Evidence
 from perflab.stages import indexes, latency, plans, scale, throughput
 from perflab.stages.records import Record, StageContext, part, shown
 
@@ -128,7 +129,10 @@ def run(ctx: StageContext) -> VerdictRecord:
         conn.close()
     recs = replace(recs, integrity=integ, verdict=None)
     found = measured(recs, ctx.targets)
-    assessment = verdict.assess(found, ctx.targets, ctx.deployment_rows)
+    # The records' saved content is the shape summary.json carries, so one mapping
+    # (`Evidence.from_summary`) serves this run and old summaries alike; `judge` sits
+    # below `stages` and cannot read the record classes.
+    assessment = verdict.assess(Evidence.from_summary(found), ctx.targets, ctx.deployment_rows)
     report = {
         **found,
         **assessment,

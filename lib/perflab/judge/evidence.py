@@ -1,0 +1,442 @@
+"""What the verdict reads: the run's evidence as frozen dataclasses, not dicts by key.
+
+`judge.verdict.assess` reads these attributes only. `Evidence.from_summary` is the one
+place a summary-shaped dict (summary.json, old or new, or `stages.summary.measured`)
+becomes evidence: a stage that did not run is None, a figure the stage did not record is
+None, so a short summary gives "not measured", never a KeyError. `judge` sits below
+`stages` on the floors, so evidence is built from the records' saved content (the same
+shape summary.json carries), not from the record classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+_PERCENTILES = ("p50", "p95", "p99")
+
+
+def _pair(v: Any) -> tuple[Any, Any] | None:
+    """A saved [lo, hi] interval as a pair; None when absent."""
+    if not v:
+        return None
+    v = list(v)
+    return (v[0], v[1]) if len(v) >= 2 else (v[0], None)
+
+
+def _dicts(v: Any) -> list[dict]:
+    return [x for x in v or [] if isinstance(x, dict)]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured figure with its interval (a bound is None when too few samples)."""
+
+    value: float
+    lo: float | None = None
+    hi: float | None = None
+
+
+@dataclass(frozen=True)
+class QueryEvidence:
+    """A query's latency percentiles with their 95% intervals, its rate and its target."""
+
+    name: str
+    latency: Mapping[str, Figure] = field(default_factory=dict)  # "p50" | "p95" | "p99"
+    ops_per_s: float | None = None
+    target_ms: float | None = None
+    reference_ms: float | None = None
+
+    @classmethod
+    def from_summary(cls, q: dict) -> QueryEvidence:
+        ms, ci = q.get("latency_ms") or {}, q.get("latency_ci_ms") or {}
+        lat = {}
+        for p in _PERCENTILES:
+            if ms.get(p) is not None:
+                lo, hi = _pair(ci.get(p)) or (None, None)
+                lat[p] = Figure(ms[p], lo, hi)
+        return cls(
+            str(q.get("name")), lat, q.get("ops_per_s"), q.get("target_ms"), q.get("reference_ms")
+        )
+
+
+@dataclass(frozen=True)
+class WriteEvidence:
+    """One write scenario of the throughput stage (one batch size, one set of pragmas)."""
+
+    write: str | None
+    batch_size: int = 1
+    pragmas: Any = None
+    status: str | None = None
+    ops_per_s: float | None = None
+    ops_per_s_ci: tuple[float | None, float | None] | None = None
+
+
+@dataclass(frozen=True)
+class ThroughputEvidence:
+    writes: tuple[WriteEvidence, ...] = ()
+    pragmas: Any = None  # the run's pragmas (settings.pragmas), when recorded
+    failures: tuple[str, ...] = ()  # writes lost or duplicated
+
+    @classmethod
+    def from_summary(cls, t: dict) -> ThroughputEvidence:
+        writes = tuple(
+            WriteEvidence(
+                w.get("write"),
+                w.get("batch_size", 1),
+                w.get("pragmas"),
+                w.get("status"),
+                w.get("ops_per_s"),
+                _pair(w.get("ops_per_s_ci")),
+            )
+            for w in _dicts(t.get("writes"))
+        )
+        pragmas = (t.get("settings") or {}).get("pragmas")
+        return cls(writes, pragmas, tuple(str(f) for f in t.get("failures") or []))
+
+
+@dataclass(frozen=True)
+class ReadModeEvidence:
+    """Concurrent reads done one way (threads or processes): the median total time."""
+
+    total_ms: float | None
+    total_ms_ci: tuple[float | None, float | None] | None = None
+    errors: int = 0
+    reads: int | None = None
+    readers: int | None = None
+
+
+@dataclass(frozen=True)
+class SweepPointEvidence:
+    readers: int
+    mode: str
+    errors: int = 0
+    writer: bool = False
+    reads: int | None = None
+
+
+@dataclass(frozen=True)
+class ConcurrencyEvidence:
+    reads_name: str | None = None  # the concurrent-reads scenario (a target's operation)
+    modes: Mapping[str, ReadModeEvidence] = field(default_factory=dict)  # thread | process
+    sweep: tuple[SweepPointEvidence, ...] = ()
+
+    @classmethod
+    def from_summary(cls, c: dict) -> ConcurrencyEvidence:
+        cr = c.get("concurrent_reads") or {}
+        modes = {
+            m: ReadModeEvidence(
+                cr[m].get("total_ms"),
+                _pair(cr[m].get("total_ms_ci")),
+                cr[m].get("errors") or 0,
+                cr[m].get("reads"),
+                cr[m].get("readers"),
+            )
+            for m in ("thread", "process")
+            if isinstance(cr.get(m), dict)
+        }
+        sweep = tuple(
+            SweepPointEvidence(
+                r.get("readers"),
+                r.get("mode"),
+                r.get("errors") or 0,
+                bool(r.get("writer")),
+                r.get("reads"),
+            )
+            for r in _dicts(c.get("sweep"))
+        )
+        return cls(cr.get("name"), modes, sweep)
+
+
+@dataclass(frozen=True)
+class PragmaAuditEvidence:
+    pragma: str
+    value: Any
+    status: str  # ok | risk | advice
+    why: str = ""
+    recommendation: str = ""
+
+
+@dataclass(frozen=True)
+class IntegrityEvidence:
+    integrity_ok: bool = True
+    integrity_problems: tuple[str, ...] = ()
+    foreign_keys_ok: bool = True
+    foreign_key_violations: int | None = None
+    foreign_key_problems: tuple[str, ...] = ()
+    pragma_audit: tuple[PragmaAuditEvidence, ...] = ()
+
+    @classmethod
+    def from_summary(cls, i: dict) -> IntegrityEvidence:
+        audit = tuple(
+            PragmaAuditEvidence(
+                p.get("pragma"),
+                p.get("value"),
+                p.get("status"),
+                p.get("why"),
+                p.get("recommendation"),
+            )
+            for p in _dicts(i.get("pragma_audit"))
+        )
+        return cls(
+            i.get("integrity_ok", True),
+            tuple(i.get("integrity_problems") or ()),
+            i.get("foreign_keys_ok", True),
+            i.get("foreign_key_violations"),
+            tuple(i.get("foreign_key_problems") or ()),
+            audit,
+        )
+
+
+@dataclass(frozen=True)
+class FindingEvidence:
+    """One plan finding; `recorded` is the finding as its stage saved it, echoed verbatim
+    into `ignored_findings` when the verdict does not raise it."""
+
+    query: str = ""
+    rule: str = ""
+    severity: str | None = None
+    table: str | None = None
+    plan_line: str | None = None
+    evidence: str | None = None
+    detail: str | None = None
+    rows: int | None = None
+    latency_ms: float | None = None
+    recorded: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_summary(cls, f: dict) -> FindingEvidence:
+        return cls(
+            f.get("query", ""),
+            f.get("rule", ""),
+            f.get("severity"),
+            f.get("table"),
+            f.get("plan_line"),
+            f.get("evidence"),
+            f.get("detail"),
+            f.get("rows"),
+            f.get("latency_ms"),
+            dict(f),
+        )
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Something an analysis stage did not analyse, and why."""
+
+    what: Any
+    reason: Any
+
+
+@dataclass(frozen=True)
+class FindingsEvidence:
+    plan_findings: tuple[FindingEvidence, ...] = ()
+    not_analysed: tuple[Skipped, ...] = ()  # diagnostics of kind "not_analysed"
+
+    @classmethod
+    def from_summary(cls, f: dict) -> FindingsEvidence:
+        return cls(
+            tuple(FindingEvidence.from_summary(x) for x in _dicts(f.get("plan_findings"))),
+            tuple(
+                Skipped(d.get("query"), d.get("reason"))
+                for d in _dicts(f.get("diagnostics"))
+                if d.get("diagnostic") == "not_analysed"
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class RewriteEvidence:
+    query: str | None
+    fix: str | None = None
+    p50_before_ms: float | None = None
+    p50_after_ms: float | None = None
+    speedup: float | None = None
+    ratio_ci: tuple[float | None, float | None] | None = None
+    equivalent: Any = None
+
+
+@dataclass(frozen=True)
+class BeforeAfter:
+    p50_before_ms: float | None = None
+    p50_after_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class CandidateEvidence:
+    """An index the advisor measured: what it changes, its gain and its write cost."""
+
+    ddl: str | None
+    action: str | None = None
+    queries_changed: tuple[str, ...] = ()
+    verdicts: Mapping[str, BeforeAfter] = field(default_factory=dict)  # query -> p50s
+    gain_ms: float | None = None
+    insert_us: float | None = None
+
+
+@dataclass(frozen=True)
+class AdviceEvidence:
+    recommended: frozenset[str] = frozenset()  # the DDL the advisor recommends
+    candidates: tuple[CandidateEvidence, ...] = ()
+    query_rewrites: tuple[RewriteEvidence, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+
+    @classmethod
+    def from_summary(cls, a: dict) -> AdviceEvidence:
+        cands = tuple(
+            CandidateEvidence(
+                c.get("ddl"),
+                c.get("action"),
+                tuple(c.get("queries_changed") or ()),
+                {
+                    q: BeforeAfter(v.get("p50_before_ms"), v.get("p50_after_ms"))
+                    for q, v in (c.get("verdicts") or {}).items()
+                    if v  # an empty entry says nothing: the candidate's gain is used
+                },
+                c.get("gain_ms"),
+                c.get("insert_us"),
+            )
+            for c in _dicts(a.get("candidates"))
+        )
+        rewrites = tuple(
+            RewriteEvidence(
+                rw.get("query"),
+                rw.get("fix"),
+                rw.get("p50_before_ms"),
+                rw.get("p50_after_ms"),
+                rw.get("speedup"),
+                _pair(rw.get("ratio_ci")),
+                rw.get("equivalent"),
+            )
+            for rw in _dicts(a.get("query_rewrites"))
+        )
+        skipped = tuple(Skipped(s.get("what"), s.get("reason")) for s in _dicts(a.get("skipped")))
+        return cls(frozenset(a.get("recommended") or ()), cands, rewrites, skipped)
+
+
+@dataclass(frozen=True)
+class WriteCostEvidence:
+    index: str | None
+    op: str | None
+    cost_us: float
+    cost_pct: float | None = None
+    cost_lo: float | None = None
+    cost_hi: float | None = None
+
+
+@dataclass(frozen=True)
+class HealthEvidence:
+    index: str
+    issue: str = ""  # unused | redundant | not_analysed | ...
+    table: str | None = None
+    droppable: bool = False
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class IndexesEvidence:
+    health: tuple[HealthEvidence, ...] = ()
+    write_cost: tuple[WriteCostEvidence, ...] = ()  # measured rows only (cost_us known)
+    size_bytes: Mapping[str, int] = field(default_factory=dict)  # index -> bytes on disk
+
+    @classmethod
+    def from_summary(cls, i: dict) -> IndexesEvidence:
+        health = tuple(
+            HealthEvidence(
+                h["index"],
+                h.get("issue", ""),
+                h.get("table"),
+                bool(h.get("droppable")),
+                h.get("reason"),
+            )
+            for h in _dicts(i.get("health"))
+        )
+        cost = tuple(
+            WriteCostEvidence(
+                r.get("index"),
+                r.get("op"),
+                r["cost_us"],
+                r.get("cost_pct"),
+                r.get("cost_lo"),
+                r.get("cost_hi"),
+            )
+            for r in _dicts(i.get("write_cost"))
+            if r.get("cost_us") is not None
+        )
+        sizes: dict[str, int] = {}
+        for inv in _dicts(i.get("inventory")):  # the first entry of an index counts
+            if inv.get("index") not in sizes:
+                sizes[inv.get("index")] = inv.get("size_bytes")
+        return cls(health, cost, {k: v for k, v in sizes.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class FitEvidence:
+    """One query's growth fit from the scale sweep, with the claim it supports."""
+
+    query: str
+    claim: str = "inconclusive"
+    claim_reason: str | None = None
+    claim_text: str | None = None
+    model: str | None = None
+    table: str | None = None
+    n_max: int | None = None
+    target_ms: float | None = None
+    limit_rows: float | None = None
+    limit_range: tuple[float | None, float | None] | None = None
+
+    @classmethod
+    def from_summary(cls, f: dict) -> FitEvidence:
+        return cls(
+            f["query"],
+            str(f.get("claim") or "inconclusive"),  # an older summary's fit claims nothing
+            f.get("claim_reason"),
+            f.get("claim_text"),
+            f.get("model"),
+            f.get("table"),
+            f.get("n_max"),
+            f.get("target_ms"),
+            f.get("limit_rows"),
+            _pair(f.get("limit_range")),
+        )
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything the verdict reads; a stage that did not run is None."""
+
+    queries: tuple[QueryEvidence, ...] = ()
+    throughput: ThroughputEvidence | None = None
+    concurrency: ConcurrencyEvidence | None = None
+    integrity: IntegrityEvidence | None = None
+    findings: FindingsEvidence | None = None
+    advice: AdviceEvidence | None = None
+    indexes: IndexesEvidence | None = None
+    fits: tuple[FitEvidence, ...] | None = None  # the scale stage's fits
+
+    def query(self, name: str) -> QueryEvidence | None:
+        return next((q for q in self.queries if q.name == name), None)
+
+    @classmethod
+    def from_summary(cls, d: Mapping[str, Any]) -> Evidence:
+        """Evidence from a summary-shaped dict (summary.json, `stages.summary.measured`).
+        A stage key absent or empty gives None, as the verdict treats it as not run."""
+
+        def stage(key: str, build):
+            v = d.get(key)
+            return build(v) if isinstance(v, dict) and v else None
+
+        scale = d.get("scale")
+        return cls(
+            tuple(QueryEvidence.from_summary(q) for q in _dicts(d.get("queries"))),
+            stage("throughput", ThroughputEvidence.from_summary),
+            stage("concurrency", ConcurrencyEvidence.from_summary),
+            stage("integrity", IntegrityEvidence.from_summary),
+            stage("findings", FindingsEvidence.from_summary),
+            stage("advice", AdviceEvidence.from_summary),
+            stage("indexes", IndexesEvidence.from_summary),
+            tuple(FitEvidence.from_summary(f) for f in _dicts(scale.get("fits")))
+            if isinstance(scale, dict) and scale
+            else None,
+        )
