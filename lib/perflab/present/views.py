@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from perflab import humanize
 from perflab.inputs.targets import CLAIMS
 from perflab.present import theme
 
@@ -482,3 +483,14 @@ def not_replayed(summary: dict) -> pd.DataFrame:
     return _frame(
         (summary.get("workload") or {}).get("not_replayed"), ["name", "kind", "reason", "sql"]
     )
+
+
+def by_size(points: pd.DataFrame, value: str) -> pd.DataFrame:
+    """One row per query, one column per size of the sweep (smallest first), headed by the
+    size as a reader knows it: the rows of the largest table the workload reads there.
+    Sizes are the sweep's databases, so every query has a value in every column."""
+    size = points.groupby("scale")["n"].max().sort_values()
+    wide = points.pivot_table(index="query", columns="scale", values=value, sort=False)
+    wide = wide[list(size.index)]
+    wide.columns = [f"{humanize.count(n)} rows" for n in size]
+    return wide
