@@ -260,7 +260,7 @@ def test_empty_parent_and_defaults(tmp_path: Path) -> None:
         ),
         (
             SPEC.replace("      tag: {kind: choice", "      tag: {kind: [choice"),
-            r"spec\.yaml:\d+: invalid YAML",
+            r"spec\.yaml:\d+: YAML error",
         ),
     ],
 )
@@ -271,7 +271,7 @@ def test_bad_specs(tmp_path: Path, spec_text: str, pattern: str) -> None:
 
 def test_bad_yaml_line_number(tmp_path: Path) -> None:
     text = "name: x\nschema: schema.sql\nscales:\n  s: {users: 1\n  t: 2\n"
-    with pytest.raises(PerflabError, match=r"spec\.yaml:5: invalid YAML"):
+    with pytest.raises(PerflabError, match=r"spec\.yaml:5: YAML error"):
         load_dataset_spec(_write(tmp_path, text))
 
 

@@ -97,6 +97,7 @@ from perflab.sqlite.schema import (
     quote_ident,
     split_statements,
 )
+from perflab.yamlio import parse_yaml
 
 __all__ = [
     "BUILD_PRAGMAS",
@@ -330,13 +331,7 @@ def load_dataset_spec(path: Path, *, schema: Path | None = None) -> DatasetSpec:
     if is_sqlite_file(path):
         return load_dataset_spec(database_spec(path))
     text = read_text(path, "dataset spec")
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(e, "problem", None) or str(e)
-        raise PerflabError(f"{path}{line}: invalid YAML: {problem}") from None
+    data = parse_yaml(text, path)
     loc = _Locator(path, text)
     if not isinstance(data, dict):
         raise loc.error((), "a dataset spec must be a mapping")

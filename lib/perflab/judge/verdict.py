@@ -43,12 +43,15 @@ import pandas as pd
 
 from perflab import humanize
 from perflab.analysis.advisor import index_name
+from perflab.analysis.findings import SEVERITIES as FINDING_SEVERITIES
 from perflab.analysis.findings import SEVERITY_THRESHOLDS
 from perflab.inputs.targets import Target, Targets
 from perflab.measure.scale import LINEAR_OR_WORSE
 from perflab.sqlite.schema import quote_ident
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
+# One scale: a plan finding's severity (info < low < medium < high) is an issue's, and
+# "critical" (a missed target) sits above it.
+SEVERITIES = ("critical", *reversed(FINDING_SEVERITIES))
 DECISIONS = ("APPROVED", "APPROVED WITH CONDITIONS", "REJECTED")
 _PCT = {"latency_p50_ms": "p50", "latency_p95_ms": "p95", "latency_p99_ms": "p99"}
 
@@ -239,7 +242,6 @@ def _crossing_text(fit: dict) -> str:
     return f"between {humanize.count(lo)} and {humanize.rows(hi)}"
 
 
-_FINDING_SEVERITY = {"high": "high", "medium": "medium", "low": "low", "info": "info"}
 _BUMP = {"info": "low", "low": "medium", "medium": "high", "high": "high"}
 
 
@@ -465,7 +467,7 @@ def derive_issues(
 
     findings = (summary.get("findings") or {}).get("plan_findings") or []
     for f in findings:
-        sev = _FINDING_SEVERITY.get(f.get("severity"), "info")
+        sev = f.get("severity") if f.get("severity") in FINDING_SEVERITIES else "info"
         q = f.get("query", "")
         if q in failing_queries:
             sev = _BUMP[sev]
