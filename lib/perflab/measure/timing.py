@@ -71,15 +71,10 @@ def timed_calls(
     return Samples(ns[:done], rows[:done], warmed, done < n)
 
 
-def run_calls(
-    call: Callable[[tuple], int],
-    params: Sequence[tuple],
-    *,
-    warmup: int = 50,
-    max_seconds: float | None = None,
-) -> Samples:
-    """Time ``call(p)`` (which returns the rows it fetched) once per tuple, in `timed_calls`."""
-    loop = timed_calls(params, warmup=warmup, max_seconds=max_seconds)
+def run_calls(call: Callable[[tuple], int], params: Sequence[tuple], **budget) -> Samples:
+    """Time ``call(p)`` (which returns the rows it fetched) once per tuple in `timed_calls`;
+    ``budget``: its ``warmup`` and ``max_seconds``."""
+    loop = timed_calls(params, **budget)
     send = loop.send
     try:
         p = next(loop)
@@ -90,21 +85,17 @@ def run_calls(
 
 
 async def run_calls_async(
-    call: Callable[[tuple], Awaitable[int]],
-    params: Sequence[tuple],
-    *,
-    warmup: int = 50,
-    max_seconds: float | None = None,
+    call: Callable[[tuple], Awaitable[int]], params: Sequence[tuple], **budget
 ) -> Samples:
     """`run_calls` for a coroutine: ``await call(p)`` is what is timed."""
-    loop = timed_calls(params, warmup=warmup, max_seconds=max_seconds)
-    send = loop.send
+    loop, p = timed_calls(params, **budget), None
     try:
-        p = next(loop)
-        while True:
-            p = send(await call(p))
+        for p in loop:  # the first tuple; each next one comes from send
+            while True:
+                p = loop.send(await call(p))
     except StopIteration as stop:
         return stop.value
+    return Samples(np.zeros(0, np.int64), np.zeros(0, np.int64), 0)  # no tuples at all
 
 
 def time_statement(
