@@ -11,7 +11,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from perflab.database.dataset import BuildReport, DatasetSpec, cached_database, load_dataset_spec
+from perflab.database.build import BuildReport
+from perflab.database.source import Source, open_source
 from perflab.inputs.config import RunConfig
 from perflab.inputs.targets import Targets, load_targets
 from perflab.inputs.workload import Workload, load_workload
@@ -69,16 +70,16 @@ class RunContext:
             conn.close()
 
 
-def load_inputs(cfg: RunConfig) -> tuple[DatasetSpec, Workload, Targets]:
+def load_inputs(cfg: RunConfig) -> tuple[Source, Workload, Targets]:
     """Parse and cross-check every input file; errors name the file and entry."""
-    spec = load_dataset_spec(cfg.dataset)
+    source = open_source(cfg.dataset, scale=cfg.profile.scale, seed=cfg.seed)
     wl = load_workload(cfg.workload)
     tg = load_targets(
         cfg.targets,
         queries={q.name for q in wl.queries},
         operations={w.name for w in wl.writes} | {c.name for c in wl.concurrency},
     )
-    return spec, wl, tg
+    return source, wl, tg
 
 
 def prepare(
@@ -100,18 +101,6 @@ def prepare(
         seed=seed,
         iterations=iterations,
     )
-    from perflab.inputs import userdb
-
-    existing = userdb.is_sqlite_file(cfg.dataset)  # --db: the user's data, not generated
-    spec = None if existing else load_dataset_spec(cfg.dataset)
-    wl = load_workload(cfg.workload)
-    tg = load_targets(
-        cfg.targets,
-        queries={q.name for q in wl.queries},
-        operations={w.name for w in wl.writes} | {c.name for c in wl.concurrency},
-    )
-    if existing:
-        build = userdb.existing_build(cfg.dataset, seed=cfg.seed)
-    else:
-        build = cached_database(spec, cfg.profile.scale, seed=cfg.seed, progress=progress)
+    source, wl, tg = load_inputs(cfg)
+    build = source.build(progress=progress)
     return RunContext(cfg, build, wl, tg, Path(run_dir) if run_dir else None)
