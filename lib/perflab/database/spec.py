@@ -75,7 +75,7 @@ import numpy as np
 import yaml
 
 from perflab.errors import PerflabError
-from perflab.fsio import read_text
+from perflab.fsio import parse_file
 from perflab.sqlite.schema import (
     ColumnInfo,
     FkInfo,
@@ -193,8 +193,14 @@ def load_spec(path: Path, *, schema: Path | None = None) -> DatasetSpec:
     ``schema`` overrides the spec's ``schema`` key (``perflab run --schema x.sql --dataset
     y.yaml``). A path that may be a database instead: `perflab.database.source`.
     """
-    path = Path(path)
-    text = read_text(path, "dataset spec")
+    spec, loc = parse_file(path, "dataset spec", _parse_spec, schema)
+    _validate(spec, introspect_ddl(load_ddl(spec.schema_path), str(spec.schema_path)), loc)
+    return spec
+
+
+def _parse_spec(path: Path, text: str, schema: Path | None) -> tuple[DatasetSpec, _Locator]:
+    """The YAML as a DatasetSpec, checked on its own (kept per content by `parse_file`);
+    `load_spec` checks it against the DDL, which may have changed since, every time."""
     data = parse_yaml(text, path)
     loc = _Locator(path, text)
     if not isinstance(data, dict):
@@ -249,9 +255,7 @@ def load_spec(path: Path, *, schema: Path | None = None) -> DatasetSpec:
         source=path,
         time_range=time_range,
     )
-    ddl = load_ddl(schema_path)
-    _validate(spec, introspect_ddl(ddl, str(schema_path)), loc)
-    return spec
+    return spec, loc
 
 
 def _iso(v: Any, loc: _Locator, kp: tuple[str, ...]) -> str:

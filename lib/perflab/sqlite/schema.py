@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from perflab.errors import PerflabError
-from perflab.fsio import read_text
+from perflab.fsio import parse_once, read_text
 
 __all__ = [
     "ColumnInfo",
@@ -829,7 +829,12 @@ def introspect(conn: sqlite3.Connection) -> SchemaInfo:
 
 
 def introspect_ddl(ddl: str, source: str = "<ddl>") -> SchemaInfo:
-    """Apply DDL to an in-memory database and introspect it (validates the DDL on the way)."""
+    """Apply DDL to an in-memory database and introspect it (validates the DDL on the way);
+    once per process for the same text (`perflab.fsio.parse_once`)."""
+    return parse_once(ddl, lambda: _introspect_ddl(ddl, source), "introspect_ddl", source)
+
+
+def _introspect_ddl(ddl: str, source: str) -> SchemaInfo:
     conn = sqlite3.connect(":memory:")
     try:
         skipped: list[str] = []
