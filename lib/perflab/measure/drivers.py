@@ -84,14 +84,10 @@ def _apsw_readonly(path: Path):
 
 
 def time_apsw(
-    path: Path,
-    sql: str,
-    params: Sequence[tuple],
-    *,
-    warmup: int = 20,
-    max_seconds: float | None = None,
-    pragmas=None,
+    path: Path, sql: str, params: Sequence[tuple], *, pragmas=None, **budget
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Nanoseconds and rows per call through APSW; ``budget``: `timed_calls`' warmup and
+    max_seconds (the same for every driver)."""
     conn = _apsw_readonly(path)
     try:
         for k, v in _pragmas(pragmas).items():
@@ -101,21 +97,16 @@ def time_apsw(
         def call(p: tuple) -> int:
             return len(cur.execute(sql, p).fetchall())
 
-        s = run_calls(call, params, warmup=warmup, max_seconds=max_seconds)
+        s = run_calls(call, params, **budget)
         return s.ns, s.rows
     finally:
         conn.close()
 
 
 def time_aiosqlite(
-    path: Path,
-    sql: str,
-    params: Sequence[tuple],
-    *,
-    warmup: int = 20,
-    max_seconds: float | None = None,
-    pragmas=None,
+    path: Path, sql: str, params: Sequence[tuple], *, pragmas=None, **budget
 ) -> tuple[np.ndarray, np.ndarray]:
+    """As `time_apsw`, through aiosqlite (each call awaited inside the timed span)."""
     import aiosqlite
 
     async def main():
@@ -128,7 +119,7 @@ def time_aiosqlite(
                 async with db.execute(sql, p) as cur:
                     return len(await cur.fetchall())
 
-            s = await run_calls_async(call, params, warmup=warmup, max_seconds=max_seconds)
+            s = await run_calls_async(call, params, **budget)
             return s.ns, s.rows
 
     return _run_async(main())
@@ -147,17 +138,12 @@ def _run_async(coro):
 
 
 def time_sqlite3(
-    path: Path,
-    sql: str,
-    params: Sequence[tuple],
-    *,
-    warmup: int = 20,
-    max_seconds: float | None = None,
-    pragmas=None,
+    path: Path, sql: str, params: Sequence[tuple], *, pragmas=None, **budget
 ) -> tuple[np.ndarray, np.ndarray]:
+    """As `time_apsw`, through the stdlib module (the run's engine)."""
     conn = engine.connect(Path(path), readonly=True, pragmas=pragmas)
     try:
-        s = time_statement(conn, sql, list(params), warmup=warmup, max_seconds=max_seconds)
+        s = time_statement(conn, sql, list(params), **budget)
         return s.ns, s.rows
     finally:
         conn.close()
