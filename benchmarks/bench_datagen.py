@@ -20,7 +20,9 @@ import time
 from pathlib import Path
 
 from perflab import paths
-from perflab.database.dataset import BUILD_PRAGMAS, build_database, generate, load_dataset_spec
+from perflab.database.build import BUILD_PRAGMAS, build_database
+from perflab.database.generate import generate
+from perflab.database.spec import load_spec
 from perflab.sqlite.schema import apply_ddl, load_ddl, quote_ident
 
 
@@ -51,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--spec", type=Path, default=paths.DEFAULT_DATASET)
     args = ap.parse_args(argv)
 
-    spec = load_dataset_spec(args.spec)
+    spec = load_spec(args.spec)
     ddl = load_ddl(spec.schema_path)
     tables: dict[str, tuple[tuple[str, ...], list[tuple]]] = {}
     for chunk in generate(spec, ddl, args.scale):

@@ -7,7 +7,7 @@ sqlite-utils` first.
 
 Two jobs on the embedded schema, in one process, interleaved, median of the repetitions:
 
-- inserts: the rows `perflab.database.dataset.generate` yields for the scale, collected in memory
+- inserts: the rows `perflab.database.generate.generate` yields for the scale, collected in memory
   beforehand, into a fresh file made from the same DDL under the build pragmas, one
   transaction per table: (a) executemany, as `build_database` does
   (`bench_datagen.baseline`), against (b) sqlite-utils' ``Table.insert_all``;
@@ -35,7 +35,9 @@ import sqlite_utils
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_datagen import baseline  # noqa: E402 - the sibling script's executemany loop
 from perflab import paths  # noqa: E402
-from perflab.database.dataset import BUILD_PRAGMAS, generate, load_dataset_spec  # noqa: E402
+from perflab.database.build import BUILD_PRAGMAS  # noqa: E402
+from perflab.database.generate import generate  # noqa: E402
+from perflab.database.spec import load_spec  # noqa: E402
 from perflab.sqlite.schema import apply_ddl, introspect, load_ddl  # noqa: E402
 
 
@@ -74,7 +76,7 @@ def main() -> None:
     ap.add_argument("--scale", default="quick")
     ap.add_argument("--reps", type=int, default=3)
     args = ap.parse_args()
-    spec = load_dataset_spec(paths.DEFAULT_DATASET)
+    spec = load_spec(paths.DEFAULT_DATASET)
     ddl = load_ddl(spec.schema_path)
     tables: dict[str, tuple[tuple[str, ...], list[tuple]]] = {}
     for chunk in generate(spec, ddl, args.scale):

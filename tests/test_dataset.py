@@ -10,14 +10,9 @@ from pathlib import Path
 
 import pytest
 from perflab import paths
-from perflab.database.dataset import (
-    GeneratedTable,
-    build_database,
-    cache_key,
-    cached_database,
-    generate,
-    load_dataset_spec,
-)
+from perflab.database.build import build_database, cache_key, cached_database
+from perflab.database.generate import GeneratedTable, generate
+from perflab.database.spec import load_spec
 from perflab.errors import PerflabError
 from perflab.sqlite.schema import load_ddl
 
@@ -102,7 +97,7 @@ def _write(tmp_path: Path, spec: str = SPEC, ddl: str = DDL) -> Path:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     tmp = tmp_path_factory.mktemp("small")
-    spec = load_dataset_spec(_write(tmp))
+    spec = load_spec(_write(tmp))
     report = build_database(spec, "s", tmp / "db.sqlite", progress=False)
     return tmp / "db.sqlite", report
 
@@ -207,7 +202,7 @@ def test_null_unless_and_parent_copy(built: tuple[Path, object]) -> None:
 
 
 def test_determinism(tmp_path: Path) -> None:
-    spec = load_dataset_spec(_write(tmp_path))
+    spec = load_spec(_write(tmp_path))
     ddl = load_ddl(spec.schema_path)
     a = _table_hash(list(generate(spec, ddl, "s")))
     b = _table_hash(list(generate(spec, ddl, "s")))
@@ -220,7 +215,7 @@ def test_determinism(tmp_path: Path) -> None:
 
 
 def test_empty_parent_and_defaults(tmp_path: Path) -> None:
-    spec = load_dataset_spec(_write(tmp_path))
+    spec = load_spec(_write(tmp_path))
     chunks = list(generate(spec, load_ddl(spec.schema_path), "zero"))
     by = {c.table: c for c in chunks}
     assert len(by["items"].rows) == 0
@@ -260,29 +255,29 @@ def test_empty_parent_and_defaults(tmp_path: Path) -> None:
         ),
         (
             SPEC.replace("      tag: {kind: choice", "      tag: {kind: [choice"),
-            r"spec\.yaml:\d+: invalid YAML",
+            r"spec\.yaml:\d+: YAML error",
         ),
     ],
 )
 def test_bad_specs(tmp_path: Path, spec_text: str, pattern: str) -> None:
     with pytest.raises(PerflabError, match=pattern):
-        load_dataset_spec(_write(tmp_path, spec_text))
+        load_spec(_write(tmp_path, spec_text))
 
 
 def test_bad_yaml_line_number(tmp_path: Path) -> None:
     text = "name: x\nschema: schema.sql\nscales:\n  s: {users: 1\n  t: 2\n"
-    with pytest.raises(PerflabError, match=r"spec\.yaml:5: invalid YAML"):
-        load_dataset_spec(_write(tmp_path, text))
+    with pytest.raises(PerflabError, match=r"spec\.yaml:5: YAML error"):
+        load_spec(_write(tmp_path, text))
 
 
 def test_unknown_scale(tmp_path: Path) -> None:
-    spec = load_dataset_spec(_write(tmp_path))
+    spec = load_spec(_write(tmp_path))
     with pytest.raises(PerflabError, match=r"unknown scale 'huge' \(known scales: s, zero\)"):
         cached_database(spec, "huge", cache_dir=tmp_path)
 
 
 def test_default_spec_tiny_and_cache(tmp_path: Path) -> None:
-    spec = load_dataset_spec(paths.DEFAULT_DATASET)
+    spec = load_spec(paths.DEFAULT_DATASET)
     r1 = cached_database(spec, "tiny", cache_dir=tmp_path, progress=False)
     assert not r1.from_cache and r1.path.exists()
     for t, n in spec.scales["tiny"].items():
@@ -321,7 +316,7 @@ def _one_table(tmp_path: Path, columns: str):
 
     schema = tmp_path / "s.sql"
     schema.write_text(f"CREATE TABLE t(id INTEGER PRIMARY KEY, {columns});")
-    return schema, load_dataset_spec(schema_spec(schema, rows={"tiny": 40}))
+    return schema, load_spec(schema_spec(schema, rows={"tiny": 40}))
 
 
 @pytest.mark.parametrize(

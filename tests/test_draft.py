@@ -6,7 +6,8 @@ import sqlite3
 
 import yaml
 from perflab.cli import main
-from perflab.database.dataset import build_database, load_dataset_spec
+from perflab.database.build import build_database
+from perflab.database.spec import load_spec
 from perflab.inputs import userdb
 from perflab.inputs.draft import draft_workload
 from perflab.inputs.workload import ParamSampler, check_statement, load_workload
@@ -55,7 +56,7 @@ def test_draft_from_schema_runs_on_generated_data(tmp_path, monkeypatch):
     wl_path = tmp_path / "wl.yaml"
     wl_path.write_text(text)
     wl = load_workload(wl_path)
-    spec = load_dataset_spec(userdb.schema_spec(ddl))
+    spec = load_spec(userdb.schema_spec(ddl))
     db = build_database(spec, "tiny", tmp_path / "awk.db", progress=False).path
     conn = sqlite3.connect(db)
     for q in wl.queries:

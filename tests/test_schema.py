@@ -190,3 +190,15 @@ def test_default_ddl_inventory() -> None:
     assert order.index("memory_entries") < order.index("audit")
     ttl = next(i for i in s.indexes if i.name == "idx_memory_episodic_ttl")
     assert ttl.where_sql == "memory_type = 'episodic' AND is_deleted = 0"
+
+
+def test_names_are_looked_up_as_sqlite_compares_them():
+    """Case-insensitively, and a missing name is one error naming it."""
+    s = introspect_ddl("CREATE TABLE Users (Id INTEGER PRIMARY KEY, Email TEXT);")
+    assert s.table("USERS").column("email").name == "Email"
+    assert s.has_table("users") and s.table("users").has_column("ID")
+    assert not s.has_table("user") and not s.table("Users").has_column("mail")
+    with pytest.raises(PerflabError, match="no table 'posts'"):
+        s.table("posts")
+    with pytest.raises(PerflabError, match="'Users' has no column 'mail'"):
+        s.table("Users").column("mail")

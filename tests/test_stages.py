@@ -71,6 +71,13 @@ class _Spec:
         return {"items": 300}
 
 
+class _Source:
+    """Where the database came from, as `prepare` would have opened it."""
+
+    def dataset_spec(self) -> _Spec:
+        return _Spec()
+
+
 @pytest.fixture(scope="module")
 def small_ctx(tmp_path_factory) -> RunContext:
     """A context on a 300-row database built here (module-wide: measuring takes seconds)."""
@@ -82,7 +89,7 @@ def small_ctx(tmp_path_factory) -> RunContext:
     c.close()
     build = BuildReport(path, "tiny", 7, {"items": 300}, 0.0, 0.0, True, {}, "k", True)
     cfg = config.RunConfig(config.profile("tiny"))
-    return RunContext(cfg, build, WORKLOAD, TARGETS, None, _Spec())
+    return RunContext(cfg, build, WORKLOAD, TARGETS, None, _Source())
 
 
 @pytest.fixture

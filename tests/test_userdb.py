@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from perflab.database.source import Snapshot, load_dataset_spec, open_source
 from perflab.errors import PerflabError
 from perflab.inputs import userdb
 
@@ -150,7 +151,7 @@ def test_integrity_problems_are_findings_when_readable(make_db, tmp_path):
     rep = userdb.snapshot(db, tmp_path / "copy.sqlite")
     assert rep.integrity and "posts_user" in rep.integrity[0]
     assert userdb.fingerprint(db) == before
-    build = userdb.existing_build(rep.path)
+    build = Snapshot(rep.path).build()
     assert any("integrity" in n for n in build.notes)
 
 
@@ -196,7 +197,7 @@ def test_existing_build_record(make_db, tmp_path, monkeypatch):
     monkeypatch.setenv("PERFLAB_CACHE_DIR", str(tmp_path / "cache"))
     db = make_db(DDL, rows=ROWS + "ANALYZE;")
     before = userdb.fingerprint(db)
-    b = userdb.existing_build(db, seed=7)
+    b = open_source(db, seed=7).build()
     assert b.scale == "existing" and b.from_cache is False and b.analyzed is True
     assert b.source == str(db.resolve()) and b.seed == 7
     assert b.row_counts == {"users": 200, "posts": 500}
@@ -211,5 +212,5 @@ def test_schema_ddl_and_spec_for_database(make_db, tmp_path, monkeypatch):
     assert rep.virtual_tables == ("docs",)
     ddl = userdb.schema_ddl(rep.path)
     assert "posts_user" in ddl and "fts5" not in ddl and "docs_data" not in ddl
-    spec = userdb.spec_for_database(rep.path)
+    spec = load_dataset_spec(rep.path)  # a database path: the spec derived from it
     assert spec.scales["tiny"] == {"users": 200, "posts": 500}

@@ -8,6 +8,32 @@ import sys
 import click
 
 from perflab.errors import PerflabError
+from perflab.inputs.capture import MAX_VALUES
+
+
+def _db_schema(db_help: str, schema_help: str):
+    """`--db` and `--schema`: the user's database or DDL file (run, workload init)."""
+
+    def deco(f):
+        f = click.option("--schema", default=None, help=schema_help)(f)
+        return click.option("--db", default=None, help=db_help)(f)
+
+    return deco
+
+
+def _min_effect(help_text: str):
+    """`--min-effect`: the smallest change a comparison counts (run --baseline, compare)."""
+    return click.option("--min-effect", type=float, default=None, help=help_text)
+
+
+def _fail_on(help_text: str):
+    """`--fail-on`, repeatable: what makes the command exit 1 (run, compare)."""
+    return click.option("--fail-on", "fail_on", multiple=True, help=help_text)
+
+
+def _out(help_text: str, **kw):
+    """`--out`: the one file or folder a command writes (run, capture, workload init)."""
+    return click.option("--out", "out", default=None, help=help_text, **kw)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,23 +49,14 @@ def cli() -> None:
     show_default=True,
     help="tiny (tests), quick (CI, ~100k rows) or full (busy-deployment sizes).",
 )
-@click.option(
-    "--out",
-    "out",
-    default=None,
-    help="Run folder (default: outputs/<run-id>/ in a checkout, ./perflab-runs/<run-id>/ "
-    "when installed).",
+@_out(
+    "Run folder (default: outputs/<run-id>/ in a checkout, ./perflab-runs/<run-id>/ "
+    "when installed)."
 )
 @click.option("--dataset", default=None, help="Dataset spec YAML (default: embedded).")
-@click.option(
-    "--db",
-    default=None,
-    help="Your existing SQLite database (read only; measured on a snapshot).",
-)
-@click.option(
-    "--schema",
-    default=None,
-    help="Your DDL file: data is generated for it (--dataset optional).",
+@_db_schema(
+    "Your existing SQLite database (read only; measured on a snapshot).",
+    "Your DDL file: data is generated for it (--dataset optional).",
 )
 @click.option("--workload", default=None, help="Workload YAML (default: embedded).")
 @click.option("--targets", default=None, help="Targets YAML (default: embedded).")
@@ -50,18 +67,10 @@ def cli() -> None:
     default=None,
     help="A previous run folder or summary.json to compare against (comparison.html).",
 )
-@click.option(
-    "--min-effect",
-    type=float,
-    default=None,
-    help="With --baseline: smallest change that counts (default 0.25).",
-)
-@click.option(
-    "--fail-on",
-    "fail_on",
-    multiple=True,
-    help="Exit 1 on 'reject' (decision REJECTED) and/or 'regression' (needs --baseline); "
-    "repeat or comma-separate.",
+@_min_effect("With --baseline: smallest change that counts (default 0.25).")
+@_fail_on(
+    "Exit 1 on 'reject' (decision REJECTED) and/or 'regression' (needs --baseline); "
+    "repeat or comma-separate."
 )
 def run_cmd(profile, out, dataset, workload, targets, seed, iterations, baseline, fail_on, **byo):
     """Build or reuse the database, run every notebook, publish the report."""
@@ -91,10 +100,8 @@ def run_cmd(profile, out, dataset, workload, targets, seed, iterations, baseline
 @click.argument("base")
 @click.argument("head")
 @click.option("--html", "html_out", default=None, help="Write the comparison page here.")
-@click.option(
-    "--min-effect", type=float, default=None, help="Smallest change that counts (default 0.25)."
-)
-@click.option("--fail-on", "fail_on", multiple=True, help="'regression': exit 1 on one.")
+@_min_effect("Smallest change that counts (default 0.25).")
+@_fail_on("'regression': exit 1 on one.")
 def compare_cmd(base, head, html_out, min_effect, fail_on):
     """Compare two runs (folders or summary.json files): metrics, plans, indexes."""
     from pathlib import Path
@@ -139,16 +146,57 @@ def notebooks_cmd(dest):
     return 0
 
 
-def _add_byo_commands() -> None:
-    """`perflab capture` and `perflab workload init` (perflab.inputs: capture, draft)."""
-    from perflab.inputs.capture import capture_cmd
-    from perflab.inputs.draft import workload_group
+@cli.command(
+    "capture", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False}
+)
+@_out("Workload YAML to write.", required=True)
+@click.option("--from-log", "from_log", default=None, help="Read statements from this file.")
+@click.option("--name", default=None, help="Workload name (default: from --out).")
+@click.option(
+    "--max-values",
+    type=int,
+    default=MAX_VALUES,
+    show_default=True,
+    help="Parameter tuples kept per statement shape.",
+)
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def capture_cmd(out, from_log, name, max_values, command) -> None:
+    """Record an application's SQLite statements as a workload file.
 
-    cli.add_command(capture_cmd)
-    cli.add_command(workload_group)
+    \b
+    perflab capture --out app.yaml -- python app.py
+    perflab capture --out app.yaml --from-log statements.sql
+    """
+    from perflab.inputs.capture import capture_to_file
+
+    report = capture_to_file(
+        out,
+        command=command,
+        from_log=from_log,
+        name=name,
+        max_values=max_values,
+        warn=lambda msg: click.echo(msg, err=True),
+    )
+    click.echo(report.line(), err=True)
 
 
-_add_byo_commands()
+@cli.group("workload")
+def workload_group() -> None:
+    """Workload files: draft one from a schema."""
+
+
+@workload_group.command("init")
+@_db_schema("An existing database (read only).", "A DDL file.")
+@_out("Write here (default: stdout).")
+def init_cmd(db, schema, out) -> None:
+    """Draft a workload from the schema's indexes, foreign keys and primary keys."""
+    from perflab.inputs.draft import draft_workload, save_draft
+
+    if out:
+        save_draft(out, db=db, schema=schema)
+        click.echo(f"wrote {out}", err=True)
+    else:
+        click.echo(draft_workload(db=db, schema=schema), nl=False)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -54,6 +54,17 @@ def to_jsonable(value: Any) -> Any:
     raise PerflabError(f"summary: value of type {type(value).__name__} is not JSON serialisable")
 
 
+def frame_records(frame: Any) -> list[dict[str, Any]]:
+    """A pandas frame as JSON-ready records (NaN and NaT become None); ``None`` gives ``[]``.
+
+    The one conversion every stage uses for the rows it saves, so a missing value reads
+    the same in every ``results/<stage>.json``.
+    """
+    if frame is None:
+        return []
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+
+
 def write_json_atomic(path: Path, data: Any) -> Path:
     """Write ``data`` as indented JSON (NaN/inf as null) with `fsio.atomic_write_text`."""
     text = json.dumps(to_jsonable(data), indent=2, allow_nan=False) + "\n"

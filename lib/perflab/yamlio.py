@@ -14,7 +14,11 @@ from perflab.fsio import read_text
 def load_yaml(path: Path) -> Any:
     """Parse a YAML file; a missing file or syntax error becomes one clear line."""
     path = Path(path)
-    text = read_text(path, "file")
+    return parse_yaml(read_text(path, "file"), path)
+
+
+def parse_yaml(text: str, path: Path) -> Any:
+    """Parse YAML ``text`` read from ``path``: the one place a YAML syntax error is worded."""
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

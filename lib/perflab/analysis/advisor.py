@@ -35,6 +35,7 @@ from perflab.errors import PerflabError
 from perflab.fsio import atomic_write_text
 from perflab.measure.stats import compare
 from perflab.measure.timing import time_statement
+from perflab.results import frame_records
 from perflab.sqlite.engine import copy_database, working_copy
 from perflab.sqlite.plans import explain
 from perflab.sqlite.querymodel import inline_params, parse_query
@@ -541,14 +542,9 @@ def advice_records(
     """The advice as summary.json carries it; `skipped`: what the advisor could not
     analyse, with the reason (from `candidates`)."""
 
-    def recs(f):
-        return (
-            [] if f is None else f.astype(object).where(f.notna(), None).to_dict(orient="records")
-        )
-
     rw = []
     if rewrites is not None and not rewrites.empty:
-        rw = recs(
+        rw = frame_records(
             rewrites[(rewrites["fix_kind"] == "rewrite") & rewrites["recommended"]][
                 [
                     "query",
@@ -565,10 +561,10 @@ def advice_records(
         )
     return {
         "expert": tool,
-        "candidates": recs(evaluated),
-        "recommended": [r["ddl"] for r in recs(chosen)],
+        "candidates": frame_records(evaluated),
+        "recommended": [r["ddl"] for r in frame_records(chosen)],
         "query_rewrites": rw,
-        "before_after": recs(ba),
+        "before_after": frame_records(ba),
         "files": files or {},
         "skipped": list(skipped),
     }

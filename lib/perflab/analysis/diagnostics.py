@@ -39,6 +39,7 @@ from perflab.analysis.indexes import hypothetical
 from perflab.errors import PerflabError
 from perflab.measure.stats import compare
 from perflab.measure.timing import time_statement
+from perflab.results import frame_records
 from perflab.sqlite.plans import PlanNode, explain
 from perflab.sqlite.querymodel import QueryModel, flatten_and, flatten_or, param_value, parse_query
 from perflab.sqlite.schema import IndexInfo, SchemaInfo, introspect, quote_ident
@@ -1139,4 +1140,4 @@ def diagnose(
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    return frame_records(frame)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from perflab import humanize
 from perflab.errors import PerflabError
+from perflab.results import frame_records
 from perflab.sqlite.plans import PlanNode
 from perflab.sqlite.querymodel import QueryModel, columns_used, matched_rows, parse_query
 from perflab.sqlite.schema import SchemaInfo, introspect, quote_ident
@@ -379,7 +380,7 @@ def quick_latency(
 
 def findings_records(frame: pd.DataFrame) -> list[dict]:
     """The findings as summary.json carries them."""
-    recs = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    recs = frame_records(frame)
     return [
         {k: (int(v) if k == "rows" and v is not None else v) for k, v in r.items()} for r in recs
     ]

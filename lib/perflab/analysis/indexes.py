@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from perflab.errors import PerflabError
+from perflab.results import frame_records
 from perflab.sqlite import engine
 from perflab.sqlite.plans import PlanNode
 from perflab.sqlite.schema import (
@@ -643,4 +644,4 @@ def _write_cost(conn, tables, writes, rounds, seed) -> pd.DataFrame:
 
 def records(frame: pd.DataFrame) -> list[dict]:
     """A frame as JSON-ready records (NaN -> None)."""
-    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    return frame_records(frame)

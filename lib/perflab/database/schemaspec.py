@@ -3,8 +3,8 @@
 `schema_spec` writes the spec used when only DDL is given; `database_spec` derives one
 from an existing database (its DDL, its row counts capped per scale), which the scale
 sweep uses to generate synthetic data of the same shape. Both return the path of a YAML
-file in perflab's cache; parsing it is `perflab.database.dataset.load_dataset_spec`'s job, so
-this module sits below `dataset`.
+file in perflab's cache; parsing it is `perflab.database.spec.load_spec`'s job, so
+this module sits below `spec` and `source`.
 """
 
 from __future__ import annotations

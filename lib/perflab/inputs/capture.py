@@ -35,15 +35,12 @@ import random
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
-
-import click
 
 from perflab.errors import PerflabError
 from perflab.fsio import read_text
@@ -57,8 +54,9 @@ __all__ = [
     "Event",
     "Shape",
     "build_workload",
-    "capture_cmd",
+    "CaptureReport",
     "capture_command",
+    "capture_to_file",
     "group",
     "read_events",
     "read_log",
@@ -902,27 +900,41 @@ def capture_command(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-@click.command(
-    "capture", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False}
-)
-@click.option("--out", "out", required=True, help="Workload YAML to write.")
-@click.option("--from-log", "from_log", default=None, help="Read statements from this file.")
-@click.option("--name", default=None, help="Workload name (default: from --out).")
-@click.option(
-    "--max-values",
-    type=int,
-    default=MAX_VALUES,
-    show_default=True,
-    help="Parameter tuples kept per statement shape.",
-)
-@click.argument("command", nargs=-1, type=click.UNPROCESSED)
-def capture_cmd(out, from_log, name, max_values, command) -> None:
-    """Record an application's SQLite statements as a workload file.
+@dataclass(frozen=True)
+class CaptureReport:
+    """What `capture_to_file` recorded and wrote."""
 
-    \b
-    perflab capture --out app.yaml -- python app.py
-    perflab capture --out app.yaml --from-log statements.sql
-    """
+    result: CaptureResult
+    out: Path
+
+    @property
+    def query_shapes(self) -> int:
+        return sum(1 for s in self.result.shapes if s.kind == QUERY)
+
+    def line(self) -> str:
+        """The one line `perflab capture` prints when it is done."""
+        r, nq = self.result, self.query_shapes
+        return (
+            f"perflab: captured {r.statements} statements ({r.distinct_texts} distinct "
+            f"texts, {r.unfolded} shapes before IN-list folding) -> {nq} query shapes, "
+            f"{len(r.shapes) - nq} write shapes in {len(r.patterns)} transaction "
+            f"patterns, in {self.out}"
+        )
+
+
+def capture_to_file(
+    out: str | Path,
+    *,
+    command: Sequence[str] = (),
+    from_log: str | Path | None = None,
+    name: str | None = None,
+    max_values: int = MAX_VALUES,
+    warn: Callable[[str], object] = lambda _msg: None,
+) -> CaptureReport:
+    """Record ``command``'s statements (or read ``from_log``) and write them as a workload
+    file at ``out`` (a new file or one perflab wrote). The target is checked before the
+    application runs; ``warn`` hears about a command that exited non-zero (the capture is
+    still written: a crashing application's statements are worth keeping)."""
     out_p = Path(out)
     if from_log and command:
         raise PerflabError("capture: give a command or --from-log, not both")
@@ -935,21 +947,10 @@ def capture_cmd(out, from_log, name, max_values, command) -> None:
         source = " ".join(command)
         _, code = capture_command(list(command), on_events=grouper.feed)
         if code != 0:
-            click.echo(f"perflab: capture: the command exited with code {code}", err=True)
+            warn(f"perflab: capture: the command exited with code {code}")
     result = grouper.result()
     if not result.statements and not result.other and not result.failed:
         raise PerflabError(f"capture: no SQLite statements recorded from {source}")
     text = build_workload(result, name=name or out_p.stem, source=source)
     write_owned_text(out_p, text, "the workload file", "# ")
-    nq = sum(1 for s in result.shapes if s.kind == QUERY)
-    click.echo(
-        f"perflab: captured {result.statements} statements ({result.distinct_texts} distinct "
-        f"texts, {result.unfolded} shapes before IN-list folding) -> {nq} query shapes, "
-        f"{len(result.shapes) - nq} write shapes in {len(result.patterns)} transaction "
-        f"patterns, in {out_p}",
-        err=True,
-    )
-
-
-def main() -> None:  # pragma: no cover - convenience for python -m perflab.inputs.capture
-    sys.exit(capture_cmd.main(standalone_mode=True))
+    return CaptureReport(result, out_p)

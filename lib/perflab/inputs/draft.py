@@ -17,7 +17,6 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-import click
 import yaml
 
 from perflab.database.snapshot import snapshot
@@ -25,7 +24,7 @@ from perflab.errors import PerflabError
 from perflab.ownership import check_file_target, write_owned_text
 from perflab.sqlite.schema import SchemaInfo, introspect, introspect_ddl, load_ddl, quote_ident
 
-__all__ = ["draft_entries", "draft_workload", "draft_writes", "workload_group"]
+__all__ = ["draft_entries", "draft_workload", "draft_writes", "save_draft"]
 
 
 def _slug(text: str) -> str:
@@ -194,22 +193,12 @@ def draft_workload(db: str | Path | None = None, schema: str | Path | None = Non
     return "\n".join(header) + "\n" + body
 
 
-@click.group("workload")
-def workload_group() -> None:
-    """Workload files: draft one from a schema."""
-
-
-@workload_group.command("init")
-@click.option("--db", default=None, help="An existing database (read only).")
-@click.option("--schema", default=None, help="A DDL file.")
-@click.option("--out", "out", default=None, help="Write here (default: stdout).")
-def init_cmd(db, schema, out) -> None:
-    """Draft a workload from the schema's indexes, foreign keys and primary keys."""
-    if out:
-        check_file_target(Path(out), "the workload file")
-    text = draft_workload(db=db, schema=schema)
-    if out:
-        write_owned_text(Path(out), text, "the workload file", "# ")
-        click.echo(f"wrote {out}", err=True)
-    else:
-        click.echo(text, nl=False)
+def save_draft(
+    out: str | Path, *, db: str | Path | None = None, schema: str | Path | None = None
+) -> Path:
+    """Draft a workload (`draft_workload`) and write it to ``out``, a new file or one perflab
+    wrote before; the target is checked before the schema is read."""
+    out = Path(out)
+    check_file_target(out, "the workload file")
+    write_owned_text(out, draft_workload(db=db, schema=schema), "the workload file", "# ")
+    return out

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perflab.errors import PerflabError
-from perflab.yamlio import check_keys, load_yaml, require_mapping
+from perflab.fsio import parse_file
+from perflab.yamlio import check_keys, parse_yaml, require_mapping
 
 #: Claims a source made about the schema that a run can check (index validation).
 CLAIMS = {
@@ -60,9 +61,15 @@ class Targets:
 
 
 def load_targets(path: Path, *, queries: set[str], operations: set[str]) -> Targets:
-    """Load a targets file; an unknown metric, query or operation is an error naming it."""
-    path = Path(path)
-    doc = require_mapping(load_yaml(path), str(path))
+    """Load a targets file; an unknown metric, query or operation is an error naming it.
+    Parsed once per process for the same content and names (`perflab.fsio.parse_file`)."""
+    return parse_file(path, "file", _parse_targets, frozenset(queries), frozenset(operations))
+
+
+def _parse_targets(
+    path: Path, text: str, queries: frozenset[str], operations: frozenset[str]
+) -> Targets:
+    doc = require_mapping(parse_yaml(text, path), str(path))
     check_keys(doc, {"source", "targets", "claims"}, str(path))
     claims = require_mapping(doc.get("claims") or {}, f"{path}: claims")
     check_keys(claims, set(CLAIMS), f"{path}: claims")

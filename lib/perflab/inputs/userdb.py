@@ -3,8 +3,8 @@
 The user's file is read, never written: `perflab.database.snapshot` copies it into a working
 copy (how, and why so, is documented there); `perflab.database.schemaspec` writes the dataset
 spec for a DDL file or derives one from a database. This module sits above both and
-above `dataset` and `draft`: it decides which of them a run needs (`resolve_inputs`)
-and describes an existing database as a `BuildReport` (`existing_build`).
+above `draft`: it decides which of them a run needs (`resolve_inputs`). Which kind of
+database a run's path is, and how it becomes one, is `perflab.database.source`'s job.
 """
 
 from __future__ import annotations
@@ -15,19 +15,18 @@ from pathlib import Path
 
 import yaml
 
-from perflab.database.dataset import BuildReport, DatasetSpec, load_dataset_spec
-from perflab.database.schemaspec import DEFAULT_ROWS, database_spec, schema_spec
+from perflab.database.schemaspec import DEFAULT_ROWS, schema_spec
 from perflab.database.snapshot import (
     SnapshotReport,
     check_source,
     fingerprint,
     is_sqlite_file,
     is_working_copy,
-    load_snapshot,
     schema_ddl,
     snapshot,
     snapshot_path,
 )
+from perflab.database.spec import load_spec
 from perflab.errors import PerflabError
 from perflab.inputs.draft import draft_workload
 from perflab.inputs.replay import fit_workload
@@ -40,7 +39,6 @@ __all__ = [
     "SnapshotReport",
     "cache_file",
     "empty_targets",
-    "existing_build",
     "fingerprint",
     "is_sqlite_file",
     "is_working_copy",
@@ -48,48 +46,7 @@ __all__ = [
     "schema_ddl",
     "schema_spec",
     "snapshot",
-    "spec_for_database",
 ]
-
-
-def existing_build(path: str | Path, *, seed: int | None = None, busy_timeout: float = 5.0):
-    """A BuildReport for an existing database: the working copy if ``path`` is one,
-    else a fresh snapshot of the user's file (scale 'existing', from_cache False)."""
-    p = Path(path).expanduser().resolve()
-    rep = (
-        load_snapshot(p)
-        if is_working_copy(p)
-        else snapshot(p, snapshot_path(p), busy_timeout=busy_timeout)
-    )
-    total = sum(rep.row_counts.values())
-    notes = []
-    if rep.integrity:
-        notes.append(f"integrity problems ({rep.integrity_check}): " + "; ".join(rep.integrity))
-    if rep.virtual_tables:
-        notes.append(
-            "virtual tables not analysed (their storage belongs to a module): "
-            + ", ".join(rep.virtual_tables)
-        )
-    return BuildReport(
-        path=rep.path,
-        scale="existing",
-        seed=int(seed) if seed is not None else 0,
-        row_counts=dict(rep.row_counts),
-        seconds=rep.seconds,
-        rows_per_s=total / rep.seconds if rep.seconds > 0 else 0.0,
-        analyzed=rep.analyzed,
-        dropped_duplicates={},
-        cache_key="",
-        from_cache=False,
-        source=str(rep.source),
-        notes=tuple(notes),
-    )
-
-
-def spec_for_database(db: str | Path) -> DatasetSpec:
-    """A DatasetSpec with the database's schema and, per scale, its row counts capped at
-    `DEFAULT_ROWS` (used by the scale sweep, which generates synthetic data)."""
-    return load_dataset_spec(database_spec(db))
 
 
 def empty_targets() -> Path:
@@ -195,7 +152,7 @@ def _fit_captured(db: Path, wl: Path, notes: list[str]) -> Path:
 
 def _respec(dataset: Path, schema: Path) -> Path:
     """The user's dataset spec, validated against --schema, re-pointed at it."""
-    load_dataset_spec(dataset, schema=schema)  # errors name the user's file and line
+    load_spec(dataset, schema=schema)  # errors name the user's file and line
     data = load_yaml(dataset)
     data["schema"] = str(schema.resolve())
     text = f"# {dataset} with schema {schema}\n" + yaml.safe_dump(

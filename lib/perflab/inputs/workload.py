@@ -35,7 +35,8 @@ from typing import Any
 import yaml
 
 from perflab.errors import PerflabError
-from perflab.yamlio import check_keys, load_yaml, require_mapping
+from perflab.fsio import parse_file
+from perflab.yamlio import check_keys, parse_yaml, require_mapping
 
 SAMPLER_KINDS = (
     "sample",
@@ -272,9 +273,13 @@ def _sql(raw: dict, where: str) -> str:
 
 
 def load_workload(path: Path) -> Workload:
-    """Load and validate a workload file; every error names the file and entry."""
-    path = Path(path)
-    doc = require_mapping(load_yaml(path), str(path))
+    """Load and validate a workload file; every error names the file and entry. Parsed once
+    per process for the same content (`perflab.fsio.parse_file`)."""
+    return parse_file(path, "file", _parse_workload)
+
+
+def _parse_workload(path: Path, text: str) -> Workload:
+    doc = require_mapping(parse_yaml(text, path), str(path))
     check_keys(
         doc,
         {

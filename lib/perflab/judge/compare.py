@@ -37,6 +37,7 @@ import pandas as pd
 
 from perflab import humanize
 from perflab.errors import PerflabError
+from perflab.results import frame_records
 
 DEFAULT_MIN_EFFECT = 0.25
 
@@ -416,11 +417,11 @@ def compare(
         "rule": THRESHOLDS,
         "counters_note": COUNTERS_NOTE,
         "counters_status": counters_status(w, base, head),
-        "work": w.astype(object).where(w.notna(), None).to_dict("records"),
+        "work": frame_records(w),
         "work_regressions": int((w["verdict"] == "regression").sum()),
         "work_improvements": int((w["verdict"] == "improvement").sum()),
         "unchanged_work_and_plan": sorted(unchanged),
-        "metrics": m.astype(object).where(m.notna(), None).to_dict("records"),
+        "metrics": frame_records(m),
         "plans": p.to_dict("records"),
         "indexes": compare_indexes(base, head),
         "regressions": int(((m["verdict"] == "regression") & gated).sum()),

@@ -46,6 +46,7 @@ import pandas as pd
 
 from perflab import humanize
 from perflab.analysis.advisor import index_name
+from perflab.analysis.findings import SEVERITIES as FINDING_SEVERITIES
 from perflab.analysis.findings import SEVERITY_THRESHOLDS
 from perflab.inputs.targets import Target, Targets
 from perflab.judge.evidence import (
@@ -60,7 +61,9 @@ from perflab.judge.evidence import (
 from perflab.measure.scale import LINEAR_OR_WORSE
 from perflab.sqlite.schema import quote_ident
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
+# One scale: a plan finding's severity (info < low < medium < high) is an issue's, and
+# "critical" (a missed target) sits above it.
+SEVERITIES = ("critical", *reversed(FINDING_SEVERITIES))
 DECISIONS = ("APPROVED", "APPROVED WITH CONDITIONS", "REJECTED")
 _PCT = {"latency_p50_ms": "p50", "latency_p95_ms": "p95", "latency_p99_ms": "p99"}
 
@@ -250,7 +253,6 @@ def _crossing_text(fit: FitEvidence) -> str:
     return f"between {humanize.count(lo)} and {humanize.rows(hi)}"
 
 
-_FINDING_SEVERITY = {"high": "high", "medium": "medium", "low": "low", "info": "info"}
 _BUMP = {"info": "low", "low": "medium", "medium": "high", "high": "high"}
 
 
@@ -464,7 +466,7 @@ def derive_issues(
         )
 
     for f in evidence.findings.plan_findings if evidence.findings else ():
-        sev = _FINDING_SEVERITY.get(f.severity, "info")
+        sev = f.severity if f.severity in FINDING_SEVERITIES else "info"
         q = f.query
         if q in failing_queries:
             sev = _BUMP[sev]

@@ -75,6 +75,33 @@ def _wait_until(clock, when_ns: int) -> None:
         time.sleep(max(0.0, (when_ns - clock()) / 1e9 - 50e-6))
 
 
+def _with_retries(op, max_retries: int, rollback: sqlite3.Connection | None = None):
+    """Run ``op()``, retrying SQLITE_BUSY up to ``max_retries`` times 1 ms apart (as the
+    application's busy handler would); any other error, or the last busy one, is a failure.
+    ``rollback``: the connection whose open transaction a failure rolls back.
+    Returns (succeeded, retries spent, what ``op`` returned or None)."""
+    retries = 0
+    for attempt in range(max_retries + 1):
+        try:
+            return True, retries, op()
+        except sqlite3.OperationalError as exc:
+            if rollback is not None and rollback.in_transaction:
+                rollback.execute("ROLLBACK")
+            if not _is_busy(exc) or attempt == max_retries:
+                return False, retries, None
+            retries += 1
+            time.sleep(0.001)
+    raise AssertionError("unreachable")  # the loop always returns
+
+
+def _transaction(conn: sqlite3.Connection, sqls: Sequence[str], params: Sequence[tuple]) -> None:
+    """One write operation: its statements in one BEGIN IMMEDIATE ... COMMIT."""
+    conn.execute("BEGIN IMMEDIATE")
+    for sql, p in zip(sqls, params, strict=True):
+        conn.execute(sql, p)
+    conn.execute("COMMIT")
+
+
 def _reader(task: ReaderTask, barrier, offset: int = 0) -> dict:
     clock = time.perf_counter_ns
     t_open = clock()
@@ -99,19 +126,13 @@ def _reader(task: ReaderTask, barrier, offset: int = 0) -> dict:
         if step:
             _wait_until(clock, scheduled)
         t0 = clock()
-        ok = False
-        for attempt in range(task.max_retries + 1):
-            try:
-                rows += len(execute(task.sql, p).fetchall())
-                ok = True
-                break
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or attempt == task.max_retries:
-                    errors += 1
-                    break
-                retries += 1
-                time.sleep(0.001)
+        ok, tries, got = _with_retries(
+            lambda p=p: len(execute(task.sql, p).fetchall()), task.max_retries
+        )
         t1 = clock()
+        retries += tries
+        rows += got if ok else 0
+        errors += not ok
         if ok:  # a failed read returned nothing: it has no latency, it is an error
             lat.append(t1 - (scheduled if step else t0))
             ends.append(t1)
@@ -156,22 +177,12 @@ def _writer(task: WriterTask, barrier, offset: int = 0) -> dict:
             _wait_until(clock, scheduled)
         t0 = clock()
         drawn = [s.draw() for s in samplers]
-        for attempt in range(task.max_retries + 1):
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                for sql, p in zip(sqls, drawn, strict=True):
-                    conn.execute(sql, p)
-                conn.execute("COMMIT")
-                break
-            except sqlite3.OperationalError as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                if not _is_busy(exc) or attempt == task.max_retries:
-                    errors += 1
-                    break
-                retries += 1
-                time.sleep(0.001)
+        ok, tries, _ = _with_retries(
+            lambda drawn=drawn: _transaction(conn, sqls, drawn), task.max_retries, conn
+        )
         t1 = clock()
+        retries += tries
+        errors += not ok
         lat.append(t1 - (scheduled if step else t0))
         i += 1
     conn.close()

@@ -9,14 +9,14 @@ are flagged (a different plan makes the timing comparison a plan comparison).
 
 All three open the database read-only with the application's session pragmas,
 run identical parameter tuples in the same order, and time execute + fetch all
-rows per call (closed loop: service time).
+rows per call (closed loop: service time) in the one timing loop,
+`perflab.measure.timing.timed_calls`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from perflab.inputs.workload import Workload
-from perflab.measure.timing import summarize, time_statement
+from perflab.measure.timing import run_calls, run_calls_async, summarize, time_statement
 from perflab.sqlite import engine
 
 DRIVERS = ("sqlite3", "aiosqlite", "apsw")
@@ -73,27 +73,6 @@ def _pragmas(pragmas: Mapping[str, object] | None) -> dict[str, object]:
     return {k: v for k, v in p.items() if k in _SESSION}
 
 
-def _loop(call, params: Sequence[tuple], warmup: int, max_seconds: float | None) -> tuple:
-    clock = time.perf_counter_ns
-    for p in params[:warmup]:
-        call(p)
-    timed = params[warmup:]
-    ns = np.zeros(len(timed), dtype=np.int64)
-    rows = np.zeros(len(timed), dtype=np.int64)
-    deadline = None if max_seconds is None else clock() + int(max_seconds * 1e9)
-    done = len(timed)
-    for i, p in enumerate(timed):
-        t0 = clock()
-        n = call(p)
-        t1 = clock()
-        ns[i] = t1 - t0
-        rows[i] = n
-        if deadline is not None and t1 > deadline:
-            done = i + 1
-            break
-    return ns[:done], rows[:done]
-
-
 def _apsw_readonly(path: Path):
     """An APSW connection to ``path`` opened read-only (``mode=ro`` URI)."""
     import apsw
@@ -105,64 +84,43 @@ def _apsw_readonly(path: Path):
 
 
 def time_apsw(
-    path: Path,
-    sql: str,
-    params: Sequence[tuple],
-    *,
-    warmup: int = 20,
-    max_seconds: float | None = None,
-    pragmas=None,
+    path: Path, sql: str, params: Sequence[tuple], *, pragmas=None, **budget
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Nanoseconds and rows per call through APSW; ``budget``: `timed_calls`' warmup and
+    max_seconds (the same for every driver)."""
     conn = _apsw_readonly(path)
     try:
         for k, v in _pragmas(pragmas).items():
             conn.execute(f"PRAGMA {k} = {v}")
         cur = conn.cursor()
 
-        def call(p):
+        def call(p: tuple) -> int:
             return len(cur.execute(sql, p).fetchall())
 
-        return _loop(call, params, warmup, max_seconds)
+        s = run_calls(call, params, **budget)
+        return s.ns, s.rows
     finally:
         conn.close()
 
 
 def time_aiosqlite(
-    path: Path,
-    sql: str,
-    params: Sequence[tuple],
-    *,
-    warmup: int = 20,
-    max_seconds: float | None = None,
-    pragmas=None,
+    path: Path, sql: str, params: Sequence[tuple], *, pragmas=None, **budget
 ) -> tuple[np.ndarray, np.ndarray]:
+    """As `time_apsw`, through aiosqlite (each call awaited inside the timed span)."""
     import aiosqlite
 
     async def main():
-        clock = time.perf_counter_ns
         uri = f"{Path(path).resolve().as_uri()}?mode=ro"
         async with aiosqlite.connect(uri, uri=True) as db:
             for k, v in _pragmas(pragmas).items():
                 await db.execute(f"PRAGMA {k} = {v}")
-            for p in params[:warmup]:
+
+            async def call(p: tuple) -> int:
                 async with db.execute(sql, p) as cur:
-                    await cur.fetchall()
-            timed = params[warmup:]
-            ns = np.zeros(len(timed), dtype=np.int64)
-            rows = np.zeros(len(timed), dtype=np.int64)
-            deadline = None if max_seconds is None else clock() + int(max_seconds * 1e9)
-            done = len(timed)
-            for i, p in enumerate(timed):
-                t0 = clock()
-                async with db.execute(sql, p) as cur:
-                    r = await cur.fetchall()
-                t1 = clock()
-                ns[i] = t1 - t0
-                rows[i] = len(r)
-                if deadline is not None and t1 > deadline:
-                    done = i + 1
-                    break
-            return ns[:done], rows[:done]
+                    return len(await cur.fetchall())
+
+            s = await run_calls_async(call, params, **budget)
+            return s.ns, s.rows
 
     return _run_async(main())
 
@@ -180,17 +138,12 @@ def _run_async(coro):
 
 
 def time_sqlite3(
-    path: Path,
-    sql: str,
-    params: Sequence[tuple],
-    *,
-    warmup: int = 20,
-    max_seconds: float | None = None,
-    pragmas=None,
+    path: Path, sql: str, params: Sequence[tuple], *, pragmas=None, **budget
 ) -> tuple[np.ndarray, np.ndarray]:
+    """As `time_apsw`, through the stdlib module (the run's engine)."""
     conn = engine.connect(Path(path), readonly=True, pragmas=pragmas)
     try:
-        s = time_statement(conn, sql, list(params), warmup=warmup, max_seconds=max_seconds)
+        s = time_statement(conn, sql, list(params), **budget)
         return s.ns, s.rows
     finally:
         conn.close()

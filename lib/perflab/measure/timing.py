@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +29,75 @@ class Samples:
     truncated: bool = False  # stopped early by the time budget
 
 
+def timed_calls(
+    params: Sequence[tuple], *, warmup: int = 50, max_seconds: float | None = None
+) -> Generator[tuple, int, Samples]:
+    """The one timing loop: yields each parameter tuple, is sent back the rows that call
+    returned, and returns the `Samples` (through ``StopIteration.value``).
+
+    The caller executes between a yield and the next ``send``, so a synchronous driver
+    (`run_calls`) and an asynchronous one (`run_calls_async`: the call is awaited between
+    the two clock reads) are timed by the same code: the clock is read here, around the
+    call, and nothing else sits between the reads but the generator's resume.
+
+    The first ``warmup`` tuples are executed untimed. ``max_seconds`` bounds the timed
+    loop, checked after every execution, and the warm-up, which may use at most a quarter
+    of it: a query taking seconds per execution must not spend minutes warming up.
+    """
+    clock = time.perf_counter_ns
+    budget = None if max_seconds is None else int(max_seconds * 1e9)
+    warm_end = None if budget is None else clock() + budget // 4
+    warmed = 0
+    for p in params[:warmup]:
+        yield p
+        warmed += 1
+        if warm_end is not None and clock() > warm_end:
+            break
+    timed = params[warmup:]
+    n = len(timed)
+    ns = np.zeros(n, dtype=np.int64)
+    rows = np.zeros(n, dtype=np.int64)
+    done = n
+    deadline = None if budget is None else clock() + budget
+    for i, p in enumerate(timed):
+        t0 = clock()
+        r = yield p
+        t1 = clock()
+        ns[i] = t1 - t0
+        rows[i] = r
+        if deadline is not None and t1 > deadline:
+            done = i + 1
+            break
+    return Samples(ns[:done], rows[:done], warmed, done < n)
+
+
+def run_calls(call: Callable[[tuple], int], params: Sequence[tuple], **budget) -> Samples:
+    """Time ``call(p)`` (which returns the rows it fetched) once per tuple in `timed_calls`;
+    ``budget``: its ``warmup`` and ``max_seconds``."""
+    loop = timed_calls(params, **budget)
+    send = loop.send
+    try:
+        p = next(loop)
+        while True:
+            p = send(call(p))
+    except StopIteration as stop:
+        return stop.value
+
+
+async def run_calls_async(
+    call: Callable[[tuple], Awaitable[int]], params: Sequence[tuple], **budget
+) -> Samples:
+    """`run_calls` for a coroutine: ``await call(p)`` is what is timed."""
+    loop, p = timed_calls(params, **budget), None
+    try:
+        for p in loop:  # the first tuple; each next one comes from send
+            while True:
+                p = loop.send(await call(p))
+    except StopIteration as stop:
+        return stop.value
+    return Samples(np.zeros(0, np.int64), np.zeros(0, np.int64), 0)  # no tuples at all
+
+
 def time_statement(
     conn: sqlite3.Connection,
     sql: str,
@@ -40,48 +109,15 @@ def time_statement(
     """Execute `sql` once per parameter tuple and time each execution with its fetch.
 
     The statement is prepared once and reused through the connection's statement
-    cache; the loop body is kept as small as a hand-written loop so the harness
-    adds (measurably) little. The first `warmup` tuples are executed untimed.
-
-    `max_seconds` bounds the timed loop, checked after every execution, and the
-    warm-up, which may use at most a quarter of it: a query taking seconds per
-    execution must not spend minutes warming up.
+    cache; the loop body is kept small so the harness adds (measurably) little
+    (benchmarks/bench_harness.py). Warm-up and time budget as in `timed_calls`.
     """
-    cur = conn.cursor()
-    execute = cur.execute
-    clock = time.perf_counter_ns
-    budget = None if max_seconds is None else int(max_seconds * 1e9)
-    warm_end = None if budget is None else clock() + budget // 4
-    warmed = 0
-    for p in params[:warmup]:
-        execute(sql, p).fetchall()
-        warmed += 1
-        if warm_end is not None and clock() > warm_end:
-            break
-    timed = params[warmup:]
-    n = len(timed)
-    ns = np.zeros(n, dtype=np.int64)
-    rows = np.zeros(n, dtype=np.int64)
-    done = n
-    if budget is None:
-        for i, p in enumerate(timed):
-            t0 = clock()
-            r = execute(sql, p).fetchall()
-            t1 = clock()
-            ns[i] = t1 - t0
-            rows[i] = len(r)
-    else:
-        deadline = clock() + budget
-        for i, p in enumerate(timed):
-            t0 = clock()
-            r = execute(sql, p).fetchall()
-            t1 = clock()
-            ns[i] = t1 - t0
-            rows[i] = len(r)
-            if t1 > deadline:
-                done = i + 1
-                break
-    return Samples(ns[:done], rows[:done], warmed, done < n)
+    execute = conn.cursor().execute
+
+    def call(p: tuple) -> int:
+        return len(execute(sql, p).fetchall())
+
+    return run_calls(call, params, warmup=warmup, max_seconds=max_seconds)
 
 
 def quantile_ci(

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from perflab.database.dataset import BuildReport, DatasetSpec, cached_database, load_dataset_spec
+from perflab.database.build import BuildReport
+from perflab.database.source import Source, load_dataset_spec, open_source
+from perflab.database.spec import DatasetSpec
 from perflab.inputs.config import RunConfig
 from perflab.inputs.targets import Targets, load_targets
 from perflab.inputs.workload import Workload, load_workload
@@ -26,7 +28,7 @@ class RunContext:
     workload: Workload
     targets: Targets
     run_dir: Path | None
-    spec: DatasetSpec | None = None  # the dataset spec `prepare` parsed (None for --db)
+    source: Source | None = None  # where the database came from (`prepare` opened it)
 
     @property
     def db_path(self) -> Path:
@@ -34,9 +36,11 @@ class RunContext:
 
     @cached_property
     def dataset_spec(self) -> DatasetSpec:
-        """The dataset spec, parsed once per context: the one `prepare` read, or (for a
-        --db run) the one derived from the database on first use."""
-        return self.spec if self.spec is not None else load_dataset_spec(self.config.dataset)
+        """The dataset spec, once per context: the one `prepare` parsed, or (for a --db run)
+        the one derived from the database on first use."""
+        if self.source is not None:
+            return self.source.dataset_spec()
+        return load_dataset_spec(self.config.dataset)
 
     @cached_property
     def deployment_rows(self) -> dict[str, int]:
@@ -82,16 +86,16 @@ class RunContext:
             conn.close()
 
 
-def load_inputs(cfg: RunConfig) -> tuple[DatasetSpec, Workload, Targets]:
+def load_inputs(cfg: RunConfig) -> tuple[Source, Workload, Targets]:
     """Parse and cross-check every input file; errors name the file and entry."""
-    spec = load_dataset_spec(cfg.dataset)
+    source = open_source(cfg.dataset, scale=cfg.profile.scale, seed=cfg.seed)
     wl = load_workload(cfg.workload)
     tg = load_targets(
         cfg.targets,
         queries={q.name for q in wl.queries},
         operations={w.name for w in wl.writes} | {c.name for c in wl.concurrency},
     )
-    return spec, wl, tg
+    return source, wl, tg
 
 
 def prepare(
@@ -113,18 +117,6 @@ def prepare(
         seed=seed,
         iterations=iterations,
     )
-    from perflab.inputs import userdb
-
-    existing = userdb.is_sqlite_file(cfg.dataset)  # --db: the user's data, not generated
-    spec = None if existing else load_dataset_spec(cfg.dataset)
-    wl = load_workload(cfg.workload)
-    tg = load_targets(
-        cfg.targets,
-        queries={q.name for q in wl.queries},
-        operations={w.name for w in wl.writes} | {c.name for c in wl.concurrency},
-    )
-    if existing:
-        build = userdb.existing_build(cfg.dataset, seed=cfg.seed)
-    else:
-        build = cached_database(spec, cfg.profile.scale, seed=cfg.seed, progress=progress)
-    return RunContext(cfg, build, wl, tg, Path(run_dir) if run_dir else None, spec)
+    source, wl, tg = load_inputs(cfg)
+    build = source.build(progress=progress)
+    return RunContext(cfg, build, wl, tg, Path(run_dir) if run_dir else None, source)

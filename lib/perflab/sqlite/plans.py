@@ -68,6 +68,19 @@ class PlanNode:
     purpose: str | None = None  # temp B-tree: ORDER BY, GROUP BY, DISTINCT, ...
 
 
+# (SCAN | SEARCH, the USING clause) -> kind: one row per plan shape perflab names.
+_ACCESS_KINDS = {
+    ("SCAN", "COVERING INDEX"): "scan_covering_index",
+    ("SCAN", "INDEX"): "scan_index",
+    ("SCAN", None): "scan_table",
+    ("SEARCH", "COVERING INDEX"): "search_covering_index",
+    ("SEARCH", "INDEX"): "search_index",
+    ("SEARCH", "INTEGER PRIMARY KEY"): "search_rowid",
+    ("SEARCH", "PRIMARY KEY"): "search_primary_key",
+    ("SEARCH", None): "search_table",
+}
+
+
 def classify(detail: str) -> dict:
     """Kind and parsed parts of one plan detail line."""
     d = detail.strip()
@@ -96,24 +109,9 @@ def classify(detail: str) -> dict:
             return {"kind": "in_operator", **parts}
         if using and using.startswith("AUTOMATIC"):
             return {"kind": "search_automatic_index", **parts}
-        if op == "SCAN":
-            if using == "COVERING INDEX":
-                return {"kind": "scan_covering_index", **parts}
-            if using == "INDEX":
-                return {"kind": "scan_index", **parts}
-            if using is None:
-                return {"kind": "scan_table", **parts}
-        else:
-            if using == "COVERING INDEX":
-                return {"kind": "search_covering_index", **parts}
-            if using == "INDEX":
-                return {"kind": "search_index", **parts}
-            if using == "INTEGER PRIMARY KEY":
-                return {"kind": "search_rowid", **parts}
-            if using == "PRIMARY KEY":
-                return {"kind": "search_primary_key", **parts}
-            if using is None:
-                return {"kind": "search_table", **parts}
+        kind = _ACCESS_KINDS.get((op, using))
+        if kind is not None:
+            return {"kind": kind, **parts}
     if d == "MULTI-INDEX OR":
         return {"kind": "multi_index_or"}
     if re.match(r"^INDEX \d+$", d):

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from perflab.errors import PerflabError
-from perflab.fsio import read_text
+from perflab.fsio import parse_once, read_text
 
 __all__ = [
     "ColumnInfo",
@@ -63,6 +63,20 @@ def affinity(declared_type: str | None) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # data classes
+
+
+def _find(items, name: str):
+    """The item called ``name``, compared case-insensitively as SQLite compares names; None."""
+    low = name.lower()
+    return next((i for i in items if i.name.lower() == low), None)
+
+
+def _named(items, name: str, missing: str):
+    """`_find`, or PerflabError(``missing``) when there is no such item."""
+    found = _find(items, name)
+    if found is None:
+        raise PerflabError(missing)
+    return found
 
 
 @dataclass(frozen=True)
@@ -153,13 +167,10 @@ class TableInfo:
 
     def column(self, name: str) -> ColumnInfo:
         """Look a column up by name (case-insensitive, as SQLite does)."""
-        for c in self.columns:
-            if c.name.lower() == name.lower():
-                return c
-        raise PerflabError(f"table {self.name!r} has no column {name!r}")
+        return _named(self.columns, name, f"table {self.name!r} has no column {name!r}")
 
     def has_column(self, name: str) -> bool:
-        return any(c.name.lower() == name.lower() for c in self.columns)
+        return _find(self.columns, name) is not None
 
     @property
     def is_rowid_alias(self) -> str | None:
@@ -184,13 +195,10 @@ class SchemaInfo:
 
     def table(self, name: str) -> TableInfo:
         """Look a table up by name (case-insensitive); PerflabError naming it if absent."""
-        for t in self.tables:
-            if t.name.lower() == name.lower():
-                return t
-        raise PerflabError(f"no table {name!r} in the schema")
+        return _named(self.tables, name, f"no table {name!r} in the schema")
 
     def has_table(self, name: str) -> bool:
-        return any(t.name.lower() == name.lower() for t in self.tables)
+        return _find(self.tables, name) is not None
 
     def indexes_of(self, table: str) -> tuple[IndexInfo, ...]:
         return tuple(i for i in self.indexes if i.table.lower() == table.lower())
@@ -829,7 +837,12 @@ def introspect(conn: sqlite3.Connection) -> SchemaInfo:
 
 
 def introspect_ddl(ddl: str, source: str = "<ddl>") -> SchemaInfo:
-    """Apply DDL to an in-memory database and introspect it (validates the DDL on the way)."""
+    """Apply DDL to an in-memory database and introspect it (validates the DDL on the way);
+    once per process for the same text (`perflab.fsio.parse_once`)."""
+    return parse_once(ddl, lambda: _introspect_ddl(ddl, source), "introspect_ddl", source)
+
+
+def _introspect_ddl(ddl: str, source: str) -> SchemaInfo:
     conn = sqlite3.connect(":memory:")
     try:
         skipped: list[str] = []
