@@ -4,7 +4,6 @@ candidates measured on a copy (before/after interleaved)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from perflab.analysis import advisor, diagnostics, indexes
@@ -76,7 +75,7 @@ def run(ctx: StageContext, **overrides: object) -> IndexesRecord:
     finally:
         after_path.unlink()
     advice = advisor.advice_records(evaluated, chosen, ba, diag, tool, files, skipped)
-    rec = IndexesRecord(
+    return IndexesRecord(
         tuple(indexes.records(inv)),
         tuple(indexes.records(health)),
         tuple(indexes.records(wc)),
@@ -89,10 +88,8 @@ def run(ctx: StageContext, **overrides: object) -> IndexesRecord:
         candidates_count=len(cands),
         evaluated=evaluated,
         before_after_frame=ba,
-    )
-    rec.save(ctx.run_dir)
-    return rec
+    ).save(ctx.run_dir)
 
 
-def load(run_dir: str | Path) -> IndexesRecord | None:
-    return IndexesRecord.load(run_dir)
+#: The stage's record back from a run folder (None when the stage did not run).
+load = IndexesRecord.load

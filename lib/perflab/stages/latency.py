@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from perflab.measure import latency, timing
@@ -40,7 +39,7 @@ def run(ctx: StageContext, *, iterations: int | None = None) -> LatencyRecord:
         )
     finally:
         conn.close()
-    rec = LatencyRecord(
+    return LatencyRecord(
         overhead,
         tuple(latency.latency_records(frame, ctx.workload, params)),
         frame=frame,
@@ -48,10 +47,8 @@ def run(ctx: StageContext, *, iterations: int | None = None) -> LatencyRecord:
         params=params,
         table=latency.timing_table(frame),
         work=latency.work_table(frame),
-    )
-    rec.save(ctx.run_dir)
-    return rec
+    ).save(ctx.run_dir)
 
 
-def load(run_dir: str | Path) -> LatencyRecord | None:
-    return LatencyRecord.load(run_dir)
+#: The stage's record back from a run folder (None when the stage did not run).
+load = LatencyRecord.load

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from perflab.analysis import diagnostics, findings
@@ -69,7 +68,7 @@ def run(
         }
     finally:
         conn.close()
-    rec = PlansRecord(
+    return PlansRecord(
         tuple(plans.plan_records(wl, query_plans)),
         FindingsRecord(tuple(findings.findings_records(found)), tuple(diagnostics.records(diag))),
         params=params,
@@ -79,10 +78,8 @@ def run(
         diagnoses=diag,
         table_rows=sizes,
         work=work,
-    )
-    rec.save(ctx.run_dir)
-    return rec
+    ).save(ctx.run_dir)
 
 
-def load(run_dir: str | Path) -> PlansRecord | None:
-    return PlansRecord.load(run_dir)
+#: The stage's record back from a run folder (None when the stage did not run).
+load = PlansRecord.load

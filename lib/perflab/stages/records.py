@@ -127,13 +127,15 @@ class Record:
                 raise PerflabError(f"{where}: {cls.STAGE} record lacks {f.name!r}")
         return cls(**kwargs)
 
-    def save(self, run_dir: str | Path | None) -> None:
-        """Write this record and the records it holds (`part`); no run folder, no files."""
+    def save(self: R, run_dir: str | Path | None) -> R:
+        """Write this record and the records it holds (`part`); no run folder, no files.
+        Returns the record, so a stage ends in `return Record(...).save(ctx.run_dir)`."""
         results.save(run_dir, self.STAGE, self.to_json())
         for f in fields(self):
             sub = getattr(self, f.name)
             if f.metadata.get("record") and sub is not None:
                 sub.save(run_dir)
+        return self
 
     @classmethod
     def load(cls: type[R], run_dir: str | Path) -> R | None:

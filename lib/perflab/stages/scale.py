@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from perflab.inputs import config
@@ -71,16 +70,14 @@ def run(
             "limit_x",
         ]
     ]
-    rec = ScaleRecord.of(
+    return ScaleRecord.of(
         scale.scale_records(points, fits, factors=s.factors, base_scale=base),
         points_frame=points,
         fits_frame=fits,
         claims=scale.claims_table(fits),
         limits=limits,
-    )
-    rec.save(ctx.run_dir)
-    return rec
+    ).save(ctx.run_dir)
 
 
-def load(run_dir: str | Path) -> ScaleRecord | None:
-    return ScaleRecord.load(run_dir)
+#: The stage's record back from a run folder (None when the stage did not run).
+load = ScaleRecord.load

@@ -141,14 +141,12 @@ def run(ctx: StageContext) -> VerdictRecord:
         "sqlite_version": sqlite3.sqlite_version,
         "workload": workload_record(ctx.workload),
     }
-    rec = VerdictRecord.of(
+    return VerdictRecord.of(
         assessment,
         integrity=integ,
         report=report,
         issues_frame=verdict.issues_frame(assessment),
-    )
-    rec.save(ctx.run_dir)
-    return rec
+    ).save(ctx.run_dir)
 
 
 def load(run_dir: str | Path) -> RunRecords:

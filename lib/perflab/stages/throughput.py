@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from perflab.inputs import config
@@ -120,7 +119,7 @@ def run(ctx: StageContext, **overrides: object) -> ThroughputRecord:
     tgt = concurrency.operation_target(ctx.targets, scen.name)
     dframe = drivers.compare_drivers(db, wl, dparams, max_seconds=s.driver_seconds)
     dplans = drivers.compare_plans(db, wl, dparams)
-    rec = ThroughputRecord(
+    return ThroughputRecord(
         overhead,
         cfg,
         tuple(writes),
@@ -139,10 +138,8 @@ def run(ctx: StageContext, **overrides: object) -> ThroughputRecord:
         DriversRecord.of(drivers.driver_records(dframe, dplans), frame=dframe, plans_frame=dplans),
         write_frame=throughput.write_frame(writes),
         sweep_frame=throughput.write_frame(sweep),
-    )
-    rec.save(ctx.run_dir)
-    return rec
+    ).save(ctx.run_dir)
 
 
-def load(run_dir: str | Path) -> ThroughputRecord | None:
-    return ThroughputRecord.load(run_dir)
+#: The stage's record back from a run folder (None when the stage did not run).
+load = ThroughputRecord.load
