@@ -66,12 +66,7 @@ def write_costs(wc: pd.DataFrame) -> go.Figure:
                 x=g["cost_us"],
                 name=op,
                 orientation="h",
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": (g["cost_hi"] - g["cost_us"]).clip(lower=0),
-                    "arrayminus": (g["cost_us"] - g["cost_lo"]).clip(lower=0),
-                },
+                error_x=theme.error_bars(g, "cost_us", "cost_lo", "cost_hi"),
             )
         )
     fig.update_layout(
@@ -115,12 +110,7 @@ def before_after(ba: pd.DataFrame) -> go.Figure:
             y=ba["query"],
             mode="markers",
             marker={"size": 10, "color": [colors.get(v, "#000") for v in ba["verdict"]]},
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": ba["ci_hi"] - ba["ratio"],
-                "arrayminus": ba["ratio"] - ba["ci_lo"],
-            },
+            error_x=theme.error_bars(ba, "ratio", "ci_lo", "ci_hi"),
             text=ba["verdict"],
             hoverinfo="x+y+text",
         )

@@ -19,16 +19,6 @@ def _vals(*cols: pd.Series | Sequence[float]) -> list[float]:
     return [float(v) for c in cols for v in c if v is not None and np.isfinite(float(v))]
 
 
-def _err(frame: pd.DataFrame, col: str, lo: str, hi: str) -> dict:
-    v = frame[col].astype(float)
-    return {
-        "type": "data",
-        "symmetric": False,
-        "array": (frame[hi].astype(float) - v).clip(lower=0).fillna(0),
-        "arrayminus": (v - frame[lo].astype(float)).clip(lower=0).fillna(0),
-    }
-
-
 def write_throughput(frame: pd.DataFrame, targets: Targets | None = None) -> go.Figure:
     """ops/s per write and batch size (95% bootstrap CI), log axis, with targets."""
     fig = go.Figure()
@@ -39,7 +29,7 @@ def write_throughput(frame: pd.DataFrame, targets: Targets | None = None) -> go.
                 x=g["write"],
                 y=g["ops_per_s"],
                 name=f"{bs} op(s) / transaction",
-                error_y=_err(g, "ops_per_s", "ops_per_s_lo", "ops_per_s_hi"),
+                error_y=theme.error_bars(g, "ops_per_s", "ops_per_s_lo", "ops_per_s_hi"),
             )
         )
     drawn: list[float] = []
@@ -89,7 +79,7 @@ def pragma_sweep(frame: pd.DataFrame) -> go.Figure:
                 x=g["config"],
                 y=g["ops_per_s"],
                 name=w,
-                error_y=_err(g, "ops_per_s", "ops_per_s_lo", "ops_per_s_hi"),
+                error_y=theme.error_bars(g, "ops_per_s", "ops_per_s_lo", "ops_per_s_hi"),
             )
         )
     fig.update_layout(
@@ -115,7 +105,7 @@ def reader_scaling(frame: pd.DataFrame) -> go.Figure:
                 mode="lines+markers",
                 line={"dash": dash},
                 legendgroup=name,
-                error_y=_err(g, "reads_per_s", "reads_per_s_lo", "reads_per_s_hi"),
+                error_y=theme.error_bars(g, "reads_per_s", "reads_per_s_lo", "reads_per_s_hi"),
             ),
             row=1,
             col=1,

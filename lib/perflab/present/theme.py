@@ -10,9 +10,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perflab import humanize
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "BETTER",
@@ -26,6 +29,7 @@ __all__ = [
     "fmt_interval",
     "humanize_text",
     "count_axis",
+    "error_bars",
     "layout",
     "log_ticks",
     "unit_label",
@@ -90,6 +94,18 @@ def log_ticks(values: Sequence[float], unit: str = "") -> dict[str, Any]:
         "tickvals": ticks,
         "ticktext": [fmt(t, unit) for t in ticks],
         "showgrid": True,
+    }
+
+
+def error_bars(frame: pd.DataFrame, col: str, lo: str, hi: str) -> dict[str, Any]:
+    """Plotly asymmetric error bars from a value column and its interval's bounds; a bound
+    on the wrong side or missing draws no whisker instead of a reversed or broken one."""
+    v = frame[col].astype(float)
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": (frame[hi].astype(float) - v).clip(lower=0).fillna(0),
+        "arrayminus": (v - frame[lo].astype(float)).clip(lower=0).fillna(0),
     }
 
 
