@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +43,24 @@ class NotReplayable(PerflabError):
         from perflab.inputs.replay import reason_of
 
         self.reason = reason_of(cause)
+
+
+def _durability(conn: sqlite3.Connection) -> dict:
+    """journal_mode and synchronous as SQLite reports them ('wal', 1): the form every
+    write record carries, whether it ran, was not replayed, or is a reference."""
+    return {k: conn.execute(f"PRAGMA {k}").fetchone()[0] for k in ("journal_mode", "synchronous")}
+
+
+@contextmanager
+def _replaying(conn: sqlite3.Connection, where: str) -> Iterator[None]:
+    """SQLite refusing a statement, or the keys running out, ends the write as not
+    replayed: its open transaction is rolled back so the copy stays usable."""
+    try:
+        yield
+    except (sqlite3.Error, PerflabError) as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise NotReplayable(f"{where}: {exc}", exc) from None
 
 
 def _warm_up(execute, begin: str, one_op, warmup_ops: int, batch_size: int) -> None:
@@ -71,10 +90,7 @@ def _run_or_list(conn: sqlite3.Connection, write: WriteSpec, batch_size: int, **
     try:
         return run_write(conn, write, batch_size=batch_size, **kw).record(kw.get("seed", 0))
     except NotReplayable as exc:
-        pragmas = {
-            k: conn.execute(f"PRAGMA {k}").fetchone()[0] for k in ("journal_mode", "synchronous")
-        }
-        return not_replayed_record(write, batch_size, pragmas, exc.reason)
+        return not_replayed_record(write, batch_size, _durability(conn), exc.reason)
 
 
 # ------------------------------------------------------------------ one run
@@ -173,9 +189,7 @@ def run_write(
     except PerflabError as exc:
         raise NotReplayable(str(exc), exc) from None
     sqls = [st.sql for st in write.statements]
-    pragmas = {
-        k: conn.execute(f"PRAGMA {k}").fetchone()[0] for k in ("journal_mode", "synchronous")
-    }
+    pragmas = _durability(conn)
     verify = write.verify
     before = _verify_value(conn, verify.sql) if verify else None
     execute = conn.execute
@@ -189,19 +203,15 @@ def run_write(
         return changed
 
     # warm-up: same path, untimed (statement cache, page cache, WAL file growth)
-    try:
+    with _replaying(conn, where):
         _warm_up(execute, begin, one_op, warmup_ops, batch_size)
-    except (sqlite3.Error, PerflabError) as exc:  # SQLite refused, or keys ran out
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise NotReplayable(f"{where}: {exc}", exc) from None
     n_txn = (ops + batch_size - 1) // batch_size
     txn_ns = np.zeros(n_txn, dtype=np.int64)
     op_ns = np.zeros(ops, dtype=np.int64)
     deadline = None if max_seconds is None else clock() + int(max_seconds * 1e9)
     done_ops = done_txn = 0
     t_start = clock()
-    try:
+    with _replaying(conn, where):
         for t in range(n_txn):
             k = min(batch_size, ops - done_ops)
             t0 = clock()
@@ -222,10 +232,6 @@ def run_write(
             done_txn += 1
             if deadline is not None and t1 > deadline:
                 break
-    except (sqlite3.Error, PerflabError) as exc:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise NotReplayable(f"{where}: {exc}", exc) from None
     seconds = (clock() - t_start) / 1e9
     run = WriteRun(
         write.name,
@@ -451,9 +457,6 @@ def reported_pragmas(pragmas: Mapping[str, object] | None = None) -> dict:
         scratch.touch()  # an empty file is an empty SQLite database
         conn = _open_copy(scratch, dict(engine.APP_PRAGMAS if pragmas is None else pragmas))
         try:
-            return {
-                k: conn.execute(f"PRAGMA {k}").fetchone()[0]
-                for k in ("journal_mode", "synchronous")
-            }
+            return _durability(conn)
         finally:
             conn.close()
