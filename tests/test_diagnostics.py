@@ -223,3 +223,14 @@ def test_objects_the_hypothetical_database_lacks_are_reported_not_dropped():
     assert len(skipped) == 1
     assert skipped[0]["index"] == "u_norm" and "norm" in skipped[0]["reason"]
     assert skipped[0]["query"] == "q"
+
+
+def test_one_fix_proposed_twice_by_a_rule_is_one_row_whose_reason_names_the_fix(conn):
+    # both terms on y find m_x_y led by the unconstrained x: the same index, proposed once
+    rows = by_rule(
+        diag(conn, "SELECT * FROM m WHERE y > 3 AND y < 9"), "leading_column_unconstrained"
+    )
+    assert [(r["fix_kind"], r["column"], r["index"]) for r in rows] == [("index", "y", "m_x_y")]
+    assert rows[0]["reason"].endswith(
+        "few distinct leading values); fix: an index led by the constrained column"
+    )

@@ -28,7 +28,7 @@ import hashlib
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -246,23 +246,35 @@ def timing_verdict(ratio_ci: Sequence[float], min_effect: float) -> str:
     return "inconclusive"
 
 
-def _try_rewrite(
-    ctx: _Ctx,
-    rule: str,
-    table: str,
-    col: str,
-    index: str | None,
-    reason: str,
-    tree: exp.Expression,
-    extra: dict,
-    expect,
-) -> None:
+@dataclass(frozen=True)
+class _Site:
+    """What one proposed fix is about: the rule that fired, where, and why."""
+
+    rule: str | None
+    table: str | None
+    column: str | None
+    index: str | None
+    reason: str
+
+    def fix(self, how: str) -> _Site:
+        """This site with the proposed fix appended to its reason."""
+        return replace(self, reason=f"{self.reason}; {how}")
+
+
+def _claim(ctx: _Ctx, site: _Site, kind: str, fix: str, key: object) -> dict | None:
+    """The fix's row, or None when the same rule already proposed this fix for this query
+    (two terms can lead to one rewrite or index)."""
+    if (site.rule, key) in ctx.seen:
+        return None
+    ctx.seen.add((site.rule, key))
+    return _row(ctx, site, kind, fix)
+
+
+def _try_rewrite(ctx: _Ctx, site: _Site, tree: exp.Expression, extra: dict, expect) -> None:
     sql, fn = ctx.model.render(tree, extra)
-    key = (rule, sql)
-    if key in ctx.seen:
+    row = _claim(ctx, site, "rewrite", sql, sql)
+    if row is None:
         return
-    ctx.seen.add(key)
-    row = _row(ctx, rule, table, col, index, reason, "rewrite", sql)
     try:
         after = explain(ctx.conn, sql, fn(ctx.p0))
     except (PerflabError, IndexError) as exc:
@@ -309,21 +321,10 @@ def index_ddl(table: str, terms: Sequence[str], where: str | None = None) -> str
     return sql + (f" WHERE {where}" if where else "")
 
 
-def _try_index(
-    ctx: _Ctx,
-    rule: str,
-    table: str,
-    col: str,
-    index: str | None,
-    reason: str,
-    ddls: Sequence[str],
-    expect,
-) -> None:
-    key = (rule, tuple(ddls))
-    if key in ctx.seen:
+def _try_index(ctx: _Ctx, site: _Site, ddls: Sequence[str], expect) -> None:
+    row = _claim(ctx, site, "index", ";\n".join(ddls), tuple(ddls))
+    if row is None:
         return
-    ctx.seen.add(key)
-    row = _row(ctx, rule, table, col, index, reason, "index", ";\n".join(ddls))
     if ctx.hypo is None:
         ctx.hypo = hypothetical(ctx.conn)
     hypo = ctx.hypo
@@ -343,14 +344,14 @@ def _try_index(
     ctx.out.append(row)
 
 
-def _row(ctx, rule, table, col, index, reason, kind, fix) -> dict:
+def _row(ctx: _Ctx, site: _Site, kind: str, fix: str | None) -> dict:
     return {
         "query": ctx.name,
-        "diagnostic": rule,
-        "table": table,
-        "column": col,
-        "index": index,
-        "reason": reason,
+        "diagnostic": site.rule,
+        "table": site.table,
+        "column": site.column,
+        "index": site.index,
+        "reason": site.reason,
         "fix_kind": kind,
         "fix": fix,
         "plan_before": _plan_str(ctx.nodes),
@@ -363,6 +364,14 @@ def _row(ctx, rule, table, col, index, reason, kind, fix) -> dict:
         "ratio_ci": None,
         "timing": None,
         "recommended": False,
+    }
+
+
+def _not_analysed(ctx: _Ctx, reason: str) -> dict:
+    """A row saying what the diagnostics could not read, and why (no fix, no verdict)."""
+    return {
+        **_row(ctx, _Site("not_analysed", None, None, None, reason), "none", None),
+        "equivalent": "n/a",
     }
 
 
@@ -381,6 +390,11 @@ def _with_where(
     terms += [a.copy() for a in add]
     tree.set("where", exp.Where(this=exp.and_(*terms, copy=False)))
     return tree
+
+
+def _searches(col: str) -> Callable[[Sequence[PlanNode]], bool]:
+    """A fix's check: the plan after it searches (not scans) by `col`."""
+    return lambda after: _uses(after, col=col)
 
 
 def _uses(after: Sequence[PlanNode], index: str | None = None, col: str | None = None) -> bool:
@@ -441,6 +455,7 @@ def _like(ctx: _Ctx) -> None:
         )
         if not all(ord(ch) < 128 for ch in prefix):
             reason += " (and the prefix is not ASCII)"
+        site = _Site("like_collation", table, col.name, ix.name, reason)
         # rewrite 1: add the BINARY range, keep the LIKE
         c = exp.column(col.name, table=col.table or None)
         lo, hi = exp.Placeholder(this="x_lo"), exp.Placeholder(this="x_hi")
@@ -463,15 +478,13 @@ def _like(ctx: _Ctx) -> None:
         tree = _with_where(ctx.model, add=rng)
         _try_rewrite(
             ctx,
-            "like_collation",
-            table,
-            col.name,
-            ix.name,
-            reason + "; rewrite: add the equivalent BINARY range (only equivalent if "
-            "the data has no case variants of the prefix)",
+            site.fix(
+                "rewrite: add the equivalent BINARY range (only equivalent if "
+                "the data has no case variants of the prefix)"
+            ),
             tree,
             extra,
-            lambda a, col=col.name: _uses(a, col=col),
+            _searches(col.name),
         )
         # rewrite 2: GLOB (case-sensitive, uses BINARY indexes)
 
@@ -485,26 +498,18 @@ def _like(ctx: _Ctx) -> None:
         tree = _with_where(ctx.model, replace=term, by=g)
         _try_rewrite(
             ctx,
-            "like_collation",
-            table,
-            col.name,
-            ix.name,
-            reason + "; rewrite: GLOB (case-sensitive)",
+            site.fix("rewrite: GLOB (case-sensitive)"),
             tree,
             {"x_glob": glob},
-            lambda a, col=col.name: _uses(a, col=col),
+            _searches(col.name),
         )
         rest = [term_sql(k) for k in ix.key_columns][1:]
         ddl = index_ddl(table, [f"{quote_ident(col.name)} COLLATE NOCASE"] + rest, ix.where_sql)
         _try_index(
             ctx,
-            "like_collation",
-            table,
-            col.name,
-            ix.name,
-            reason + "; fix: an index with NOCASE collation",
+            site.fix("fix: an index with NOCASE collation"),
             [ddl],
-            lambda a, col=col.name: _uses(a, col=col),
+            _searches(col.name),
         )
 
 
@@ -642,11 +647,9 @@ def _partial(ctx: _Ctx) -> None:
             tree = _with_where(ctx.model, add=missing)
             _try_rewrite(
                 ctx,
-                "partial_not_implied",
-                table,
-                lead,
-                ix.name,
-                reason + "; rewrite: repeat the index's terms in the query",
+                _Site("partial_not_implied", table, lead, ix.name, reason).fix(
+                    "rewrite: repeat the index's terms in the query"
+                ),
                 tree,
                 {},
                 lambda a, name=ix.name: any(n.index == name for n in a),
@@ -682,6 +685,7 @@ def _functions(ctx: _Ctx) -> None:
                 f"bare column (indexes: {', '.join(i.name for i in cands)}), or for an "
                 "index on exactly this expression"
             )
+            site = _Site("function_on_column", table, col.name, cands[0].name, reason)
             # rewrite for `col + k` / `col - k` compared with something
             if (
                 isinstance(side, exp.Add | exp.Sub)
@@ -700,14 +704,10 @@ def _functions(ctx: _Ctx) -> None:
                 )
                 _try_rewrite(
                     ctx,
-                    "function_on_column",
-                    table,
-                    col.name,
-                    cands[0].name,
-                    reason + "; rewrite: move the arithmetic to the other side",
+                    site.fix("rewrite: move the arithmetic to the other side"),
                     _with_where(ctx.model, replace=term, by=new),
                     {},
-                    lambda a, c=col.name: _uses(a, col=c),
+                    _searches(col.name),
                 )
             # rewrite date(col) = X as a range
             if (
@@ -733,23 +733,15 @@ def _functions(ctx: _Ctx) -> None:
                 tree = _with_where(ctx.model, replace=term, by=exp.and_(*rng))
                 _try_rewrite(
                     ctx,
-                    "function_on_column",
-                    table,
-                    col.name,
-                    cands[0].name,
-                    reason + "; rewrite: a half-open range on the bare column",
+                    site.fix("rewrite: a half-open range on the bare column"),
                     tree,
                     {},
-                    lambda a, c=col.name: _uses(a, col=c),
+                    _searches(col.name),
                 )
             ddl = index_ddl(table, [f"({expr_sql})"])
             _try_index(
                 ctx,
-                "function_on_column",
-                table,
-                col.name,
-                cands[0].name,
-                reason + "; fix: an index on the expression",
+                site.fix("fix: an index on the expression"),
                 [ddl],
                 lambda a: any(n.constraint and "<expr>" in n.constraint for n in a),
             )
@@ -835,29 +827,24 @@ def _affinity_collation(ctx: _Ctx) -> None:
                     ddl = index_ddl(table, [f"{quote_ident(col.name)} COLLATE {coll}"])
                     _try_index(
                         ctx,
-                        rule,
-                        table,
-                        col.name,
-                        cands[0].name,
-                        reason + f"; fix: an index with COLLATE {coll}",
+                        _Site(rule, table, col.name, cands[0].name, reason).fix(
+                            f"fix: an index with COLLATE {coll}"
+                        ),
                         [ddl],
-                        lambda a, c=col.name: _uses(a, col=c),
+                        _searches(col.name),
                     )
             if rule is None:
                 continue
             new = term.__class__(this=side.copy(), expression=new_other)
             _try_rewrite(
                 ctx,
-                rule,
-                table,
-                col.name,
-                cands[0].name,
-                reason
-                + "; rewrite: compare with the column's own "
-                + ("affinity" if rule == "affinity_mismatch" else "collation"),
+                _Site(rule, table, col.name, cands[0].name, reason).fix(
+                    "rewrite: compare with the column's own "
+                    + ("affinity" if rule == "affinity_mismatch" else "collation")
+                ),
                 _with_where(ctx.model, replace=term, by=new),
                 {},
-                lambda a, c=col.name: _uses(a, col=c),
+                _searches(col.name),
             )
 
 
@@ -894,13 +881,11 @@ def _leading(ctx: _Ctx) -> None:
                 ]
                 _try_index(
                     ctx,
-                    "leading_column_unconstrained",
-                    table,
-                    col.name,
-                    ix.name,
-                    reason + "; fix: an index led by the constrained column",
+                    _Site("leading_column_unconstrained", table, col.name, ix.name, reason).fix(
+                        "fix: an index led by the constrained column"
+                    ),
                     [index_ddl(table, terms)],
-                    lambda a, c=col.name: _uses(a, col=c),
+                    _searches(col.name),
                 )
                 break
 
@@ -934,11 +919,9 @@ def _or(ctx: _Ctx) -> None:
         reason += f"; no index is led by {', '.join(missing)}"
         _try_index(
             ctx,
-            "or_across_columns",
-            table,
-            ", ".join(missing),
-            None,
-            reason + "; fix: index the missing branch column(s)",
+            _Site("or_across_columns", table, ", ".join(missing), None, reason).fix(
+                "fix: index the missing branch column(s)"
+            ),
             [index_ddl(table, [quote_ident(m)]) for m in missing],
             lambda a: any(n.kind == "multi_index_or" for n in a),
         )
@@ -1010,11 +993,9 @@ def _order_by(ctx: _Ctx) -> None:
     ]
     _try_index(
         ctx,
-        "order_by_not_served",
-        table,
-        ", ".join(o[0] for o in ocols),
-        None,
-        "; ".join(reasons) + "; fix: an index on (equality columns, ORDER BY columns)",
+        _Site(
+            "order_by_not_served", table, ", ".join(o[0] for o in ocols), None, "; ".join(reasons)
+        ).fix("fix: an index on (equality columns, ORDER BY columns)"),
         [index_ddl(table, terms)],
         _no_sort,
     )
@@ -1042,39 +1023,18 @@ def diagnose_query(
     ctx = _Ctx(conn, schema, name, model, params, nodes, executions, hypo, min_effect)
     if model.select is None:
         return [
-            {
-                **_row(
-                    ctx,
-                    "not_analysed",
-                    None,
-                    None,
-                    None,
-                    "not a plain SELECT: the diagnostics read SELECT statements only",
-                    "none",
-                    None,
-                ),
-                "equivalent": "n/a",
-            }
+            _not_analysed(ctx, "not a plain SELECT: the diagnostics read SELECT statements only")
         ]
     for rule in RULE_FUNCS:
         try:
             rule(ctx)
         except (sqlite3.Error, KeyError, AttributeError, ValueError, IndexError, TypeError) as exc:
             ctx.out.append(
-                {
-                    **_row(
-                        ctx,
-                        "not_analysed",
-                        None,
-                        None,
-                        None,
-                        f"rule {rule.__name__.strip('_')} could not analyse this "
-                        f"query: {type(exc).__name__}: {exc}",
-                        "none",
-                        None,
-                    ),
-                    "equivalent": "n/a",
-                }
+                _not_analysed(
+                    ctx,
+                    f"rule {rule.__name__.strip('_')} could not analyse this "
+                    f"query: {type(exc).__name__}: {exc}",
+                )
             )
     if ctx.hypo is not None and hypo is None:
         ctx.out.extend(skipped_rows(ctx.hypo, name))
