@@ -303,6 +303,20 @@ def test_a_figure_the_stage_did_not_record_is_not_measured_not_a_key_error():
     assert a["decision"]["decision"] == "APPROVED WITH CONDITIONS"
 
 
+def test_a_key_a_stage_did_not_save_reads_as_the_fields_default():
+    # an older summary: no batch_size, no integrity_ok, an audit without its why
+    s = {
+        "throughput": {"writes": [{"write": "w", "ops_per_s": 5.0}]},
+        "integrity": {"pragma_audit": [{"pragma": "synchronous", "value": 0, "status": "risk"}]},
+        "indexes": {"health": [{"index": "i"}]},
+    }
+    e = Evidence.from_summary(s)
+    assert (e.throughput.writes[0].batch_size, e.throughput.writes[0].ops_per_s) == (1, 5.0)
+    assert e.integrity.integrity_ok and e.integrity.foreign_keys_ok
+    assert (e.integrity.pragma_audit[0].why, e.integrity.pragma_audit[0].value) == ("", 0)
+    assert (e.indexes.health[0].issue, e.indexes.health[0].droppable) == ("", False)
+
+
 def test_an_empty_before_after_entry_falls_back_to_the_candidates_gain():
     cand = {"ddl": "CREATE INDEX t_a ON t(a)", "queries_changed": ["a"], "gain_ms": 2.5}
     s = {

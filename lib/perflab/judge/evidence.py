@@ -11,10 +11,11 @@ shape summary.json carries), not from the record classes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, TypeVar
 
 _PERCENTILES = ("p50", "p95", "p99")
+T = TypeVar("T")
 
 
 def _pair(v: Any) -> tuple[Any, Any] | None:
@@ -27,6 +28,17 @@ def _pair(v: Any) -> tuple[Any, Any] | None:
 
 def _dicts(v: Any) -> list[dict]:
     return [x for x in v or [] if isinstance(x, dict)]
+
+
+def _read(cls: type[T], d: dict, **given: Any) -> T:
+    """`cls` from a saved dict, each field under its own name (absent: the field's default,
+    else None); `given` holds the fields that need more than a lookup."""
+    kw = {
+        f.name: d.get(f.name, None if f.default is MISSING else f.default)
+        for f in fields(cls)
+        if f.name not in given
+    }
+    return cls(**kw, **given)
 
 
 @dataclass(frozen=True)
@@ -56,9 +68,7 @@ class QueryEvidence:
             if ms.get(p) is not None:
                 lo, hi = _pair(ci.get(p)) or (None, None)
                 lat[p] = Figure(ms[p], lo, hi)
-        return cls(
-            str(q.get("name")), lat, q.get("ops_per_s"), q.get("target_ms"), q.get("reference_ms")
-        )
+        return _read(cls, q, name=str(q.get("name")), latency=lat)
 
 
 @dataclass(frozen=True)
@@ -82,14 +92,7 @@ class ThroughputEvidence:
     @classmethod
     def from_summary(cls, t: dict) -> ThroughputEvidence:
         writes = tuple(
-            WriteEvidence(
-                w.get("write"),
-                w.get("batch_size", 1),
-                w.get("pragmas"),
-                w.get("status"),
-                w.get("ops_per_s"),
-                _pair(w.get("ops_per_s_ci")),
-            )
+            _read(WriteEvidence, w, ops_per_s_ci=_pair(w.get("ops_per_s_ci")))
             for w in _dicts(t.get("writes"))
         )
         pragmas = (t.get("settings") or {}).get("pragmas")
@@ -126,24 +129,17 @@ class ConcurrencyEvidence:
     def from_summary(cls, c: dict) -> ConcurrencyEvidence:
         cr = c.get("concurrent_reads") or {}
         modes = {
-            m: ReadModeEvidence(
-                cr[m].get("total_ms"),
-                _pair(cr[m].get("total_ms_ci")),
-                cr[m].get("errors") or 0,
-                cr[m].get("reads"),
-                cr[m].get("readers"),
+            m: _read(
+                ReadModeEvidence,
+                cr[m],
+                total_ms_ci=_pair(cr[m].get("total_ms_ci")),
+                errors=cr[m].get("errors") or 0,
             )
             for m in ("thread", "process")
             if isinstance(cr.get(m), dict)
         }
         sweep = tuple(
-            SweepPointEvidence(
-                r.get("readers"),
-                r.get("mode"),
-                r.get("errors") or 0,
-                bool(r.get("writer")),
-                r.get("reads"),
-            )
+            _read(SweepPointEvidence, r, errors=r.get("errors") or 0, writer=bool(r.get("writer")))
             for r in _dicts(c.get("sweep"))
         )
         return cls(cr.get("name"), modes, sweep)
@@ -169,23 +165,14 @@ class IntegrityEvidence:
 
     @classmethod
     def from_summary(cls, i: dict) -> IntegrityEvidence:
-        audit = tuple(
-            PragmaAuditEvidence(
-                p.get("pragma"),
-                p.get("value"),
-                p.get("status"),
-                p.get("why"),
-                p.get("recommendation"),
-            )
-            for p in _dicts(i.get("pragma_audit"))
-        )
-        return cls(
-            i.get("integrity_ok", True),
-            tuple(i.get("integrity_problems") or ()),
-            i.get("foreign_keys_ok", True),
-            i.get("foreign_key_violations"),
-            tuple(i.get("foreign_key_problems") or ()),
-            audit,
+        return _read(
+            cls,
+            i,
+            integrity_problems=tuple(i.get("integrity_problems") or ()),
+            foreign_key_problems=tuple(i.get("foreign_key_problems") or ()),
+            pragma_audit=tuple(
+                _read(PragmaAuditEvidence, p) for p in _dicts(i.get("pragma_audit"))
+            ),
         )
 
 
@@ -207,18 +194,7 @@ class FindingEvidence:
 
     @classmethod
     def from_summary(cls, f: dict) -> FindingEvidence:
-        return cls(
-            f.get("query", ""),
-            f.get("rule", ""),
-            f.get("severity"),
-            f.get("table"),
-            f.get("plan_line"),
-            f.get("evidence"),
-            f.get("detail"),
-            f.get("rows"),
-            f.get("latency_ms"),
-            dict(f),
-        )
+        return _read(cls, f, recorded=dict(f))
 
 
 @dataclass(frozen=True)
@@ -285,30 +261,20 @@ class AdviceEvidence:
     @classmethod
     def from_summary(cls, a: dict) -> AdviceEvidence:
         cands = tuple(
-            CandidateEvidence(
-                c.get("ddl"),
-                c.get("action"),
-                tuple(c.get("queries_changed") or ()),
-                {
-                    q: BeforeAfter(v.get("p50_before_ms"), v.get("p50_after_ms"))
+            _read(
+                CandidateEvidence,
+                c,
+                queries_changed=tuple(c.get("queries_changed") or ()),
+                verdicts={
+                    q: _read(BeforeAfter, v)
                     for q, v in (c.get("verdicts") or {}).items()
                     if v  # an empty entry says nothing: the candidate's gain is used
                 },
-                c.get("gain_ms"),
-                c.get("insert_us"),
             )
             for c in _dicts(a.get("candidates"))
         )
         rewrites = tuple(
-            RewriteEvidence(
-                rw.get("query"),
-                rw.get("fix"),
-                rw.get("p50_before_ms"),
-                rw.get("p50_after_ms"),
-                rw.get("speedup"),
-                _pair(rw.get("ratio_ci")),
-                rw.get("equivalent"),
-            )
+            _read(RewriteEvidence, rw, ratio_ci=_pair(rw.get("ratio_ci")))
             for rw in _dicts(a.get("query_rewrites"))
         )
         skipped = tuple(Skipped(s.get("what"), s.get("reason")) for s in _dicts(a.get("skipped")))
@@ -343,24 +309,11 @@ class IndexesEvidence:
     @classmethod
     def from_summary(cls, i: dict) -> IndexesEvidence:
         health = tuple(
-            HealthEvidence(
-                h["index"],
-                h.get("issue", ""),
-                h.get("table"),
-                bool(h.get("droppable")),
-                h.get("reason"),
-            )
+            _read(HealthEvidence, h, index=h["index"], droppable=bool(h.get("droppable")))
             for h in _dicts(i.get("health"))
         )
         cost = tuple(
-            WriteCostEvidence(
-                r.get("index"),
-                r.get("op"),
-                r["cost_us"],
-                r.get("cost_pct"),
-                r.get("cost_lo"),
-                r.get("cost_hi"),
-            )
+            _read(WriteCostEvidence, r)
             for r in _dicts(i.get("write_cost"))
             if r.get("cost_us") is not None
         )
@@ -388,17 +341,12 @@ class FitEvidence:
 
     @classmethod
     def from_summary(cls, f: dict) -> FitEvidence:
-        return cls(
-            f["query"],
-            str(f.get("claim") or "inconclusive"),  # an older summary's fit claims nothing
-            f.get("claim_reason"),
-            f.get("claim_text"),
-            f.get("model"),
-            f.get("table"),
-            f.get("n_max"),
-            f.get("target_ms"),
-            f.get("limit_rows"),
-            _pair(f.get("limit_range")),
+        return _read(
+            cls,
+            f,
+            query=f["query"],
+            claim=str(f.get("claim") or "inconclusive"),  # an older summary's fit claims nothing
+            limit_range=_pair(f.get("limit_range")),
         )
 
 
