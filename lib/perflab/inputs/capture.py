@@ -169,6 +169,10 @@ def _install():
         if len(events) >= 4096:
             dump()  # a chunk for perflab, which groups while the application runs
 
+    def failed(conn, sql, t0, before):  # a call that raised: kept, with its time
+        note(["e", getattr(conn, "_perflab_cid", 0), sql, None, clock() - t0, 0,
+              before, conn.in_transaction, 0, 0])
+
     def fetched(ev, ns, rows):
         if ev[0] is not None:
             ev[4] += ns
@@ -191,8 +195,7 @@ def _install():
             try:
                 r = sqlite3.Cursor.execute(self, sql, parameters)
             except BaseException:
-                note(["e", getattr(conn, "_perflab_cid", 0), sql, None, clock() - t0, 0,
-                      before, conn.in_transaction, 0, 0])
+                failed(conn, sql, t0, before)
                 raise
             ev = ["x", getattr(conn, "_perflab_cid", 0), sql,
                   parameters if type(parameters) is tuple else tuple(parameters)
@@ -210,8 +213,7 @@ def _install():
             try:
                 r = sqlite3.Cursor.executemany(self, sql, rows)
             except BaseException:
-                note(["e", getattr(conn, "_perflab_cid", 0), sql, None, clock() - t0, 0,
-                      before, conn.in_transaction, 0, 0])
+                failed(conn, sql, t0, before)
                 raise
             self._ev = None
             note(["m", getattr(conn, "_perflab_cid", 0), sql, rows, clock() - t0,
