@@ -351,3 +351,17 @@ def test_a_check_no_rule_satisfies_is_one_line_naming_table_and_column(tmp_path,
         build_database(spec, "tiny", tmp_path / "t.db", progress=False)
     assert "\n" not in str(e.value)
     assert list(tmp_path.iterdir()) == [schema]  # nothing half-written
+
+
+def test_timestamps_are_written_as_sqlite_reads_them():
+    import datetime as dt
+
+    import numpy as np
+    from perflab.database.generate import _fmt_ts
+
+    # leap day, end of day, the epoch, a year with fewer than four digits, the last second
+    sec = np.array([951782400, 86399, 0, -59011459200, 253402300799, 1700000000])
+    want = [(dt.datetime(1970, 1, 1) + dt.timedelta(seconds=int(s))).isoformat(" ") for s in sec]
+    assert _fmt_ts(sec, "datetime") == want
+    assert _fmt_ts(sec, "date") == [w[:10] for w in want]
+    assert want[0] == "2000-02-29 00:00:00" and want[3] == "0100-01-01 00:00:00"

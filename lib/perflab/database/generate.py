@@ -170,27 +170,18 @@ def _fmt_ts(sec: np.ndarray, fmt: str) -> list[str]:
     y = np.clip(y + (m <= 2), 0, 9999)
     width = 10 if fmt == "date" else 19
     out = np.empty((n, width), dtype=np.uint32)
-    out[:, 0] = 48 + y // 1000
-    out[:, 1] = 48 + y // 100 % 10
-    out[:, 2] = 48 + y // 10 % 10
-    out[:, 3] = 48 + y % 10
-    out[:, 4] = 45
-    out[:, 5] = 48 + m // 10
-    out[:, 6] = 48 + m % 10
-    out[:, 7] = 45
-    out[:, 8] = 48 + d // 10
-    out[:, 9] = 48 + d % 10
+    digits = [(0, y, 4), (5, m, 2), (8, d, 2)]  # (first column, value, digits)
     if width == 19:
-        h, mi, s = rem // 3600, rem // 60 % 60, rem % 60
-        out[:, 10] = 32
-        out[:, 11] = 48 + h // 10
-        out[:, 12] = 48 + h % 10
-        out[:, 13] = 58
-        out[:, 14] = 48 + mi // 10
-        out[:, 15] = 48 + mi % 10
-        out[:, 16] = 58
-        out[:, 17] = 48 + s // 10
-        out[:, 18] = 48 + s % 10
+        digits += [(11, rem // 3600, 2), (14, rem // 60 % 60, 2), (17, rem % 60, 2)]
+    for col, v, k in digits:
+        for i in range(col + k - 1, col, -1):
+            v, out[:, i] = np.divmod(v, 10)
+        out[:, col] = v
+    out += ord("0")
+    out[:, 4] = out[:, 7] = ord("-")
+    if width == 19:
+        out[:, 10] = ord(" ")
+        out[:, 13] = out[:, 16] = ord(":")
     return out.view(f"<U{width}").ravel().tolist()
 
 
