@@ -46,6 +46,7 @@ def test_run_folder_contract(tiny_run):
     for nb in summary["notebooks"]:
         assert nb["status"] == "ok"
         assert (out / nb["ipynb"]).is_file() and (out / nb["html"]).is_file()
+        assert nb["html_seconds"] > 0  # benchmarks/bench_run.py prints it per notebook
     names = [q["name"] for q in summary["queries"]]
     assert len(names) == 10 and "session_by_id" in names
     for q in summary["queries"]:
@@ -54,6 +55,7 @@ def test_run_folder_contract(tiny_run):
         assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"] <= lat["p999"] <= lat["max"]
         assert q["plan"] and all({"id", "parent", "detail"} <= set(n) for n in q["plan"])
         assert q["plan_text"].startswith("QUERY PLAN")
+        assert q["seconds"] >= q["iterations"] * lat["min"] / 1e3  # the loop's own time
     db = summary["database"]
     assert db["scale"] == "tiny" and db["analyzed"] is True
     assert len(db["tables"]) == 9 and all(n > 0 for n in db["tables"].values())

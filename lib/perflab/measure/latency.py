@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ LATENCY_COLUMNS = {
     "ops_per_s": "1 / mean latency",
     "rows_mean, rows_min, rows_max": "rows returned per execution",
     "truncated": "stopped early by the time budget",
+    "seconds": "wall time the query took here: warm-up, timed loop and counting pass",
     "vm_steps, fullscan_steps, sorts, autoindex": "work per execution (mean), from SQLite's "
     "own counters in an untimed pass over the first parameter tuples; NaN: unavailable",
     "work": "the work in one sentence (counters.describe)",
@@ -70,6 +72,7 @@ def measure_workload(
 
         queries = tqdm(queries, desc="latency", unit="query")
     for q in queries:
+        t0 = time.perf_counter()
         s = time_statement(conn, q.sql, params[q.name], warmup=warmup, max_seconds=max_seconds)
         samples[q.name] = s
         work = None
@@ -82,6 +85,7 @@ def measure_workload(
                 max_seconds=count_seconds,
             )
         rec = counters.counter_record(work, reason)
+        seconds = time.perf_counter() - t0
         per = rec["per_execution"] or {}
         st = summarize(s.ns)
         lat, ci = st["latency_ms"], st["latency_ci_ms"]
@@ -98,6 +102,7 @@ def measure_workload(
                 "rows_min": int(s.rows.min()) if s.rows.size else 0,
                 "rows_max": int(s.rows.max()) if s.rows.size else 0,
                 "truncated": s.truncated,
+                "seconds": seconds,
                 **{k: per[k]["mean"] if per else np.nan for k in list(counters.COUNTERS)[:4]},
                 "work": rec["sentence"],
                 "_ci": ci,
@@ -120,6 +125,7 @@ def latency_records(frame: pd.DataFrame, workload: Workload, params: dict) -> li
                 "group": q.group,
                 "iterations": int(r["n"]),
                 "truncated": bool(r["truncated"]),
+                **({"seconds": round(float(r["seconds"]), 4)} if "seconds" in r else {}),
                 "latency_ms": {
                     k: float(r[k]) for k in ("p50", "p95", "p99", "p999", "max", "mean", "min")
                 },
@@ -166,5 +172,5 @@ def work_table(frame: pd.DataFrame) -> pd.DataFrame:
 def timing_table(frame: pd.DataFrame) -> pd.DataFrame:
     """The timing columns of `measure_workload`'s frame, rounded for display (the work
     counters have their own table, `work_table`)."""
-    hidden = {"_ci", "_counters", "query", "work", *list(counters.COUNTERS)[:4]}
+    hidden = {"_ci", "_counters", "query", "work", "seconds", *list(counters.COUNTERS)[:4]}
     return frame.drop(columns=[c for c in frame.columns if c in hidden]).round(4)
