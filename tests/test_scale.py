@@ -384,3 +384,19 @@ def test_predicted_limit_is_a_range_that_covers_the_true_crossing():
         lo, hi = _limits(LINEAR, refit("O(n)", n, t), pd.DataFrame({"n": n, "p99": t}), 50.0)
         hits += lo <= true <= (np.inf if hi is None else hi)
     assert hits / 120 >= 0.88
+
+
+def test_sweep_counts_work_once_per_size_not_once_per_pass(tmp_path, monkeypatch):
+    """The sweep reads counters itself (COUNTER_EXECUTIONS per query and size, round 0);
+    the latency loop's own counting pass (up to 100 executions per query and pass) would
+    be thrown away, and cost most of the quick sweep's time."""
+    from perflab.sqlite import counters
+
+    calls = []
+    real = counters.count_work
+    monkeypatch.setattr(counters, "count_work", lambda *a, **k: calls.append(1) or real(*a, **k))
+    builds = [_db(tmp_path / f"d{n}.db", n) for n in (500, 1000)]
+    frame = scale.measure_sweep(builds, WL, iterations=40, warmup=2, rounds=2, max_seconds=None)
+    assert calls == []  # only scale.sweep_counters counts (its own import of count_work)
+    assert (frame["counter_executions"] == scale.COUNTER_EXECUTIONS).all()
+    assert (frame["samples"] == 40).all()  # a fixed count per round: no stopping rule

@@ -3,10 +3,13 @@ keep their coverage (a fast version of benchmarks/bench_stopping.py)."""
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 
 import numpy as np
 import pytest
+from perflab.inputs.workload import load_workload
+from perflab.measure.latency import latency_records, measure_workload
 from perflab.measure.stopping import StoppingRule, min_count, run_sequential
 from perflab.measure.timing import quantile_ci
 
@@ -101,3 +104,50 @@ def test_a_missing_bound_is_never_tight_enough():
     assert loose.widths(x, 0.95)["p99"] == float("inf")
     assert not loose.satisfied(x, 0.95)
     assert loose.satisfied(np.append(x, 1.0), 0.95)
+
+
+def _workload_db(tmp_path, sql="SELECT v FROM t WHERE id = ?"):
+    conn = sqlite3.connect(tmp_path / "t.db")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)")
+    conn.executemany("INSERT INTO t VALUES (?, ?)", [(i, i % 7) for i in range(2000)])
+    conn.commit()
+    wl = tmp_path / "w.yaml"
+    wl.write_text(
+        f"name: w\nqueries:\n  - name: q\n    sql: {sql}\n"
+        "    params:\n      - sample: SELECT id FROM t\n"
+    )
+    return conn, load_workload(wl)
+
+
+def test_measure_workload_reports_how_sampling_stopped(tmp_path):
+    conn, wl = _workload_db(tmp_path)
+    # any finite interval passes (a loaded machine's p99 may be 1000x its p50)
+    loose = StoppingRule(tolerance={"p50": 1e12, "p95": 1e12, "p99": 1e12})
+    frame, samples, params = measure_workload(
+        conn, wl, iterations=3000, warmup=10, stopping=loose, count=False
+    )
+    r = frame.loc["q"]
+    first, conf = loose.checkpoints(3000)[0], loose.look_conf(3000)
+    assert (r["n"], r["stop"], bool(r["truncated"])) == (first, "precise", False)
+    assert samples["q"].ns.size == first and r["conf"] == pytest.approx(conf)
+    rec = latency_records(frame, wl, params)[0]
+    assert rec["iterations"] == first and rec["stopping"]["reason"] == "precise"
+    # the reported interval is the one at the look's confidence, not a plain 95% one
+    _, lo, hi = quantile_ci(samples["q"].ns / 1e6, 0.99, conf)
+    assert rec["latency_ci_ms"]["p99"] == [lo, hi] and rec["latency_ci_conf"] == conf
+    frame, samples, _ = measure_workload(
+        conn, wl, iterations=600, warmup=10, stopping=None, count=False
+    )
+    r = frame.loc["q"]
+    assert (r["n"], r["stop"], r["conf"]) == (600, "max", 0.95)
+
+
+def test_the_time_cap_still_ends_a_slow_query(tmp_path):
+    slow = "SELECT count(*) FROM t a, t b WHERE a.v = b.v AND a.id < ?"  # ~570k pairs
+    conn, wl = _workload_db(tmp_path, slow)
+    frame, samples, _ = measure_workload(
+        conn, wl, iterations=3000, warmup=2, max_seconds=0.2, count=False
+    )
+    r = frame.loc["q"]
+    assert r["stop"] == "time" and bool(r["truncated"])
+    assert 1 <= r["n"] < 3000 and r["seconds"] < 5

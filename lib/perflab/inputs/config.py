@@ -22,7 +22,7 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "tiny": Profile("tiny", "tiny", iterations=1000, warmup=50, max_seconds=None),
-    "quick": Profile("quick", "quick", iterations=1000, warmup=100, max_seconds=None),
+    "quick": Profile("quick", "quick", iterations=1000, warmup=100, max_seconds=8.0),
     "full": Profile("full", "full", iterations=2000, warmup=200, max_seconds=60.0),
 }
 

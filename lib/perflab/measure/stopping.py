@@ -107,6 +107,10 @@ class StoppingRule:
         return all(w[p] <= tol for p, tol in self.tolerance.items())
 
 
+#: The rule `latency.measure_workload` uses unless told otherwise.
+DEFAULT_RULE = StoppingRule()
+
+
 @dataclass(frozen=True)
 class StopRecord:
     """How one sampling loop ended, as the latency record carries it."""
