@@ -126,10 +126,17 @@ def build_sweep(
     progress: bool = False,
 ) -> list:
     """Build (or reuse from cache) one database per factor; returns BuildReports,
-    smallest first."""
+    smallest first.
+
+    A size whose rows are the base scale's (factor 1) *is* the run's own database: the
+    cache key hashes the rows, not the scale's name, so it is looked up under the base
+    scale's name and found where the run built it, instead of being built a second time
+    under a sweep name (the largest size is about half of a sweep's build time).
+    """
     from perflab.database.dataset import cached_database
 
     scales = sweep_scales(spec, base_scale, factors)
+    base_rows = dict(spec.scales[base_scale])
     items = list(scales.items())
     if progress:
         from tqdm.auto import tqdm
@@ -137,6 +144,10 @@ def build_sweep(
         items = tqdm(items, desc="building scales", unit="db")
     out = []
     for name, rows in items:
+        if rows == base_rows:  # keep the sweep's name as the size's label
+            run_db = cached_database(spec, base_scale, seed=seed, progress=False)
+            out.append(replace(run_db, scale=name))
+            continue
         s = replace(spec, scales={**spec.scales, name: rows})
         out.append(cached_database(s, name, seed=seed, progress=False))
     return out
