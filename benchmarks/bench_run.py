@@ -13,6 +13,11 @@ database (cold), the second reuses the cache (warm). For each run it prints:
   version carry them; older ones only n x mean, marked ~) and why sampling stopped.
 
     .venv/bin/python benchmarks/bench_run.py [--profile quick|full] [--once] [--cells 3]
+    .venv/bin/python benchmarks/bench_run.py --compare BEFORE.json AFTER.json
+
+--keep FILE keeps the last run's summary.json; --compare prints two of them side by side:
+decision, issues, and each query's p50 and p99 with intervals, and whether the after-value
+lies inside the before-interval.
 
 With --lib DIR the subprocess imports perflab from DIR (e.g. an exported older commit),
 so a before/after pair runs with this same script, in the same session.
@@ -126,6 +131,44 @@ def print_run(r: dict, cells: int) -> None:
         )
 
 
+def _ci(q: dict, key: str) -> str:
+    lo, hi = (q.get("latency_ci_ms") or {}).get(key, [None, None])
+    f = lambda v: "-" if v is None else f"{v:.4g}"  # noqa: E731
+    return f"{q['latency_ms'][key]:.4g} [{f(lo)}, {f(hi)}]"
+
+
+def _within(after: dict, before: dict, key: str) -> str:
+    """'yes' when the after-estimate lies inside the before-interval, else the ratio."""
+    v = after["latency_ms"][key]
+    lo, hi = (before.get("latency_ci_ms") or {}).get(key, [None, None])
+    inside = (lo is None or lo <= v) and (hi is None or v <= hi)
+    return "yes" if inside else f"no (x{v / before['latency_ms'][key]:.2f})"
+
+
+def compare_runs(before_path: str, after_path: str) -> None:
+    """Decision, issues and every query's p50/p99 with intervals, before beside after."""
+    b = json.loads(Path(before_path).read_text())
+    a = json.loads(Path(after_path).read_text())
+    for label, s in (("before", b), ("after", a)):
+        d = s.get("decision") or {}
+        total = s["stages"].get("total", 0)
+        print(f"{label:6s} decision: {d.get('decision')}; total {total:.1f} s")
+        for i in s.get("issues") or []:
+            print(f"         {i['id']} [{i['severity']}] {i['title']}")
+    aq = {q["name"]: q for q in a["queries"]}
+    head = f"  {'query':26s} {'key':4s} {'before [CI]':>30s} {'after [CI]':>30s}"
+    print(head + "  after in before-CI")
+    for qb in b["queries"]:
+        qa = aq.get(qb["name"])
+        if qa is None:
+            continue
+        for key in ("p50", "p99"):
+            print(
+                f"  {qb['name']:26s} {key:4s} {_ci(qb, key):>30s} {_ci(qa, key):>30s}  "
+                f"{_within(qa, qb, key)} (n {qb['iterations']} -> {qa['iterations']})"
+            )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--profile", default="quick")
@@ -133,7 +176,16 @@ def main() -> None:
     ap.add_argument("--lib", help="import perflab from this folder (e.g. an older commit's lib)")
     ap.add_argument("--cells", type=int, default=3, help="slowest cells shown per notebook")
     ap.add_argument("--keep", help="copy the last run's summary.json here")
+    ap.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("BEFORE", "AFTER"),
+        help="print two kept summaries side by side instead of running",
+    )
     args = ap.parse_args()
+    if args.compare:
+        compare_runs(*args.compare)
+        return
     goal = {"quick": "45 s", "full": "600 s"}.get(args.profile, "-")
     print(f"perflab run --profile {args.profile} (goal {goal}); lib {args.lib or 'default'}")
     with tempfile.TemporaryDirectory() as tmp:
