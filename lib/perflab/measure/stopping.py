@@ -14,10 +14,13 @@ is computed at 1 - alpha / K, so the probability that the interval at *any* look
 its true quantile is at most K · alpha / K = alpha, whatever the stopping time.
 The interval reported is therefore a conservative (>= conf) interval, never a narrower
 one. `benchmarks/bench_stopping.py` shows the coverage by simulation (lognormal, bimodal,
-heavy-tailed), `tests/test_stopping.py` a fast version of it.
+heavy-tailed), `tests/test_stopping.py` a fast version of it: 98.2-99.6% with the split,
+and 95.2-96.6% when every look uses plain 95% intervals (2000 runs each, tolerances set
+where half the runs stop at the first look). Stopping on the width alone biases these
+intervals little; the split makes the 95% a guarantee rather than an observation.
 
-A percentile needs a minimum count before its interval has both bounds (p99 at 98.75%:
-436 samples); the first checkpoint is that count, so no look is spent where the rule
+A percentile needs a minimum count before its interval has both bounds (p99 at 97.5%,
+two looks: 437 samples); the first checkpoint is that count, so no look is spent where the rule
 cannot stop. A time cap still ends any loop: then the interval is reported as it is
 (a bound may be missing, as before).
 """
