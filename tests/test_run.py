@@ -47,14 +47,18 @@ def test_run_folder_contract(tiny_run):
     for nb in summary["notebooks"]:
         assert nb["status"] == "ok"
         assert (out / nb["ipynb"]).is_file() and (out / nb["html"]).is_file()
+        assert nb["html_seconds"] > 0  # benchmarks/bench_run.py prints it per notebook
     names = [q["name"] for q in summary["queries"]]
     assert len(names) == 10 and "session_by_id" in names
     for q in summary["queries"]:
         lat = q["latency_ms"]
-        assert q["iterations"] >= 1000
+        # 1000 unless the stopping rule found the intervals tight enough at a checkpoint
+        assert q["iterations"] >= 1000 or q["stopping"]["reason"] == "precise"
+        assert q["stopping"]["n"] == q["iterations"] and q["latency_ci_conf"] >= 0.95
         assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"] <= lat["p999"] <= lat["max"]
         assert q["plan"] and all({"id", "parent", "detail"} <= set(n) for n in q["plan"])
         assert q["plan_text"].startswith("QUERY PLAN")
+        assert q["seconds"] >= q["iterations"] * lat["min"] / 1e3  # the loop's own time
     db = summary["database"]
     assert db["scale"] == "tiny" and db["analyzed"] is True
     assert len(db["tables"]) == 9 and all(n > 0 for n in db["tables"].values())

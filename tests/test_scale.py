@@ -385,3 +385,33 @@ def test_predicted_limit_is_a_range_that_covers_the_true_crossing():
         lo, hi = _limits(LINEAR, refit("O(n)", n, t), pd.DataFrame({"n": n, "p99": t}), 50.0)
         hits += lo <= true <= (np.inf if hi is None else hi)
     assert hits / 120 >= 0.88
+
+
+def test_sweep_counts_work_once_per_size_not_once_per_pass(tmp_path, monkeypatch):
+    """The sweep reads counters itself (COUNTER_EXECUTIONS per query and size, round 0);
+    the latency loop's own counting pass (up to 100 executions per query and pass) would
+    be thrown away, and cost most of the quick sweep's time."""
+    from perflab.sqlite import counters
+
+    calls = []
+    real = counters.count_work
+    monkeypatch.setattr(counters, "count_work", lambda *a, **k: calls.append(1) or real(*a, **k))
+    builds = [_db(tmp_path / f"d{n}.db", n) for n in (500, 1000)]
+    frame = scale.measure_sweep(builds, WL, iterations=40, warmup=2, rounds=2, max_seconds=None)
+    assert calls == []  # only scale.sweep_counters counts (its own import of count_work)
+    assert (frame["counter_executions"] == scale.COUNTER_EXECUTIONS).all()
+    assert (frame["samples"] == 40).all()  # a fixed count per round: no stopping rule
+
+
+def test_the_full_size_of_a_sweep_is_the_runs_own_database(tmp_path, monkeypatch):
+    from perflab import paths
+    from perflab.database.dataset import cached_database, load_dataset_spec
+
+    monkeypatch.setenv("PERFLAB_CACHE_DIR", str(tmp_path))
+    spec = load_dataset_spec(paths.DEFAULT_DATASET)
+    run_db = cached_database(spec, "tiny", progress=False)
+    builds = scale.build_sweep(spec, "tiny", (0.125, 1.0))
+    assert [b.from_cache for b in builds] == [False, True]
+    assert builds[1].path == run_db.path and builds[1].row_counts == run_db.row_counts
+    assert [b.scale for b in builds] == list(scale.sweep_scales(spec, "tiny", (0.125, 1.0)))
+    assert len(list(tmp_path.glob("*.sqlite"))) == 2  # not a third, identical database

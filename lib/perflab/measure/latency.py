@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import numpy as np
 import pandas as pd
 
 from perflab.inputs.workload import ParamSampler, Workload, check_statement
+from perflab.measure.stopping import DEFAULT_RULE, StoppingRule, time_sequential
 from perflab.measure.timing import Samples, summarize, time_statement
 from perflab.sqlite import counters
 
@@ -17,10 +19,14 @@ LATENCY_COLUMNS = {
     "group": "query group (exact_match, listing, ...)",
     "n": "timed executions",
     "p50, p95, p99, p999, max, min, mean": "latency in ms (execute + fetch all rows)",
-    "p99_lo, p99_hi": "95% order-statistic CI of p99 (NaN: too few samples)",
+    "p99_lo, p99_hi": "order-statistic CI of p99 at the frame's `conf` (>= 95% over the "
+    "stopping rule's looks; NaN: too few samples)",
+    "conf": "confidence of each interval at its look (1 - 0.05 / looks: Bonferroni)",
+    "stop": "why sampling stopped: precise (intervals within tolerance), max, time",
     "ops_per_s": "1 / mean latency",
     "rows_mean, rows_min, rows_max": "rows returned per execution",
     "truncated": "stopped early by the time budget",
+    "seconds": "wall time the query took here: warm-up, timed loop and counting pass",
     "vm_steps, fullscan_steps, sorts, autoindex": "work per execution (mean), from SQLite's "
     "own counters in an untimed pass over the first parameter tuples; NaN: unavailable",
     "work": "the work in one sentence (counters.describe)",
@@ -52,8 +58,15 @@ def measure_workload(
     count: bool = True,
     count_executions: int = counters.MAX_EXECUTIONS,
     count_seconds: float = counters.MAX_SECONDS,
+    stopping: StoppingRule | None = DEFAULT_RULE,
 ) -> tuple[pd.DataFrame, dict[str, Samples], dict[str, list[tuple]]]:
     """Time every query; returns (summary frame, raw samples, parameters used).
+
+    `iterations` is the most timed executions per query: under `stopping`
+    (`perflab.measure.stopping`) a query stops at the first checkpoint where its p50, p95
+    and p99 intervals are tight enough, and its intervals are computed at the rule's
+    per-look confidence so that each covers with at least 95% whatever the stopping
+    time. `stopping=None`: exactly `iterations` (or until `max_seconds`), 95% intervals.
 
     With `count`, each query's timed loop is followed by an untimed counting pass on the
     same connection over the first `count_executions` of the same parameter tuples (at
@@ -70,7 +83,14 @@ def measure_workload(
 
         queries = tqdm(queries, desc="latency", unit="query")
     for q in queries:
-        s = time_statement(conn, q.sql, params[q.name], warmup=warmup, max_seconds=max_seconds)
+        t0 = time.perf_counter()
+        stop = None
+        if stopping is None:
+            s = time_statement(conn, q.sql, params[q.name], warmup=warmup, max_seconds=max_seconds)
+        else:
+            s, stop = time_sequential(
+                conn, q.sql, params[q.name], warmup=warmup, rule=stopping, max_seconds=max_seconds
+            )
         samples[q.name] = s
         work = None
         if reason is None:
@@ -82,8 +102,10 @@ def measure_workload(
                 max_seconds=count_seconds,
             )
         rec = counters.counter_record(work, reason)
+        seconds = time.perf_counter() - t0
         per = rec["per_execution"] or {}
-        st = summarize(s.ns)
+        conf = stop.conf if stop else 0.95
+        st = summarize(s.ns, conf=conf)
         lat, ci = st["latency_ms"], st["latency_ci_ms"]
         records.append(
             {
@@ -98,10 +120,14 @@ def measure_workload(
                 "rows_min": int(s.rows.min()) if s.rows.size else 0,
                 "rows_max": int(s.rows.max()) if s.rows.size else 0,
                 "truncated": s.truncated,
+                "seconds": seconds,
+                "conf": conf,
+                "stop": stop.reason if stop else ("time" if s.truncated else "max"),
                 **{k: per[k]["mean"] if per else np.nan for k in list(counters.COUNTERS)[:4]},
                 "work": rec["sentence"],
                 "_ci": ci,
                 "_counters": rec,
+                "_stopping": stop.as_dict() if stop else None,
             }
         )
     frame = pd.DataFrame(records).set_index("query", drop=False)
@@ -120,10 +146,13 @@ def latency_records(frame: pd.DataFrame, workload: Workload, params: dict) -> li
                 "group": q.group,
                 "iterations": int(r["n"]),
                 "truncated": bool(r["truncated"]),
+                **({"seconds": round(float(r["seconds"]), 4)} if "seconds" in r else {}),
                 "latency_ms": {
                     k: float(r[k]) for k in ("p50", "p95", "p99", "p999", "max", "mean", "min")
                 },
                 "latency_ci_ms": r["_ci"],
+                **({"latency_ci_conf": float(r["conf"])} if "conf" in r else {}),
+                **({"stopping": r["_stopping"]} if r.get("_stopping") else {}),
                 "ops_per_s": float(r["ops_per_s"]),
                 "rows": {
                     "mean": float(r["rows_mean"]),
@@ -166,5 +195,6 @@ def work_table(frame: pd.DataFrame) -> pd.DataFrame:
 def timing_table(frame: pd.DataFrame) -> pd.DataFrame:
     """The timing columns of `measure_workload`'s frame, rounded for display (the work
     counters have their own table, `work_table`)."""
-    hidden = {"_ci", "_counters", "query", "work", *list(counters.COUNTERS)[:4]}
+    hidden = {"_ci", "_counters", "_stopping", "query", "work", "seconds"}
+    hidden |= set(list(counters.COUNTERS)[:4])
     return frame.drop(columns=[c for c in frame.columns if c in hidden]).round(4)

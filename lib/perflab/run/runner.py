@@ -233,8 +233,11 @@ def run(
             )
             _say(f"perflab: [{i}/{len(names)}] {name} ok ({secs:.1f} s)")
         t0 = time.perf_counter()
-        _export_all(export_notebook_html, staging, names)
+        html_secs = _export_all(export_notebook_html, staging, names)
         stages["html_export"] = time.perf_counter() - t0
+        for d in done:
+            if d["name"] in html_secs:
+                d["html_seconds"] = round(html_secs[d["name"]], 3)
         stages["total"] = time.perf_counter() - t_start
         summary = build_summary(staging, ctx, run_id=run_id, notebooks=done, stages=stages)
         if base_summary is not None:
@@ -296,8 +299,13 @@ def _check_workload(ctx: RunContext) -> RunContext:
     return ctx
 
 
-def _export_all(export, staging: Path, names: list[str]) -> None:
+def _export_all(export, staging: Path, names: list[str]) -> dict[str, float]:
+    """Export each executed notebook to HTML; seconds per notebook (bench_run.py prints them)."""
+    secs = {}
     for name in names:
         nb = staging / "notebooks" / f"{name}.ipynb"
         if nb.exists():
+            t0 = time.perf_counter()
             export(nb, nb.with_suffix(".html"))
+            secs[name] = time.perf_counter() - t0
+    return secs
