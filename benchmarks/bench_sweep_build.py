@@ -28,7 +28,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["PERFLAB_CACHE_DIR"] = tmp
         from perflab import paths
-        from perflab.database.dataset import cached_database, load_dataset_spec
+        from perflab.database.build import cached_database
+        from perflab.database.source import load_dataset_spec
         from perflab.measure import scale
 
         spec = load_dataset_spec(paths.DEFAULT_DATASET)

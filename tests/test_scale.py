@@ -405,7 +405,8 @@ def test_sweep_counts_work_once_per_size_not_once_per_pass(tmp_path, monkeypatch
 
 def test_the_full_size_of_a_sweep_is_the_runs_own_database(tmp_path, monkeypatch):
     from perflab import paths
-    from perflab.database.dataset import cached_database, load_dataset_spec
+    from perflab.database.build import cached_database
+    from perflab.database.source import load_dataset_spec
 
     monkeypatch.setenv("PERFLAB_CACHE_DIR", str(tmp_path))
     spec = load_dataset_spec(paths.DEFAULT_DATASET)

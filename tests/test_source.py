@@ -91,14 +91,3 @@ def test_only_source_tells_a_database_from_a_spec():
                 if name == "is_sqlite_file":
                     callers.add(str(path.relative_to(PACKAGE)))
     assert callers == {"database/source.py"}
-
-
-def test_the_old_import_path_still_serves_the_notebooks_and_stages(tmp_path, make_db):
-    """Notebooks 05/06, measure/scale.py and the stages package import from
-    perflab.database.dataset: the same functions, and a database path still gives a spec."""
-    from perflab.database import build, dataset, generate, source, spec
-
-    assert dataset.load_dataset_spec is source.load_dataset_spec
-    assert dataset.cached_database is build.cached_database
-    assert dataset.generate is generate.generate and dataset.DatasetSpec is spec.DatasetSpec
-    assert dataset.load_dataset_spec(make_db(DDL, rows=ROWS)).scales["tiny"]["posts"] == 90

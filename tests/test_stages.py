@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from perflab import paths, stages
-from perflab.database.dataset import BuildReport
+from perflab.database.build import BuildReport
 from perflab.errors import PerflabError
 from perflab.inputs import config
 from perflab.inputs.targets import Target, Targets

@@ -123,7 +123,7 @@ def build_sweep(
     scale's name and found where the run built it, instead of being built a second time
     under a sweep name (the largest size is about half of a sweep's build time).
     """
-    from perflab.database.dataset import cached_database
+    from perflab.database.build import cached_database
 
     scales = sweep_scales(spec, base_scale, factors)
     base_rows = dict(spec.scales[base_scale])

@@ -29,7 +29,7 @@ class StageContext(Protocol):
     """What a stage reads from the run: `run.context.RunContext` provides it."""
 
     config: Any  # inputs.config.RunConfig
-    build: Any  # database.dataset.BuildReport
+    build: Any  # database.build.BuildReport
     workload: Any  # inputs.workload.Workload
     targets: Any  # inputs.targets.Targets
     run_dir: Path | None
@@ -38,7 +38,7 @@ class StageContext(Protocol):
     def db_path(self) -> Path: ...
 
     @property
-    def dataset_spec(self) -> Any: ...  # database.dataset.DatasetSpec, parsed once
+    def dataset_spec(self) -> Any: ...  # database.spec.DatasetSpec, parsed once
 
     @property
     def deployment_rows(self) -> dict[str, int]: ...
