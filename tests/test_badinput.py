@@ -253,3 +253,23 @@ def test_interrupt_mid_run(env):
     assert (env["out"] / "index.html").read_text() == "earlier report"
     assert not list(env["out"].parent.glob(".report.partial-*"))
     assert userdb.fingerprint(env["db"]) == before
+
+
+def test_an_interrupt_a_library_swallowed_still_stops_the_run():
+    """SIGINT during papermill's kernel start was once swallowed and the run went on to
+    the end: the runner remembers it and stops between notebooks; its handler is removed
+    after the run."""
+    from perflab.run import runner
+
+    before = signal.getsignal(signal.SIGINT)
+    ints = runner._Interrupts()
+    try:
+        ints.check()  # nothing seen: no raise
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.1)
+        with pytest.raises(KeyboardInterrupt):  # swallowed above, raised again here
+            ints.check()
+    finally:
+        ints.restore()
+    assert signal.getsignal(signal.SIGINT) is before

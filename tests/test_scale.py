@@ -124,8 +124,8 @@ def test_a_real_scan_is_claimed_linear_with_counters_agreeing(sweep):
     assert all(c["passed"] for c in f["claim_checks"])
     assert "64k rows" in f["claim_text"] and "e+" not in f["claim_text"]
     assert f["limit_rows"] > SIZES[-1]  # 1 s at a few ms per 64k rows
-    lo, hi = f["limit_range"]
-    assert lo <= hi  # n log n crosses first
+    lo, hi = f["limit_range"]  # hi is None when some noisy refits never cross (documented)
+    assert lo <= f["limit_rows"] and (hi is None or lo <= hi)  # n log n crosses first
 
 
 def test_a_primary_key_lookup_is_never_claimed_to_grow(sweep):

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +100,32 @@ def _kernel_manager(log: Path):
                 kw["stderr"].close()  # the child keeps its own descriptor
 
     return _KernelManager
+
+
+class _Interrupts:
+    """Ctrl-C stops the run even when a library swallows the KeyboardInterrupt it raised
+    (seen under load: SIGINT while papermill starts a kernel, and the run went on to the
+    end). The handler still raises at once; it also remembers, and `check` raises again
+    between notebooks, so an interrupt is at worst one notebook late, never lost."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+
+    def restore(self) -> None:
+        """The caller's own handler back (a Python API user's, or Python's default)."""
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+    def _handle(self, signum, frame) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        if self.seen:
+            raise KeyboardInterrupt
 
 
 def execute_notebook(name: str, staging: Path, parameters: dict) -> float:
@@ -210,8 +238,10 @@ def run(
     }
     names = notebooks or notebook_names()
     done: list[dict] = []
+    interrupts = _Interrupts()
     try:
         for i, name in enumerate(names, 1):
+            interrupts.check()
             _say(f"perflab: [{i}/{len(names)}] {name} ...")
             try:
                 secs = execute_notebook(name, staging, params)
@@ -232,6 +262,7 @@ def run(
                 }
             )
             _say(f"perflab: [{i}/{len(names)}] {name} ok ({secs:.1f} s)")
+        interrupts.check()
         t0 = time.perf_counter()
         html_secs = _export_all(export_notebook_html, staging, names)
         stages["html_export"] = time.perf_counter() - t0
@@ -250,6 +281,8 @@ def run(
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        interrupts.restore()
     return RunResult(dest, dest / "index.html", summary)
 
 
