@@ -9,17 +9,18 @@ import html
 from collections.abc import Mapping, Sequence
 
 from perflab.humanize import duration_ms
+from perflab.present import theme
 
-CARD_STYLE = """
+CARD_STYLE = f"""
 <style>
-.pl-card{font:13px/1.45 system-ui,sans-serif;color:#222;max-width:72em}
-.pl-card table{border-collapse:collapse;margin:.4em 0}
-.pl-card th,.pl-card td{border-bottom:1px solid #e1e4e8;padding:.25em .8em;text-align:right}
-.pl-card th:first-child,.pl-card td:first-child{text-align:left}
-.pl-card code{font:12px ui-monospace,monospace}
-.pl-sides{display:flex;gap:1.5em;flex-wrap:wrap}.pl-sides>div{flex:1 1 30em;min-width:0}
-.pl-verdict{font-weight:600}.pl-better{color:#1e8449}.pl-worse{color:#c0392b}
-.pl-neutral{color:#555}
+.pl-card{{font:13px/1.45 system-ui,sans-serif;color:#222;max-width:72em}}
+.pl-card table{{border-collapse:collapse;margin:.4em 0}}
+.pl-card th,.pl-card td{{border-bottom:1px solid #e1e4e8;padding:.25em .8em;text-align:right}}
+.pl-card th:first-child,.pl-card td:first-child{{text-align:left}}
+.pl-card code{{font:12px ui-monospace,monospace}}
+.pl-sides{{display:flex;gap:1.5em;flex-wrap:wrap}}.pl-sides>div{{flex:1 1 30em;min-width:0}}
+.pl-verdict{{font-weight:600}}.pl-better{{color:{theme.BETTER}}}.pl-worse{{color:{theme.WORSE}}}
+.pl-neutral{{color:{theme.NEUTRAL}}}
 </style>
 """
 

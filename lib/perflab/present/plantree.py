@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from perflab.humanize import count
+from perflab.present import theme
 from perflab.sqlite.plans import KINDS, PlanNode
 
 #: kind -> badge tone: "bad" reads every row, "warn" does extra work, "good" searches.
@@ -34,19 +35,19 @@ TONES = {
     "or_branch": "good",
 }
 
-STYLE = """
+STYLE = f"""
 <style>
-.pl-tree ul{list-style:none;margin:0;padding-left:1.4em;border-left:1px solid #c8ccd2}
-.pl-tree>ul{border-left:none;padding-left:0}
-.pl-tree li{margin:.35em 0;position:relative}
-.pl-node{display:inline-block;border:1px solid #c8ccd2;border-radius:6px;padding:.3em .6em;
- background:#fff;font:13px/1.4 system-ui,sans-serif;max-width:60em}
-.pl-node.pl-hot{border:2px solid #c0392b;background:#fdf1ef}
-.pl-node code{font:12px ui-monospace,monospace;color:#222}
-.pl-badge{display:inline-block;border-radius:3px;padding:0 .4em;margin-right:.5em;
- font:11px/1.6 system-ui,sans-serif;color:#fff;background:#7f8c8d}
-.pl-bad{background:#c0392b}.pl-warn{background:#d68910}.pl-good{background:#1e8449}
-.pl-facts{color:#555;font-size:12px;margin-top:.15em}
+.pl-tree ul{{list-style:none;margin:0;padding-left:1.4em;border-left:1px solid #c8ccd2}}
+.pl-tree>ul{{border-left:none;padding-left:0}}
+.pl-tree li{{margin:.35em 0;position:relative}}
+.pl-node{{display:inline-block;border:1px solid #c8ccd2;border-radius:6px;padding:.3em .6em;
+ background:#fff;font:13px/1.4 system-ui,sans-serif;max-width:60em}}
+.pl-node.pl-hot{{border:2px solid {theme.WORSE};background:#fdf1ef}}
+.pl-node code{{font:12px ui-monospace,monospace;color:#222}}
+.pl-badge{{display:inline-block;border-radius:3px;padding:0 .4em;margin-right:.5em;
+ font:11px/1.6 system-ui,sans-serif;color:#fff;background:{theme.NEUTRAL}}}
+.pl-bad{{background:{theme.WORSE}}}.pl-warn{{background:{theme.WARN}}}.pl-good{{background:{theme.BETTER}}}
+.pl-facts{{color:#555;font-size:12px;margin-top:.15em}}
 </style>
 """
 
