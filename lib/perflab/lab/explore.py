@@ -268,21 +268,22 @@ def _measure(
             "the same plan steps and the same SQLite work per execution before and after: "
             "a timing difference is the files' or the machine's, not the change's"
         )
-    p50s = (float(np.median(sa)) / 1e6, float(np.median(sb)) / 1e6)
-    design = (min_effect, rounds, executions)  # the comparison's rule, as the fields order it
     return Experiment(
-        change,
-        sql_a,
-        sql_b,
-        before,
-        after,
-        *p50s,
-        c["ratio"],
-        (lo, hi),
-        verdict,
-        *design,
-        equivalent,
-        reason,
+        change=change,
+        sql_before=sql_a,
+        sql_after=sql_b,
+        plan_before=before,
+        plan_after=after,
+        p50_before_ms=float(np.median(sa)) / 1e6,
+        p50_after_ms=float(np.median(sb)) / 1e6,
+        ratio=c["ratio"],
+        ratio_ci=(lo, hi),
+        verdict=verdict,
+        min_effect=min_effect,
+        rounds=rounds,
+        executions=executions,
+        equivalent=equivalent,
+        reason=reason,
     )
 
 
