@@ -188,47 +188,36 @@ def _install():
     class Cursor(sqlite3.Cursor):
         _ev = None
 
-        def execute(self, sql, parameters=()):
+        def _run(self, kind, call, sql, args, recorded):
+            # One wrapper for execute/executemany/executescript: a call that raises is
+            # kept with its time; only execute's event collects the rows fetched later.
             conn = self.connection
             before = conn.in_transaction
             t0 = clock()
             try:
-                r = sqlite3.Cursor.execute(self, sql, parameters)
+                r = call(self, sql, *args)
             except BaseException:
                 failed(conn, sql, t0, before)
                 raise
-            ev = ["x", getattr(conn, "_perflab_cid", 0), sql,
-                  parameters if type(parameters) is tuple else tuple(parameters)
-                  if not isinstance(parameters, dict) else dict(parameters),
-                  clock() - t0, self.rowcount, before, conn.in_transaction, 0, next(seqs)]
-            self._ev = ev
+            single = kind == "x"
+            ev = [kind, getattr(conn, "_perflab_cid", 0), sql, recorded, clock() - t0,
+                  self.rowcount if kind != "s" else -1, before, conn.in_transaction, 0,
+                  next(seqs) if single else 0]
+            self._ev = ev if single else None
             note(ev)
             return r
 
+        def execute(self, sql, parameters=()):
+            recorded = (parameters if type(parameters) is tuple else tuple(parameters)
+                        if not isinstance(parameters, dict) else dict(parameters))
+            return self._run("x", sqlite3.Cursor.execute, sql, (parameters,), recorded)
+
         def executemany(self, sql, seq_of_parameters):
-            conn = self.connection
             rows = list(seq_of_parameters)
-            before = conn.in_transaction
-            t0 = clock()
-            try:
-                r = sqlite3.Cursor.executemany(self, sql, rows)
-            except BaseException:
-                failed(conn, sql, t0, before)
-                raise
-            self._ev = None
-            note(["m", getattr(conn, "_perflab_cid", 0), sql, rows, clock() - t0,
-                  self.rowcount, before, conn.in_transaction, 0, 0])
-            return r
+            return self._run("m", sqlite3.Cursor.executemany, sql, (rows,), rows)
 
         def executescript(self, sql_script):
-            conn = self.connection
-            before = conn.in_transaction
-            t0 = clock()
-            r = sqlite3.Cursor.executescript(self, sql_script)
-            self._ev = None
-            note(["s", getattr(conn, "_perflab_cid", 0), sql_script, None, clock() - t0, -1,
-                  before, conn.in_transaction, 0, 0])
-            return r
+            return self._run("s", sqlite3.Cursor.executescript, sql_script, (), None)
 
         def __next__(self):
             t0 = clock()
