@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from perflab.inputs.targets import Targets
 from perflab.measure.timing import Samples
-from perflab.present import tables, theme
+from perflab.present import charts, tables, theme
 
 _LAYOUT = theme.layout(margin={"l": 170})
 
@@ -41,8 +41,8 @@ def percentiles_vs_target(frame: pd.DataFrame, targets: Targets | None = None) -
     fig = go.Figure()
     names = list(frame["query"])
     values = [float(v) for c in ("p50", "p95", "p99") for v in frame[c]]
-    for col in ("p50", "p95", "p99"):
-        fig.add_trace(go.Bar(y=names, x=frame[col], name=col, orientation="h"))
+    long = frame.melt("query", ["p50", "p95", "p99"], var_name="percentile", value_name="ms")
+    charts.bars(fig, long.groupby("percentile", sort=False), "query", "ms", horizontal=True)
     xs: list[float] = []
     if targets is not None:
         xs, ys, texts = [], [], []

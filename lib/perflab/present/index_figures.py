@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from perflab.present import theme
+from perflab.present import charts, theme
 
 _LAYOUT = theme.layout(margin={"l": 260, "b": 120})
 
@@ -58,17 +58,8 @@ def write_costs(wc: pd.DataFrame) -> go.Figure:
     """µs each index adds per INSERT / UPDATE, with 95% CIs."""
     f = wc[wc["index"].notna()]
     fig = go.Figure()
-    for op in ("insert", "update"):
-        g = f[f["op"] == op]
-        fig.add_trace(
-            go.Bar(
-                y=g["index"],
-                x=g["cost_us"],
-                name=op,
-                orientation="h",
-                error_x=theme.error_bars(g, "cost_us", "cost_lo", "cost_hi"),
-            )
-        )
+    ops = ((op, f[f["op"] == op]) for op in ("insert", "update"))
+    charts.bars(fig, ops, "index", "cost_us", interval=("cost_lo", "cost_hi"), horizontal=True)
     fig.update_layout(
         title="Write cost per index (µs per write, measured on a copy)",
         barmode="group",
@@ -84,11 +75,9 @@ def findings_chart(findings: pd.DataFrame) -> go.Figure:
     order = ["info", "low", "medium", "high"]
     colors = theme.SEVERITY
     fig = go.Figure()
-    for s in order:
-        g = findings[findings["severity"] == s].groupby("query").size()
-        fig.add_trace(
-            go.Bar(y=g.index, x=g.values, name=s, orientation="h", marker_color=colors[s])
-        )
+    counts = findings.groupby(["severity", "query"]).size().rename("findings").reset_index()
+    by_severity = ((s, counts[counts["severity"] == s]) for s in order)
+    charts.bars(fig, by_severity, "query", "findings", horizontal=True, colors=colors)
     fig.update_layout(
         title="Plan findings per query, by severity",
         barmode="stack",

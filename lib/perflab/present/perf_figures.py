@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from perflab.inputs.targets import Targets
-from perflab.present import theme
+from perflab.present import charts, theme
 
 _LAYOUT = theme.layout(margin={"l": 70})
 
@@ -23,15 +23,14 @@ def write_throughput(frame: pd.DataFrame, targets: Targets | None = None) -> go.
     """ops/s per write and batch size (95% bootstrap CI), log axis, with targets."""
     fig = go.Figure()
     ok = frame[frame["status"] == "ok"]
-    for bs, g in ok.groupby("batch_size"):
-        fig.add_trace(
-            go.Bar(
-                x=g["write"],
-                y=g["ops_per_s"],
-                name=f"{bs} op(s) / transaction",
-                error_y=theme.error_bars(g, "ops_per_s", "ops_per_s_lo", "ops_per_s_hi"),
-            )
-        )
+    charts.bars(
+        fig,
+        ok.groupby("batch_size"),
+        "write",
+        "ops_per_s",
+        label=lambda bs, _g: f"{bs} op(s) / transaction",
+        interval=("ops_per_s_lo", "ops_per_s_hi"),
+    )
     drawn: list[float] = []
     if targets is not None:
         for t in targets.targets:
@@ -73,15 +72,8 @@ def pragma_sweep(frame: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     ok = frame[frame["status"] == "ok"].copy()
     ok["config"] = ok["journal_mode"] + " / " + ok["synchronous"].astype(str)
-    for w, g in ok.groupby("write", sort=False):
-        fig.add_trace(
-            go.Bar(
-                x=g["config"],
-                y=g["ops_per_s"],
-                name=w,
-                error_y=theme.error_bars(g, "ops_per_s", "ops_per_s_lo", "ops_per_s_hi"),
-            )
-        )
+    by_write = ok.groupby("write", sort=False)
+    charts.bars(fig, by_write, "config", "ops_per_s", interval=("ops_per_s_lo", "ops_per_s_hi"))
     fig.update_layout(
         title="What durability costs: ops/s by journal mode / synchronous (one transaction per op)",
         yaxis={**theme.log_ticks(_vals(ok["ops_per_s"]), "ops/s"), "title": "ops/s"},
@@ -164,18 +156,7 @@ def scale_curves(
     with the fitted p50 model as a line and the p99 target dotted."""
     fig = go.Figure()
     fit_by = {} if fits is None else {r["query"]: r for r in fits.to_dict("records")}
-    palette = [
-        "#1f77b4",
-        "#ff7f0e",
-        "#2ca02c",
-        "#d62728",
-        "#9467bd",
-        "#8c564b",
-        "#e377c2",
-        "#7f7f7f",
-        "#bcbd22",
-        "#17becf",
-    ]
+    palette = charts.SERIES
     for i, (q, g) in enumerate(frame.groupby("query", sort=False)):
         c = palette[i % len(palette)]
         g = g.sort_values("n")
@@ -291,15 +272,14 @@ def db_size_vs_cache(frame: pd.DataFrame) -> go.Figure:
 def driver_comparison(frame: pd.DataFrame) -> go.Figure:
     """p50 per query per driver (log axis)."""
     fig = go.Figure()
-    for d, g in frame.groupby("driver", sort=False):
-        fig.add_trace(
-            go.Bar(
-                y=g["query"],
-                x=g["p50"],
-                orientation="h",
-                name=f"{d} (SQLite {g['sqlite_version'].iloc[0]})",
-            )
-        )
+    charts.bars(
+        fig,
+        frame.groupby("driver", sort=False),
+        "query",
+        "p50",
+        label=lambda d, g: f"{d} (SQLite {g['sqlite_version'].iloc[0]})",
+        horizontal=True,
+    )
     fig.update_layout(
         title="Median latency per query and driver (log scale)",
         xaxis={**theme.log_ticks(_vals(frame["p50"]), "ms"), "title": "p50 latency"},
