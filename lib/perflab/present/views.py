@@ -296,8 +296,17 @@ def scale_curves(summary: dict) -> go.Figure:
     return fig
 
 
-def _frame(rows, columns: list[str] | None = None) -> pd.DataFrame:
+#: The columns a reader sees, in order (a summary's rows carry more).
+_INVENTORY_COLUMNS = "index table columns unique partial_where origin size_bytes pages uses used_by"
+_FIT_COLUMNS = (
+    "query table claim claim_text model n_min n_max p99_at_max_ms target_ms limit_rows limit_x"
+)
+
+
+def _frame(rows, columns: str | list[str] | None = None) -> pd.DataFrame:
     df = pd.DataFrame(rows or [])
+    if isinstance(columns, str):
+        columns = columns.split()
     if columns and not df.empty:
         df = df[[c for c in columns if c in df.columns]]
     return df
@@ -305,21 +314,7 @@ def _frame(rows, columns: list[str] | None = None) -> pd.DataFrame:
 
 def inventory(summary: dict) -> pd.DataFrame:
     inv = (summary.get("indexes") or {}).get("inventory")
-    return _frame(
-        inv,
-        [
-            "index",
-            "table",
-            "columns",
-            "unique",
-            "partial_where",
-            "origin",
-            "size_bytes",
-            "pages",
-            "uses",
-            "used_by",
-        ],
-    )
+    return _frame(inv, _INVENTORY_COLUMNS)
 
 
 def recommendations(summary: dict) -> pd.DataFrame:
@@ -360,23 +355,7 @@ def before_after(summary: dict) -> pd.DataFrame:
 
 
 def scale_fits(summary: dict) -> pd.DataFrame:
-    fits = (summary.get("scale") or {}).get("fits")
-    return _frame(
-        fits,
-        [
-            "query",
-            "table",
-            "claim",
-            "claim_text",
-            "model",
-            "n_min",
-            "n_max",
-            "p99_at_max_ms",
-            "target_ms",
-            "limit_rows",
-            "limit_x",
-        ],
-    )
+    return _frame((summary.get("scale") or {}).get("fits"), _FIT_COLUMNS)
 
 
 def throughput(summary: dict) -> pd.DataFrame:
