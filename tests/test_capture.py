@@ -346,3 +346,25 @@ def test_capture_is_exact_across_threads_and_a_fork(tmp_path):
     res = _grouped(tmp_path, THREADS)
     (sel,) = [s for s in res.shapes if s.kind == "query"]
     assert sel.calls == 4 * 3000 + 1 and sel.rows == sel.calls
+
+
+FETCHES = r"""
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1])
+conn.execute("CREATE TABLE t(id INTEGER PRIMARY KEY)")
+conn.executemany("INSERT INTO t(id) VALUES (?)", [(i,) for i in range(1, 21)])
+c = conn.execute("SELECT id FROM t WHERE id <= 10")
+c.fetchone(); c.fetchmany(3); c.fetchall()
+sum(1 for _ in conn.execute("SELECT id FROM t WHERE id > 15"))
+conn.execute("SELECT id FROM t WHERE id = 100").fetchone()
+"""
+
+
+def test_capture_counts_rows_from_every_fetch_method(tmp_path):
+    res = _grouped(tmp_path, FETCHES)
+    rows = {s.sql: s.rows for s in res.shapes if s.sql.startswith("SELECT")}
+    assert rows == {
+        "SELECT id FROM t WHERE id <= ?": 10,  # fetchone 1 + fetchmany 3 + fetchall 6
+        "SELECT id FROM t WHERE id > ?": 5,  # iterated
+        "SELECT id FROM t WHERE id = ?": 0,  # fetchone found nothing
+    }

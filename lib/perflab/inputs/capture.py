@@ -185,6 +185,23 @@ def _install():
                 d[1] += ns
                 d[2] += rows
 
+    def one(_row):
+        return 1
+
+    def is_row(row):
+        return row is not None
+
+    def fetching(method, count):
+        def fetch(self, *a, **kw):
+            t0 = clock()
+            out = method(self, *a, **kw)
+            ev = self._ev
+            if ev is not None:
+                fetched(ev, clock() - t0, count(out))
+            return out
+
+        return fetch
+
     class Cursor(sqlite3.Cursor):
         _ev = None
 
@@ -219,37 +236,11 @@ def _install():
         def executescript(self, sql_script):
             return self._run("s", sqlite3.Cursor.executescript, sql_script, (), None)
 
-        def __next__(self):
-            t0 = clock()
-            row = sqlite3.Cursor.__next__(self)  # StopIteration passes through
-            ev = self._ev
-            if ev is not None:
-                fetched(ev, clock() - t0, 1)
-            return row
-
-        def fetchone(self):
-            t0 = clock()
-            row = sqlite3.Cursor.fetchone(self)
-            ev = self._ev
-            if ev is not None:
-                fetched(ev, clock() - t0, row is not None)
-            return row
-
-        def fetchmany(self, *a, **kw):
-            t0 = clock()
-            rows = sqlite3.Cursor.fetchmany(self, *a, **kw)
-            ev = self._ev
-            if ev is not None:
-                fetched(ev, clock() - t0, len(rows))
-            return rows
-
-        def fetchall(self):
-            t0 = clock()
-            rows = sqlite3.Cursor.fetchall(self)
-            ev = self._ev
-            if ev is not None:
-                fetched(ev, clock() - t0, len(rows))
-            return rows
+        # Rows fetched later add their time and count to the execute they belong to.
+        __next__ = fetching(sqlite3.Cursor.__next__, one)  # StopIteration passes through
+        fetchone = fetching(sqlite3.Cursor.fetchone, is_row)
+        fetchmany = fetching(sqlite3.Cursor.fetchmany, len)
+        fetchall = fetching(sqlite3.Cursor.fetchall, len)
 
     cursor_classes = {None: Cursor}
 
