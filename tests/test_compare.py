@@ -17,6 +17,7 @@ import pytest
 from perflab.cli import main
 from perflab.inputs.workload import load_workload
 from perflab.judge import compare
+from perflab.judge.evidence import CounterEvidence
 from perflab.judge.gate import check_gates
 from perflab.measure import latency
 from perflab.present.comparison import html_report
@@ -197,7 +198,8 @@ def _rec(vm, scan=0, sorts=0, aidx=0, rows=1, n=10):
     ],
 )
 def test_work_tolerance_rule(base, head, verdict):
-    v = compare._work_verdict(base, head, 0.10)
+    read = CounterEvidence.from_summary
+    v = compare._work_verdict(read(base), read(head), 0.10)
     assert v["verdict"] == (verdict or "not comparable")
     if verdict is None:
         assert v["why"] == "head: no stmtvtab"
@@ -212,7 +214,8 @@ def test_compares_the_executions_both_runs_counted():
     cut = counters.counter_record(
         counters.WorkCounters("sqlite_stmt", vm[:30], z[:30], z[:30], z[:30], z[:30] + 1, True)
     )
-    v = compare._work_verdict(full, cut, 0.10)
+    read = CounterEvidence.from_summary
+    v = compare._work_verdict(read(full), read(cut), 0.10)
     assert v["verdict"] == "same" and v["executions"] == 30
 
 

@@ -15,6 +15,7 @@ from perflab.analysis import integrity
 from perflab.errors import PerflabError
 from perflab.inputs.targets import Target, Targets, load_targets
 from perflab.judge import compare, gate, verdict
+from perflab.judge.evidence import Evidence
 
 
 def q(
@@ -383,7 +384,7 @@ def test_large_change_with_overlapping_intervals_is_inconclusive():
     base = base_summary()
     head = copy.deepcopy(base)
     head["queries"][0] = q("a", p50=1.3, ci50=(0.9, 1.8))
-    m = compare.compare_metrics(base, head)
+    m = compare.compare_metrics(Evidence.from_summary(base), Evidence.from_summary(head))
     assert (
         m.set_index(["subject", "metric"]).loc[("a", "latency_p50_ms"), "verdict"] == "inconclusive"
     )

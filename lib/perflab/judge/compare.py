@@ -37,6 +37,14 @@ import pandas as pd
 
 from perflab import humanize
 from perflab.errors import PerflabError
+from perflab.judge.evidence import (
+    COUNTERS,
+    CounterEvidence,
+    Evidence,
+    PlanShape,
+    QueryEvidence,
+    WriteEvidence,
+)
 from perflab.results import frame_records
 
 DEFAULT_MIN_EFFECT = 0.25
@@ -114,91 +122,55 @@ def _verdict(base, head, base_ci, head_ci, lower_is_better: bool, min_effect: fl
     return ratio, "inconclusive"
 
 
-def compare_metrics(base: dict, head: dict, min_effect: float = DEFAULT_MIN_EFFECT) -> pd.DataFrame:
+def _row(metric: str, subject: str, base=None, head=None, ratio=None, verdict=None) -> dict:
+    return {
+        "metric": metric,
+        "subject": subject,
+        "base": base,
+        "head": head,
+        "ratio": ratio,
+        "verdict": verdict,
+    }
+
+
+def _latency(q: QueryEvidence, key: str) -> tuple[float | None, tuple | None]:
+    f = q.latency.get(key)
+    return (None, None) if f is None else (f.value, (f.lo, f.hi))
+
+
+def _write_key(w: WriteEvidence) -> tuple:
+    return (w.write, w.batch_size, json.dumps(w.pragmas, sort_keys=True))
+
+
+def compare_metrics(
+    base: Evidence, head: Evidence, min_effect: float = DEFAULT_MIN_EFFECT
+) -> pd.DataFrame:
     """Columns: metric, subject, base, head, ratio (head/base), verdict."""
     rows = []
-    bq = {q["name"]: q for q in base.get("queries", [])}
-    for q in head.get("queries", []):
-        b = bq.get(q["name"])
+    bq = {q.name: q for q in base.queries}
+    for q in head.queries:
+        b = bq.get(q.name)
         if b is None:
-            rows.append(
-                {
-                    "metric": "query",
-                    "subject": q["name"],
-                    "base": None,
-                    "head": None,
-                    "ratio": None,
-                    "verdict": "added",
-                }
-            )
+            rows.append(_row("query", q.name, verdict="added"))
             continue
         for key in ("p50", "p99"):
-            ratio, v = _verdict(
-                b["latency_ms"][key],
-                q["latency_ms"][key],
-                (b.get("latency_ci_ms") or {}).get(key),
-                (q.get("latency_ci_ms") or {}).get(key),
-                True,
-                min_effect,
-            )
-            rows.append(
-                {
-                    "metric": f"latency_{key}_ms",
-                    "subject": q["name"],
-                    "base": b["latency_ms"][key],
-                    "head": q["latency_ms"][key],
-                    "ratio": ratio,
-                    "verdict": v,
-                }
-            )
-    for name in bq.keys() - {q["name"] for q in head.get("queries", [])}:
-        rows.append(
-            {
-                "metric": "query",
-                "subject": name,
-                "base": None,
-                "head": None,
-                "ratio": None,
-                "verdict": "removed",
-            }
-        )
-    bw = {
-        (w.get("write"), w.get("batch_size"), json.dumps(w.get("pragmas"), sort_keys=True)): w
-        for w in (base.get("throughput") or {}).get("writes") or []
-    }
-    for w in (head.get("throughput") or {}).get("writes") or []:
-        key = (w.get("write"), w.get("batch_size"), json.dumps(w.get("pragmas"), sort_keys=True))
-        b = bw.get(key)
-        if b is None or w.get("ops_per_s") is None:
+            (bv, bci), (hv, hci) = _latency(b, key), _latency(q, key)
+            ratio, v = _verdict(bv, hv, bci, hci, True, min_effect)
+            rows.append(_row(f"latency_{key}_ms", q.name, bv, hv, ratio, v))
+    for name in bq.keys() - {q.name for q in head.queries}:
+        rows.append(_row("query", name, verdict="removed"))
+    no_writes: tuple[WriteEvidence, ...] = ()
+    bw = {_write_key(w): w for w in (base.throughput.writes if base.throughput else no_writes)}
+    for w in head.throughput.writes if head.throughput else no_writes:
+        b = bw.get(_write_key(w))
+        if b is None or w.ops_per_s is None:
             continue
         ratio, v = _verdict(
-            b.get("ops_per_s"),
-            w["ops_per_s"],
-            b.get("ops_per_s_ci"),
-            w.get("ops_per_s_ci"),
-            False,
-            min_effect,
+            b.ops_per_s, w.ops_per_s, b.ops_per_s_ci, w.ops_per_s_ci, False, min_effect
         )
-        rows.append(
-            {
-                "metric": "ops_per_s",
-                "subject": f"{w['write']} (batch {w['batch_size']})",
-                "base": b.get("ops_per_s"),
-                "head": w["ops_per_s"],
-                "ratio": ratio,
-                "verdict": v,
-            }
-        )
+        subject = f"{w.write} (batch {w.batch_size})"
+        rows.append(_row("ops_per_s", subject, b.ops_per_s, w.ops_per_s, ratio, v))
     return pd.DataFrame(rows, columns=["metric", "subject", "base", "head", "ratio", "verdict"])
-
-
-def _work_means(rec: dict, n: int) -> dict[str, float]:
-    """Mean of each counter over the first `n` executions (the common prefix of two runs)."""
-    vals = rec.get("values")
-    if vals:
-        return {k: sum(vals[k][:n]) / n for k in (*WORK_COUNTERS, "rows")}
-    per = rec["per_execution"]
-    return {k: float(per[k]["mean"]) for k in (*WORK_COUNTERS, "rows")}
 
 
 def _fmt(x: float) -> str:
@@ -206,7 +178,7 @@ def _fmt(x: float) -> str:
     return f"{r:,}" if abs(x - r) < 0.05 else f"{x:,.1f}"
 
 
-def _work_verdict(b: dict | None, h: dict | None, tolerance: float) -> dict:
+def _work_verdict(b: CounterEvidence | None, h: CounterEvidence | None, tolerance: float) -> dict:
     """One query's work verdict: same | within tolerance | regression | improvement |
     not comparable, with the means compared and why."""
     out: dict = {"verdict": "not comparable", "executions": 0, "why": ""}
@@ -215,26 +187,26 @@ def _work_verdict(b: dict | None, h: dict | None, tolerance: float) -> dict:
         out["why"] = f"the {missing} run has no work counters: a summary from before they existed"
         return out
     for side, rec in (("base", b), ("head", h)):
-        if rec.get("source") is None or not rec.get("per_execution"):
-            out["why"] = f"{side}: {rec.get('reason') or 'counters unavailable'}"
+        if rec.source is None or not rec.means:
+            out["why"] = f"{side}: {rec.reason or 'counters unavailable'}"
             return out
-    n = min(int(b["executions"]), int(h["executions"]))
+    n = min(b.executions, h.executions)
     if n == 0:
         out["why"] = "no execution was counted"
         return out
-    bm, hm = _work_means(b, n), _work_means(h, n)
+    bm, hm = b.means_over(n), h.means_over(n)
     out["executions"] = n
-    for k in (*WORK_COUNTERS, "rows"):
+    for k in COUNTERS:
         out[f"base_{k}"], out[f"head_{k}"] = bm[k], hm[k]
     notes = []
-    if not (b.get("values") and h.get("values")) and b["executions"] != h["executions"]:
-        notes.append(f"means over {b['executions']} and {h['executions']} executions")
+    if not (b.values and h.values) and b.executions != h.executions:
+        notes.append(f"means over {b.executions} and {h.executions} executions")
     if bm["rows"] != hm["rows"]:
         notes.append(
             f"rows returned differ ({_fmt(bm['rows'])} -> {_fmt(hm['rows'])} per execution): "
             "the data or parameters differ"
         )
-    if all(bm[k] == hm[k] for k in (*WORK_COUNTERS, "rows")):
+    if all(bm[k] == hm[k] for k in COUNTERS):
         out["verdict"], out["why"] = "same", "; ".join(notes)
         return out
     worse, better = [], []
@@ -258,29 +230,30 @@ def _work_verdict(b: dict | None, h: dict | None, tolerance: float) -> dict:
     return out
 
 
-def compare_work(base: dict, head: dict, tolerance: float = DEFAULT_WORK_TOLERANCE) -> pd.DataFrame:
+def _pairs(base: Evidence, head: Evidence) -> list[tuple[QueryEvidence, QueryEvidence]]:
+    """(base, head) for each query in both runs, in head's order."""
+    bq = {q.name: q for q in base.queries}
+    return [(bq[q.name], q) for q in head.queries if q.name in bq]
+
+
+def compare_work(
+    base: Evidence, head: Evidence, tolerance: float = DEFAULT_WORK_TOLERANCE
+) -> pd.DataFrame:
     """Per query in both runs: the work verdict from the counters, exact up to `tolerance`.
 
     Columns: query, verdict, executions (compared), base_/head_ means of vm_steps,
     fullscan_steps, sorts, autoindex, rows, why.
     """
-    bq = {q["name"]: q for q in base.get("queries", [])}
     cols = ["query", "verdict", "executions"]
-    cols += [f"{s}_{k}" for k in (*WORK_COUNTERS, "rows") for s in ("base", "head")] + ["why"]
-    rows = []
-    for q in head.get("queries", []):
-        b = bq.get(q["name"])
-        if b is not None:
-            rows.append(
-                {
-                    "query": q["name"],
-                    **_work_verdict(b.get("counters"), q.get("counters"), tolerance),
-                }
-            )
+    cols += [f"{s}_{k}" for k in COUNTERS for s in ("base", "head")] + ["why"]
+    rows = [
+        {"query": h.name, **_work_verdict(b.counters, h.counters, tolerance)}
+        for b, h in _pairs(base, head)
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
-def counters_status(work: pd.DataFrame, base: dict, head: dict) -> str:
+def counters_status(work: pd.DataFrame, base: Evidence, head: Evidence) -> str:
     """One line on whether the counters could be compared at all."""
     if work.empty:
         return "counters: no query in both runs"
@@ -288,90 +261,69 @@ def counters_status(work: pd.DataFrame, base: dict, head: dict) -> str:
     if len(nc) == len(work):
         return f"counters: not comparable ({nc['why'].iloc[0]})"
     line = f"counters: compared for {len(work) - len(nc)} of {len(work)} queries"
-    bv, hv = base.get("sqlite_version"), head.get("sqlite_version")
+    bv, hv = base.sqlite_version, head.sqlite_version
     if bv and hv and bv != hv:
         line += f"; SQLite {bv} vs {hv}: VM steps may differ by engine version"
     return line
 
 
-def _plan_score(q: dict) -> tuple[int, int, bool]:
-    pc = q.get("plan_classification") or {}
-    return int(pc.get("full_scans", 0)), int(pc.get("temp_btrees", 0)), bool(pc.get("uses_index"))
+def _plan_change(b: PlanShape, h: PlanShape) -> tuple[str, str]:
+    """same | worse | better | changed, and why (the scans, sorts and index use that moved)."""
+    if b.details == h.details:
+        return "same", ""
+    worse = [
+        w
+        for w, c in (
+            ("gains a full table scan", h.full_scans > b.full_scans),
+            ("gains a temp B-tree", h.temp_btrees > b.temp_btrees),
+            ("stops using an index", b.uses_index and not h.uses_index),
+        )
+        if c
+    ]
+    better = [
+        w
+        for w, c in (
+            ("loses a full table scan", h.full_scans < b.full_scans),
+            ("loses a temp B-tree", h.temp_btrees < b.temp_btrees),
+            ("starts using an index", h.uses_index and not b.uses_index),
+        )
+        if c
+    ]
+    return ("worse" if worse else "better" if better else "changed"), "; ".join(worse or better)
 
 
-def compare_plans(base: dict, head: dict) -> pd.DataFrame:
+def compare_plans(base: Evidence, head: Evidence) -> pd.DataFrame:
     """Columns: query, change (same | worse | better | changed), base_plan, head_plan, why."""
-    bq = {q["name"]: q for q in base.get("queries", [])}
     rows = []
-    for q in head.get("queries", []):
-        b = bq.get(q["name"])
-        if b is None:
-            continue
-        bd = [n["detail"] for n in b.get("plan", [])]
-        hd = [n["detail"] for n in q.get("plan", [])]
-        if bd == hd:
-            change, why = "same", ""
-        else:
-            (bs, bt, bi), (hs, ht, hi) = _plan_score(b), _plan_score(q)
-            worse = [
-                w
-                for w, c in (
-                    ("gains a full table scan", hs > bs),
-                    ("gains a temp B-tree", ht > bt),
-                    ("stops using an index", bi and not hi),
-                )
-                if c
-            ]
-            better = [
-                w
-                for w, c in (
-                    ("loses a full table scan", hs < bs),
-                    ("loses a temp B-tree", ht < bt),
-                    ("starts using an index", hi and not bi),
-                )
-                if c
-            ]
-            change = "worse" if worse else "better" if better else "changed"
-            why = "; ".join(worse or better)
+    for b, h in _pairs(base, head):
+        change, why = _plan_change(b.plan, h.plan)
         rows.append(
             {
-                "query": q["name"],
+                "query": h.name,
                 "change": change,
-                "base_plan": " | ".join(bd),
-                "head_plan": " | ".join(hd),
+                "base_plan": " | ".join(b.plan.details),
+                "head_plan": " | ".join(h.plan.details),
                 "why": why,
             }
         )
     return pd.DataFrame(rows, columns=["query", "change", "base_plan", "head_plan", "why"])
 
 
-def _index_names(s: dict) -> set[str] | None:
-    inv = (s.get("indexes") or {}).get("inventory")
-    return {i["index"] for i in inv} if inv else None
-
-
-def compare_indexes(base: dict, head: dict) -> dict:
-    b, h = _index_names(base), _index_names(head)
+def compare_indexes(base: Evidence, head: Evidence) -> dict:
+    """Indexes added and removed: from the inventories, else from what the plans used."""
+    b = base.indexes.names if base.indexes else None
+    h = head.indexes.names if head.indexes else None
     if b is None or h is None:
-
-        def used(s: dict) -> set[str]:
-            return {
-                i
-                for q in s.get("queries", [])
-                for i in (q.get("plan_classification") or {}).get("indexes", [])
-            }
-
-        b, h = used(base), used(head)
+        b, h = ({i for q in ev.queries for i in q.plan.indexes} for ev in (base, head))
         basis = "indexes used by the workload's plans"
     else:
         basis = "index inventory"
     return {"basis": basis, "added": sorted(h - b), "removed": sorted(b - h)}
 
 
-def machine_check(base: dict, head: dict) -> dict:
+def machine_check(base: Evidence, head: Evidence) -> dict:
     """How fast each run's machine was, by the harness's own SELECT 1."""
-    b = (base.get("harness_overhead_ms") or {}).get("select_1")
-    h = (head.get("harness_overhead_ms") or {}).get("select_1")
+    b, h = base.select_1_ms, head.select_1_ms
     if not b or not h:
         return {"select_1_ratio": None, "warning": ""}
     ratio = h / b
@@ -391,7 +343,11 @@ def compare(
     min_effect: float = DEFAULT_MIN_EFFECT,
     work_tolerance: float = DEFAULT_WORK_TOLERANCE,
 ) -> dict:
-    """The comparison as summary.json (`comparison`) and the HTML page carry it."""
+    """The comparison as summary.json (`comparison`) and the HTML page carry it.
+
+    `base` and `head` are summaries as read from their files, of either format version:
+    they become typed evidence once, here, and nothing below reads them by key."""
+    base, head = Evidence.from_summary(base), Evidence.from_summary(head)
     m = compare_metrics(base, head, min_effect)
     p = compare_plans(base, head)
     w = compare_work(base, head, work_tolerance)
@@ -410,8 +366,8 @@ def compare(
     moved = m["verdict"].isin(["regression", "improvement"]) & pd.Series(same, index=m.index)
     m.loc[moved, "verdict"] = "inconclusive"
     return {
-        "base_run": base.get("run_id"),
-        "head_run": head.get("run_id"),
+        "base_run": base.run_id,
+        "head_run": head.run_id,
         "min_effect": min_effect,
         "work_tolerance": work_tolerance,
         "rule": THRESHOLDS,
@@ -429,10 +385,7 @@ def compare(
         "tail_regressions": int(((m["verdict"] == "regression") & ~gated).sum()),
         "machine": machine_check(base, head),
         "plan_regressions": int((p["change"] == "worse").sum()),
-        "decision_change": [
-            (base.get("decision") or {}).get("decision"),
-            (head.get("decision") or {}).get("decision"),
-        ],
+        "decision_change": [base.decision, head.decision],
     }
 
 

@@ -51,14 +51,73 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class PlanShape:
+    """A query's plan as a comparison weighs it: its lines, scans, sorts and indexes."""
+
+    details: tuple[str, ...] = ()
+    full_scans: int = 0
+    temp_btrees: int = 0
+    uses_index: bool = False
+    indexes: tuple[str, ...] = ()
+
+    @classmethod
+    def from_summary(cls, q: dict) -> PlanShape:
+        pc = q.get("plan_classification") or {}
+        return cls(
+            tuple(str(n.get("detail")) for n in _dicts(q.get("plan"))),
+            int(pc.get("full_scans") or 0),
+            int(pc.get("temp_btrees") or 0),
+            bool(pc.get("uses_index")),
+            tuple(pc.get("indexes") or ()),
+        )
+
+
+#: SQLite's work counters a summary records per execution, and the rows returned.
+COUNTERS = ("vm_steps", "fullscan_steps", "sorts", "autoindex", "rows")
+
+
+@dataclass(frozen=True)
+class CounterEvidence:
+    """SQLite's own work counts for one query's first executions. Newer summaries keep
+    every execution's counts (`values`), so two runs compare over the executions both
+    counted; older ones only the means. `source` None: not counted, `reason` says why."""
+
+    source: str | None = None
+    reason: str | None = None
+    executions: int = 0
+    means: Mapping[str, float] = field(default_factory=dict)  # empty: not counted
+    values: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def from_summary(cls, c: dict) -> CounterEvidence:
+        per, vals = c.get("per_execution") or {}, c.get("values") or {}
+        return _read(
+            cls,
+            c,
+            executions=int(c.get("executions") or 0),
+            means={k: float(per[k]["mean"]) for k in COUNTERS if k in per},
+            values={k: tuple(vals[k]) for k in COUNTERS if k in vals},
+        )
+
+    def means_over(self, n: int) -> dict[str, float]:
+        """Each counter's mean over the first `n` executions (where values were kept)."""
+        if self.values:
+            return {k: sum(self.values[k][:n]) / n for k in COUNTERS}
+        return {k: self.means[k] for k in COUNTERS}
+
+
+@dataclass(frozen=True)
 class QueryEvidence:
-    """A query's latency percentiles with their 95% intervals, its rate and its target."""
+    """A query's latency percentiles with their 95% intervals, its rate and its target,
+    its plan and its work counters."""
 
     name: str
     latency: Mapping[str, Figure] = field(default_factory=dict)  # "p50" | "p95" | "p99"
     ops_per_s: float | None = None
     target_ms: float | None = None
     reference_ms: float | None = None
+    plan: PlanShape = PlanShape()
+    counters: CounterEvidence | None = None  # None: a summary from before counters
 
     @classmethod
     def from_summary(cls, q: dict) -> QueryEvidence:
@@ -68,7 +127,15 @@ class QueryEvidence:
             if ms.get(p) is not None:
                 lo, hi = _pair(ci.get(p)) or (None, None)
                 lat[p] = Figure(ms[p], lo, hi)
-        return _read(cls, q, name=str(q.get("name")), latency=lat)
+        c = q.get("counters")
+        return _read(
+            cls,
+            q,
+            name=str(q.get("name")),
+            latency=lat,
+            plan=PlanShape.from_summary(q),
+            counters=CounterEvidence.from_summary(c) if isinstance(c, dict) else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -305,6 +372,7 @@ class IndexesEvidence:
     health: tuple[HealthEvidence, ...] = ()
     write_cost: tuple[WriteCostEvidence, ...] = ()  # measured rows only (cost_us known)
     size_bytes: Mapping[str, int] = field(default_factory=dict)  # index -> bytes on disk
+    names: frozenset[str] | None = None  # every index in the inventory; None: none taken
 
     @classmethod
     def from_summary(cls, i: dict) -> IndexesEvidence:
@@ -321,7 +389,8 @@ class IndexesEvidence:
         for inv in _dicts(i.get("inventory")):  # the first entry of an index counts
             if inv.get("index") not in sizes:
                 sizes[inv.get("index")] = inv.get("size_bytes")
-        return cls(health, cost, {k: v for k, v in sizes.items() if v is not None})
+        names = frozenset(str(x.get("index")) for x in _dicts(i.get("inventory")))
+        return cls(health, cost, {k: v for k, v in sizes.items() if v is not None}, names or None)
 
 
 @dataclass(frozen=True)
@@ -362,6 +431,10 @@ class Evidence:
     advice: AdviceEvidence | None = None
     indexes: IndexesEvidence | None = None
     fits: tuple[FitEvidence, ...] | None = None  # the scale stage's fits
+    run_id: str | None = None
+    sqlite_version: str | None = None
+    decision: str | None = None  # the run's own decision, when it was judged
+    select_1_ms: float | None = None  # SELECT 1 through the harness: the machine's speed
 
     def query(self, name: str) -> QueryEvidence | None:
         return next((q for q in self.queries if q.name == name), None)
@@ -377,14 +450,18 @@ class Evidence:
 
         scale = d.get("scale")
         return cls(
-            tuple(QueryEvidence.from_summary(q) for q in _dicts(d.get("queries"))),
-            stage("throughput", ThroughputEvidence.from_summary),
-            stage("concurrency", ConcurrencyEvidence.from_summary),
-            stage("integrity", IntegrityEvidence.from_summary),
-            stage("findings", FindingsEvidence.from_summary),
-            stage("advice", AdviceEvidence.from_summary),
-            stage("indexes", IndexesEvidence.from_summary),
-            tuple(FitEvidence.from_summary(f) for f in _dicts(scale.get("fits")))
+            queries=tuple(QueryEvidence.from_summary(q) for q in _dicts(d.get("queries"))),
+            throughput=stage("throughput", ThroughputEvidence.from_summary),
+            concurrency=stage("concurrency", ConcurrencyEvidence.from_summary),
+            integrity=stage("integrity", IntegrityEvidence.from_summary),
+            findings=stage("findings", FindingsEvidence.from_summary),
+            advice=stage("advice", AdviceEvidence.from_summary),
+            indexes=stage("indexes", IndexesEvidence.from_summary),
+            fits=tuple(FitEvidence.from_summary(f) for f in _dicts(scale.get("fits")))
             if isinstance(scale, dict) and scale
             else None,
+            run_id=d.get("run_id"),
+            sqlite_version=d.get("sqlite_version"),
+            decision=(d.get("decision") or {}).get("decision"),
+            select_1_ms=(d.get("harness_overhead_ms") or {}).get("select_1"),
         )
