@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from perflab.inputs import userdb
-from perflab.present.report import validate_summary
+from perflab.run.summary import validate_summary
 from test_draft import AWKWARD
 
 FORUM = """

@@ -98,7 +98,7 @@ def _by_query(cmp: dict) -> dict[str, dict]:
 
 
 def test_counters_in_records_and_schema(runs):
-    from perflab.present.report import _validator
+    from perflab.run.summary import _validator
 
     q = {x["name"]: x for x in runs["a"]["queries"]}
     c = q["by_id"]["counters"]

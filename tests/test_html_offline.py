@@ -11,8 +11,9 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from perflab.present.browser import check_pages, chromium_path
 from perflab.present.htmlexport import export_many, export_notebook_html
-from perflab.present.report import validate_summary, write_index
+from perflab.present.pages import write_index
 from perflab.present.report_page import write_report
+from perflab.run.summary import validate_summary
 
 # Tags that make a browser fetch something, pointing at http(s) or protocol-relative URLs.
 EXTERNAL_LOAD = re.compile(

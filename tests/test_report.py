@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from perflab.errors import PerflabError
-from perflab.present.report import render_index, validate_summary, write_index, write_summary
+from perflab.present.pages import render_index, write_index
+from perflab.run.summary import validate_summary, write_summary
 
 
 def make_query(name: str = "task_by_id", sql: str = "SELECT * FROM task WHERE id = ?") -> dict:

@@ -17,8 +17,8 @@ import pytest
 from perflab import paths
 from perflab.ownership import RUN_MARKER, mark_run_folder
 from perflab.present import tables, theme
-from perflab.present.report import validate_summary
 from perflab.run.runner import NotebookFailed, run
+from perflab.run.summary import validate_summary
 
 
 @pytest.fixture(scope="module")

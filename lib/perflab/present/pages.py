@@ -18,9 +18,19 @@ from urllib.parse import quote
 import pandas as pd
 from markupsafe import Markup
 
+from perflab.fsio import atomic_write_text
 from perflab.present import tables, theme
+from perflab.results import to_jsonable
 
-__all__ = ["comparison_context", "index_context", "render", "stylesheet", "todo"]
+__all__ = [
+    "comparison_context",
+    "index_context",
+    "render",
+    "render_index",
+    "stylesheet",
+    "todo",
+    "write_index",
+]
 
 PAGES_DIR = Path(__file__).resolve().parent / "templates" / "pages"
 
@@ -314,6 +324,18 @@ def index_context(summary: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- comparison
+
+
+def render_index(summary: Mapping[str, Any]) -> str:
+    """The run's landing page, index.html: one self-contained page (inline CSS, no scripts,
+    nothing loaded from anywhere) with the decision and what to do first, the key figures
+    per query, links to report.html and every notebook's HTML, and the environment."""
+    return render("index.html.j2", **index_context(to_jsonable(summary)))
+
+
+def write_index(run_dir: Path, summary: Mapping[str, Any]) -> Path:
+    """Write ``run_dir/index.html`` atomically."""
+    return atomic_write_text(Path(run_dir) / "index.html", render_index(summary))
 
 
 def _metric_rows(metrics: list[Mapping[str, Any]]) -> pd.DataFrame:

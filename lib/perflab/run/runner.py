@@ -180,9 +180,9 @@ def run(
     schema: str | Path | None = None,
 ) -> RunResult:
     from perflab.present.htmlexport import export_notebook_html
-    from perflab.present.report import write_index, write_summary
+    from perflab.present.pages import write_index
     from perflab.present.report_page import write_report
-    from perflab.run.summary import build_summary
+    from perflab.run.summary import build_summary, write_summary
 
     t_start = time.perf_counter()
     stages: dict[str, float] = {}

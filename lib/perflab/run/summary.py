@@ -1,11 +1,20 @@
-"""Assemble summary.json from the stage records the notebooks saved."""
+"""summary.json: assembled from the stage records the notebooks saved, checked against
+``perflab/data/summary.schema.json`` (draft 2020-12) before it is written, and written
+atomically, so a bad summary never replaces a good one."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
-from perflab import results
+from perflab import paths, results
+from perflab.errors import PerflabError
+from perflab.fsio import atomic_write_text
+from perflab.results import to_jsonable
 from perflab.run.context import RunContext
 from perflab.sqlite import engine
 from perflab.stages.summary import load_records, measured
@@ -50,3 +59,52 @@ def build_summary(
         "stages": stages,
     }
     return results.to_jsonable(summary)
+
+
+@functools.lru_cache(maxsize=1)
+def _validator() -> Any:
+    import jsonschema
+
+    try:
+        schema = json.loads(paths.SUMMARY_SCHEMA.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise PerflabError(
+            f"{paths.SUMMARY_SCHEMA}: cannot read the summary schema: {exc}"
+        ) from exc
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def _json_path(parts: Iterable[Any]) -> str:
+    out = "$"
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else f".{p}"
+    return out
+
+
+def validate_summary(summary: dict) -> None:
+    """Check ``summary`` against perflab/data/summary.schema.json.
+
+    Raises PerflabError with one line naming the JSON path that fails, for example
+    ``summary.json: $.queries[0].latency_ms.p50: 'fast' is not of type 'number'``.
+    """
+    from jsonschema.exceptions import best_match
+
+    if not isinstance(summary, Mapping):
+        raise PerflabError(f"summary.json: $: expected an object, got {type(summary).__name__}")
+    error = best_match(_validator().iter_errors(to_jsonable(summary)))
+    if error is None:
+        return
+    message = " ".join(str(error.message).split())
+    if len(message) > 300:
+        message = message[:297] + "..."
+    raise PerflabError(f"summary.json: {_json_path(error.absolute_path)}: {message}")
+
+
+def write_summary(run_dir: Path, summary: dict) -> Path:
+    """Validate ``summary`` and write ``run_dir/summary.json`` atomically (indent 2)."""
+    data = to_jsonable(summary)
+    validate_summary(data)
+    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return atomic_write_text(Path(run_dir) / "summary.json", text)
