@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from perflab import paths
-from perflab.database.build import BUILD_PRAGMAS, build_database
+from perflab.database.build import BUILD_PRAGMAS, BuildRequest, build_database
 from perflab.database.generate import generate
 from perflab.database.spec import load_spec
 from perflab.sqlite.schema import apply_ddl, load_ddl, quote_ident
@@ -61,10 +61,11 @@ def main(argv: list[str] | None = None) -> int:
         rows.extend(chunk.rows)
     total = sum(len(r) for _c, r in tables.values())
 
+    request = BuildRequest.of(spec, args.scale)
     build_rates, base_rates = [], []
     with tempfile.TemporaryDirectory(prefix="perflab-bench-") as tmp:
         for rep in range(args.reps):
-            report = build_database(spec, args.scale, Path(tmp) / f"b{rep}.sqlite", progress=False)
+            report = build_database(request, Path(tmp) / f"b{rep}.sqlite", progress=False)
             build_rates.append(report.rows_per_s)
             secs = baseline(ddl, tables, Path(tmp) / f"p{rep}.sqlite")
             base_rates.append(total / secs)

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import argparse
 
+from perflab import open_database
 from perflab.measure import drivers
 from perflab.measure.latency import sample_params
-from perflab.run.context import prepare
 
 
 def main() -> None:
@@ -24,7 +24,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--rounds", type=int, default=4)
     args = ap.parse_args()
-    ctx = prepare(args.profile, progress=False)
+    ctx = open_database(args.profile)
     conn = ctx.connect()
     params = sample_params(conn, ctx.workload, args.n, seed=1)
     conn.close()

@@ -13,9 +13,9 @@ import argparse
 import time
 
 import numpy as np
+from perflab import open_database
 from perflab.measure.latency import sample_params
 from perflab.measure.timing import time_statement
-from perflab.run.context import prepare
 
 
 def bare_loop(conn, sql, params):
@@ -35,7 +35,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=5000)
     ap.add_argument("--query", default="session_by_id")
     args = ap.parse_args()
-    ctx = prepare(args.profile, progress=False)
+    ctx = open_database(args.profile)
     conn = ctx.connect()
     q = ctx.workload.query(args.query)
     params = sample_params(conn, ctx.workload, args.n, seed=1)[q.name]

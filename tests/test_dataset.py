@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from perflab import paths
-from perflab.database.build import build_database, cache_key, cached_database
+from perflab.database.build import BuildRequest, build_database, cache_key, cached_database
 from perflab.database.generate import GeneratedTable, generate
 from perflab.database.spec import load_spec
 from perflab.errors import PerflabError
@@ -98,7 +98,7 @@ def _write(tmp_path: Path, spec: str = SPEC, ddl: str = DDL) -> Path:
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     tmp = tmp_path_factory.mktemp("small")
     spec = load_spec(_write(tmp))
-    report = build_database(spec, "s", tmp / "db.sqlite", progress=False)
+    report = build_database(BuildRequest.of(spec, "s"), tmp / "db.sqlite", progress=False)
     return tmp / "db.sqlite", report
 
 
@@ -276,6 +276,21 @@ def test_unknown_scale(tmp_path: Path) -> None:
         cached_database(spec, "huge", cache_dir=tmp_path)
 
 
+def test_a_build_request_settles_seed_ddl_and_key_once(tmp_path: Path) -> None:
+    """What `cached_database` names its file by is what `build_database` records: one
+    request, read once; the seed is the spec's unless given, and it changes the key."""
+    spec = load_spec(_write(tmp_path))
+    req = BuildRequest.of(spec, "s")
+    assert req.seed == 7 and req.ddl == load_ddl(spec.schema_path)
+    assert BuildRequest.of(spec, "s", seed=8).key != req.key
+    assert BuildRequest.of(spec, "s", seed=7).key == req.key
+    report = cached_database(spec, "s", cache_dir=tmp_path / "c", progress=False)
+    assert report.cache_key == req.key and report.seed == 7
+    assert req.key[:16] in report.path.name
+    with pytest.raises(PerflabError, match="unknown scale 'huge'"):
+        BuildRequest.of(spec, "huge")
+
+
 def test_default_spec_tiny_and_cache(tmp_path: Path) -> None:
     spec = load_spec(paths.DEFAULT_DATASET)
     r1 = cached_database(spec, "tiny", cache_dir=tmp_path, progress=False)
@@ -333,7 +348,7 @@ def _one_table(tmp_path: Path, columns: str):
 )
 def test_one_sided_and_length_checks_are_honoured(tmp_path: Path, ddl, sql, expected) -> None:
     schema, spec = _one_table(tmp_path, ddl)
-    build_database(spec, "tiny", tmp_path / "t.db", progress=False)
+    build_database(BuildRequest.of(spec, "tiny"), tmp_path / "t.db", progress=False)
     with sqlite3.connect(tmp_path / "t.db") as c:
         assert c.execute(sql).fetchone()[0] == expected
 
@@ -348,7 +363,7 @@ def test_one_sided_and_length_checks_are_honoured(tmp_path: Path, ddl, sql, expe
 def test_a_check_no_rule_satisfies_is_one_line_naming_table_and_column(tmp_path, ddl, cols):
     schema, spec = _one_table(tmp_path, ddl)
     with pytest.raises(PerflabError, match=rf"s\.sql: table t on column {cols}: .*CHECK \(") as e:
-        build_database(spec, "tiny", tmp_path / "t.db", progress=False)
+        build_database(BuildRequest.of(spec, "tiny"), tmp_path / "t.db", progress=False)
     assert "\n" not in str(e.value)
     assert list(tmp_path.iterdir()) == [schema]  # nothing half-written
 

@@ -6,7 +6,7 @@ import sqlite3
 
 import yaml
 from perflab.cli import main
-from perflab.database.build import build_database
+from perflab.database.build import BuildRequest, build_database
 from perflab.database.spec import load_spec
 from perflab.inputs import userdb
 from perflab.inputs.draft import draft_workload
@@ -57,7 +57,7 @@ def test_draft_from_schema_runs_on_generated_data(tmp_path, monkeypatch):
     wl_path.write_text(text)
     wl = load_workload(wl_path)
     spec = load_spec(userdb.schema_spec(ddl))
-    db = build_database(spec, "tiny", tmp_path / "awk.db", progress=False).path
+    db = build_database(BuildRequest.of(spec, "tiny"), tmp_path / "awk.db", progress=False).path
     conn = sqlite3.connect(db)
     for q in wl.queries:
         params = ParamSampler(conn, q.params, seed=0, where=q.name).draw()

@@ -134,6 +134,7 @@ def test_a_write_that_cannot_run_is_listed_not_fatal(db, tmp_path):
 def test_schema_run_fits_a_captured_workload_before_the_notebooks(tmp_path, monkeypatch):
     """--schema with a captured workload: `_check_workload` fits it to the generated
     database; a captured query that cannot run there is listed, not fatal."""
+    from perflab.inputs.config import RunInputs
     from perflab.inputs.userdb import empty_targets, schema_spec
     from perflab.run.context import prepare
     from perflab.run.runner import _check_workload
@@ -152,13 +153,10 @@ def test_schema_run_fits_a_captured_workload_before_the_notebooks(tmp_path, monk
             )
         ],
     )
-    ctx = prepare(
-        "tiny",
-        dataset=schema_spec(ddl, rows={"tiny": 50}),
-        workload=wl,
-        targets=empty_targets(),
-        progress=False,
+    inputs = RunInputs(
+        "tiny", dataset=schema_spec(ddl, rows={"tiny": 50}), workload=wl, targets=empty_targets()
     )
+    ctx = prepare(inputs, progress=False)
     fitted = _check_workload(ctx)
     assert fitted.workload.origin == "capture-fitted"
     assert fitted.config.workload != ctx.config.workload

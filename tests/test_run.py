@@ -15,6 +15,7 @@ import nbformat
 import numpy as np
 import pytest
 from perflab import paths
+from perflab.inputs.config import RunInputs
 from perflab.ownership import RUN_MARKER, mark_run_folder
 from perflab.present import tables, theme
 from perflab.run.runner import NotebookFailed, run
@@ -138,7 +139,7 @@ def test_failing_notebook_is_named_and_keeps_earlier_report(tmp_path, monkeypatc
     (out / "summary.json").write_text('{"good": true}')
     mark_run_folder(out, "report")  # an earlier perflab run
     with pytest.raises(NotebookFailed) as err:
-        run("tiny", out)
+        run(RunInputs("tiny"), out)
     assert err.value.exit_code == 1
     msg = str(err.value)
     assert "01_broken" in msg and "ValueError" in msg and "boom in cell" in msg

@@ -59,16 +59,32 @@ __all__ = [
 ]
 
 
-def run_suite(profile: str = "quick", out: str | Path | None = None, **options: Any) -> RunResult:
+def run_suite(
+    profile: str = "quick",
+    out: str | Path | None = None,
+    *,
+    notebooks: Sequence[str] | None = None,
+    baseline: str | Path | None = None,
+    min_effect: float | None = None,
+    **inputs: Any,
+) -> RunResult:
     """`perflab run`: build or reuse the database, run every notebook, publish the run folder.
 
-    ``options`` are the command's, as keywords: ``db``, ``schema``, ``dataset``,
-    ``workload``, ``targets``, ``seed``, ``iterations``, ``baseline``, ``min_effect``, and
-    ``notebooks`` (names, to run only some). Progress goes to stderr, as on the command line.
+    ``inputs`` are the run's, as the command's options: ``db``, ``schema``, ``dataset``,
+    ``workload``, ``targets``, ``seed``, ``iterations`` (`perflab.inputs.config.RunInputs`).
+    ``notebooks`` (names) runs only some; ``baseline`` and ``min_effect`` compare with an
+    earlier run. Progress goes to stderr, as on the command line.
     """
+    from perflab.inputs.config import RunInputs
     from perflab.run.runner import run
 
-    return run(profile, out, **options)
+    return run(
+        RunInputs.create(profile, **inputs),
+        out,
+        notebooks=list(notebooks) if notebooks else None,
+        baseline=baseline,
+        min_effect=min_effect,
+    )
 
 
 def compare_runs(base: str | Path, head: str | Path, min_effect: float | None = None) -> dict:
@@ -127,30 +143,18 @@ def copy_notebooks(dest: str | Path) -> Path:
 
 
 def open_database(
-    profile: str = "tiny",
-    *,
-    db: str | Path | None = None,
-    schema: str | Path | None = None,
-    dataset: str | Path | None = None,
-    workload: str | Path | None = None,
-    targets: str | Path | None = None,
-    seed: int | None = None,
+    profile: str = "tiny", *, run_dir: str | Path | None = None, **inputs: Any
 ) -> RunContext:
     """The inputs loaded and the database ready, as a notebook starts: the embedded example
     built at ``profile`` (cached), a snapshot of your ``db``, or data generated for your
-    ``schema``. ``ctx.connect()`` gives a read-only connection with the run's pragmas."""
+    ``schema``. ``inputs`` are `perflab run`'s: ``db``, ``schema``, ``dataset``,
+    ``workload``, ``targets``, ``seed``, ``iterations`` (None or "": not given). With
+    ``run_dir`` the stages save their records there. ``ctx.connect()`` gives a read-only
+    connection with the run's pragmas."""
+    from perflab.inputs.config import RunInputs
     from perflab.run.context import prepare
 
-    if db is not None or schema is not None:
-        from perflab.inputs.userdb import resolve_inputs
-
-        byo = resolve_inputs(
-            db=db, schema=schema, dataset=dataset, workload=workload, targets=targets
-        )
-        dataset, workload, targets = byo.dataset, byo.workload, byo.targets
-    return prepare(
-        profile, dataset=dataset, workload=workload, targets=targets, seed=seed, progress=False
-    )
+    return prepare(RunInputs.create(profile, **inputs), run_dir=run_dir, progress=False)
 
 
 def explain(

@@ -72,23 +72,14 @@ def cli() -> None:
     "Exit 1 on 'reject' (decision REJECTED) and/or 'regression' (needs --baseline); "
     "repeat or comma-separate."
 )
-def run_cmd(profile, out, dataset, workload, targets, seed, iterations, baseline, fail_on, **byo):
+def run_cmd(out, baseline, min_effect, fail_on, **inputs):
     """Build or reuse the database, run every notebook, publish the report."""
+    from perflab.inputs.config import RunInputs
     from perflab.judge.gate import check_gates, parse_fail_on
     from perflab.run.runner import run
 
     gates = parse_fail_on(fail_on, baseline)
-    result = run(
-        profile,
-        out,
-        dataset=dataset,
-        workload=workload,
-        targets=targets,
-        seed=seed,
-        iterations=iterations,
-        baseline=baseline,
-        **byo,
-    )
+    result = run(RunInputs.create(**inputs), out, baseline=baseline, min_effect=min_effect)
     failures = check_gates(result.summary, gates)
     for f in failures:
         click.echo(f"perflab: fail-on {f}", err=True)

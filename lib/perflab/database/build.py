@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -164,16 +165,31 @@ def _check_failure(source: str, schema, table: str, exc: sqlite3.IntegrityError)
     )
 
 
-def build_database(
-    spec: DatasetSpec,
-    scale: str,
-    dest: Path,
-    *,
-    seed: int | None = None,
-    ddl: str | None = None,
-    progress: bool = True,
-) -> BuildReport:
-    """Build the database for ``scale`` atomically at ``dest`` (temp file + os.replace).
+@dataclass(frozen=True)
+class BuildRequest:
+    """What a database's contents are made from, settled once: the spec, a scale it names,
+    the seed (the spec's own unless given) and the DDL text as read now. `key` hashes them:
+    `cached_database` names its file by it, `build_database` records it."""
+
+    spec: DatasetSpec
+    scale: str
+    seed: int
+    ddl: str
+
+    @classmethod
+    def of(cls, spec: DatasetSpec, scale: str, *, seed: int | None = None) -> BuildRequest:
+        """An unknown scale is bad input, named before the DDL is read."""
+        _check_scale(spec, scale)
+        seed = spec.seed if seed is None else int(seed)
+        return cls(spec, scale, seed, load_ddl(spec.schema_path))
+
+    @cached_property
+    def key(self) -> str:
+        return cache_key(self.spec, self.ddl, self.scale, self.seed)
+
+
+def build_database(request: BuildRequest, dest: Path, *, progress: bool = True) -> BuildReport:
+    """Build the requested database atomically at ``dest`` (temp file + os.replace).
 
     Bulk-load settings while building (journal off, explicit indexes created after the
     data); the result is ANALYZEd and left in WAL mode, like the application's database.
@@ -182,13 +198,11 @@ def build_database(
 
     started = time.perf_counter()
     dest = Path(dest)
-    seed = spec.seed if seed is None else int(seed)
-    ddl = load_ddl(spec.schema_path) if ddl is None else ddl
+    spec, scale, seed, ddl = request.spec, request.scale, request.seed, request.ddl
     rows_for = _check_scale(spec, scale)
     source = str(spec.schema_path)
     schema = introspect_ddl(ddl, source)
     _validate(spec, schema)
-    key = cache_key(spec, ddl, scale, seed)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     os.close(fd)
@@ -275,7 +289,7 @@ def build_database(
         rows_per_s=total / seconds if seconds > 0 else 0.0,
         analyzed=True,
         dropped_duplicates=dropped,
-        cache_key=key,
+        cache_key=request.key,
         from_cache=False,
         notes=tuple(f"{k}: {v}" for k, v in skipped.items()),
     )
@@ -290,10 +304,8 @@ def cached_database(
     progress: bool = True,
 ) -> BuildReport:
     """Reuse the database built for the same content hash, or build it (and its sidecar)."""
-    seed = spec.seed if seed is None else int(seed)
-    _check_scale(spec, scale)
-    ddl = load_ddl(spec.schema_path)
-    key = cache_key(spec, ddl, scale, seed)
+    request = BuildRequest.of(spec, scale, seed=seed)
+    key = request.key
     cdir = Path(cache_dir) if cache_dir is not None else paths.cache_dir()
     dest = cdir / f"{spec.name}-{scale}-{key[:16]}.sqlite"
     sidecar = dest.with_suffix(".json")
@@ -305,7 +317,7 @@ def cached_database(
                 return BuildReport(**d)
         except (OSError, ValueError, TypeError):
             pass  # unreadable sidecar: rebuild
-    report = build_database(spec, scale, dest, seed=seed, ddl=ddl, progress=progress)
+    report = build_database(request, dest, progress=progress)
     d = asdict(report)
     d["path"] = str(report.path)
     atomic_write_text(sidecar, json.dumps(d, indent=2, sort_keys=True))

@@ -183,8 +183,48 @@ def settings(prof: Profile | str, stage: str, **overrides: object):
 
 
 @dataclass(frozen=True)
+class RunInputs:
+    """What one run is asked to measure, as the user gave it: built once where the inputs
+    come in (the command's options, the Python API's keywords, a notebook's parameters)
+    and passed down whole, so no layer lists them again.
+
+    Paths are kept as given (a message names the file the way the user spelled it).
+    ``db`` / ``schema`` (bring your own) are turned into ``dataset``, ``workload`` and
+    ``targets`` files by `perflab.inputs.userdb.resolve_inputs`; `RunConfig.create` then
+    checks the files and fills in the embedded defaults."""
+
+    profile: str = "tiny"
+    db: str | Path | None = None  # the user's database, measured on a snapshot
+    schema: str | Path | None = None  # the user's DDL: data is generated for it
+    dataset: str | Path | None = None  # a dataset spec (or perflab's working copy of a db)
+    workload: str | Path | None = None
+    targets: str | Path | None = None
+    seed: int | None = None  # None: the dataset spec's seed
+    iterations: int | None = None  # None: the profile's timed executions per query
+
+    @classmethod
+    def create(cls, profile: str = "tiny", **given: object) -> RunInputs:
+        """From keywords as they arrive: ``None`` and ``""`` both mean "not given" (a
+        notebook's parameters cell writes ``""`` for an empty path). A name that is not an
+        input is bad input, named."""
+        known = [f.name for f in fields(cls) if f.name != "profile"]
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            raise PerflabError(
+                f"unknown run input {unknown[0]!r} (known: profile, {', '.join(known)})"
+            )
+        return cls(str(profile), **{k: v for k, v in given.items() if v is not None and v != ""})
+
+    @property
+    def byo(self) -> bool:
+        """The user brought a database or a schema: `resolve_inputs` has work to do."""
+        return bool(self.db or self.schema)
+
+
+@dataclass(frozen=True)
 class RunConfig:
-    """Everything that determines one run; recorded in summary.json."""
+    """Everything that determines one run, checked and with defaults; recorded in
+    summary.json."""
 
     profile: Profile
     dataset: Path = paths.DEFAULT_DATASET
@@ -193,21 +233,17 @@ class RunConfig:
     seed: int | None = None  # None: the dataset spec's seed
 
     @classmethod
-    def create(
-        cls,
-        profile_name: str = "tiny",
-        *,
-        dataset: str | Path | None = None,
-        workload: str | Path | None = None,
-        targets: str | Path | None = None,
-        seed: int | None = None,
-        iterations: int | None = None,
-    ) -> RunConfig:
-        prof = profile(profile_name)
-        if iterations:
-            prof = replace(prof, iterations=int(iterations))
-        cfg = cls(prof, seed=seed)
-        for field, value in (("dataset", dataset), ("workload", workload), ("targets", targets)):
+    def create(cls, inputs: RunInputs) -> RunConfig:
+        """The config for resolved ``inputs`` (no ``db`` / ``schema`` left): each given
+        file must exist; what is not given is the embedded default."""
+        if inputs.byo:  # a caller's slip, not the user's: db / schema would be ignored
+            raise ValueError("RunConfig.create: resolve db / schema first (resolve_inputs)")
+        prof = profile(inputs.profile)
+        if inputs.iterations:
+            prof = replace(prof, iterations=int(inputs.iterations))
+        cfg = cls(prof, seed=inputs.seed)
+        for field in ("dataset", "workload", "targets"):
+            value = getattr(inputs, field)
             if value:
                 p = Path(value).expanduser().resolve()
                 if not p.is_file():

@@ -10,7 +10,7 @@ database a run's path is, and how it becomes one, is `perflab.database.source`'s
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -28,6 +28,7 @@ from perflab.database.snapshot import (
 )
 from perflab.database.spec import load_spec
 from perflab.errors import PerflabError
+from perflab.inputs.config import RunInputs
 from perflab.inputs.draft import draft_workload
 from perflab.inputs.replay import fit_workload
 from perflab.inputs.workload import load_workload
@@ -57,29 +58,24 @@ def empty_targets() -> Path:
 
 @dataclass(frozen=True)
 class ResolvedInputs:
-    dataset: Path | None
-    workload: Path | None
-    targets: Path | None
+    inputs: RunInputs  # with no db / schema left: the files the run passes to its notebooks
     notes: tuple[str, ...] = ()
     snapshot: SnapshotReport | None = None
 
 
-def resolve_inputs(
-    *,
-    db: str | Path | None = None,
-    schema: str | Path | None = None,
-    dataset: str | Path | None = None,
-    workload: str | Path | None = None,
-    targets: str | Path | None = None,
-    busy_timeout: float | None = None,
-) -> ResolvedInputs:
+def resolve_inputs(inputs: RunInputs, *, busy_timeout: float | None = None) -> ResolvedInputs:
     """Turn --db / --schema into the files a run passes to its notebooks.
 
     --db: the database is snapshotted now (the working copy becomes the run's
     ``dataset``); --schema: a dataset spec is generated (or the given --dataset is
     re-pointed at the schema). Without --workload a workload is drafted from the
-    schema; without --targets the target set is empty.
+    schema; without --targets the target set is empty. Inputs without either are
+    returned as they are.
     """
+    if not inputs.byo:
+        return ResolvedInputs(inputs)
+    db, schema, dataset = inputs.db, inputs.schema, inputs.dataset
+    workload, targets = inputs.workload, inputs.targets
     notes: list[str] = []
     if busy_timeout is None:  # how long to wait for another process's lock on --db
         try:
@@ -90,12 +86,6 @@ def resolve_inputs(
         raise PerflabError("give --db or --schema, not both")
     if db and dataset:
         raise PerflabError("--dataset does not apply to --db (the data is the database's own)")
-    if not db and not schema:
-        return ResolvedInputs(
-            Path(dataset) if dataset else None,
-            Path(workload) if workload else None,
-            Path(targets) if targets else None,
-        )
     for what, value in (("workload", workload), ("targets", targets)):
         if value and not Path(value).expanduser().is_file():
             raise PerflabError(f"{value}: {what} file not found")
@@ -130,7 +120,8 @@ def resolve_inputs(
     elif snap is not None:
         wl = _fit_captured(snap.path, wl, notes)
     tg = Path(targets).expanduser().resolve() if targets else empty_targets()
-    return ResolvedInputs(data_path, wl, tg, tuple(notes), snap)
+    resolved = replace(inputs, db=None, schema=None, dataset=data_path, workload=wl, targets=tg)
+    return ResolvedInputs(resolved, tuple(notes), snap)
 
 
 def _fit_captured(db: Path, wl: Path, notes: list[str]) -> Path:

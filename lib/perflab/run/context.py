@@ -1,8 +1,8 @@
 """What every notebook starts from: the inputs loaded and the database ready.
 
-`prepare` is the one call a notebook's first code cell makes. Inside `perflab
-run` the database was built before the notebooks started, so this finds it in
-the cache; run by hand (JupyterLab, nbval) it builds it on first use.
+`prepare` is what a notebook's first code cell calls (through `perflab.open_database`).
+Inside `perflab run` the database was built before the notebooks started, so this finds
+it in the cache; run by hand (JupyterLab, nbval) it builds it on first use.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from pathlib import Path
 from perflab.database.build import BuildReport
 from perflab.database.source import Source, load_dataset_spec, open_source
 from perflab.database.spec import DatasetSpec
-from perflab.inputs.config import RunConfig
+from perflab.inputs.config import RunConfig, RunInputs
 from perflab.inputs.targets import Targets, load_targets
+from perflab.inputs.userdb import resolve_inputs
 from perflab.inputs.workload import Workload, load_workload
 from perflab.sqlite import engine
 
@@ -99,24 +100,14 @@ def load_inputs(cfg: RunConfig) -> tuple[Source, Workload, Targets]:
 
 
 def prepare(
-    profile: str = "tiny",
-    *,
-    run_dir: str | Path | None = None,
-    dataset: str | Path | None = None,
-    workload: str | Path | None = None,
-    targets: str | Path | None = None,
-    seed: int | None = None,
-    iterations: int | None = None,
-    progress: bool = True,
+    inputs: RunInputs, *, run_dir: str | Path | None = None, progress: bool = True
 ) -> RunContext:
-    cfg = RunConfig.create(
-        profile,
-        dataset=dataset,
-        workload=workload,
-        targets=targets,
-        seed=seed,
-        iterations=iterations,
-    )
+    """Load and cross-check the inputs and ready the database: built (or found in the cache)
+    from a spec, or a snapshot of the user's. ``db`` / ``schema`` are resolved first
+    (`perflab.inputs.userdb.resolve_inputs`); `perflab run` resolves them before, to say
+    its notes, and passes the result."""
+    inputs = resolve_inputs(inputs).inputs
+    cfg = RunConfig.create(inputs)
     source, wl, tg = load_inputs(cfg)
     build = source.build(progress=progress)
     return RunContext(cfg, build, wl, tg, Path(run_dir) if run_dir else None, source)

@@ -21,7 +21,8 @@ from pathlib import Path
 from perflab import paths
 from perflab.errors import PerflabError
 from perflab.fsio import share_mode
-from perflab.inputs.config import RunConfig
+from perflab.inputs.config import RunConfig, RunInputs
+from perflab.inputs.userdb import resolve_inputs
 from perflab.ownership import check_run_folder, publish_run_folder
 from perflab.run.context import RunContext, load_inputs, prepare
 
@@ -165,20 +166,15 @@ def default_out(profile: str) -> Path:
 
 
 def run(
-    profile: str = "quick",
+    inputs: RunInputs,
     out: str | Path | None = None,
     *,
-    dataset: str | Path | None = None,
-    workload: str | Path | None = None,
-    targets: str | Path | None = None,
-    seed: int | None = None,
-    iterations: int | None = None,
     notebooks: list[str] | None = None,
     baseline: str | Path | None = None,
     min_effect: float | None = None,
-    db: str | Path | None = None,
-    schema: str | Path | None = None,
 ) -> RunResult:
+    """Run ``inputs`` into the run folder ``out``: ``notebooks`` (default: every stage),
+    compared with ``baseline`` when given."""
     from perflab.present.htmlexport import export_notebook_html
     from perflab.present.pages import write_index
     from perflab.present.report_page import write_report
@@ -186,20 +182,16 @@ def run(
 
     t_start = time.perf_counter()
     stages: dict[str, float] = {}
+    profile = inputs.profile
     out = Path(out).expanduser().resolve() if out else default_out(profile)
     run_id = out.name
     _check_writable(out)  # before anything is read or copied: never touch what is not ours
-    if db or schema:  # bring your own: snapshot the db / generate a spec (perflab.inputs.userdb)
-        from perflab.inputs.userdb import resolve_inputs
-
-        byo = resolve_inputs(
-            db=db, schema=schema, dataset=dataset, workload=workload, targets=targets
-        )
-        dataset, workload, targets = byo.dataset, byo.workload, byo.targets
-        for note in byo.notes:
-            _say(f"perflab: {note}")
-    # Validate every input before saying anything else.
-    load_inputs(RunConfig.create(profile, dataset=dataset, workload=workload, targets=targets))
+    # bring your own: snapshot the db / generate a spec (perflab.inputs.userdb)
+    resolved = resolve_inputs(inputs)
+    for note in resolved.notes:
+        _say(f"perflab: {note}")
+    inputs = resolved.inputs
+    load_inputs(RunConfig.create(inputs))  # validate every input before saying anything else
     base_summary = None
     if baseline:
         from perflab.judge.compare import load_summary
@@ -208,15 +200,7 @@ def run(
 
     _say(f"perflab: profile {profile}: preparing the database")
     t0 = time.perf_counter()
-    ctx: RunContext = prepare(
-        profile,
-        dataset=dataset,
-        workload=workload,
-        targets=targets,
-        seed=seed,
-        iterations=iterations,
-        progress=True,
-    )
+    ctx: RunContext = prepare(inputs, progress=True)
     stages["database"] = time.perf_counter() - t0
     _say(
         f"perflab: database "
