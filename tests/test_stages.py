@@ -193,8 +193,8 @@ def test_settings_come_from_the_profile_and_overrides_go_through_one_function(th
 
 def test_summary_stage_without_a_run_folder_runs_plans_and_latency(ctx):
     r = stages.summary.run(replace(ctx, run_dir=None))
-    assert [q["name"] for q in r.report["queries"]] == ["by_k", "by_v"]
-    assert all(q.get("plan") and q["latency_ms"]["p99"] > 0 for q in r.report["queries"])
+    assert [q["name"] for q in r.summary["queries"]] == ["by_k", "by_v"]
+    assert all(q.get("plan") and q["latency_ms"]["p99"] > 0 for q in r.summary["queries"])
     assert r.integrity is not None and r.integrity.integrity_ok
     assert r.decision["decision"] in verdict.DECISIONS
     assert not (ctx.run_dir / "results").exists()  # nothing saved without a run folder

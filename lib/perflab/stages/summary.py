@@ -44,7 +44,7 @@ class VerdictRecord(Record):
     ignored_findings: tuple[dict, ...]
     decision: dict
     integrity: IntegrityRecord | None = part(IntegrityRecord)
-    report: dict | None = shown()  # what the summary notebook presents (`present.views`)
+    summary: dict | None = shown()  # summary.json's shape, as 06 presents it (`present.views`)
     issues_frame: Any = shown()
 
 
@@ -133,7 +133,7 @@ def run(ctx: StageContext) -> VerdictRecord:
     # (`Evidence.from_summary`) serves this run and old summaries alike; `judge` sits
     # below `stages` and cannot read the record classes.
     assessment = verdict.assess(Evidence.from_summary(found), ctx.targets, ctx.deployment_rows)
-    report = {
+    summary = {
         **found,
         **assessment,
         "database": ctx.database_info(),
@@ -144,7 +144,7 @@ def run(ctx: StageContext) -> VerdictRecord:
     return VerdictRecord.of(
         assessment,
         integrity=integ,
-        report=report,
+        summary=summary,
         issues_frame=verdict.issues_frame(assessment),
     ).save(ctx.run_dir)
 
