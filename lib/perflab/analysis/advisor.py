@@ -23,7 +23,7 @@ import shutil
 import sqlite3
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,7 @@ from perflab.analysis.diagnostics import interleaved
 from perflab.analysis.indexes import _time_writes, _write_statements, index_sizes
 from perflab.errors import PerflabError
 from perflab.fsio import atomic_write_text
-from perflab.measure.stats import compare
+from perflab.measure.stats import COMPARE_BOOTSTRAP, compare
 from perflab.measure.timing import time_statement
 from perflab.results import frame_records
 from perflab.sqlite.engine import copy_database, working_copy
@@ -284,7 +284,7 @@ def _evaluate_one(
         for q in changed:
             p = params.get(q.name) or [()]
             sa, sb = _ab(a, b, q.sql, p, t)
-            c = compare(sa, sb, min_effect=t.min_effect, seed=seed)
+            c = compare(sa, sb, min_effect=t.min_effect, boot=replace(COMPARE_BOOTSTRAP, seed=seed))
             v, r, (lo, hi) = c["verdict"], c["ratio"], c["ci"]
             row["verdicts"][q.name] = {
                 "verdict": v,
@@ -451,6 +451,7 @@ def before_after(
     plan_after.
     """
     t = _Timing(rounds, executions, min_effect)
+    boot = replace(COMPARE_BOOTSTRAP, seed=seed)
     after_path = copy_database(db)
     b = sqlite3.connect(after_path, isolation_level=None)
     try:
@@ -468,7 +469,7 @@ def before_after(
             for q in workload.queries:
                 p = params.get(q.name) or [()]
                 sa, sb = _ab(a, b, q.sql, p, t)
-                c = compare(sa, sb, min_effect=min_effect, seed=seed)
+                c = compare(sa, sb, min_effect=min_effect, boot=boot)
                 v, r, (lo, hi) = c["verdict"], c["ratio"], c["ci"]
                 rows.append(
                     {

@@ -25,7 +25,7 @@ import pandas as pd
 
 from perflab.errors import PerflabError
 from perflab.inputs.workload import ParamSampler, StatementSpec, WriteSpec, check_statement
-from perflab.measure.stats import throughput_ci
+from perflab.measure.stats import Bootstrap, throughput_ci
 from perflab.measure.timing import summarize
 from perflab.sqlite import engine
 
@@ -115,7 +115,8 @@ class WriteRun:
     extra: dict = field(default_factory=dict)
 
     def record(self, seed: int = 0) -> dict:
-        """The run as summary.json carries it (no figures when the check failed)."""
+        """The run as summary.json carries it (no figures when the check failed); `seed`
+        seeds the throughput interval's bootstrap."""
         base = {
             "write": self.write,
             "batch_size": self.batch_size,
@@ -129,7 +130,7 @@ class WriteRun:
         }
         if not self.ok:
             return {**base, "error": self.error, "ops_per_s": None, "ops_per_s_ci": [None, None]}
-        tp = throughput_ci(self.txn_ns / 1e9, self.batch_size, seed=seed)
+        tp = throughput_ci(self.txn_ns / 1e9, self.batch_size, Bootstrap(seed=seed))
         st = summarize(self.op_ns)
         tx = summarize(self.txn_ns)
         return {
