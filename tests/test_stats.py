@@ -54,6 +54,16 @@ def test_one_bootstrap_sets_confidence_resamples_and_seed_for_every_interval():
     assert other["ci"] != stats.compare(base, head)["ci"]
 
 
+def test_a_growth_fit_as_summary_json_carries_it():
+    n = np.geomspace(1_000, 100_000, 6)
+    fit = stats.fit_growth(n, 0.01 + 1e-6 * n)
+    d = fit.as_dict()
+    assert list(d) == ["model", "a", "b", "n_ref", "rel_rmse", "aicc", "weights", "n_points"]
+    assert d["model"] == fit.model and d["n_points"] == 6 and d["weights"] == fit.weights
+    d["weights"].clear()  # a copy: the record cannot change the fit
+    assert fit.weights
+
+
 def test_throughput_ci_maps_mean_time_to_rate_and_contains_the_estimate():
     rng = np.random.default_rng(2)
     secs = rng.normal(0.002, 0.0002, 500)  # 2 ms per transaction of 10 ops -> 5000 ops/s

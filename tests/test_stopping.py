@@ -3,6 +3,8 @@ keep their coverage (a fast version of benchmarks/bench_stopping.py)."""
 
 from __future__ import annotations
 
+import json
+import math
 import sqlite3
 from dataclasses import replace
 
@@ -10,7 +12,7 @@ import numpy as np
 import pytest
 from perflab.inputs.workload import load_workload
 from perflab.measure.latency import latency_records, measure_workload
-from perflab.measure.stopping import StoppingRule, min_count, run_sequential
+from perflab.measure.stopping import StoppingRule, StopRecord, min_count, run_sequential
 from perflab.measure.timing import quantile_ci
 
 
@@ -151,3 +153,19 @@ def test_the_time_cap_still_ends_a_slow_query(tmp_path):
     r = frame.loc["q"]
     assert r["stop"] == "time" and bool(r["truncated"])
     assert 1 <= r["n"] < 3000 and r["seconds"] < 5
+
+
+def test_a_stop_record_as_the_latency_record_carries_it():
+    """The record's keys in summary.json's order, and a width whose bound is missing (inf)
+    as null: JSON has no infinity."""
+    rec = StopRecord("time", 40, 1, 0.975, {"p50": 0.04, "p99": math.inf})
+    d = rec.as_dict()
+    assert list(d) == ["reason", "n", "looks", "conf", "rel_half_width"]
+    assert d == {
+        "reason": "time",
+        "n": 40,
+        "looks": 1,
+        "conf": 0.975,
+        "rel_half_width": {"p50": 0.04, "p99": None},
+    }
+    json.dumps(d, allow_nan=False)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -225,16 +225,7 @@ class GrowthFit:
         return float(hi)
 
     def as_dict(self) -> dict:
-        return {
-            "model": self.model,
-            "a": self.a,
-            "b": self.b,
-            "n_ref": self.n_ref,
-            "rel_rmse": self.rel_rmse,
-            "aicc": self.aicc,
-            "weights": self.weights,
-            "n_points": self.n_points,
-        }
+        return asdict(self)
 
 
 def _usable(n: Sequence[float], t: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
