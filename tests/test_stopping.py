@@ -13,7 +13,7 @@ import pytest
 from perflab.inputs.workload import load_workload
 from perflab.measure.latency import latency_records, measure_workload
 from perflab.measure.stopping import StoppingRule, StopRecord, min_count, run_sequential
-from perflab.measure.timing import quantile_ci
+from perflab.measure.timing import Budget, quantile_ci
 
 
 def test_min_count_is_where_both_bounds_appear():
@@ -126,7 +126,7 @@ def test_measure_workload_reports_how_sampling_stopped(tmp_path):
     # any finite interval passes (a loaded machine's p99 may be 1000x its p50)
     loose = StoppingRule(tolerance={"p50": 1e12, "p95": 1e12, "p99": 1e12})
     frame, samples, params = measure_workload(
-        conn, wl, iterations=3000, warmup=10, stopping=loose, count=False
+        conn, wl, Budget(iterations=3000, warmup=10), stopping=loose, count=False
     )
     r = frame.loc["q"]
     first, conf = loose.checkpoints(3000)[0], loose.look_conf(3000)
@@ -138,7 +138,7 @@ def test_measure_workload_reports_how_sampling_stopped(tmp_path):
     _, lo, hi = quantile_ci(samples["q"].ns / 1e6, 0.99, conf)
     assert rec["latency_ci_ms"]["p99"] == [lo, hi] and rec["latency_ci_conf"] == conf
     frame, samples, _ = measure_workload(
-        conn, wl, iterations=600, warmup=10, stopping=None, count=False
+        conn, wl, Budget(iterations=600, warmup=10), stopping=None, count=False
     )
     r = frame.loc["q"]
     assert (r["n"], r["stop"], r["conf"]) == (600, "max", 0.95)
@@ -148,7 +148,7 @@ def test_the_time_cap_still_ends_a_slow_query(tmp_path):
     slow = "SELECT count(*) FROM t a, t b WHERE a.v = b.v AND a.id < ?"  # ~570k pairs
     conn, wl = _workload_db(tmp_path, slow)
     frame, samples, _ = measure_workload(
-        conn, wl, iterations=3000, warmup=2, max_seconds=0.2, count=False
+        conn, wl, Budget(iterations=3000, warmup=2, max_seconds=0.2), count=False
     )
     r = frame.loc["q"]
     assert r["stop"] == "time" and bool(r["truncated"])
