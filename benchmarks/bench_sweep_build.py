@@ -5,7 +5,7 @@ notebook), then the sweep with `scale.build_sweep` (which finds the factor-1 siz
 the cache), then, for the baseline, what the sweep built before: the factor-1 size again
 under its sweep name (same rows, same content, another file).
 
-    .venv/bin/python benchmarks/bench_sweep_build.py [--profile quick|full]
+    .venv/bin/python benchmarks/bench_sweep_build.py [--profile tiny|quick|full]
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ def main() -> None:
         from perflab import paths
         from perflab.database.build import cached_database
         from perflab.database.source import load_dataset_spec
+        from perflab.inputs import config
         from perflab.measure import scale
 
         spec = load_dataset_spec(paths.DEFAULT_DATASET)
@@ -37,7 +38,7 @@ def main() -> None:
         t0 = time.perf_counter()
         cached_database(spec, base, progress=False)
         t_run = time.perf_counter() - t0
-        factors = scale.DEFAULT_FACTORS[args.profile]
+        factors = config.profile(args.profile).scale_sweep.factors
         t0 = time.perf_counter()
         builds = scale.build_sweep(spec, base, factors)
         t_sweep = time.perf_counter() - t0

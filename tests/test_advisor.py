@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from perflab.analysis import advisor
+from perflab.inputs.config import IndexSettings
 from perflab.inputs.workload import QuerySpec, Workload
 from perflab.measure import stats
 
@@ -43,12 +44,13 @@ def test_expert_advice_measured_and_db_untouched(db, tmp_path):
     assert skipped == []
     assert any(c["source"] == "expert" and "cust" in c["ddl"] for c in cands), tool
     assert any(c["action"] == "drop" and "o_id" in c["ddl"] for c in cands)
-    ev = advisor.evaluate(db, wl, params, cands, rounds=2, executions=15, writes=30)
+    trial = advisor.Trial(db, wl, params, IndexSettings(rounds=2, executions=15, write_ops=30))
+    ev = advisor.evaluate(trial, cands)
     create = ev[ev["source"] == "expert"].iloc[0]
     assert create["recommended"] and create["queries_changed"] == ["by_cust"]
     assert create["insert_us"] == create["insert_us"]  # measured, not NaN
     chosen = advisor.choose(ev)
-    ba, after = advisor.before_after(db, wl, params, list(chosen["ddl"]), rounds=2, executions=15)
+    ba, after = advisor.before_after(trial, list(chosen["ddl"]))
     assert ba.loc[0, "verdict"] == "improvement" and ba.loc[0, "ci_hi"] < 1
     files = advisor.write_outputs(tmp_path / "run", chosen, after)
     after.unlink()
@@ -62,22 +64,9 @@ def test_expert_advice_measured_and_db_untouched(db, tmp_path):
 def test_no_gain_is_not_recommended(db):
     wl = Workload("w", (QuerySpec("by_id", "SELECT * FROM o WHERE id = ?"),))
     params = {"by_id": [(i,) for i in range(1, 20)]}
-    ev = advisor.evaluate(
-        db,
-        wl,
-        params,
-        [
-            {
-                "action": "create",
-                "table": "o",
-                "source": "t",
-                "ddl": "CREATE INDEX o_note ON o(note)",
-            }
-        ],
-        rounds=2,
-        executions=10,
-        writes=20,
-    )
+    cand = {"action": "create", "table": "o", "source": "t", "ddl": "CREATE INDEX n ON o(note)"}
+    trial = advisor.Trial(db, wl, params, IndexSettings(rounds=2, executions=10, write_ops=20))
+    ev = advisor.evaluate(trial, [cand])
     assert not ev.loc[0, "recommended"] and "no workload query" in ev.loc[0, "why"]
 
 
@@ -115,14 +104,9 @@ def test_a_missing_expert_says_why(db, monkeypatch):
 
 def test_a_write_cost_not_measured_is_said(db):
     wl = Workload("w", (QuerySpec("by_cust", "SELECT * FROM o WHERE cust = ?"),))
-    ev = advisor.evaluate(
-        db,
-        wl,
-        {"by_cust": [(1,)]},
-        [{"action": "create", "table": None, "source": "t", "ddl": "CREATE INDEX x ON o(cust)"}],
-        rounds=1,
-        executions=5,
-    )
+    trial = advisor.Trial(db, wl, {"by_cust": [(1,)]}, IndexSettings(rounds=1, executions=5))
+    cand = {"action": "create", "table": None, "source": "t", "ddl": "CREATE INDEX x ON o(cust)"}
+    ev = advisor.evaluate(trial, [cand])
     assert "write cost not measured" in ev.loc[0, "why"]
 
 
@@ -158,7 +142,43 @@ def test_an_inconclusive_timing_is_never_recommended(db, monkeypatch, action, dd
         lambda a, b, **kw: {"verdict": "inconclusive", "ratio": 0.7, "ci": [0.4, 1.3]},
     )
     cand = {"action": action, "table": "o", "source": "t", "ddl": ddl}
-    ev = advisor.evaluate(db, wl, params, [cand], rounds=1, executions=5, writes=10)
+    trial = advisor.Trial(db, wl, params, IndexSettings(rounds=1, executions=5, write_ops=10))
+    ev = advisor.evaluate(trial, [cand])
     assert ev.loc[0, "queries_changed"]  # the plan did change: the timing decided
     assert not ev.loc[0, "recommended"] and ev.loc[0, "why"].startswith(why)
     assert advisor.choose(ev).empty
+
+
+def test_the_trial_measures_as_its_settings_and_seed_say(db, monkeypatch):
+    """One `Trial` carries the profile's settings to every measurement: executions per
+    round and rounds (after a warm-up of 5 on each side), the effect floor and seed of the
+    99% comparison, and the writes per write-cost variant."""
+    wl = Workload("w", (QuerySpec("by_cust", "SELECT * FROM o WHERE cust = ?"),))
+    settings = IndexSettings(rounds=3, executions=7, min_effect=0.2, write_ops=9)
+    trial = advisor.Trial(db, wl, {"by_cust": [(1,)]}, settings, seed=4)
+    timed, compared, written = [], [], []
+    real_samples, real_writes = advisor._samples, advisor._write_statements
+
+    def samples(conn, sql, p, n):
+        timed.append(n)
+        return real_samples(conn, sql, p, n)
+
+    def write_statements(conn, table, schema, n, seed):
+        written.append((n, seed))
+        return real_writes(conn, table, schema, n, seed)
+
+    def compare(a, b, **kw):
+        compared.append(kw)
+        return stats.compare(a, b, **kw)
+
+    monkeypatch.setattr(advisor, "_samples", samples)
+    monkeypatch.setattr(advisor, "_write_statements", write_statements)
+    monkeypatch.setattr(advisor, "compare", compare)
+    cand = {"action": "create", "table": "o", "source": "t", "ddl": "CREATE INDEX c ON o(cust)"}
+    ev = advisor.evaluate(trial, [cand])
+    assert ev.loc[0, "queries_changed"] == ["by_cust"]
+    ba, after = advisor.before_after(trial, [cand["ddl"]])
+    after.unlink()
+    assert timed == ([5, 5] + [7] * 6) * 2  # evaluate, then before/after: 3 rounds A and B
+    assert compared == [{"min_effect": 0.2, "boot": stats.Bootstrap(conf=0.99, seed=4)}] * 2
+    assert written == [(9, 4)]

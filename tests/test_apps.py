@@ -16,6 +16,7 @@ from perflab.inputs.capture import build_workload, capture_command, group  # noq
 from perflab.inputs.replay import fit_workload  # noqa: E402
 from perflab.inputs.workload import ParamSampler, load_workload  # noqa: E402
 from perflab.measure.throughput import measure_writes  # noqa: E402
+from perflab.measure.timing import Budget  # noqa: E402
 
 DRIVER = Path(__file__).resolve().parents[1] / "benchmarks" / "apps" / "peewee_app.py"
 
@@ -43,7 +44,7 @@ def test_peewee_app_capture_fit_and_replay(tmp_path):
     for i, q in enumerate(w.queries):
         conn.execute(q.sql, ParamSampler(conn, q.params, seed=i).draw()).fetchall()
     conn.close()
-    recs = measure_writes(db, w.writes, ops=20, batch_sizes=(1,), warmup_ops=2)
+    recs = measure_writes(db, w.writes, Budget(iterations=20, warmup=2), batch_sizes=(1,))
     assert [r["status"] for r in recs] == ["ok"] * len(w.writes)
     assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
 

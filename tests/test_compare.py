@@ -20,6 +20,7 @@ from perflab.judge import compare
 from perflab.judge.evidence import CounterEvidence
 from perflab.judge.gate import check_gates
 from perflab.measure import latency
+from perflab.measure.timing import Budget
 from perflab.present.comparison import html_report
 from perflab.sqlite import counters, plans
 
@@ -59,7 +60,7 @@ def _summary(tmp_path: Path, name: str, *, index: bool = True) -> dict:
     wl_path.write_text(WORKLOAD)
     wl = load_workload(wl_path)
     conn = sqlite3.connect(_db(tmp_path / f"{name}.db", index=index))
-    frame, _, params = latency.measure_workload(conn, wl, iterations=60, warmup=5, seed=3)
+    frame, _, params = latency.measure_workload(conn, wl, Budget(iterations=60, warmup=5, seed=3))
     recs = latency.latency_records(frame, wl, params)
     by_plan = {p["name"]: p for p in plans.plan_records(wl, plans.workload_plans(conn, wl, params))}
     conn.close()

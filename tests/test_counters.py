@@ -82,6 +82,7 @@ def test_record_and_sentence_known_answers(tmp_path):
 def test_unavailable_counters_are_a_record_with_the_reason(tmp_path, monkeypatch):
     from perflab.inputs.workload import load_workload
     from perflab.measure import latency
+    from perflab.measure.timing import Budget
     from perflab.sqlite import counters
 
     conn = _db(tmp_path, 500)
@@ -91,12 +92,12 @@ def test_unavailable_counters_are_a_record_with_the_reason(tmp_path, monkeypatch
         "    params:\n      - sample: SELECT a FROM t ORDER BY id\n"
     )
     workload = load_workload(wl)
-    frame, _, params = latency.measure_workload(conn, workload, iterations=20, warmup=2)
+    frame, _, params = latency.measure_workload(conn, workload, Budget(iterations=20, warmup=2))
     ok = latency.latency_records(frame, workload, params)[0]["counters"]
     assert ok["source"] == "sqlite_stmt" and ok["executions"] == 22
     assert latency.work_table(frame).loc["by_a", "rows"] == 10
     monkeypatch.setattr(counters, "unavailable_reason", lambda conn: "no sqlite_stmt here")
-    frame, _, params = latency.measure_workload(conn, workload, iterations=20, warmup=2)
+    frame, _, params = latency.measure_workload(conn, workload, Budget(iterations=20, warmup=2))
     rec = latency.latency_records(frame, workload, params)[0]
     assert rec["iterations"] == 20  # timings are still measured
     c = rec["counters"]

@@ -10,6 +10,7 @@ import pytest
 from perflab.inputs.replay import fit_workload
 from perflab.inputs.workload import dump_typed, load_workload
 from perflab.measure.throughput import measure_writes, not_replayed
+from perflab.measure.timing import Budget
 
 DDL = """
 PRAGMA journal_mode = WAL;
@@ -106,7 +107,7 @@ def test_captured_inserts_fit_keys_and_parents(db, tmp_path):
     assert kinds["ins_param"] == ["column", "unique", "values"]  # parent drawn, key fresh
     assert kinds["ins_tag"][0] == "unique"  # WITHOUT ROWID primary key
     assert kinds["upd_param"] == ["values", "column"]  # aimed at existing rows
-    recs = measure_writes(db, fitted.writes, ops=40, batch_sizes=(1, 10), warmup_ops=2)
+    recs = measure_writes(db, fitted.writes, Budget(iterations=40, warmup=2), batch_sizes=(1, 10))
     assert {r["status"] for r in recs} == {"ok"}, not_replayed(recs)
     assert db.read_bytes() == before
 
@@ -126,7 +127,9 @@ def test_a_write_that_cannot_run_is_listed_not_fatal(db, tmp_path):
         ),
         encoding="utf-8",
     )
-    recs = measure_writes(db, load_workload(wl).writes, ops=5, batch_sizes=(1,), warmup_ops=1)
+    recs = measure_writes(
+        db, load_workload(wl).writes, Budget(iterations=5, warmup=1), batch_sizes=(1,)
+    )
     assert recs[0]["status"] == "not_replayed"
     assert not_replayed(recs) == ["dup: not replayed: UNIQUE(trial_id, param_name)"]
 
@@ -187,8 +190,9 @@ def test_join_table_inserts_draw_unused_parent_pairs(tmp_path):
     out.write_text(fit.text, encoding="utf-8")
     (w,) = load_workload(out).writes
     assert [p.kind for p in w.statements[0].params] == ["unused"]
-    ok = measure_writes(db, [w], ops=15, batch_sizes=(1,), warmup_ops=2)  # 17 of 20 pairs
+    # 17 of 20 pairs
+    ok = measure_writes(db, [w], Budget(iterations=15, warmup=2), batch_sizes=(1,))
     assert ok[0]["status"] == "ok" and ok[0]["ops"] == 15
-    short = measure_writes(db, [w], ops=30, batch_sizes=(1,), warmup_ops=2)
+    short = measure_writes(db, [w], Budget(iterations=30, warmup=2), batch_sizes=(1,))
     assert short[0]["status"] == "not_replayed"
     assert "no unused key left" in short[0]["error"]

@@ -11,6 +11,7 @@ import pytest
 from perflab.inputs.replay import fit_workload
 from perflab.inputs.workload import ParamSampler, ParamSpec, dump_typed, load_workload
 from perflab.measure.latency import latency_records, measure_workload
+from perflab.measure.timing import Budget
 from perflab.sqlite.querymodel import ParamColumn, param_columns, parse_query
 
 KV = [(f"ns{i % 4}", f"key{i:03d}", i * 1.5) for i in range(200)]
@@ -188,7 +189,7 @@ def test_a_without_rowid_table_is_pooled_by_its_columns(tmp_path, db):
 def test_latency_records_say_where_each_parameter_came_from(tmp_path, db):
     wl = _fit(tmp_path, db, [PAIR, {**PAIR, "name": "cap", "sampler": "captured"}])
     c = sqlite3.connect(db)
-    frame, _, params = measure_workload(c, wl, iterations=5, warmup=1, count=False)
+    frame, _, params = measure_workload(c, wl, Budget(iterations=5, warmup=1), count=False)
     recs = {r["name"]: r for r in latency_records(frame, wl, params)}
     assert recs["by_pair"]["params_source"] == ["column kv.namespace", "column kv.key"]
     assert recs["cap"]["params_source"] == ["captured", "captured"]

@@ -16,6 +16,7 @@ from perflab.inputs import config
 from perflab.inputs.targets import Target, Targets
 from perflab.inputs.workload import ParamSpec, QuerySpec, Workload
 from perflab.measure import scale
+from perflab.measure.timing import Budget
 from perflab.results import to_jsonable
 
 
@@ -90,7 +91,7 @@ SIZES = tuple(500 * 2**k for k in range(8))  # 500 .. 64,000
 def sweep(tmp_path_factory):
     d = tmp_path_factory.mktemp("sweep")
     builds = [_db(d / f"d{n}.db", n) for n in SIZES]
-    frame = scale.measure_sweep(builds, WL, iterations=60, warmup=5, rounds=2, max_seconds=None)
+    frame = scale.measure_sweep(builds, WL, Budget(iterations=60, warmup=5), rounds=2)
     targets = Targets((Target("latency_p99_ms", "<", 1000.0, query="full_scan"),))
     return frame, scale.fit_sweep(frame, targets).set_index("query")
 
@@ -397,7 +398,7 @@ def test_sweep_counts_work_once_per_size_not_once_per_pass(tmp_path, monkeypatch
     real = counters.count_work
     monkeypatch.setattr(counters, "count_work", lambda *a, **k: calls.append(1) or real(*a, **k))
     builds = [_db(tmp_path / f"d{n}.db", n) for n in (500, 1000)]
-    frame = scale.measure_sweep(builds, WL, iterations=40, warmup=2, rounds=2, max_seconds=None)
+    frame = scale.measure_sweep(builds, WL, Budget(iterations=40, warmup=2), rounds=2)
     assert calls == []  # only scale.sweep_counters counts (its own import of count_work)
     assert (frame["counter_executions"] == scale.COUNTER_EXECUTIONS).all()
     assert (frame["samples"] == 40).all()  # a fixed count per round: no stopping rule

@@ -259,3 +259,50 @@ def test_a_lost_write_is_recorded_and_rejects_the_run(small_ctx, tmp_path):
     a = verdict.assess(measured(RunRecords(throughput=rec), ctx.targets), ctx.targets)
     assert a["decision"]["decision"] == "REJECTED"
     assert any("lost or duplicated" in i["title"] for i in a["issues"])
+
+
+class _Measured(Exception):
+    """Raised by a stand-in measuring function once it has what the stage handed it."""
+
+
+@pytest.mark.parametrize("name", list(config.PROFILES))
+def test_each_stage_hands_its_measuring_function_the_profiles_budget(small_ctx, monkeypatch, name):
+    """Each stage builds one `Budget` (or the advisor's `Trial`) from the profile: the
+    profile's numbers, and the warm-ups the measuring modules have always used (10 untimed
+    operations per write configuration, 30 executions per query and size of the sweep)."""
+    from perflab.analysis import advisor
+    from perflab.measure import latency, scale, throughput
+    from perflab.measure.timing import Budget
+
+    prof = config.profile(name)
+    ctx = replace(small_ctx, config=config.RunConfig(prof))
+    seed = ctx.build.seed
+    got: dict = {}
+
+    def take(key):
+        def stand_in(*args, **kwargs):
+            got[key] = (args, kwargs)
+            raise _Measured
+
+        return stand_in
+
+    monkeypatch.setattr(latency, "measure_workload", take("latency"))
+    monkeypatch.setattr(throughput, "measure_writes", take("writes"))
+    monkeypatch.setattr(scale, "build_sweep", lambda *a, **k: [])
+    monkeypatch.setattr(scale, "measure_sweep", take("scale"))
+    monkeypatch.setattr(advisor, "evaluate", take("advisor"))
+    for stage in (stages.latency, stages.throughput, stages.scale):
+        with pytest.raises(_Measured):
+            stage.run(ctx)
+    with pytest.raises(_Measured):  # a notebook parameter reaches the advisor too
+        stages.indexes.run(ctx, executions=11)
+    assert got["latency"][0][2] == Budget(prof.iterations, prof.warmup, seed, prof.max_seconds)
+    w = prof.throughput
+    assert got["writes"][0][2] == Budget(w.write_ops, 10, seed, w.write_seconds)
+    assert got["writes"][1] == {"batch_sizes": (1, w.batch_size)}
+    s = prof.scale_sweep
+    assert got["scale"][0][2] == Budget(s.iterations, 30, seed, s.seconds)
+    assert got["scale"][1] == {"rounds": s.rounds}
+    trial = got["advisor"][0][0]
+    want = replace(prof.indexes, executions=11)
+    assert (trial.settings, trial.seed, trial.db) == (want, seed, ctx.db_path)

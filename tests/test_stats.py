@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from perflab.measure import stats
@@ -14,17 +16,52 @@ def test_bootstrap_ci_of_mean_covers_the_true_mean_at_about_the_nominal_rate():
     hits = 0
     for i in range(200):
         x = rng.exponential(2.0, 200)  # true mean 2
-        _, lo, hi = stats.bootstrap_ci(x, B=500, seed=i)
+        _, lo, hi = stats.bootstrap_ci(x, boot=stats.Bootstrap(resamples=500, seed=i))
         hits += lo <= 2.0 <= hi
     assert 0.88 <= hits / 200 <= 0.99
 
 
 def test_bootstrap_is_deterministic_and_degenerates_gracefully():
     x = [1.0, 2.0, 3.0, 4.0]
-    assert stats.bootstrap_ci(x, seed=3) == stats.bootstrap_ci(x, seed=3)
+    assert stats.bootstrap_ci(x, boot=stats.Bootstrap(seed=3)) == stats.bootstrap_ci(
+        x, boot=stats.Bootstrap(seed=3)
+    )
     assert stats.bootstrap_ci([5.0]) == (5.0, 5.0, 5.0)
     est, lo, hi = stats.bootstrap_ci([2.0] * 50)
     assert est == lo == hi == 2.0
+
+
+def test_one_bootstrap_sets_confidence_resamples_and_seed_for_every_interval():
+    rng = np.random.default_rng(4)
+    x = rng.exponential(1.0, 300)
+    _, lo50, hi50 = stats.bootstrap_ci(x, boot=stats.Bootstrap(conf=0.5))
+    _, lo99, hi99 = stats.bootstrap_ci(x, boot=stats.Bootstrap(conf=0.99))
+    assert lo99 < lo50 < hi50 < hi99
+    seeded = [stats.bootstrap_ci(x, boot=stats.Bootstrap(seed=s)) for s in (1, 2)]
+    assert seeded[0] != seeded[1]
+    one = stats.Bootstrap(resamples=1)  # a single resample: an interval of no width
+    _, lo, hi = stats.bootstrap_ci(x, boot=one)
+    assert lo == hi
+    secs = rng.normal(0.002, 0.0002, 200)
+    assert stats.throughput_ci(secs)["conf"] == 0.95
+    tp = stats.throughput_ci(secs, boot=replace(one, conf=0.9))
+    assert tp["ci"][0] == tp["ci"][1] and tp["conf"] == 0.9
+    base, head = rng.lognormal(0, 0.2, 300), rng.lognormal(0, 0.2, 300)
+    assert stats.compare(base, head)["conf"] == 0.99  # the comparison's own default
+    c = stats.compare(base, head, boot=stats.Bootstrap(conf=0.9, resamples=1))
+    assert c["conf"] == 0.9 and c["ci"][0] == c["ci"][1]
+    other = stats.compare(base, head, boot=replace(stats.COMPARE_BOOTSTRAP, seed=5))
+    assert other["ci"] != stats.compare(base, head)["ci"]
+
+
+def test_a_growth_fit_as_summary_json_carries_it():
+    n = np.geomspace(1_000, 100_000, 6)
+    fit = stats.fit_growth(n, 0.01 + 1e-6 * n)
+    d = fit.as_dict()
+    assert list(d) == ["model", "a", "b", "n_ref", "rel_rmse", "aicc", "weights", "n_points"]
+    assert d["model"] == fit.model and d["n_points"] == 6 and d["weights"] == fit.weights
+    d["weights"].clear()  # a copy: the record cannot change the fit
+    assert fit.weights
 
 
 def test_throughput_ci_maps_mean_time_to_rate_and_contains_the_estimate():
@@ -50,12 +87,13 @@ def test_repeatability_reports_spread_and_cv():
 def test_compare_rule_tells_regression_from_noise():
     rng = np.random.default_rng(3)
     base = rng.lognormal(0, 0.2, 1000)
-    assert stats.compare(base, base * 1.2, seed=1)["verdict"] == "regression"
-    assert stats.compare(base, base / 1.2, seed=1)["verdict"] == "improvement"
+    boot = replace(stats.COMPARE_BOOTSTRAP, seed=1)
+    assert stats.compare(base, base * 1.2, boot=boot)["verdict"] == "regression"
+    assert stats.compare(base, base / 1.2, boot=boot)["verdict"] == "improvement"
     same = rng.lognormal(0, 0.2, 1000)
-    assert stats.compare(base, same, seed=1)["verdict"] == "unchanged"
+    assert stats.compare(base, same, boot=boot)["verdict"] == "unchanged"
     # a 2% shift is real but below the effect floor
-    assert stats.compare(base, base * 1.02, seed=1)["verdict"] == "unchanged"
+    assert stats.compare(base, base * 1.02, boot=boot)["verdict"] == "unchanged"
 
 
 def _curve(model: str, sizes: np.ndarray, noise: float, rng) -> np.ndarray:

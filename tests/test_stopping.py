@@ -3,6 +3,8 @@ keep their coverage (a fast version of benchmarks/bench_stopping.py)."""
 
 from __future__ import annotations
 
+import json
+import math
 import sqlite3
 from dataclasses import replace
 
@@ -10,8 +12,8 @@ import numpy as np
 import pytest
 from perflab.inputs.workload import load_workload
 from perflab.measure.latency import latency_records, measure_workload
-from perflab.measure.stopping import StoppingRule, min_count, run_sequential
-from perflab.measure.timing import quantile_ci
+from perflab.measure.stopping import StoppingRule, StopRecord, min_count, run_sequential
+from perflab.measure.timing import Budget, quantile_ci
 
 
 def test_min_count_is_where_both_bounds_appear():
@@ -124,7 +126,7 @@ def test_measure_workload_reports_how_sampling_stopped(tmp_path):
     # any finite interval passes (a loaded machine's p99 may be 1000x its p50)
     loose = StoppingRule(tolerance={"p50": 1e12, "p95": 1e12, "p99": 1e12})
     frame, samples, params = measure_workload(
-        conn, wl, iterations=3000, warmup=10, stopping=loose, count=False
+        conn, wl, Budget(iterations=3000, warmup=10), stopping=loose, count=False
     )
     r = frame.loc["q"]
     first, conf = loose.checkpoints(3000)[0], loose.look_conf(3000)
@@ -136,7 +138,7 @@ def test_measure_workload_reports_how_sampling_stopped(tmp_path):
     _, lo, hi = quantile_ci(samples["q"].ns / 1e6, 0.99, conf)
     assert rec["latency_ci_ms"]["p99"] == [lo, hi] and rec["latency_ci_conf"] == conf
     frame, samples, _ = measure_workload(
-        conn, wl, iterations=600, warmup=10, stopping=None, count=False
+        conn, wl, Budget(iterations=600, warmup=10), stopping=None, count=False
     )
     r = frame.loc["q"]
     assert (r["n"], r["stop"], r["conf"]) == (600, "max", 0.95)
@@ -146,8 +148,24 @@ def test_the_time_cap_still_ends_a_slow_query(tmp_path):
     slow = "SELECT count(*) FROM t a, t b WHERE a.v = b.v AND a.id < ?"  # ~570k pairs
     conn, wl = _workload_db(tmp_path, slow)
     frame, samples, _ = measure_workload(
-        conn, wl, iterations=3000, warmup=2, max_seconds=0.2, count=False
+        conn, wl, Budget(iterations=3000, warmup=2, max_seconds=0.2), count=False
     )
     r = frame.loc["q"]
     assert r["stop"] == "time" and bool(r["truncated"])
     assert 1 <= r["n"] < 3000 and r["seconds"] < 5
+
+
+def test_a_stop_record_as_the_latency_record_carries_it():
+    """The record's keys in summary.json's order, and a width whose bound is missing (inf)
+    as null: JSON has no infinity."""
+    rec = StopRecord("time", 40, 1, 0.975, {"p50": 0.04, "p99": math.inf})
+    d = rec.as_dict()
+    assert list(d) == ["reason", "n", "looks", "conf", "rel_half_width"]
+    assert d == {
+        "reason": "time",
+        "n": 40,
+        "looks": 1,
+        "conf": 0.975,
+        "rel_half_width": {"p50": 0.04, "p99": None},
+    }
+    json.dumps(d, allow_nan=False)

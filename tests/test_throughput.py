@@ -11,6 +11,7 @@ from perflab.errors import PerflabError
 from perflab.inputs import config
 from perflab.inputs.workload import ParamSpec, StatementSpec, VerifySpec, WriteSpec
 from perflab.measure import throughput
+from perflab.measure.timing import Budget
 from perflab.sqlite import engine
 
 DDL = """
@@ -76,7 +77,7 @@ def test_working_copy_is_removed_afterwards(db):
 
 def test_run_write_counts_ops_and_verifies(db, tmp_path):
     conn = engine.connect(engine.copy_database(db, tmp_path / "w.db"))
-    run = throughput.run_write(conn, INSERT, ops=37, warmup_ops=5, batch_size=1)
+    run = throughput.run_write(conn, INSERT, Budget(iterations=37, warmup=5), batch_size=1)
     assert run.ok and run.ops == 37 and run.txn_ns.size == 37
     assert run.verify_expected == run.verify_actual == 42
     rec = run.record()
@@ -88,7 +89,7 @@ def test_run_write_counts_ops_and_verifies(db, tmp_path):
 
 def test_batched_run_groups_ops_in_transactions(db, tmp_path):
     conn = engine.connect(engine.copy_database(db, tmp_path / "w.db"))
-    run = throughput.run_write(conn, APPEND, ops=25, warmup_ops=0, batch_size=10)
+    run = throughput.run_write(conn, APPEND, Budget(iterations=25, warmup=0), batch_size=10)
     assert run.txn_ns.size == 3 and run.op_ns.size == 25  # 10 + 10 + 5
     assert run.ok and run.verify_actual == 25
 
@@ -106,8 +107,8 @@ def test_a_write_that_matches_nothing_is_caught_as_lost(db, tmp_path):
     )
     conn = engine.connect(engine.copy_database(db, tmp_path / "w.db"))
     with pytest.raises(throughput.DataCheckError, match="lost or duplicated"):
-        throughput.run_write(conn, lost, ops=10, warmup_ops=0)
-    run = throughput.run_write(conn, lost, ops=10, warmup_ops=0, check=False)
+        throughput.run_write(conn, lost, Budget(iterations=10, warmup=0))
+    run = throughput.run_write(conn, lost, Budget(iterations=10, warmup=0), check=False)
     assert not run.ok and run.verify_actual == 0 and run.verify_expected == 10
     rec = run.record()
     assert rec["status"] == "failed" and rec["ops_per_s"] is None  # a failure, not a figure
@@ -115,7 +116,7 @@ def test_a_write_that_matches_nothing_is_caught_as_lost(db, tmp_path):
 
 def test_a_verify_with_the_wrong_per_op_is_caught(db, tmp_path):
     wrong = WriteSpec(INSERT.name, INSERT.statements, verify=VerifySpec(INSERT.verify.sql, 2))
-    recs = throughput.measure_writes(db, [wrong], ops=5, batch_sizes=(1,), warmup_ops=0)
+    recs = throughput.measure_writes(db, [wrong], Budget(iterations=5, warmup=0), batch_sizes=(1,))
     assert recs[0]["status"] == "failed"
     assert throughput.failures(recs) and "expected 10" in throughput.failures(recs)[0]
 
@@ -134,12 +135,14 @@ def test_a_duplicated_write_is_caught(db, tmp_path):
     )
     conn = engine.connect(engine.copy_database(db, tmp_path / "w.db"))
     with pytest.raises(throughput.DataCheckError):
-        throughput.run_write(conn, dup, ops=4, warmup_ops=0)
+        throughput.run_write(conn, dup, Budget(iterations=4, warmup=0))
 
 
 def test_measure_writes_never_touches_the_source(db):
     before = _sha(db)
-    recs = throughput.measure_writes(db, [INSERT, APPEND], ops=20, batch_sizes=(1, 5), warmup_ops=2)
+    recs = throughput.measure_writes(
+        db, [INSERT, APPEND], Budget(iterations=20, warmup=2), batch_sizes=(1, 5)
+    )
     assert [r["status"] for r in recs] == ["ok"] * 4
     assert _sha(db) == before
     frame = throughput.write_frame(recs)
@@ -147,7 +150,7 @@ def test_measure_writes_never_touches_the_source(db):
 
 
 def test_pragma_sweep_applies_each_durability_setting(db):
-    recs = throughput.pragma_sweep(db, [INSERT], ops=10, warmup_ops=0)
+    recs = throughput.pragma_sweep(db, [INSERT], Budget(iterations=10, warmup=0))
     frame = throughput.write_frame(recs)
     got = set(zip(frame["journal_mode"], frame["synchronous"], strict=True))
     assert got == set(throughput.PRAGMA_GRID)
@@ -156,12 +159,12 @@ def test_pragma_sweep_applies_each_durability_setting(db):
 
 def test_time_cap_stops_early_and_the_check_uses_ops_done(db, tmp_path):
     conn = engine.connect(engine.copy_database(db, tmp_path / "w.db"))
-    run = throughput.run_write(conn, INSERT, ops=100000, warmup_ops=0, max_seconds=0.0)
+    run = throughput.run_write(conn, INSERT, Budget(iterations=100000, warmup=0, max_seconds=0.0))
     assert 1 <= run.ops < 100000 and run.ok
 
 
 def test_repeat_write_reports_a_spread(db):
-    rep = throughput.repeat_write(db, INSERT, repeats=3, ops=10, warmup_ops=0)
+    rep = throughput.repeat_write(db, INSERT, Budget(iterations=10, warmup=0), repeats=3)
     v = rep["values"]
     assert rep["n"] == 3 and len(v) == 3 and rep["median"] == sorted(v)[1]
     assert rep["spread_pct"] == pytest.approx((max(v) - min(v)) / sorted(v)[1] * 100)
@@ -185,7 +188,9 @@ def test_an_unknown_profile_or_setting_raises_everywhere():
 
 
 def test_reported_pragmas_match_what_a_write_run_records(db):
-    rec = throughput.measure_writes(db, [INSERT], ops=5, batch_sizes=(1,), warmup_ops=0)[0]
+    rec = throughput.measure_writes(db, [INSERT], Budget(iterations=5, warmup=0), batch_sizes=(1,))[
+        0
+    ]
     assert rec["pragmas"] == throughput.reported_pragmas()
     assert throughput.reported_pragmas({"journal_mode": "DELETE", "synchronous": "FULL"}) == {
         "journal_mode": "delete",

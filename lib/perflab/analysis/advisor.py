@@ -23,7 +23,7 @@ import shutil
 import sqlite3
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,9 @@ from perflab.analysis.diagnostics import interleaved
 from perflab.analysis.indexes import _time_writes, _write_statements, index_sizes
 from perflab.errors import PerflabError
 from perflab.fsio import atomic_write_text
-from perflab.measure.stats import compare
+from perflab.inputs.config import IndexSettings
+from perflab.inputs.workload import QuerySpec, Workload
+from perflab.measure.stats import COMPARE_BOOTSTRAP, compare
 from perflab.measure.timing import time_statement
 from perflab.results import frame_records
 from perflab.sqlite.engine import copy_database, working_copy
@@ -128,28 +130,47 @@ def expert_candidates(db: str | Path, queries: Mapping[str, str]) -> tuple[list[
 # evaluation on a copy
 
 
-@dataclass
-class _Timing:
-    rounds: int = 3
-    executions: int = 30
-    min_effect: float = 0.05
-
-
 def _samples(conn, sql, params, n) -> np.ndarray:
     p = list(params) or [()]
     p = (p * (n // len(p) + 1))[:n]
     return time_statement(conn, sql, p, warmup=0).ns.astype(float)
 
 
-def _ab(a, b, sql, params, t: _Timing) -> tuple[np.ndarray, np.ndarray]:
-    """Interleaved rounds on two connections (A then B, B then A ...)."""
-    _samples(a, sql, params, 5)
-    _samples(b, sql, params, 5)
-    return interleaved(
-        lambda: _samples(a, sql, params, t.executions),
-        lambda: _samples(b, sql, params, t.executions),
-        t.rounds,
-    )
+@dataclass(frozen=True)
+class Trial:
+    """What the advisor measures on, and how: the database (only ever copied), the
+    workload with its sampled parameters, the profile's notebook-03 settings (`rounds`
+    and `executions` per query and round, `min_effect`, `write_ops` per write-cost
+    variant) and the seed of the write statements and of the comparison's bootstrap.
+
+    `evaluate` and `before_after` take one, so the stage builds it once from the profile
+    instead of handing each function the same list of settings."""
+
+    db: str | Path
+    workload: Workload
+    params: Mapping[str, Sequence[tuple]]
+    settings: IndexSettings = IndexSettings()
+    seed: int = 0
+
+    def query_params(self, name: str) -> Sequence[tuple]:
+        return self.params.get(name) or [()]
+
+    def ab(self, a: sqlite3.Connection, b: sqlite3.Connection, q: QuerySpec) -> dict:
+        """Query `q` timed on A (before) and B (after) in interleaved rounds (A then B,
+        B then A ...): `measure.stats.compare`'s verdict, ratio and 99% ci, with each
+        side's median in ms (p50_before_ms, p50_after_ms)."""
+        sql, p, n = q.sql, self.query_params(q.name), self.settings.executions
+        _samples(a, sql, p, 5)
+        _samples(b, sql, p, 5)
+        sa, sb = interleaved(
+            lambda: _samples(a, sql, p, n), lambda: _samples(b, sql, p, n), self.settings.rounds
+        )
+        boot = replace(COMPARE_BOOTSTRAP, seed=self.seed)
+        return {
+            **compare(sa, sb, min_effect=self.settings.min_effect, boot=boot),
+            "p50_before_ms": float(np.median(sa)) / 1e6,
+            "p50_after_ms": float(np.median(sb)) / 1e6,
+        }
 
 
 def _stat1(conn) -> bool:
@@ -159,23 +180,11 @@ def _stat1(conn) -> bool:
     )
 
 
-def evaluate(
-    db: str | Path,
-    workload,
-    params: Mapping[str, Sequence[tuple]],
-    candidates: Sequence[dict],
-    *,
-    rounds: int = 3,
-    executions: int = 30,
-    writes: int = 100,
-    min_effect: float = 0.05,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """Measure every candidate ({action, ddl, table, source}) on copies of `db`.
-    Columns: ADVICE_COLUMNS."""
-    t = _Timing(rounds, executions, min_effect)
+def evaluate(trial: Trial, candidates: Sequence[dict]) -> pd.DataFrame:
+    """Measure every candidate ({action, ddl, table, source}) on copies of the trial's
+    database. Columns: ADVICE_COLUMNS."""
     out = []
-    with working_copy(db) as pa, working_copy(db) as pb:
+    with working_copy(trial.db) as pa, working_copy(trial.db) as pb:
         a = sqlite3.connect(pa, isolation_level=None)
         b = sqlite3.connect(pb, isolation_level=None)
         try:
@@ -183,26 +192,11 @@ def evaluate(
             analyzed = _stat1(b)
             sizes = index_sizes(b) or {}
             base_plans = {
-                q.name: [n.detail for n in explain(b, q.sql, (params.get(q.name) or [()])[0])]
-                for q in workload.queries
+                q.name: [n.detail for n in explain(b, q.sql, trial.query_params(q.name)[0])]
+                for q in trial.workload.queries
             }
             for cand in candidates:
-                out.append(
-                    _evaluate_one(
-                        a,
-                        b,
-                        schema,
-                        analyzed,
-                        sizes,
-                        workload,
-                        params,
-                        base_plans,
-                        cand,
-                        t,
-                        writes,
-                        seed,
-                    )
-                )
+                out.append(_evaluate_one(a, b, schema, analyzed, sizes, trial, base_plans, cand))
         finally:
             a.close()
             b.close()
@@ -224,9 +218,7 @@ def index_name(ddl: str) -> str | None:
     return n[1:-1].replace('""', '"') if n.startswith('"') else n
 
 
-def _evaluate_one(
-    a, b, schema, analyzed, sizes, workload, params, base_plans, cand, t, writes, seed
-) -> dict:
+def _evaluate_one(a, b, schema, analyzed, sizes, trial: Trial, base_plans, cand) -> dict:
     row = {
         "action": cand["action"],
         "ddl": cand["ddl"],
@@ -253,7 +245,9 @@ def _evaluate_one(
         ins = upd = None
         if table is not None:
             try:
-                ins, ins_rows, upd, upd_rows = _write_statements(b, table, schema, writes, seed)
+                ins, ins_rows, upd, upd_rows = _write_statements(
+                    b, table, schema, trial.settings.write_ops, trial.seed
+                )
             except PerflabError as exc:
                 ins = None
                 write_skip = f"write cost not measured: {exc}"
@@ -276,25 +270,22 @@ def _evaluate_one(
             row["insert_us"] = w1[0] - w0[0]
             row["update_us"] = (w1[1] - w0[1]) if w0[1] is not None else np.nan
         changed = []
-        for q in workload.queries:
-            p = params.get(q.name) or [()]
-            if [n.detail for n in explain(b, q.sql, p[0])] != base_plans[q.name]:
+        for q in trial.workload.queries:
+            plan = explain(b, q.sql, trial.query_params(q.name)[0])
+            if [n.detail for n in plan] != base_plans[q.name]:
                 changed.append(q)
         ratios, gain = [], 0.0
         for q in changed:
-            p = params.get(q.name) or [()]
-            sa, sb = _ab(a, b, q.sql, p, t)
-            c = compare(sa, sb, min_effect=t.min_effect, seed=seed)
-            v, r, (lo, hi) = c["verdict"], c["ratio"], c["ci"]
+            c = trial.ab(a, b, q)
             row["verdicts"][q.name] = {
-                "verdict": v,
-                "ratio": r,
-                "ci99": [lo, hi],
-                "p50_before_ms": float(np.median(sa)) / 1e6,
-                "p50_after_ms": float(np.median(sb)) / 1e6,
+                "verdict": c["verdict"],
+                "ratio": c["ratio"],
+                "ci99": list(c["ci"]),
+                "p50_before_ms": c["p50_before_ms"],
+                "p50_after_ms": c["p50_after_ms"],
             }
-            ratios.append(r)
-            gain += (np.median(sa) - np.median(sb)) / 1e6
+            ratios.append(c["ratio"])
+            gain += c["p50_before_ms"] - c["p50_after_ms"]
         row["queries_changed"] = [q.name for q in changed]
         row["gain_ms"] = float(gain)
         row["best_ratio"] = float(min(ratios)) if ratios else np.nan
@@ -320,7 +311,7 @@ def _evaluate_one(
         else:
             row["why"] = (
                 "rejected: no improvement beyond noise (CI includes 1 or effect < "
-                f"{t.min_effect:.0%})"
+                f"{trial.settings.min_effect:.0%})"
             )
     else:
         if "inconclusive" in verdicts:
@@ -432,17 +423,7 @@ def choose(evaluated: pd.DataFrame, *, drop_unused: bool = False) -> pd.DataFram
     return evaluated.loc[sorted(keep)]
 
 
-def before_after(
-    db: str | Path,
-    workload,
-    params: Mapping[str, Sequence[tuple]],
-    ddl: Sequence[str],
-    *,
-    rounds: int = 5,
-    executions: int = 40,
-    min_effect: float = 0.05,
-    seed: int = 0,
-) -> tuple[pd.DataFrame, Path]:
+def before_after(trial: Trial, ddl: Sequence[str]) -> tuple[pd.DataFrame, Path]:
     """Original vs advised schema, every query, interleaved ABAB in one process.
 
     Returns (frame, path of a temp copy holding the advised schema; the caller
@@ -450,8 +431,7 @@ def before_after(
     (99% bootstrap CI of the ratio of medians after/before), verdict, plan_before,
     plan_after.
     """
-    t = _Timing(rounds, executions, min_effect)
-    after_path = copy_database(db)
+    after_path = copy_database(trial.db)
     b = sqlite3.connect(after_path, isolation_level=None)
     try:
         for d in ddl:
@@ -462,23 +442,21 @@ def before_after(
         b.close()
         raise PerflabError(f"advised schema: cannot apply {d!r}: {exc}") from None
     rows = []
-    with working_copy(db) as pa:
+    with working_copy(trial.db) as pa:
         a = sqlite3.connect(pa, isolation_level=None)
         try:
-            for q in workload.queries:
-                p = params.get(q.name) or [()]
-                sa, sb = _ab(a, b, q.sql, p, t)
-                c = compare(sa, sb, min_effect=min_effect, seed=seed)
-                v, r, (lo, hi) = c["verdict"], c["ratio"], c["ci"]
+            for q in trial.workload.queries:
+                p = trial.query_params(q.name)
+                c = trial.ab(a, b, q)
                 rows.append(
                     {
                         "query": q.name,
-                        "p50_before_ms": np.median(sa) / 1e6,
-                        "p50_after_ms": np.median(sb) / 1e6,
-                        "ratio": r,
-                        "ci_lo": lo,
-                        "ci_hi": hi,
-                        "verdict": v,
+                        "p50_before_ms": c["p50_before_ms"],
+                        "p50_after_ms": c["p50_after_ms"],
+                        "ratio": c["ratio"],
+                        "ci_lo": c["ci"][0],
+                        "ci_hi": c["ci"][1],
+                        "verdict": c["verdict"],
                         "plan_before": " | ".join(n.detail for n in explain(a, q.sql, p[0])),
                         "plan_after": " | ".join(n.detail for n in explain(b, q.sql, p[0])),
                     }

@@ -256,7 +256,7 @@ def _measure(
         lambda: _timed(b, sql_b, rows_b, executions),
         rounds,
     )
-    c = compare(sa, sb, min_effect=min_effect, conf=0.99)
+    c = compare(sa, sb, min_effect=min_effect)  # a 99% interval
     lo, hi = c["ci"]
     before, after = explain(a, sql_a, rows), explain(b, sql_b, rows_b)
     verdict = diagnostics.timing_verdict((lo, hi), min_effect)

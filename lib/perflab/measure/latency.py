@@ -10,7 +10,7 @@ import pandas as pd
 
 from perflab.inputs.workload import ParamSampler, Workload, check_statement
 from perflab.measure.stopping import DEFAULT_RULE, StoppingRule, time_sequential
-from perflab.measure.timing import Samples, summarize, time_statement
+from perflab.measure.timing import Budget, Samples, summarize, time_statement
 from perflab.sqlite import counters
 
 #: Columns of the frame `measure_workload` returns.
@@ -33,6 +33,10 @@ LATENCY_COLUMNS = {
 }
 
 
+#: `measure_workload`'s budget when none is given (a run's comes from its profile).
+DEFAULT_BUDGET = Budget(iterations=1000, warmup=50)
+
+
 def sample_params(
     conn: sqlite3.Connection, workload: Workload, count: int, seed: int
 ) -> dict[str, list[tuple]]:
@@ -49,11 +53,8 @@ def sample_params(
 def measure_workload(
     conn: sqlite3.Connection,
     workload: Workload,
+    budget: Budget = DEFAULT_BUDGET,
     *,
-    iterations: int = 1000,
-    warmup: int = 50,
-    seed: int = 0,
-    max_seconds: float | None = None,
     progress: bool = False,
     count: bool = True,
     count_executions: int = counters.MAX_EXECUTIONS,
@@ -62,18 +63,21 @@ def measure_workload(
 ) -> tuple[pd.DataFrame, dict[str, Samples], dict[str, list[tuple]]]:
     """Time every query; returns (summary frame, raw samples, parameters used).
 
-    `iterations` is the most timed executions per query: under `stopping`
-    (`perflab.measure.stopping`) a query stops at the first checkpoint where its p50, p95
-    and p99 intervals are tight enough, and its intervals are computed at the rule's
-    per-look confidence so that each covers with at least 95% whatever the stopping
-    time. `stopping=None`: exactly `iterations` (or until `max_seconds`), 95% intervals.
+    `budget.iterations` is the most timed executions per query, after `budget.warmup`
+    untimed ones, each query capped at `budget.max_seconds`; parameters are drawn with
+    `budget.seed`. Under `stopping` (`perflab.measure.stopping`) a query stops at the
+    first checkpoint where its p50, p95 and p99 intervals are tight enough, and its
+    intervals are computed at the rule's per-look confidence so that each covers with at
+    least 95% whatever the stopping time. `stopping=None`: exactly `budget.iterations`
+    (or until the time cap), 95% intervals.
 
     With `count`, each query's timed loop is followed by an untimed counting pass on the
     same connection over the first `count_executions` of the same parameter tuples (at
     most `count_seconds` per query): SQLite's own work counters, which do not move between
     runs or machines, stand beside every timing (frame column `_counters`).
     """
-    params = sample_params(conn, workload, iterations + warmup, seed)
+    params = sample_params(conn, workload, budget.iterations + budget.warmup, budget.seed)
+    warmup, max_seconds = budget.warmup, budget.max_seconds
     reason = counters.unavailable_reason(conn) if count else "not counted (count=False)"
     samples: dict[str, Samples] = {}
     records = []

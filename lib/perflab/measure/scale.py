@@ -40,7 +40,7 @@ from perflab.inputs.targets import Targets
 from perflab.inputs.workload import Workload
 from perflab.measure.latency import measure_workload
 from perflab.measure.stats import MIN_GROWTH_POINTS, GrowthFit, fit_growth, refit
-from perflab.measure.timing import quantile_ci, summarize
+from perflab.measure.timing import Budget, quantile_ci, summarize
 from perflab.sqlite import engine
 from perflab.sqlite.counters import count_work, unavailable_reason
 
@@ -181,23 +181,26 @@ def main_table(sql: str) -> str | None:
 # ------------------------------------------------------------------- measuring
 
 
+#: The sweep's budget when none is given (a run's comes from its profile): `iterations`
+#: per query and size, pooled over the rounds; `max_seconds` per query, size and round.
+DEFAULT_BUDGET = Budget(iterations=300, warmup=30, max_seconds=0.25)
+
+
 def measure_sweep(
     builds: Sequence,
     workload: Workload,
+    budget: Budget = DEFAULT_BUDGET,
     *,
-    iterations: int = 300,
-    warmup: int = 30,
     rounds: int = 2,
-    seed: int = 0,
-    max_seconds: float | None = 0.25,
     progress: bool = False,
 ) -> pd.DataFrame:
     """Latency of every query at every size (read-only, application pragmas).
 
     The sizes are measured in `rounds` interleaved passes (small to large, then
-    again), each with iterations / rounds executions per query, and the samples
+    again), each with budget.iterations / rounds executions per query, and the samples
     pooled: drift on a shared machine then hits every size alike instead of
     bending the curve. `round_spread_pct` is the spread of the per-round medians.
+    Each round draws its own parameters (seed + 1000 × round).
 
     In the first round, after the timings, each query's work counters are read on
     the same connection for its first COUNTER_EXECUTIONS timed parameter tuples
@@ -212,7 +215,7 @@ def measure_sweep(
     """
     ram = ram_bytes()
     rounds = max(1, int(rounds))
-    per_round = max(1, iterations // rounds)
+    per_round = max(1, budget.iterations // rounds)
     passes = [(r, b) for r in range(rounds) for b in builds]
     if progress:
         from tqdm.auto import tqdm
@@ -237,18 +240,10 @@ def measure_sweep(
             # measure_workload's counting pass of up to 100 executions per query and pass
             # was thrown away here, and took 23 of the quick sweep's 39 s.
             # stopping=None: the rounds are pooled, so each round's count is fixed.
-            _, samples, params = measure_workload(
-                conn,
-                workload,
-                iterations=per_round,
-                warmup=warmup,
-                seed=seed + 1000 * r,
-                max_seconds=max_seconds,
-                count=False,
-                stopping=None,
-            )
+            this = replace(budget, iterations=per_round, seed=budget.seed + 1000 * r)
+            _, samples, params = measure_workload(conn, workload, this, count=False, stopping=None)
             if r == 0:
-                work[b.scale] = sweep_counters(conn, workload, params, warmup)
+                work[b.scale] = sweep_counters(conn, workload, params, budget.warmup)
         finally:
             conn.close()
         for q, smp in samples.items():

@@ -15,24 +15,45 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 # --------------------------------------------------------------------- bootstrap
 
 
+@dataclass(frozen=True)
+class Bootstrap:
+    """How a percentile-bootstrap interval is drawn: its confidence, how many resamples,
+    and the generator's seed (the same seed gives the same interval). One value for
+    every bootstrap here, so a caller sets the three together, once."""
+
+    conf: float = 0.95
+    resamples: int = 2000
+    seed: int = 0
+
+    def rng(self) -> np.random.Generator:
+        return np.random.default_rng(self.seed)
+
+    def bounds(self, estimates: np.ndarray) -> tuple[float, float]:
+        """The central `conf` interval of the resampled estimates."""
+        a = (1 - self.conf) / 2
+        lo, hi = np.quantile(estimates, [a, 1 - a])
+        return float(lo), float(hi)
+
+
+#: The comparison's bootstrap: a 99% interval (measurement-facts §7).
+COMPARE_BOOTSTRAP = Bootstrap(conf=0.99)
+
+
 def bootstrap_ci(
     x: Sequence[float],
     stat: Callable[[np.ndarray], np.ndarray] | None = None,
-    *,
-    conf: float = 0.95,
-    B: int = 2000,
-    seed: int = 0,
+    boot: Bootstrap = Bootstrap(),
 ) -> tuple[float, float, float]:
     """Percentile-bootstrap CI of a statistic; returns (estimate, lo, hi).
 
-    `stat` takes a 2-D array (B, n) and reduces along axis 1 (default: mean).
+    `stat` takes a 2-D array (resamples, n) and reduces along axis 1 (default: mean).
     Deterministic for a given seed. With fewer than 2 samples the interval is
     the estimate itself (nothing to resample).
     """
@@ -43,26 +64,18 @@ def bootstrap_ci(
     est = float(stat(x[None, :])[0])
     if x.size < 2:
         return est, est, est
-    rng = np.random.default_rng(seed)
-    # resample in chunks to bound memory (B x n can be large)
-    chunk = max(1, min(B, 2_000_000 // x.size))
+    rng, total = boot.rng(), boot.resamples
+    # resample in chunks to bound memory (resamples x n can be large)
+    chunk = max(1, min(total, 2_000_000 // x.size))
     vals = []
-    for start in range(0, B, chunk):
-        b = min(chunk, B - start)
+    for start in range(0, total, chunk):
+        b = min(chunk, total - start)
         vals.append(stat(x[rng.integers(0, x.size, (b, x.size))]))
-    boots = np.concatenate(vals)
-    a = (1 - conf) / 2
-    lo, hi = np.quantile(boots, [a, 1 - a])
-    return est, float(lo), float(hi)
+    return (est, *boot.bounds(np.concatenate(vals)))
 
 
 def throughput_ci(
-    op_seconds: Sequence[float],
-    ops_per_unit: float = 1.0,
-    *,
-    conf: float = 0.95,
-    B: int = 2000,
-    seed: int = 0,
+    op_seconds: Sequence[float], ops_per_unit: float = 1.0, boot: Bootstrap = Bootstrap()
 ) -> dict:
     """Throughput with a bootstrap CI from per-unit durations (seconds).
 
@@ -70,13 +83,13 @@ def throughput_ci(
     size). ops/s = ops_per_unit / mean(unit seconds); the CI is the bootstrap
     CI of the mean mapped through that (monotone) function, so lo/hi swap.
     """
-    est, lo, hi = bootstrap_ci(op_seconds, conf=conf, B=B, seed=seed)
+    est, lo, hi = bootstrap_ci(op_seconds, boot=boot)
     if not (est > 0):
-        return {"ops_per_s": None, "ci": [None, None], "conf": conf, "units": len(op_seconds)}
+        return {"ops_per_s": None, "ci": [None, None], "conf": boot.conf, "units": len(op_seconds)}
     return {
         "ops_per_s": ops_per_unit / est,
         "ci": [ops_per_unit / hi if hi > 0 else None, ops_per_unit / lo if lo > 0 else None],
-        "conf": conf,
+        "conf": boot.conf,
         "units": int(len(op_seconds)),
     }
 
@@ -123,23 +136,20 @@ def compare(
     head: Sequence[float],
     *,
     min_effect: float = 0.05,
-    conf: float = 0.99,
-    B: int = 2000,
-    seed: int = 0,
+    boot: Bootstrap = COMPARE_BOOTSTRAP,
 ) -> dict:
-    """Ratio of medians (head / base) with a bootstrap CI, and a verdict.
+    """Ratio of medians (head / base) with a bootstrap CI (99% by default), and a verdict.
 
     regression: CI lower bound > 1 and ratio ≥ 1 + min_effect; improvement: the
     mirror; inconclusive: the effect is large but the CI straddles 1; else
     unchanged (measurement-facts §7).
     """
-    rng = np.random.default_rng(seed)
+    rng, n = boot.rng(), boot.resamples
     b = np.asarray(base, dtype=float)
     h = np.asarray(head, dtype=float)
-    mb = np.median(b[rng.integers(0, b.size, (B, b.size))], axis=1)
-    mh = np.median(h[rng.integers(0, h.size, (B, h.size))], axis=1)
-    a = (1 - conf) / 2
-    lo, hi = (float(v) for v in np.quantile(mh / mb, [a, 1 - a]))
+    mb = np.median(b[rng.integers(0, b.size, (n, b.size))], axis=1)
+    mh = np.median(h[rng.integers(0, h.size, (n, h.size))], axis=1)
+    lo, hi = boot.bounds(mh / mb)
     r = float(np.median(h) / np.median(b))
     if lo > 1 and r >= 1 + min_effect:
         verdict = "regression"
@@ -149,7 +159,13 @@ def compare(
         verdict = "inconclusive"
     else:
         verdict = "unchanged"
-    return {"verdict": verdict, "ratio": r, "ci": [lo, hi], "conf": conf, "min_effect": min_effect}
+    return {
+        "verdict": verdict,
+        "ratio": r,
+        "ci": [lo, hi],
+        "conf": boot.conf,
+        "min_effect": min_effect,
+    }
 
 
 # ---------------------------------------------------------------- growth models
@@ -209,16 +225,7 @@ class GrowthFit:
         return float(hi)
 
     def as_dict(self) -> dict:
-        return {
-            "model": self.model,
-            "a": self.a,
-            "b": self.b,
-            "n_ref": self.n_ref,
-            "rel_rmse": self.rel_rmse,
-            "aicc": self.aicc,
-            "weights": self.weights,
-            "n_points": self.n_points,
-        }
+        return asdict(self)
 
 
 def _usable(n: Sequence[float], t: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:

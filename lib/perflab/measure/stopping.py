@@ -31,11 +31,12 @@ import math
 import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from perflab.measure.timing import PERCENTILES, Samples, quantile_ci, time_statement
+from perflab.results import to_jsonable
 
 #: Relative half-width each reported percentile must reach before sampling stops.
 #: p50 5%: the comparison's smallest effect (measurement-facts §7, min_effect 0.05) is
@@ -122,16 +123,11 @@ class StopRecord:
     n: int
     looks: int  # checkpoints evaluated
     conf: float  # confidence of the reported intervals (per look, Bonferroni)
-    widths: dict[str, float]  # relative half-widths at the end
+    rel_half_width: dict[str, float]  # per percentile at the end (inf: a bound is missing)
 
     def as_dict(self) -> dict:
-        return {
-            "reason": self.reason,
-            "n": self.n,
-            "looks": self.looks,
-            "conf": self.conf,
-            "rel_half_width": {k: (None if math.isinf(v) else v) for k, v in self.widths.items()},
-        }
+        """As the latency record carries it (an infinite width as None)."""
+        return to_jsonable(asdict(self))
 
 
 def run_sequential(

@@ -17,7 +17,7 @@ import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +25,8 @@ import pandas as pd
 
 from perflab.errors import PerflabError
 from perflab.inputs.workload import ParamSampler, StatementSpec, WriteSpec, check_statement
-from perflab.measure.stats import throughput_ci
-from perflab.measure.timing import summarize
+from perflab.measure.stats import Bootstrap, throughput_ci
+from perflab.measure.timing import Budget, summarize
 from perflab.sqlite import engine
 
 
@@ -86,11 +86,16 @@ def not_replayed_record(write: WriteSpec, batch_size: int, pragmas: dict, reason
     }
 
 
-def _run_or_list(conn: sqlite3.Connection, write: WriteSpec, batch_size: int, **kw) -> dict:
+def _run_or_list(
+    conn: sqlite3.Connection, write: WriteSpec, budget: Budget, batch_size: int, token: str
+) -> dict:
+    """One run of a sweep as its record: a failed data check comes back as status 'failed'
+    (not raised), a write SQLite refuses as 'not_replayed'."""
     try:
-        return run_write(conn, write, batch_size=batch_size, **kw).record(kw.get("seed", 0))
+        run = run_write(conn, write, budget, batch_size=batch_size, token=token, check=False)
     except NotReplayable as exc:
         return not_replayed_record(write, batch_size, _durability(conn), exc.reason)
+    return run.record(budget.seed)
 
 
 # ------------------------------------------------------------------ one run
@@ -115,7 +120,8 @@ class WriteRun:
     extra: dict = field(default_factory=dict)
 
     def record(self, seed: int = 0) -> dict:
-        """The run as summary.json carries it (no figures when the check failed)."""
+        """The run as summary.json carries it (no figures when the check failed); `seed`
+        seeds the throughput interval's bootstrap."""
         base = {
             "write": self.write,
             "batch_size": self.batch_size,
@@ -129,7 +135,7 @@ class WriteRun:
         }
         if not self.ok:
             return {**base, "error": self.error, "ops_per_s": None, "ops_per_s_ci": [None, None]}
-        tp = throughput_ci(self.txn_ns / 1e9, self.batch_size, seed=seed)
+        tp = throughput_ci(self.txn_ns / 1e9, self.batch_size, Bootstrap(seed=seed))
         st = summarize(self.op_ns)
         tx = summarize(self.txn_ns)
         return {
@@ -160,22 +166,25 @@ def _samplers(
     return out
 
 
+#: A write's budget when none is given (a run's comes from its profile): `iterations` are
+#: its timed operations, `warmup` its untimed ones.
+DEFAULT_BUDGET = Budget(iterations=200, warmup=10)
+
+
 def run_write(
     conn: sqlite3.Connection,
     write: WriteSpec,
+    budget: Budget = DEFAULT_BUDGET,
     *,
-    ops: int = 200,
     batch_size: int = 1,
-    warmup_ops: int = 10,
-    seed: int = 0,
-    max_seconds: float | None = None,
     token: str | None = None,
     check: bool = True,
 ) -> WriteRun:
-    """Run `write` `ops` times (plus untimed warm-up) on `conn`, then verify.
+    """Run `write` `budget.iterations` times (after `budget.warmup` untimed operations) on
+    `conn`, `batch_size` operations per transaction, then verify.
 
     `conn` must be a writable connection to a copy, in autocommit mode
-    (isolation_level None, as `engine.connect` opens it). `max_seconds` stops
+    (isolation_level None, as `engine.connect` opens it). `budget.max_seconds` stops
     the timed part early (at a transaction boundary); the check then uses the
     operations actually done. With `check` a failed verification raises
     `DataCheckError`; without it the run comes back with ok=False.
@@ -183,6 +192,7 @@ def run_write(
     if batch_size < 1:
         raise PerflabError(f"write {write.name!r}: batch_size must be ≥ 1")
     where = f"write {write.name!r}"
+    ops, warmup_ops, seed = budget.iterations, budget.warmup, budget.seed
     token = token or f"s{seed}b{batch_size}"
     try:
         samplers = _samplers(conn, write.statements, seed, token, where)
@@ -208,7 +218,8 @@ def run_write(
     n_txn = (ops + batch_size - 1) // batch_size
     txn_ns = np.zeros(n_txn, dtype=np.int64)
     op_ns = np.zeros(ops, dtype=np.int64)
-    deadline = None if max_seconds is None else clock() + int(max_seconds * 1e9)
+    cap = budget.max_seconds
+    deadline = None if cap is None else clock() + int(cap * 1e9)
     done_ops = done_txn = 0
     t_start = clock()
     with _replaying(conn, where):
@@ -274,41 +285,27 @@ def _open_copy(path: Path, pragmas: Mapping[str, object]) -> sqlite3.Connection:
     return conn
 
 
-def _sweep_kwargs(ops: int, warmup_ops: int, seed: int, max_seconds: float | None) -> dict:
-    """`run_write` settings shared by every run of a sweep: a failed data check comes back
-    as status 'failed' in the record instead of being raised."""
-    return {
-        "ops": ops,
-        "warmup_ops": warmup_ops,
-        "seed": seed,
-        "max_seconds": max_seconds,
-        "check": False,
-    }
-
-
 def measure_writes(
     db_path: Path,
     writes: Sequence[WriteSpec],
+    budget: Budget = DEFAULT_BUDGET,
     *,
-    ops: int = 200,
     batch_sizes: Sequence[int] = (1, 50),
-    warmup_ops: int = 10,
-    seed: int = 0,
-    max_seconds: float | None = None,
     pragmas: Mapping[str, object] | None = None,
     workdir: Path | None = None,
 ) -> list[dict]:
     """Every write at every batch size under `pragmas` (default: the application's),
-    on one copy of the database. Failed data checks come back as status 'failed'."""
+    on one copy of the database, each run within `budget`. Failed data checks come back
+    as status 'failed'."""
     pragmas = dict(engine.APP_PRAGMAS if pragmas is None else pragmas)
     out = []
-    kw = _sweep_kwargs(ops, warmup_ops, seed, max_seconds)
+    seed = budget.seed
     with engine.working_copy(db_path, workdir) as path:
         conn = _open_copy(path, pragmas)
         try:
             for w in writes:
                 for bs in batch_sizes:
-                    out.append(_run_or_list(conn, w, bs, token=f"{seed}-{w.name}-{bs}", **kw))
+                    out.append(_run_or_list(conn, w, budget, bs, f"{seed}-{w.name}-{bs}"))
         finally:
             conn.close()
     return out
@@ -317,22 +314,19 @@ def measure_writes(
 def pragma_sweep(
     db_path: Path,
     writes: Sequence[WriteSpec],
+    budget: Budget = DEFAULT_BUDGET,
     *,
     grid: Sequence[tuple[str, str]] = PRAGMA_GRID,
-    ops: int = 200,
     batch_size: int = 1,
-    warmup_ops: int = 10,
-    seed: int = 0,
-    max_seconds: float | None = None,
     workdir: Path | None = None,
 ) -> list[dict]:
-    """What durability costs: each write under each (journal_mode, synchronous).
+    """What durability costs: each write under each (journal_mode, synchronous), each run
+    within `budget`.
 
     One copy per journal mode (switching to DELETE rewrites the file header);
     other pragmas are the application's.
     """
     out = []
-    kw = _sweep_kwargs(ops, warmup_ops, seed, max_seconds)
     for journal in dict.fromkeys(j for j, _ in grid):
         with engine.working_copy(db_path, workdir) as path:
             for j, sync in grid:
@@ -342,8 +336,8 @@ def pragma_sweep(
                 conn = _open_copy(path, pr)
                 try:
                     for w in writes:
-                        token = f"{seed}-{w.name}-{journal}-{sync}"
-                        out.append(_run_or_list(conn, w, batch_size, token=token, **kw))
+                        token = f"{budget.seed}-{w.name}-{journal}-{sync}"
+                        out.append(_run_or_list(conn, w, budget, batch_size, token))
                 finally:
                     conn.close()
     return out
@@ -407,18 +401,15 @@ WRITE_FRAME_COLUMNS = [
 def repeat_write(
     db_path: Path,
     write: WriteSpec,
+    budget: Budget = DEFAULT_BUDGET,
     *,
     repeats: int = 5,
-    ops: int = 200,
     batch_size: int = 1,
-    warmup_ops: int = 10,
-    seed: int = 0,
-    max_seconds: float | None = None,
     workdir: Path | None = None,
 ) -> dict | None:
-    """Repeat one write measurement `repeats` times, each on a fresh copy, and report
-    the spread of ops/s (a within-run repeatability check; between-run noise is
-    larger, see measurement-facts §7)."""
+    """Repeat one write measurement `repeats` times, each on a fresh copy with the next
+    seed, and report the spread of ops/s (a within-run repeatability check; between-run
+    noise is larger, see measurement-facts §7)."""
     from perflab.measure.stats import repeatability
 
     vals = []
@@ -426,21 +417,14 @@ def repeat_write(
         with engine.working_copy(db_path, workdir) as path:
             conn = _open_copy(path, engine.APP_PRAGMAS)
             try:
-                run = run_write(
-                    conn,
-                    write,
-                    ops=ops,
-                    batch_size=batch_size,
-                    warmup_ops=warmup_ops,
-                    seed=seed + r,
-                    max_seconds=max_seconds,
-                    token=f"rep{r}",
-                )
-                vals.append(run.record(seed)["ops_per_s"])
+                each = replace(budget, seed=budget.seed + r)
+                run = run_write(conn, write, each, batch_size=batch_size, token=f"rep{r}")
+                vals.append(run.record(budget.seed)["ops_per_s"])
             except NotReplayable:
                 return None  # listed by measure_writes; nothing to repeat
             finally:
                 conn.close()
+    ops = budget.iterations
     return {"write": write.name, "batch_size": batch_size, "ops": ops, **repeatability(vals)}
 
 

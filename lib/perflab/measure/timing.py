@@ -20,6 +20,22 @@ PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 
 
 @dataclass(frozen=True)
+class Budget:
+    """What one measuring function may spend, and which parameters it draws.
+
+    The same four settings govern every loop that times a workload (latency per query,
+    write throughput per configuration, the scale sweep per size): a stage builds one
+    from the profile and passes it down whole, so no measuring function re-lists them.
+    For a write, `iterations` counts operations and `warmup` untimed operations.
+    """
+
+    iterations: int = 1000  # timed executions at the most
+    warmup: int = 50  # untimed executions first (statement cache, page cache)
+    seed: int = 0  # parameter sampling: the same seed draws the same parameters
+    max_seconds: float | None = None  # time cap on the timed loop; None: all `iterations`
+
+
+@dataclass(frozen=True)
 class Samples:
     """Raw results of a timing loop: per-execution nanoseconds and rows returned."""
 

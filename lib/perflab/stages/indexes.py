@@ -51,10 +51,10 @@ def run(ctx: StageContext, **overrides: object) -> IndexesRecord:
 
     `overrides` are the notebook's parameters, any field of `config.IndexSettings` (sample,
     write_ops, write_rounds, rounds, executions, min_effect, drop_unused); None keeps the
-    profile's value, an unknown name raises."""
+    profile's value, an unknown name raises. `write_ops` sets the writes per variant of
+    both the index write cost and each advisor candidate's."""
     s = config.settings(ctx.config.profile, "indexes", **overrides)
     wl, seed, db = ctx.workload, ctx.build.seed, ctx.db_path
-    timed = {"rounds": s.rounds, "executions": s.executions, "min_effect": s.min_effect}
     conn = ctx.connect()
     try:
         params = sample_params(conn, wl, s.sample, seed)
@@ -67,9 +67,10 @@ def run(ctx: StageContext, **overrides: object) -> IndexesRecord:
         cands, tool, skipped = advisor.candidates(conn, db, wl, params, diag, health)
     finally:
         conn.close()
-    evaluated = advisor.evaluate(db, wl, params, cands, seed=seed, **timed)
+    trial = advisor.Trial(db, wl, params, s, seed)
+    evaluated = advisor.evaluate(trial, cands)
     chosen = advisor.choose(evaluated, drop_unused=s.drop_unused)
-    ba, after_path = advisor.before_after(db, wl, params, list(chosen["ddl"]), seed=seed, **timed)
+    ba, after_path = advisor.before_after(trial, list(chosen["ddl"]))
     try:
         files = advisor.write_outputs(ctx.run_dir, chosen, after_path)
     finally:

@@ -26,17 +26,16 @@ class LatencyRecord(Record):
 def run(ctx: StageContext, *, iterations: int | None = None) -> LatencyRecord:
     """Time every query `iterations` times (default: the profile's) after its warm-up."""
     prof = ctx.config.profile
+    budget = timing.Budget(
+        iterations=iterations or prof.iterations,
+        warmup=prof.warmup,
+        seed=ctx.build.seed,
+        max_seconds=prof.max_seconds,
+    )
     conn = ctx.connect()
     try:
         overhead = timing.harness_overhead(conn)
-        frame, samples, params = latency.measure_workload(
-            conn,
-            ctx.workload,
-            iterations=iterations or prof.iterations,
-            warmup=prof.warmup,
-            seed=ctx.build.seed,
-            max_seconds=prof.max_seconds,
-        )
+        frame, samples, params = latency.measure_workload(conn, ctx.workload, budget)
     finally:
         conn.close()
     return LatencyRecord(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from perflab.inputs import config
@@ -49,14 +49,11 @@ def run(
     builds = scale.build_sweep(
         ctx.dataset_spec, base, s.factors, seed=ctx.config.seed, progress=False
     )
-    points = scale.measure_sweep(
-        builds,
-        ctx.workload,
-        iterations=s.iterations,
-        rounds=s.rounds,
-        seed=ctx.build.seed,
-        max_seconds=s.seconds,
+    # the profile's executions and time cap, the module's warm-up
+    budget = replace(
+        scale.DEFAULT_BUDGET, iterations=s.iterations, seed=ctx.build.seed, max_seconds=s.seconds
     )
+    points = scale.measure_sweep(builds, ctx.workload, budget, rounds=s.rounds)
     fits = scale.fit_sweep(points, ctx.targets)
     limits = fits[fits["target_ms"].notna()][
         [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from perflab.inputs import config
@@ -80,18 +80,19 @@ def run(ctx: StageContext, **overrides: object) -> ThroughputRecord:
     s = config.settings(ctx.config.profile, "throughput", **overrides)
     cfg = WriteSettings(**asdict(s), pragmas=throughput.reported_pragmas())
     db, wl, seed = ctx.db_path, ctx.workload, ctx.build.seed
-    per_write = {"ops": s.write_ops, "seed": seed, "max_seconds": s.write_seconds}
+    # each write configuration: the profile's operations and time cap, the module's warm-up
+    per_write = replace(
+        throughput.DEFAULT_BUDGET, iterations=s.write_ops, seed=seed, max_seconds=s.write_seconds
+    )
     first = wl.writes[0] if wl.writes else None  # None: a workload of reads only
     conn = ctx.connect()
     try:
         overhead = timing.harness_overhead(conn)
-        writes = throughput.measure_writes(
-            db, wl.writes, batch_sizes=(1, s.batch_size), **per_write
-        )
-        sweep = throughput.pragma_sweep(db, wl.writes[:1], **per_write)
+        writes = throughput.measure_writes(db, wl.writes, per_write, batch_sizes=(1, s.batch_size))
+        sweep = throughput.pragma_sweep(db, wl.writes[:1], per_write)
         failed = throughput.failures(writes) + throughput.failures(sweep)
         try:
-            rep = first and throughput.repeat_write(db, first, repeats=s.repeats, **per_write)
+            rep = first and throughput.repeat_write(db, first, per_write, repeats=s.repeats)
         except throughput.DataCheckError as exc:  # no spread of a write that loses rows
             rep, failed = None, failed + [str(exc)]
         scen = concurrency.scenario(wl)
