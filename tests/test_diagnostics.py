@@ -2,9 +2,9 @@ import sqlite3
 
 import numpy as np
 import pytest
-from perflab.analysis import diagnostics
 from perflab.analysis.diagnostics import diagnose_query
 from perflab.errors import PerflabError
+from perflab.measure import interleave
 from perflab.measure.timing import Samples
 
 DDL = """
@@ -157,7 +157,7 @@ def fake_timing(monkeypatch, before_ms, after_ms, noise=0.0):
         ns = ms * 1e6 * (1 + noise * rng.standard_normal(n))
         return Samples(ns.astype(np.int64), np.ones(n, dtype=np.int64), warmup)
 
-    monkeypatch.setattr(diagnostics, "time_statement", fake)
+    monkeypatch.setattr(interleave, "time_statement", fake)
     return calls
 
 

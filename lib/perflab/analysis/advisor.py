@@ -29,12 +29,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from perflab.analysis.diagnostics import interleaved
 from perflab.analysis.indexes import _time_writes, _write_statements, index_sizes
 from perflab.errors import PerflabError
 from perflab.fsio import atomic_write_text
 from perflab.inputs.config import IndexSettings
 from perflab.inputs.workload import QuerySpec, Workload
+from perflab.measure.interleave import interleaved
 from perflab.measure.stats import COMPARE_BOOTSTRAP, compare
 from perflab.measure.timing import time_statement
 from perflab.results import frame_records

@@ -37,8 +37,7 @@ from sqlglot import exp
 
 from perflab.analysis.indexes import hypothetical
 from perflab.errors import PerflabError
-from perflab.measure.stats import compare
-from perflab.measure.timing import time_statement
+from perflab.measure import interleave
 from perflab.results import frame_records
 from perflab.sqlite.plans import PlanNode, explain
 from perflab.sqlite.querymodel import QueryModel, flatten_and, flatten_or, param_value, parse_query
@@ -212,28 +211,6 @@ def _equivalent(ctx: _Ctx, sql: str, fn, limit: int = 20) -> str:
     return verdict
 
 
-def _timed(conn, sql, params, n, warmup=0) -> np.ndarray:
-    p = list(params) or [()]
-    p = (p * ((n + warmup) // len(p) + 1))[: n + warmup]
-    return time_statement(conn, sql, p, warmup=warmup).ns.astype(float)
-
-
-def interleaved(
-    time_a: Callable[[], np.ndarray], time_b: Callable[[], np.ndarray], rounds: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """A then B, then B then A, ...: slow drift of the machine hits both sides alike.
-    Returns all of A's samples and all of B's."""
-    sa, sb = [], []
-    for r in range(rounds):
-        if r % 2 == 0:
-            sa.append(time_a())
-            sb.append(time_b())
-        else:
-            sb.append(time_b())
-            sa.append(time_a())
-    return np.concatenate(sa), np.concatenate(sb)
-
-
 def timing_verdict(ratio_ci: Sequence[float], min_effect: float) -> str:
     """faster: the whole interval of after/before is at or below 1 / (1 + min_effect);
     not faster: the whole interval is above it; otherwise inconclusive."""
@@ -284,23 +261,20 @@ def _try_rewrite(ctx: _Ctx, site: _Site, tree: exp.Expression, extra: dict, expe
     row["plan_after"] = _plan_str(after)
     row["confirmed"] = bool(expect(after))
     row["equivalent"] = _equivalent(ctx, sql, fn)
-    rw_params = [fn(p) for p in ctx.params]
-    _timed(ctx.conn, ctx.model.sql, ctx.params, 0, warmup=5)
-    _timed(ctx.conn, sql, rw_params, 0, warmup=5)
     n = max(ctx.executions // ROUNDS, 5)
-    sa, sb = interleaved(
-        lambda: _timed(ctx.conn, ctx.model.sql, ctx.params, n),
-        lambda: _timed(ctx.conn, sql, rw_params, n),
-        ROUNDS,
+    t = interleave.ab(
+        interleave.Side(ctx.conn, ctx.model.sql, ctx.params),
+        interleave.Side(ctx.conn, sql, [fn(p) for p in ctx.params]),
+        rounds=ROUNDS,
+        executions=n,
+        min_effect=ctx.min_effect,
     )
-    c = compare(sa, sb, min_effect=ctx.min_effect)  # a 99% interval
-    before, after_ms = float(np.median(sa)) / 1e6, float(np.median(sb)) / 1e6
     row.update(
-        p50_before_ms=before,
-        p50_after_ms=after_ms,
-        speedup=before / after_ms if after_ms > 0 else np.nan,
-        ratio_ci=list(c["ci"]),
-        timing=timing_verdict(c["ci"], ctx.min_effect),
+        p50_before_ms=t.p50_before_ms,
+        p50_after_ms=t.p50_after_ms,
+        speedup=t.p50_before_ms / t.p50_after_ms if t.p50_after_ms > 0 else np.nan,
+        ratio_ci=list(t.ratio_ci),
+        timing=timing_verdict(t.ratio_ci, ctx.min_effect),
     )
     row["recommended"] = bool(
         row["confirmed"] and row["equivalent"].startswith("yes") and row["timing"] == "faster"

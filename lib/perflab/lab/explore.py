@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
-
 from perflab.analysis import diagnostics, findings
 from perflab.errors import PerflabError
-from perflab.measure.stats import compare
+from perflab.measure import interleave
+from perflab.measure.interleave import AB, Side
 from perflab.measure.timing import summarize, time_statement
 from perflab.present.labcards import experiment_card, timing_card
 from perflab.present.plantree import plan_tree_html
@@ -203,24 +202,26 @@ class Experiment:
     sql_after: str
     plan_before: Plan
     plan_after: Plan
-    p50_before_ms: float
-    p50_after_ms: float
-    ratio: float
-    ratio_ci: tuple[float, float]
+    timing: AB  # medians, after/before ratio and its 99% interval, rounds, executions
     verdict: str
-    min_effect: float
-    rounds: int
-    executions: int
     equivalent: str | None  # rewrites: yes | same rows, other order | no; index: None
     reason: str  # why the verdict is what it is, in words
+
+    @property
+    def ratio(self) -> float:
+        return self.timing.ratio
+
+    @property
+    def ratio_ci(self) -> tuple[float, float]:
+        return self.timing.ratio_ci
 
     def _repr_html_(self) -> str:
         return experiment_card(
             self.change,
             self.plan_before.tree_html(),
             self.plan_after.tree_html(),
-            p50_before_ms=self.p50_before_ms,
-            p50_after_ms=self.p50_after_ms,
+            p50_before_ms=self.timing.p50_before_ms,
+            p50_after_ms=self.timing.p50_after_ms,
             ratio=self.ratio,
             ratio_ci=self.ratio_ci,
             verdict=self.verdict,
@@ -231,60 +232,29 @@ class Experiment:
         )
 
 
-def _timed(conn: sqlite3.Connection, sql: str, rows: list[tuple], n: int) -> np.ndarray:
-    return time_statement(conn, sql, param_rows(rows, n), warmup=0).ns.astype(float)
-
-
 def _measure(
-    a: sqlite3.Connection,
-    b: sqlite3.Connection,
-    sql_a: str,
-    sql_b: str,
-    rows: list[tuple],
+    before: Side,
+    after: Side,
     change: str,
-    rows_b: list[tuple] | None = None,
     *,
     rounds: int,
     executions: int,
     min_effect: float,
     equivalent: str | None,
 ) -> Experiment:
-    rows_b = rows if rows_b is None else rows_b
-    _timed(a, sql_a, rows, 5), _timed(b, sql_b, rows_b, 5)  # warm both sides alike
-    sa, sb = diagnostics.interleaved(
-        lambda: _timed(a, sql_a, rows, executions),
-        lambda: _timed(b, sql_b, rows_b, executions),
-        rounds,
-    )
-    c = compare(sa, sb, min_effect=min_effect)  # a 99% interval
-    lo, hi = c["ci"]
-    before, after = explain(a, sql_a, rows), explain(b, sql_b, rows_b)
-    verdict = diagnostics.timing_verdict((lo, hi), min_effect)
+    t = interleave.ab(before, after, rounds=rounds, executions=executions, min_effect=min_effect)
+    pb = explain(before.conn, before.sql, before.params)
+    pa = explain(after.conn, after.sql, after.params)
+    verdict = diagnostics.timing_verdict(t.ratio_ci, min_effect)
     reason = f"{rounds} interleaved rounds × {executions} executions, minimum effect "
     reason += f"{min_effect:.0%}"
-    if same_work(before, after):
+    if same_work(pb, pa):
         verdict = "inconclusive"
         reason = (
             "the same plan steps and the same SQLite work per execution before and after: "
             "a timing difference is the files' or the machine's, not the change's"
         )
-    return Experiment(
-        change=change,
-        sql_before=sql_a,
-        sql_after=sql_b,
-        plan_before=before,
-        plan_after=after,
-        p50_before_ms=float(np.median(sa)) / 1e6,
-        p50_after_ms=float(np.median(sb)) / 1e6,
-        ratio=c["ratio"],
-        ratio_ci=(lo, hi),
-        verdict=verdict,
-        min_effect=min_effect,
-        rounds=rounds,
-        executions=executions,
-        equivalent=equivalent,
-        reason=reason,
-    )
+    return Experiment(change, before.sql, after.sql, pb, pa, t, verdict, equivalent, reason)
 
 
 def same_work(before: Plan, after: Plan) -> bool:
@@ -326,11 +296,8 @@ def try_index(
             except sqlite3.Error as exc:
                 raise PerflabError(f"try_index: cannot apply {ddl!r}: {exc}") from None
             return _measure(
-                a,
-                b,
-                sql,
-                sql,
-                rows,
+                Side(a, sql, rows),
+                Side(b, sql, rows),
                 ddl,
                 rounds=rounds,
                 executions=executions,
@@ -390,13 +357,9 @@ def try_rewrite(
         try:
             eq = same_results(conn, sql, rewritten, rows, rows_b)
             return _measure(
-                conn,
-                conn,
-                sql,
-                rewritten,
-                rows,
+                Side(conn, sql, rows),
+                Side(conn, rewritten, rows if rows_b is None else rows_b),
                 "rewrite",
-                rows_b,
                 rounds=rounds,
                 executions=executions,
                 min_effect=min_effect,
