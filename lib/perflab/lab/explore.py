@@ -242,19 +242,23 @@ def _measure(
     min_effect: float,
     equivalent: str | None,
 ) -> Experiment:
-    t = interleave.ab(before, after, rounds=rounds, executions=executions, min_effect=min_effect)
-    pb = explain(before.conn, before.sql, before.params)
-    pa = explain(after.conn, after.sql, after.params)
-    verdict = diagnostics.timing_verdict(t.ratio_ci, min_effect)
+    timing = interleave.ab(
+        before, after, rounds=rounds, executions=executions, min_effect=min_effect
+    )
+    plan_before = explain(before.conn, before.sql, before.params)
+    plan_after = explain(after.conn, after.sql, after.params)
+    verdict = diagnostics.timing_verdict(timing.ratio_ci, min_effect)
     reason = f"{rounds} interleaved rounds × {executions} executions, minimum effect "
     reason += f"{min_effect:.0%}"
-    if same_work(pb, pa):
+    if same_work(plan_before, plan_after):
         verdict = "inconclusive"
         reason = (
             "the same plan steps and the same SQLite work per execution before and after: "
             "a timing difference is the files' or the machine's, not the change's"
         )
-    return Experiment(change, before.sql, after.sql, pb, pa, t, verdict, equivalent, reason)
+    return Experiment(
+        change, before.sql, after.sql, plan_before, plan_after, timing, verdict, equivalent, reason
+    )
 
 
 def same_work(before: Plan, after: Plan) -> bool:
