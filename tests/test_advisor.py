@@ -8,7 +8,7 @@ import pytest
 from perflab.analysis import advisor
 from perflab.inputs.config import IndexSettings
 from perflab.inputs.workload import QuerySpec, Workload
-from perflab.measure import stats
+from perflab.measure import interleave, stats
 
 DDL = """
 CREATE TABLE o (id INTEGER PRIMARY KEY, cust INT, amt INT, note TEXT);
@@ -137,9 +137,14 @@ def test_an_inconclusive_timing_is_never_recommended(db, monkeypatch, action, dd
     )
     params = {"by_cust": [(1,)], "by_amt": [(2,)]}
     monkeypatch.setattr(
-        advisor,
+        interleave,
         "compare",
-        lambda a, b, **kw: {"verdict": "inconclusive", "ratio": 0.7, "ci": [0.4, 1.3]},
+        lambda a, b, **kw: {
+            "verdict": "inconclusive",
+            "ratio": 0.7,
+            "ci": [0.4, 1.3],
+            "conf": 0.99,
+        },
     )
     cand = {"action": action, "table": "o", "source": "t", "ddl": ddl}
     trial = advisor.Trial(db, wl, params, IndexSettings(rounds=1, executions=5, write_ops=10))
@@ -157,11 +162,11 @@ def test_the_trial_measures_as_its_settings_and_seed_say(db, monkeypatch):
     settings = IndexSettings(rounds=3, executions=7, min_effect=0.2, write_ops=9)
     trial = advisor.Trial(db, wl, {"by_cust": [(1,)]}, settings, seed=4)
     timed, compared, written = [], [], []
-    real_samples, real_writes = advisor._samples, advisor._write_statements
+    real_time, real_writes = interleave.Side.time, advisor._write_statements
 
-    def samples(conn, sql, p, n):
+    def time(side, n):
         timed.append(n)
-        return real_samples(conn, sql, p, n)
+        return real_time(side, n)
 
     def write_statements(conn, table, schema, n, seed):
         written.append((n, seed))
@@ -171,9 +176,9 @@ def test_the_trial_measures_as_its_settings_and_seed_say(db, monkeypatch):
         compared.append(kw)
         return stats.compare(a, b, **kw)
 
-    monkeypatch.setattr(advisor, "_samples", samples)
+    monkeypatch.setattr(interleave.Side, "time", time)
     monkeypatch.setattr(advisor, "_write_statements", write_statements)
-    monkeypatch.setattr(advisor, "compare", compare)
+    monkeypatch.setattr(interleave, "compare", compare)
     cand = {"action": "create", "table": "o", "source": "t", "ddl": "CREATE INDEX c ON o(cust)"}
     ev = advisor.evaluate(trial, [cand])
     assert ev.loc[0, "queries_changed"] == ["by_cust"]

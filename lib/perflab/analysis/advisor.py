@@ -34,9 +34,9 @@ from perflab.errors import PerflabError
 from perflab.fsio import atomic_write_text
 from perflab.inputs.config import IndexSettings
 from perflab.inputs.workload import QuerySpec, Workload
-from perflab.measure.interleave import interleaved
-from perflab.measure.stats import COMPARE_BOOTSTRAP, compare
-from perflab.measure.timing import time_statement
+from perflab.measure import interleave
+from perflab.measure.interleave import AB, Side
+from perflab.measure.stats import COMPARE_BOOTSTRAP
 from perflab.results import frame_records
 from perflab.sqlite.engine import copy_database, working_copy
 from perflab.sqlite.plans import explain
@@ -130,12 +130,6 @@ def expert_candidates(db: str | Path, queries: Mapping[str, str]) -> tuple[list[
 # evaluation on a copy
 
 
-def _samples(conn, sql, params, n) -> np.ndarray:
-    p = list(params) or [()]
-    p = (p * (n // len(p) + 1))[:n]
-    return time_statement(conn, sql, p, warmup=0).ns.astype(float)
-
-
 @dataclass(frozen=True)
 class Trial:
     """What the advisor measures on, and how: the database (only ever copied), the
@@ -155,22 +149,17 @@ class Trial:
     def query_params(self, name: str) -> Sequence[tuple]:
         return self.params.get(name) or [()]
 
-    def ab(self, a: sqlite3.Connection, b: sqlite3.Connection, q: QuerySpec) -> dict:
-        """Query `q` timed on A (before) and B (after) in interleaved rounds (A then B,
-        B then A ...): `measure.stats.compare`'s verdict, ratio and 99% ci, with each
-        side's median in ms (p50_before_ms, p50_after_ms)."""
-        sql, p, n = q.sql, self.query_params(q.name), self.settings.executions
-        _samples(a, sql, p, 5)
-        _samples(b, sql, p, 5)
-        sa, sb = interleaved(
-            lambda: _samples(a, sql, p, n), lambda: _samples(b, sql, p, n), self.settings.rounds
+    def ab(self, a: sqlite3.Connection, b: sqlite3.Connection, q: QuerySpec) -> AB:
+        """Query `q` on A (before) and B (after), interleaved (`measure.interleave.ab`)."""
+        p = self.query_params(q.name)
+        return interleave.ab(
+            Side(a, q.sql, p),
+            Side(b, q.sql, p),
+            rounds=self.settings.rounds,
+            executions=self.settings.executions,
+            min_effect=self.settings.min_effect,
+            boot=replace(COMPARE_BOOTSTRAP, seed=self.seed),
         )
-        boot = replace(COMPARE_BOOTSTRAP, seed=self.seed)
-        return {
-            **compare(sa, sb, min_effect=self.settings.min_effect, boot=boot),
-            "p50_before_ms": float(np.median(sa)) / 1e6,
-            "p50_after_ms": float(np.median(sb)) / 1e6,
-        }
 
 
 def _stat1(conn) -> bool:
@@ -278,14 +267,14 @@ def _evaluate_one(a, b, schema, analyzed, sizes, trial: Trial, base_plans, cand)
         for q in changed:
             c = trial.ab(a, b, q)
             row["verdicts"][q.name] = {
-                "verdict": c["verdict"],
-                "ratio": c["ratio"],
-                "ci99": list(c["ci"]),
-                "p50_before_ms": c["p50_before_ms"],
-                "p50_after_ms": c["p50_after_ms"],
+                "verdict": c.verdict,
+                "ratio": c.ratio,
+                "ci99": list(c.ratio_ci),
+                "p50_before_ms": c.p50_before_ms,
+                "p50_after_ms": c.p50_after_ms,
             }
-            ratios.append(c["ratio"])
-            gain += c["p50_before_ms"] - c["p50_after_ms"]
+            ratios.append(c.ratio)
+            gain += c.p50_before_ms - c.p50_after_ms
         row["queries_changed"] = [q.name for q in changed]
         row["gain_ms"] = float(gain)
         row["best_ratio"] = float(min(ratios)) if ratios else np.nan
@@ -451,12 +440,12 @@ def before_after(trial: Trial, ddl: Sequence[str]) -> tuple[pd.DataFrame, Path]:
                 rows.append(
                     {
                         "query": q.name,
-                        "p50_before_ms": c["p50_before_ms"],
-                        "p50_after_ms": c["p50_after_ms"],
-                        "ratio": c["ratio"],
-                        "ci_lo": c["ci"][0],
-                        "ci_hi": c["ci"][1],
-                        "verdict": c["verdict"],
+                        "p50_before_ms": c.p50_before_ms,
+                        "p50_after_ms": c.p50_after_ms,
+                        "ratio": c.ratio,
+                        "ci_lo": c.ratio_ci[0],
+                        "ci_hi": c.ratio_ci[1],
+                        "verdict": c.verdict,
                         "plan_before": " | ".join(n.detail for n in explain(a, q.sql, p[0])),
                         "plan_after": " | ".join(n.detail for n in explain(b, q.sql, p[0])),
                     }
