@@ -151,3 +151,27 @@ def test_the_time_cap_still_ends_a_slow_query(tmp_path):
     r = frame.loc["q"]
     assert r["stop"] == "time" and bool(r["truncated"])
     assert 1 <= r["n"] < 3000 and r["seconds"] < 5
+
+
+def test_the_counting_pass_is_the_warm_up(tmp_path):
+    # the counting pass runs the first tuples untimed on the timing connection, which is
+    # what the warm-up does: the warm-up only adds the tuples the pass did not run
+    conn, wl = _workload_db(tmp_path, "SELECT tick(id) FROM t WHERE id = ?")
+    calls = []
+    conn.create_function("tick", 1, lambda v: calls.append(v) or v, deterministic=False)
+    loose = StoppingRule(tolerance={"p50": 1e12, "p95": 1e12, "p99": 1e12})
+    first = loose.checkpoints(3000)[0]
+    for warmup, counted in ((30, 50), (80, 50)):
+        calls.clear()
+        frame, samples, _ = measure_workload(
+            conn, wl, iterations=3000, warmup=warmup, stopping=loose, count_executions=counted
+        )
+        assert frame.loc["q", "_counters"]["executions"] == counted
+        assert samples["q"].warmup == warmup and samples["q"].ns.size == first
+        assert len(calls) == max(counted, warmup) + first
+    # a counting pass cut by its time budget has warmed up as long as a warm-up may
+    calls.clear()
+    frame, samples, _ = measure_workload(
+        conn, wl, iterations=3000, warmup=80, stopping=loose, count_seconds=1e-9
+    )
+    assert frame.loc["q", "_counters"]["truncated"] and len(calls) == 1 + first
