@@ -162,3 +162,30 @@ def test_an_inconclusive_timing_is_never_recommended(db, monkeypatch, action, dd
     assert ev.loc[0, "queries_changed"]  # the plan did change: the timing decided
     assert not ev.loc[0, "recommended"] and ev.loc[0, "why"].startswith(why)
     assert advisor.choose(ev).empty
+
+
+def test_before_after_times_only_the_queries_whose_plan_changes(db, monkeypatch):
+    wl = Workload(
+        "w",
+        (
+            QuerySpec("by_cust", "SELECT * FROM o WHERE cust = ?"),
+            QuerySpec("by_amt", "SELECT count(*) FROM o WHERE amt = ?"),  # a scan either way
+        ),
+    )
+    params = {"by_cust": [(i,) for i in range(20)], "by_amt": [(i,) for i in range(20)]}
+    timed = []
+    ab = advisor._ab
+    monkeypatch.setattr(
+        advisor, "_ab", lambda a, b, sql, *rest: timed.append(sql) or ab(a, b, sql, *rest)
+    )
+    ba, after = advisor.before_after(
+        db, wl, params, ["CREATE INDEX o_cust ON o(cust)"], rounds=2, executions=15
+    )
+    after.unlink()
+    rows = ba.set_index("query")
+    assert timed == [wl.queries[0].sql]
+    assert rows.loc["by_cust", "verdict"] == "improvement"
+    assert rows.loc["by_cust", "plan_before"] != rows.loc["by_cust", "plan_after"]
+    same = rows.loc["by_amt"]
+    assert same["verdict"] == "same plan" and same["plan_before"] == same["plan_after"]
+    assert all(pd.isna(same[k]) for k in ("p50_before_ms", "p50_after_ms", "ratio", "ci_lo"))
