@@ -9,8 +9,11 @@ another is indented under it and counted in both.
     .venv/bin/python benchmarks/bench_stages.py [--profile quick] [--stages plans,latency]
         [--lib DIR] [--repeat 1] [--cprofile 0]
 
---lib imports perflab from DIR (an older commit's lib) to compare old and new code in
-the same session: run the two one after the other, or interleave them with --repeat.
+--lib imports perflab from DIR (an older commit's lib). --against DIR compares: each stage
+runs in a fresh process per library, the two alternating (A B, then B A, ... --repeat
+times), and the medians and their ratio (this lib / DIR's) print per stage, so load that
+comes and goes hits both alike. Export an older lib with
+`git archive <commit> lib | tar -x -C /tmp/old`.
 --cprofile N prints the N costliest functions of each stage (cProfile, cumulative).
 """
 
@@ -22,6 +25,9 @@ import functools
 import importlib
 import io
 import pstats
+import re
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -161,6 +167,39 @@ def run_stage(ctx, name: str, cprof: int) -> None:
         print(s.getvalue())
 
 
+def _stage_seconds(lib: Path, profile: str, stage: str) -> float:
+    """One stage in a fresh process importing perflab from `lib`: its seconds."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--lib", str(lib), "--profile", profile, "--stages", stage],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    m = re.search(rf"^{stage}\s+([0-9.]+) s", out, re.MULTILINE)
+    if m is None:
+        raise SystemExit(f"no timing for {stage} in:\n{out}")
+    return float(m.group(1))
+
+
+def against(new: Path, old: Path, profile: str, stages: list[str], repeat: int) -> None:
+    """Each stage, old and new lib alternating per repeat: medians and new / old."""
+    print(f"new: {new}\nold: {old}\nprofile {profile}, {repeat} alternating repeats per stage")
+    print(f"{'stage':12s} {'old s':>8s} {'new s':>8s} {'new/old':>8s}   runs (old | new)")
+    tot_old = tot_new = 0.0
+    for stage in stages:
+        runs: dict[str, list[float]] = {"old": [], "new": []}
+        for rep in range(repeat):
+            order = (("old", old), ("new", new)) if rep % 2 == 0 else (("new", new), ("old", old))
+            for label, lib in order:
+                runs[label].append(_stage_seconds(lib, profile, stage))
+        mo, mn = statistics.median(runs["old"]), statistics.median(runs["new"])
+        tot_old, tot_new = tot_old + mo, tot_new + mn
+        shown = " ".join(f"{v:.1f}" for v in runs["old"]) + " | "
+        shown += " ".join(f"{v:.1f}" for v in runs["new"])
+        print(f"{stage:12s} {mo:8.2f} {mn:8.2f} {mn / mo:8.2f}   {shown}")
+    print(f"{'sum':12s} {tot_old:8.2f} {tot_new:8.2f} {tot_new / tot_old:8.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--profile", default="quick")
@@ -168,8 +207,13 @@ def main() -> None:
     ap.add_argument("--lib", help="import perflab from this folder")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--cprofile", type=int, default=0)
+    ap.add_argument("--against", help="an older lib folder: compare stage by stage")
     args = ap.parse_args()
     lib = Path(args.lib) if args.lib else Path(__file__).resolve().parents[1] / "lib"
+    if args.against:
+        stages = [s.strip() for s in args.stages.split(",")]
+        against(lib, Path(args.against), args.profile, stages, args.repeat)
+        return
     sys.path.insert(0, str(lib))
     from perflab.run.context import prepare
 
