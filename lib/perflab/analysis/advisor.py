@@ -13,7 +13,8 @@ regresses, with its write saving and size as the gain.
 
 Queries whose plan a candidate does not change run the same bytecode on the
 same data, so they are not re-timed per candidate; the final before/after
-comparison re-times the whole workload on the original and the advised schema.
+comparison re-times, on the original and the advised schema together, every query
+whose plan the whole advice changes, and lists the others as "same plan".
 """
 
 from __future__ import annotations
