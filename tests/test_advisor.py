@@ -187,3 +187,31 @@ def test_the_trial_measures_as_its_settings_and_seed_say(db, monkeypatch):
     assert timed == ([5, 5] + [7] * 6) * 2  # evaluate, then before/after: 3 rounds A and B
     assert compared == [{"min_effect": 0.2, "boot": stats.Bootstrap(conf=0.99, seed=4)}] * 2
     assert written == [(9, 4)]
+
+
+def test_before_after_times_only_the_queries_whose_plan_changes(db, monkeypatch):
+    wl = Workload(
+        "w",
+        (
+            QuerySpec("by_cust", "SELECT * FROM o WHERE cust = ?"),
+            QuerySpec("by_amt", "SELECT count(*) FROM o WHERE amt = ?"),  # a scan either way
+        ),
+    )
+    params = {"by_cust": [(i,) for i in range(20)], "by_amt": [(i,) for i in range(20)]}
+    timed = []
+    ab = interleave.ab
+    monkeypatch.setattr(
+        interleave,
+        "ab",
+        lambda before, after, **kw: timed.append(before.sql) or ab(before, after, **kw),
+    )
+    trial = advisor.Trial(db, wl, params, IndexSettings(rounds=2, executions=15))
+    ba, after = advisor.before_after(trial, ["CREATE INDEX o_cust ON o(cust)"])
+    after.unlink()
+    rows = ba.set_index("query")
+    assert timed == [wl.queries[0].sql]
+    assert rows.loc["by_cust", "verdict"] == "improvement"
+    assert rows.loc["by_cust", "plan_before"] != rows.loc["by_cust", "plan_after"]
+    same = rows.loc["by_amt"]
+    assert same["verdict"] == "same plan" and same["plan_before"] == same["plan_after"]
+    assert all(pd.isna(same[k]) for k in ("p50_before_ms", "p50_after_ms", "ratio", "ci_lo"))

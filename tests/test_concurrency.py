@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from perflab.errors import PerflabError
 from perflab.inputs.workload import ParamSpec, StatementSpec, VerifySpec, WriteSpec
 from perflab.measure import concurrency
 from perflab.measure.throughput import DataCheckError
@@ -170,3 +172,26 @@ def test_concurrent_reads_total_has_an_order_statistic_interval_only_with_enough
     rep = many["repeatability"]
     assert rep["n"] == 6 and rep["values"] == many["total_ms_runs"]
     assert rep["spread_pct"] == pytest.approx((runs[-1] - runs[0]) / np.median(runs) * 100)
+
+
+def test_pooled_workers_are_forked_once_and_reused_across_groups(db):
+    # process mode reuses its workers (a fork per reader per configuration cost more than
+    # the reading): two groups through one pool run in the same processes, each reader on
+    # its own process, each released together at the group's barrier
+    task = concurrency.ReaderTask(str(db), SQL, tuple(PARAMS), None, 5)
+    with concurrency.WorkerPool() as pool:
+        first = pool.run([("r", task)] * 3)
+        second = pool.run([("r", task)] * 2)
+        assert len(pool.workers) == 3
+    assert len({r["pid"] for r in first}) == 3
+    assert {r["pid"] for r in second} <= {r["pid"] for r in first}
+    assert all(r["lat_ns"].size == 5 for r in first + second)
+    assert all(not p.is_alive() for p, _ in pool.workers) and not pool.workers
+
+
+@pytest.mark.timeout(60)
+def test_a_worker_failing_before_the_barrier_does_not_hang_the_group(db, tmp_path):
+    good = concurrency.ReaderTask(str(db), SQL, tuple(PARAMS), None, 2)
+    bad = replace(good, db_path=str(tmp_path / "missing.db"))  # connect fails, no ready
+    with concurrency.WorkerPool() as pool, pytest.raises(PerflabError, match="worker process"):
+        pool.run([("r", good), ("r", bad), ("r", good)])

@@ -211,3 +211,19 @@ def test_an_upward_import_is_found_and_named(tmp_path: Path) -> None:
         "pkg.sqlite.x (sqlite) imports pkg.judge.verdict (judge), a higher floor",
         "pkg.stray: on no floor (move it into a floor folder, or add it to BASE)",
     ]
+
+
+def test_a_notebook_kernel_does_not_import_scipy_stats():
+    # every stage notebook's kernel imports the stages and the figures; scipy.stats alone
+    # took 0.6-0.9 s of each kernel's start, for one binomial CDF (measure.timing uses
+    # scipy.special.bdtr: the same ranks)
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, perflab.run.context, perflab.stages, perflab.present.views, "
+        "perflab.present.perf_figures, perflab.present.index_figures, perflab.present.figures; "
+        "print('scipy.stats' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

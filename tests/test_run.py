@@ -415,3 +415,35 @@ def test_tiny_run_decision_is_pinned_and_follows_from_its_issues(tiny_run):
         t["subject"]: t["status"] for t in summary["targets"] if t["milestone"] == "current"
     }
     assert statuses == TINY_TARGETS
+
+
+def test_a_notebook_is_written_once_not_at_every_cell(tmp_path, monkeypatch):
+    # papermill rewrote the whole notebook, outputs so far included, at each cell's start
+    # and end; the run writes it once at the end (and, on a failure, once before raising)
+    import papermill.execute
+    from perflab.run.runner import execute_notebook
+
+    nbdir = tmp_path / "nbs"
+    nbdir.mkdir()
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("profile = 'tiny'")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params] + [nbformat.v4.new_code_cell(f"x = {i}") for i in range(4)]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, nbdir / "01_small.ipynb")
+    monkeypatch.setattr(paths, "NOTEBOOKS_DIR", nbdir)
+    written = []
+    monkeypatch.setattr(papermill.engines, "write_ipynb", lambda nb, path: written.append(path))
+    real = papermill.execute.write_ipynb
+    monkeypatch.setattr(
+        papermill.execute, "write_ipynb", lambda nb, path: written.append(path) or real(nb, path)
+    )
+    (tmp_path / "staging").mkdir()
+    execute_notebook("01_small", tmp_path / "staging", {"profile": "tiny"})
+    assert written == [str(tmp_path / "staging" / "notebooks" / "01_small.ipynb")]
+    out = nbformat.read(written[0], as_version=4)
+    assert all(c.metadata["papermill"]["duration"] is not None for c in out.cells[1:])

@@ -169,3 +169,27 @@ def test_a_stop_record_as_the_latency_record_carries_it():
         "rel_half_width": {"p50": 0.04, "p99": None},
     }
     json.dumps(d, allow_nan=False)
+
+
+def test_the_counting_pass_is_the_warm_up(tmp_path):
+    # the counting pass runs the first tuples untimed on the timing connection, which is
+    # what the warm-up does: the warm-up only adds the tuples the pass did not run
+    conn, wl = _workload_db(tmp_path, "SELECT tick(id) FROM t WHERE id = ?")
+    calls = []
+    conn.create_function("tick", 1, lambda v: calls.append(v) or v, deterministic=False)
+    loose = StoppingRule(tolerance={"p50": 1e12, "p95": 1e12, "p99": 1e12})
+    first = loose.checkpoints(3000)[0]
+    for warmup, counted in ((30, 50), (80, 50)):
+        calls.clear()
+        frame, samples, _ = measure_workload(
+            conn, wl, Budget(3000, warmup), stopping=loose, count_executions=counted
+        )
+        assert frame.loc["q", "_counters"]["executions"] == counted
+        assert samples["q"].warmup == warmup and samples["q"].ns.size == first
+        assert len(calls) == max(counted, warmup) + first
+    # a counting pass cut by its time budget has warmed up as long as a warm-up may
+    calls.clear()
+    frame, samples, _ = measure_workload(
+        conn, wl, Budget(3000, 80), stopping=loose, count_seconds=1e-9
+    )
+    assert frame.loc["q", "_counters"]["truncated"] and len(calls) == 1 + first

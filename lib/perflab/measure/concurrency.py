@@ -15,6 +15,7 @@ rate and timed from their scheduled start, so queueing behind a stall counts.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import sqlite3
@@ -259,9 +260,12 @@ def _run_group(
     readers: Sequence[ReaderTask],
     writer: WriterTask | None,
     start_method: str | None,
+    pool: WorkerPool | None = None,
 ) -> tuple[list[dict], dict | None, float]:
     """Run readers (+ writer) together; returns reader results, writer result and
-    the setup time (start + connect, before the barrier releases) in seconds."""
+    the setup time (handing out the tasks + connect, before the barrier releases) in
+    seconds. Processes come from `pool` (kept across configurations), else from a pool
+    made for this group alone."""
     n = len(readers) + (writer is not None)
     t_setup = time.perf_counter_ns()
     if mode == "thread":
@@ -288,32 +292,12 @@ def _run_group(
         if errs:
             raise PerflabError(f"concurrency: a worker failed: {errs[0]}")
     elif mode == "process":
-        ctx = mp.get_context(start_method or _default_start_method())
-        barrier = ctx.Barrier(n)
-        queue = ctx.SimpleQueue()
-        jobs = [
-            ctx.Process(target=_proc_main, args=(i, "r", t, barrier, queue), daemon=True)
-            for i, t in enumerate(readers)
-        ]
-        if writer is not None:
-            jobs.append(
-                ctx.Process(
-                    target=_proc_main, args=(n - 1, "w", writer, barrier, queue), daemon=True
-                )
-            )
-        for j in jobs:
-            j.start()
-        out = [None] * n
-        failed = []
-        for _ in range(n):
-            i, res, err = queue.get()
-            out[i] = res
-            if err:
-                failed.append(err)
-        for j in jobs:
-            j.join()
-        if failed:
-            raise PerflabError(f"concurrency: a worker process failed: {failed[0]}")
+        tasks = [("r", t) for t in readers] + ([("w", writer)] if writer is not None else [])
+        if pool is not None:
+            out = pool.run(tasks)
+        else:
+            with WorkerPool(start_method) as own:
+                out = own.run(tasks)
     else:
         raise PerflabError(f"concurrency: mode must be 'thread' or 'process', not {mode!r}")
     first = min(r["start"] for r in out)
@@ -323,15 +307,107 @@ def _run_group(
     return out, None, setup_s
 
 
-def _proc_main(i: int, kind: str, task, barrier, queue) -> None:
-    try:
-        res = (_reader if kind == "r" else _writer)(task, barrier, i * 7)
-        queue.put((i, res, None))
-    except BaseException as exc:  # noqa: BLE001 - sent to the parent as text
+class _GoBarrier:
+    """The barrier a pooled worker waits at: it reports ready, then waits for the parent's
+    `go` (set once every worker of the group is ready). An mp.Barrier has a fixed number
+    of parties and can only be inherited at fork, so it cannot serve a pool whose groups
+    differ in size; this releases the same way (one notify_all on a shared condition)."""
+
+    def __init__(self, i: int, go, queue) -> None:
+        self.i, self.go, self.queue = i, go, queue
+
+    def wait(self, timeout: float | None = None) -> None:
+        self.queue.put(("ready", self.i, None, None))
+        if not self.go.wait(timeout):
+            raise threading.BrokenBarrierError
+
+    def abort(self) -> None:  # the parent stops waiting when the error arrives
+        pass
+
+
+def _pool_main(pipe, go, queue) -> None:
+    """A pooled worker: run each task sent through `pipe` until told to stop (None)."""
+    while True:
+        msg = pipe.recv()
+        if msg is None:
+            return
+        i, kind, task = msg
+        barrier = _GoBarrier(i, go, queue)
         try:
-            barrier.abort()
-        finally:
-            queue.put((i, None, f"{type(exc).__name__}: {exc}"))
+            res = (_reader if kind == "r" else _writer)(task, barrier, i * 7)
+            queue.put(("done", i, res, None))
+        except BaseException as exc:  # noqa: BLE001 - sent to the parent as text
+            queue.put(("done", i, None, f"{type(exc).__name__}: {exc}"))
+
+
+class WorkerPool:
+    """Reader and writer processes kept for a whole sweep or series of repeats.
+
+    Forking a worker per reader per configuration cost more than the measuring (quick:
+    ~520 forks of a notebook kernel, 5-8 s of 04's ~25 s); a worker here is forked once and
+    runs one task per group, each on a connection it opens for that task, and waits at
+    the group's barrier as before. Nothing is timed before the barrier releases, so only
+    the setup figure (now: handing out the task and connecting) no longer includes a fork.
+    Use as a context manager: the workers are stopped and joined on exit."""
+
+    def __init__(self, start_method: str | None = None) -> None:
+        self.ctx = mp.get_context(start_method or _default_start_method())
+        self.go = self.ctx.Event()
+        self.queue = self.ctx.SimpleQueue()
+        self.workers: list[tuple[object, object]] = []  # (process, parent end of its pipe)
+
+    def _grow(self, n: int) -> None:
+        while len(self.workers) < n:
+            mine, theirs = self.ctx.Pipe()
+            p = self.ctx.Process(target=_pool_main, args=(theirs, self.go, self.queue), daemon=True)
+            p.start()
+            theirs.close()
+            self.workers.append((p, mine))
+
+    def run(self, tasks: Sequence[tuple[str, object]]) -> list[dict]:
+        """Run ("r" | "w", task) pairs together, one per worker; results in task order.
+        A worker's failure raises after every worker has reported."""
+        n = len(tasks)
+        self._grow(n)
+        self.go.clear()
+        for i, (kind, task) in enumerate(tasks):
+            self.workers[i][1].send((i, kind, task))
+        out: list = [None] * n
+        failed: list[str] = []
+        ready: set[int] = set()
+        finished: set[int] = set()
+        while len(finished) < n:
+            what, i, res, err = self.queue.get()
+            if what == "ready":
+                ready.add(i)
+            else:
+                finished.add(i)
+                out[i] = res
+                if err:
+                    failed.append(err)
+            if len(ready | finished) == n and not self.go.is_set():
+                self.go.set()  # every worker ready (or failed before the barrier): go
+        self.go.clear()
+        if failed:
+            raise PerflabError(f"concurrency: a worker process failed: {failed[0]}")
+        return out
+
+    def close(self) -> None:
+        for _p, pipe in self.workers:
+            with contextlib.suppress(OSError):  # a worker that died has closed its end
+                pipe.send(None)
+        for p, pipe in self.workers:
+            p.join(timeout=10)
+            if p.is_alive():
+                p.terminate()
+            pipe.close()
+        self.workers.clear()
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def _default_start_method() -> str:
@@ -430,9 +506,11 @@ def run_config(
     write: WriteSpec | None = None,
     control: sqlite3.Connection | None = None,
     seed: int = 0,
+    pool: WorkerPool | None = None,
 ) -> dict:
     """Run one configuration on `db_path` (which must already be a working copy in
-    WAL mode); returns a record. The writer's effect is verified afterwards."""
+    WAL mode); returns a record. The writer's effect is verified afterwards. `pool`:
+    worker processes to reuse for process mode (else forked for this run)."""
     if cfg.writer and write is None:
         raise PerflabError("concurrency: a writer was asked for but no write operation given")
     params = tuple(tuple(p) for p in params)
@@ -450,7 +528,7 @@ def run_config(
     mon = WalMonitor(Path(db_path))
     mon.start()
     try:
-        rres, wres, setup_s = _run_group(cfg.mode, readers, writer, cfg.start_method)
+        rres, wres, setup_s = _run_group(cfg.mode, readers, writer, cfg.start_method, pool)
     finally:
         wal = mon.stop()
     rec = {
@@ -507,7 +585,10 @@ def reader_sweep(
 
         grid = tqdm(grid, desc="concurrency", unit="config")
     out = []
-    with engine.working_copy(db_path, workdir) as path:
+    with (
+        engine.working_copy(db_path, workdir) as path,
+        WorkerPool(cfg_kw.get("start_method")) as pool,  # forks only if a process mode runs
+    ):
         control = engine.connect(path, readonly=False)  # sets WAL; keeps -wal/-shm alive
         try:
             for m, w, n in grid:
@@ -515,7 +596,9 @@ def reader_sweep(
                 # each configuration starts from an empty WAL, so growth is its own
                 control.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
                 out.append(
-                    run_config(path, sql, params, cfg, write=write, control=control, seed=seed)
+                    run_config(
+                        path, sql, params, cfg, write=write, control=control, seed=seed, pool=pool
+                    )
                 )
         finally:
             control.close()
@@ -542,7 +625,7 @@ def concurrent_reads(
 ) -> dict:
     """The original's "N concurrent reads", done for real: N connections, a barrier,
     each reader does `reads_per_reader` reads; total = barrier release to the last
-    read's end. Setup (starting workers, opening connections) is reported apart.
+    read's end. Setup (handing tasks to the workers, connecting) is reported apart.
 
     Repeated `repeats` times: `total_ms` is the median of the repeats and
     `total_ms_ci` its 95% order-statistic interval ([None, None] with fewer than 6
@@ -550,7 +633,7 @@ def concurrent_reads(
     `errors` and kept out of the latencies; `reads` counts the good ones."""
     totals, setups, lat = [], [], []
     errors = good = 0
-    with engine.working_copy(db_path, workdir) as path:
+    with engine.working_copy(db_path, workdir) as path, WorkerPool(start_method) as pool:
         control = engine.connect(path, readonly=False)
         try:
             for r in range(repeats):
@@ -568,7 +651,7 @@ def concurrent_reads(
                     replace(t, params=t.params[r % len(t.params) :] + t.params[: r % len(t.params)])
                     for t in tasks
                 ]
-                res, _, setup_s = _run_group(mode, tasks, None, start_method)
+                res, _, setup_s = _run_group(mode, tasks, None, start_method, pool)
                 s = _reader_summary(res)
                 totals.append(s["wall_s"] * 1000)
                 setups.append(setup_s * 1000)

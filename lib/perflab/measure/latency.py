@@ -71,10 +71,12 @@ def measure_workload(
     least 95% whatever the stopping time. `stopping=None`: exactly `budget.iterations`
     (or until the time cap), 95% intervals.
 
-    With `count`, each query's timed loop is followed by an untimed counting pass on the
+    With `count`, each query's timed loop is preceded by an untimed counting pass on the
     same connection over the first `count_executions` of the same parameter tuples (at
     most `count_seconds` per query): SQLite's own work counters, which do not move between
-    runs or machines, stand beside every timing (frame column `_counters`).
+    runs or machines, stand beside every timing (frame column `_counters`). Under
+    `stopping` that pass is also the warm-up (the same first tuples, untimed), which then
+    runs only the tuples the pass did not.
     """
     params = sample_params(conn, workload, budget.iterations + budget.warmup, budget.seed)
     warmup, max_seconds = budget.warmup, budget.max_seconds
@@ -89,15 +91,8 @@ def measure_workload(
     for q in queries:
         t0 = time.perf_counter()
         stop = None
-        if stopping is None:
-            s = time_statement(conn, q.sql, params[q.name], warmup=warmup, max_seconds=max_seconds)
-        else:
-            s, stop = time_sequential(
-                conn, q.sql, params[q.name], warmup=warmup, rule=stopping, max_seconds=max_seconds
-            )
-        samples[q.name] = s
         work = None
-        if reason is None:
+        if reason is None:  # first: its untimed executions of the first tuples warm up too
             work = counters.count_work(
                 conn,
                 q.sql,
@@ -105,6 +100,21 @@ def measure_workload(
                 max_executions=count_executions,
                 max_seconds=count_seconds,
             )
+        # a counting pass cut by its time budget warmed up as long as a warm-up may
+        warmed = 0 if work is None else (warmup if work.truncated else work.executions)
+        if stopping is None:
+            s = time_statement(conn, q.sql, params[q.name], warmup=warmup, max_seconds=max_seconds)
+        else:
+            s, stop = time_sequential(
+                conn,
+                q.sql,
+                params[q.name],
+                warmup=warmup,
+                rule=stopping,
+                max_seconds=max_seconds,
+                warmed=warmed,
+            )
+        samples[q.name] = s
         rec = counters.counter_record(work, reason)
         seconds = time.perf_counter() - t0
         per = rec["per_execution"] or {}

@@ -170,12 +170,18 @@ def time_sequential(
     warmup: int,
     rule: StoppingRule,
     max_seconds: float | None = None,
+    warmed: int = 0,
 ) -> tuple[Samples, StopRecord]:
     """`timing.time_statement` under the stopping rule: at most len(params) - warmup timed
     executions, in chunks ending at the rule's checkpoints (the loop inside each chunk is
     the same small loop). As before, the warm-up may use a quarter of `max_seconds` and
-    the timed executions all of it."""
-    warm = time_statement(conn, sql, params[:warmup], warmup=warmup, max_seconds=max_seconds)
+    the timed executions all of it.
+
+    `warmed`: how many of the first tuples already ran untimed on this connection (the
+    counting pass, `latency.measure_workload`); the warm-up only runs the rest of its
+    `warmup` tuples, so the same executions are not made twice."""
+    rest = params[min(warmed, warmup) : warmup]
+    warm = time_statement(conn, sql, rest, warmup=len(rest), max_seconds=max_seconds)
     timed = params[warmup:]
     deadline = None if max_seconds is None else time.perf_counter() + max_seconds
     rows: list[np.ndarray] = []
@@ -196,4 +202,5 @@ def time_sequential(
 
     ns, rec = run_sequential(draw, rule, len(timed), over_time=over)
     r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-    return Samples(ns.astype(np.int64), r, warm.warmup, rec.reason == "time"), rec
+    done = min(warmed, warmup) + warm.warmup
+    return Samples(ns.astype(np.int64), r, done, rec.reason == "time"), rec

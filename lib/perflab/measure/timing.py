@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 
@@ -150,7 +150,10 @@ def quantile_ci(
         return float("nan"), None, None
     est = float(np.quantile(x, q))
     a = (1 - conf) / 2
-    cdf = stats.binom.cdf(np.arange(n + 1), n, q)  # P(K <= j)
+    # P(K <= j), K ~ Bin(n, q). special.bdtr, not stats.binom.cdf: the same ranks (every
+    # n <= 3000 and 5k..70k, q in PERCENTILES, conf 0.95..0.995), and importing scipy.stats
+    # cost each notebook's kernel 0.6-0.9 s, for this one function.
+    cdf = special.bdtr(np.arange(n + 1), n, q)
     lo = int(np.searchsorted(cdf, a, side="right"))  # 1-based rank
     hi = int(np.searchsorted(cdf, 1 - a, side="left")) + 1
     lo_v = float(x[lo - 1]) if lo >= 1 else None

@@ -51,6 +51,7 @@ VERDICT = {
     "inconclusive": WARN,
     "unchanged": NEUTRAL,
     "same": NEUTRAL,
+    "same plan": NEUTRAL,
 }
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 SEVERITY = {

@@ -144,6 +144,11 @@ def execute_notebook(name: str, staging: Path, parameters: dict) -> float:
             parameters=parameters,
             kernel_name="python3",
             progress_bar=False,
+            # papermill otherwise rewrites the whole notebook, outputs so far included, at
+            # every cell's start and end (06: 76 writes); a failing cell's notebook is
+            # still written before PapermillExecutionError is raised, and nobody reads the
+            # staging copy while it runs
+            request_save_on_cell_execute=False,
             cwd=str(paths.NOTEBOOKS_DIR),
             kernel_manager_class=_kernel_manager(staging / "notebooks" / f"{name}.kernel.log"),
         )
