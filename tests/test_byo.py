@@ -166,6 +166,6 @@ def test_db_run_draws_parameters_from_the_database_and_leads_with_the_applicatio
     page = (db_run["out"] / "index.html").read_text()
     assert page.index("<h2>Where the application") < page.index("<h2>Key figures")
     nb = json.loads((db_run["out"] / "notebooks" / "06_summary.ipynb").read_text())
-    cell = next(c for c in nb["cells"] if "views.application_view(report)" in "".join(c["source"]))
+    cell = next(c for c in nb["cells"] if "views.application_view(summary)" in "".join(c["source"]))
     html = "".join(cell["outputs"][0]["data"]["text/html"]).replace("<wbr>", "")
     assert "select_threads_by_board_id" in html and "column replies.thread_id" in html

@@ -242,13 +242,13 @@ def test_summary_notebook_tables_show_the_summarys_numbers(tiny_run):
     out, _ = tiny_run
     summary = json.loads((out / "summary.json").read_text())
     nb = out / "notebooks" / "06_summary.ipynb"
-    shown = {r["query"]: r for r in _html_table(nb, "views.benchmarks(report)")}
+    shown = {r["query"]: r for r in _html_table(nb, "views.benchmarks(summary)")}
     assert set(shown) == {q["name"] for q in summary["queries"]}
     for q in summary["queries"]:
         for k in ("p50", "p95", "p99", "p999", "max"):  # as the one number format writes it
             cell = shown[q["name"]][tables.header(k, "ms")]
             assert cell.split(" [")[0] == theme.fmt(q["latency_ms"][k], "ms"), (q["name"], k)
-    targets = _html_table(nb, "views.quick_reference(report)")
+    targets = _html_table(nb, "views.quick_reference(summary)")
     assert [t["status"] for t in targets] == [
         t["status"].replace("_", " ") for t in summary["targets"]
     ]
@@ -261,7 +261,7 @@ def test_summary_notebook_charts_plot_the_summarys_numbers(tiny_run):
     out, _ = tiny_run
     summary = json.loads((out / "summary.json").read_text())
     nb = out / "notebooks" / "06_summary.ipynb"
-    fig = _output_of(nb, "views.percentile_profile(report)", "application/vnd.plotly.v1+json")
+    fig = _output_of(nb, "views.percentile_profile(summary)", "application/vnd.plotly.v1+json")
     keys = ["p50", "p95", "p99", "p999", "max"]
     by = {t["name"]: t for t in fig["data"]}
     for q in summary["queries"]:
