@@ -25,6 +25,7 @@ from perflab.inputs.config import RunConfig, RunInputs
 from perflab.inputs.userdb import resolve_inputs
 from perflab.ownership import check_run_folder, publish_run_folder
 from perflab.run.context import RunContext, load_inputs, prepare
+from perflab.run.kernel import SharedKernel
 
 NOTEBOOKS = ("01_query_plans", "02_latency")
 
@@ -42,6 +43,12 @@ class RunResult:
 
 #: Notebooks for exploring by hand, not stages of a run (00_explore: the lab).
 LAB_NOTEBOOKS = ("00_explore",)
+
+#: Stages that time nothing (06 gathers the records, checks integrity and judges): while
+#: one runs, the notebooks before it are exported to HTML in a thread beside it. Every
+#: other stage measures, and nothing runs beside a measurement: the export of a measuring
+#: notebook waits until no measuring notebook is left to run.
+MEASURES_NOTHING = ("06_summary",)
 
 
 def notebook_names() -> list[str]:
@@ -87,22 +94,6 @@ def _cell_error(exc: Exception) -> str:
     return f"{where}: {ename}: {evalue[0] if evalue else ''}"
 
 
-def _kernel_manager(log: Path):
-    """A kernel manager whose kernel writes its stderr to `log`, not the terminal: on
-    Ctrl-C the kernel is shut down mid-cell and would print a traceback there."""
-    from jupyter_client.manager import AsyncKernelManager
-
-    class _KernelManager(AsyncKernelManager):
-        async def _async_launch_kernel(self, kernel_cmd, **kw):
-            kw["stderr"] = log.open("ab")
-            try:
-                return await super()._async_launch_kernel(kernel_cmd, **kw)
-            finally:
-                kw["stderr"].close()  # the child keeps its own descriptor
-
-    return _KernelManager
-
-
 class _Interrupts:
     """Ctrl-C stops the run even when a library swallows the KeyboardInterrupt it raised
     (seen under load: SIGINT while papermill starts a kernel, and the run went on to the
@@ -129,8 +120,11 @@ class _Interrupts:
             raise KeyboardInterrupt
 
 
-def execute_notebook(name: str, staging: Path, parameters: dict) -> float:
-    """Run one notebook through papermill into `staging/notebooks/`; seconds taken."""
+def execute_notebook(
+    name: str, staging: Path, parameters: dict, kernel: SharedKernel | None = None
+) -> float:
+    """Run one notebook through papermill into `staging/notebooks/`, in the run's
+    `kernel` (a kernel of its own when None); seconds taken."""
     import papermill as pm
 
     src = paths.NOTEBOOKS_DIR / f"{name}.ipynb"
@@ -138,20 +132,11 @@ def execute_notebook(name: str, staging: Path, parameters: dict) -> float:
     dst.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     try:
-        pm.execute_notebook(
-            str(src),
-            str(dst),
-            parameters=parameters,
-            kernel_name="python3",
-            progress_bar=False,
-            # papermill otherwise rewrites the whole notebook, outputs so far included, at
-            # every cell's start and end (06: 76 writes); a failing cell's notebook is
-            # still written before PapermillExecutionError is raised, and nobody reads the
-            # staging copy while it runs
-            request_save_on_cell_execute=False,
-            cwd=str(paths.NOTEBOOKS_DIR),
-            kernel_manager_class=_kernel_manager(staging / "notebooks" / f"{name}.kernel.log"),
-        )
+        if kernel is None:
+            with SharedKernel(dst.with_suffix(".kernel.log")) as own:
+                own.execute(src, dst, parameters, paths.NOTEBOOKS_DIR)
+        else:
+            kernel.execute(src, dst, parameters, paths.NOTEBOOKS_DIR)
     except pm.PapermillExecutionError as exc:
         raise NotebookFailed(name, _cell_error(exc)) from None
     return time.perf_counter() - t0
@@ -228,14 +213,21 @@ def run(
     names = notebooks or notebook_names()
     done: list[dict] = []
     interrupts = _Interrupts()
+    kernel = SharedKernel(staging / "notebooks" / "kernel.log")
+    exports = _Exports(export_notebook_html, staging)
     try:
+        (staging / "notebooks").mkdir()
         for i, name in enumerate(names, 1):
             interrupts.check()
             _say(f"perflab: [{i}/{len(names)}] {name} ...")
+            if name in MEASURES_NOTHING and all(n in MEASURES_NOTHING for n in names[i:]):
+                exports.start([d["name"] for d in done])
             try:
-                secs = execute_notebook(name, staging, params)
+                secs = execute_notebook(name, staging, params, kernel)
             except NotebookFailed:
+                kernel.shutdown()
                 done.append({"name": name, "status": "failed"})
+                exports.wait(quiet=True)
                 _export_all(export_notebook_html, staging, [d["name"] for d in done])
                 dest = _publish(staging, _failure_dest(out))
                 _say(f"perflab: partial results in {dest}")
@@ -251,10 +243,11 @@ def run(
                 }
             )
             _say(f"perflab: [{i}/{len(names)}] {name} ok ({secs:.1f} s)")
+        kernel.shutdown()
         interrupts.check()
         t0 = time.perf_counter()
-        html_secs = _export_all(export_notebook_html, staging, names)
-        stages["html_export"] = time.perf_counter() - t0
+        html_secs = exports.finish(names)
+        stages["html_export"] = time.perf_counter() - t0  # what the run waited for
         for d in done:
             if d["name"] in html_secs:
                 d["html_seconds"] = round(html_secs[d["name"]], 3)
@@ -267,6 +260,8 @@ def run(
         write_index(staging, summary)
         dest = _publish(staging, out)
     except BaseException:
+        kernel.shutdown()
+        exports.wait(quiet=True)
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -331,3 +326,39 @@ def _export_all(export, staging: Path, names: list[str]) -> dict[str, float]:
             export(nb, nb.with_suffix(".html"))
             secs[name] = time.perf_counter() - t0
     return secs
+
+
+class _Exports:
+    """HTML exports, some in a thread while a notebook that measures nothing runs
+    (`MEASURES_NOTHING`), the rest when `finish` is called; each notebook exported once."""
+
+    def __init__(self, export, staging: Path) -> None:
+        self.export, self.staging = export, staging
+        self.future = None
+        self.pool = None
+
+    def start(self, names: list[str]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="perflab-html")
+        self.future = self.pool.submit(_export_all, self.export, self.staging, list(names))
+
+    def wait(self, *, quiet: bool = False) -> dict[str, float]:
+        """The background exports' seconds, raising what they raised unless `quiet` (the
+        run is already failing with its own error); {} when none ran."""
+        if self.future is None:
+            return {}
+        try:
+            return self.future.result()
+        except Exception:
+            if not quiet:
+                raise
+            return {}
+        finally:
+            self.pool.shutdown()
+            self.future = self.pool = None
+
+    def finish(self, names: list[str]) -> dict[str, float]:
+        secs = self.wait()
+        secs.update(_export_all(self.export, self.staging, [n for n in names if n not in secs]))
+        return secs

@@ -1,0 +1,58 @@
+"""One kernel runs all of a run's notebooks, each as if it ran alone."""
+
+from __future__ import annotations
+
+import nbformat
+import papermill as pm
+import pytest
+from perflab.run.kernel import SharedKernel
+
+
+def _notebook(path, *cells: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("x = 0")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params] + [nbformat.v4.new_code_cell(c) for c in cells]
+    spec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = spec
+    nbformat.write(nb, path)
+
+
+def _stdout(path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    return [o["text"].strip() for c in nb.cells for o in c.get("outputs", []) if "text" in o]
+
+
+def test_notebooks_share_one_process_but_not_their_variables(tmp_path):
+    _notebook(
+        tmp_path / "a.ipynb",
+        "import os\nleft_over = 42\nprint(os.getpid(), x)",
+        "import sys\nsys.modules.setdefault('perflab_kernel_probe', sys)",
+    )
+    _notebook(
+        tmp_path / "b.ipynb",
+        "import os, sys\nprint(os.getpid(), x, 'left_over' in globals(), "
+        "'perflab_kernel_probe' in sys.modules)",
+    )
+    with SharedKernel(tmp_path / "kernel.log") as k:
+        k.execute(tmp_path / "a.ipynb", tmp_path / "a.out.ipynb", {"x": 1}, tmp_path)
+        k.execute(tmp_path / "b.ipynb", tmp_path / "b.out.ipynb", {"x": 2}, tmp_path)
+        assert k.km.has_kernel
+    assert not k.km.has_kernel  # shut down when the block ends
+    pid_a, x_a = _stdout(tmp_path / "a.out.ipynb")[0].split()
+    pid_b, x_b, leaked, imported = _stdout(tmp_path / "b.out.ipynb")[0].split()
+    assert pid_a == pid_b  # one kernel: the imports of the first serve the second
+    assert (x_a, x_b) == ("1", "2")  # each notebook gets its own parameters
+    assert leaked == "False"  # the first notebook's variables are gone
+    assert imported == "True"  # what stays is sys.modules
+    b = nbformat.read(tmp_path / "b.out.ipynb", as_version=4)
+    counts = [c.execution_count for c in b.cells if c.cell_type == "code"]
+    assert counts[0] == 1  # numbered as if it had run alone (a failing cell is named so)
+
+
+def test_a_failing_notebook_raises_and_the_kernel_still_shuts_down(tmp_path):
+    _notebook(tmp_path / "bad.ipynb", "raise ValueError('boom')")
+    with pytest.raises(pm.PapermillExecutionError), SharedKernel(tmp_path / "k.log") as k:
+        k.execute(tmp_path / "bad.ipynb", tmp_path / "bad.out.ipynb", {}, tmp_path)
+    assert not k.km.has_kernel
+    assert (tmp_path / "k.log").exists()  # the kernel's stderr went to the log
