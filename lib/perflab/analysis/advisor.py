@@ -168,7 +168,14 @@ class Trial:
             executions=self.settings.executions,
             min_effect=self.settings.min_effect,
             boot=replace(COMPARE_BOOTSTRAP, seed=self.seed),
+            seconds=self.settings.ab_seconds,
         )
+
+
+def timed(c: AB) -> dict:
+    """How much a comparison timed: executions per side, and whether the comparison's time
+    budget cut them (its interval is then as wide as that many executions leave it)."""
+    return {"executions": c.n, "budget_cut": c.cut}
 
 
 def _stat1(conn) -> bool:
@@ -281,6 +288,7 @@ def _evaluate_one(a, b, schema, analyzed, sizes, trial: Trial, base_plans, cand)
                 "ci99": list(c.ratio_ci),
                 "p50_before_ms": c.p50_before_ms,
                 "p50_after_ms": c.p50_after_ms,
+                **timed(c),
             }
             ratios.append(c.ratio)
             gain += c.p50_before_ms - c.p50_after_ms
@@ -329,6 +337,9 @@ def _evaluate_one(a, b, schema, analyzed, sizes, trial: Trial, base_plans, cand)
                     else "space"
                 )
             )
+    cut = [f"{k} {v['executions']}" for k, v in row["verdicts"].items() if v["budget_cut"]]
+    if cut:  # fewer executions than the profile's: the intervals are wider for it
+        row["why"] += f"; timed within the time budget: {', '.join(cut)} executions per side"
     if write_skip:  # said, not silently left as NaN
         row["why"] += f"; {write_skip}"
     return row
@@ -429,6 +440,8 @@ SAME_PLAN = {
     "ci_lo": None,
     "ci_hi": None,
     "verdict": "same plan",
+    "executions": None,
+    "budget_cut": None,
 }
 
 
@@ -482,6 +495,7 @@ def before_after(trial: Trial, ddl: Sequence[str]) -> tuple[pd.DataFrame, Path]:
                         "ci_lo": c.ratio_ci[0],
                         "ci_hi": c.ratio_ci[1],
                         "verdict": c.verdict,
+                        **timed(c),
                         **plans,
                     }
                 )

@@ -12,10 +12,14 @@ from perflab.errors import PerflabError
 @dataclass(frozen=True)
 class PlanSettings:
     """Notebook 01: how many parameter sets the findings' quick latency and the
-    diagnostics draw, and how often each rewrite is executed."""
+    diagnostics draw, how often each rewrite is executed, and the time budgets that keep a
+    slow query from multiplying them (a budget cuts counts, never below each function's
+    floor, and the records say when it did)."""
 
     sample: int = 30
-    executions: int = 30
+    executions: int = 30  # executions of each side of a rewrite's comparison, over 4 rounds
+    latency_seconds: float = 1.0  # time cap of the findings' quick latency, per query
+    ab_seconds: float = 2.0  # time budget of each rewrite's comparison (measure.interleave)
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class IndexSettings:
     write_rounds: int = 3  # interleaved rounds of write-cost variants
     rounds: int = 4  # ABAB rounds when timing a candidate or the before/after comparison
     executions: int = 25  # executions per query per round
+    ab_seconds: float = 2.0  # time budget per comparison: fewer executions (>= 5) past it
     min_effect: float = 0.05  # smallest change called an improvement or a regression
     drop_unused: bool = False  # also advise dropping indexes this workload merely doesn't use
 
