@@ -278,3 +278,20 @@ def test_the_inputs_key_changes_with_each_thing_the_diagnoses_depend_on():
         inputs_key("db", wl, {"a": [(1,), (2,)]}, min_effect=0.1),
     }
     assert len(keys) == 6
+
+
+def test_each_distinct_parameter_set_is_checked_for_equivalence_once(conn, monkeypatch):
+    """The sample repeats a query's one parameter set (or its empty one) as often as it is
+    drawn: the same rows again, so the rewrite's rows are compared once per distinct set."""
+    from perflab.analysis import diagnostics
+
+    fake_timing(monkeypatch, 1.0, 0.5)
+    checked = []
+    real = diagnostics._rows
+    monkeypatch.setattr(
+        diagnostics, "_rows", lambda c, sql, p: checked.append(p) or real(c, sql, p)
+    )
+    rows = diagnose_query(conn, "q", LIKE_SQL, LIKE_PARAMS * 10, executions=10)
+    assert [r["equivalent"] for r in by_rule(rows, "like_collation") if r["fix"]]
+    per_rewrite = len(checked) // len([r for r in rows if r["fix_kind"] == "rewrite"])
+    assert per_rewrite == 2 * len(LIKE_PARAMS)  # original and rewrite, per distinct set

@@ -434,8 +434,7 @@ def _write_statements(
     picks = sorted(set(rng.integers(0, total, size=n).tolist()))
     key = "rowid" if not t.without_rowid else ", ".join(quote_ident(c) for c in t.primary_key)
     sel = ", ".join(quote_ident(c.name) for c in cols)
-    src = conn.execute(f"SELECT {sel}, {key} FROM {q} ORDER BY {key}").fetchall()
-    base = [src[i] for i in picks]
+    base = _rows_at(conn, q, sel, key, picks)
     while len(base) < n:
         base = base + base
     base = base[:n]
@@ -491,6 +490,26 @@ def _write_statements(
     )
     upd = f"UPDATE {q} SET {', '.join(f'{quote_ident(c)} = ?' for c in upd_cols)} WHERE {where}"
     return ins, ins_rows, upd, upd_rows
+
+
+def _rows_at(conn: sqlite3.Connection, q: str, sel: str, key: str, picks: Sequence[int]):
+    """The rows (`sel`, then the key) at positions `picks` (sorted, distinct) in key order.
+
+    Only the key is read for every row (a 2M-row table's every column, fetched to keep
+    100 rows, cost seconds and a gigabyte); the picked rows are then read by key."""
+    keys = conn.execute(f"SELECT {key} FROM {q} ORDER BY {key}").fetchall()
+    want = [keys[i] for i in picks]
+    out = []
+    width = len(want[0]) if want else 1
+    step = max(1, 900 // width)  # bound variables per statement
+    for i in range(0, len(want), step):
+        chunk = want[i : i + step]
+        marks = ", ".join("(" + ", ".join("?" * width) + ")" for _ in chunk)
+        out += conn.execute(
+            f"SELECT {sel}, {key} FROM {q} WHERE ({key}) IN (VALUES {marks}) ORDER BY {key}",
+            [v for k in chunk for v in k],
+        ).fetchall()
+    return out
 
 
 def _time_writes(conn: sqlite3.Connection, sql: str, rows: Sequence[tuple]) -> np.ndarray:
