@@ -245,3 +245,38 @@ def test_a_comparison_cut_by_the_time_budget_says_so(db):
     rec = advisor.advice_records(ev, advisor.choose(ev), ba)
     schema = json.loads(paths.SUMMARY_SCHEMA.read_text())
     jsonschema.validate(to_jsonable(rec), schema["properties"]["advice"])
+
+
+def test_a_trial_with_copies_measures_on_them_and_copies_nothing_more(db, tmp_path, monkeypatch):
+    """03 makes two copies once (at full one took ~10 s, and 03 made six): the expert reads
+    B, each candidate is tried on B and rolled back, the before/after leaves A as it was
+    and gives the advice to B, whose path it returns."""
+    from perflab.sqlite.engine import copy_database
+
+    def sha(p):
+        return hashlib.sha256(Path(p).read_bytes()).hexdigest()
+
+    pa, pb = copy_database(db, tmp_path / "a.db"), copy_database(db, tmp_path / "b.db")
+    a0, b0 = sha(pa), sha(pb)
+
+    def copied(*args, **kwargs):
+        raise AssertionError("copied the database again")
+
+    monkeypatch.setattr(advisor, "working_copy", copied)
+    monkeypatch.setattr(advisor, "copy_database", copied)
+    wl = Workload("w", (QuerySpec("by_cust", "SELECT * FROM o WHERE cust = ?"),))
+    params = {"by_cust": [(i,) for i in range(20)]}
+    conn = sqlite3.connect(db)
+    cands, tool, _ = advisor.candidates(conn, db, wl, params, scratch=pb)
+    conn.close()
+    assert any(c["source"] == "expert" for c in cands), tool
+    assert sha(pb) == b0  # the expert only read it
+    settings = IndexSettings(rounds=2, executions=10, write_ops=10)
+    trial = advisor.Trial(db, wl, params, settings, copies=(pa, pb))
+    ev = advisor.evaluate(trial, cands)
+    assert ev["recommended"].any()
+    ba, after = advisor.before_after(trial, list(advisor.choose(ev)["ddl"]))
+    assert after == pb and sha(pa) == a0 and ba.loc[0, "verdict"] == "improvement"
+    with sqlite3.connect(pb) as b:
+        advised = "SELECT count(*) FROM sqlite_schema WHERE sql LIKE '%(cust)%'"
+        assert b.execute(advised).fetchone()[0] == 1

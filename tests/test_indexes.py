@@ -154,3 +154,19 @@ def test_the_write_cost_rows_are_the_ones_a_whole_table_read_picks(tmp_path, ddl
     whole = c.execute(f"SELECT {sel}, {key} FROM w ORDER BY {key}").fetchall()
     assert indexes._rows_at(c, "w", sel, key, picks) == [whole[i] for i in picks]
     c.close()
+
+
+def test_write_cost_in_place_leaves_the_copy_as_it_was(db, tmp_path):
+    """03 measures the write cost on its scratch copy, not on a copy of its own: every
+    write rolled back, and the journal mode put back (the advisor measures there next)."""
+    from perflab.sqlite.engine import copy_database
+
+    scratch = copy_database(db, tmp_path / "scratch.db")
+    with sqlite3.connect(scratch) as c:
+        before = list(c.iterdump())
+    wc = write_cost(scratch, writes=20, rounds=1, in_place=True)
+    assert not wc.empty and wc["us_per_write"].notna().any()
+    c = sqlite3.connect(scratch)
+    assert list(c.iterdump()) == before
+    assert c.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    c.close()

@@ -330,7 +330,7 @@ def test_03_reuses_the_diagnoses_01_made_of_the_same_queries_and_parameters(ctx,
         diagnostics, "diagnose", lambda *a, **k: diagnosed.append(k) or real(*a, **k)
     )
 
-    def candidates(conn, db, wl, params, diag, health):
+    def candidates(conn, db, wl, params, diag, health, **kwargs):
         handed.append(diag)
         raise _Measured
 

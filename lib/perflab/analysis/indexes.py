@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -530,8 +531,10 @@ def write_cost(
     writes: int = 200,
     rounds: int = 3,
     seed: int = 0,
+    in_place: bool = False,
 ) -> pd.DataFrame:
-    """Per-index cost of INSERT and UPDATE, measured on a copy.
+    """Per-index cost of INSERT and UPDATE, measured on a copy (`in_place`: `db` is a copy
+    perflab made, measured as it is and left as it was, journal mode included).
 
     For each table: `writes` inserts (existing rows' values, fresh keys) and
     updates (indexed columns set to another row's values), each timed alone
@@ -545,13 +548,16 @@ def write_cost(
     cost_pct (of the baseline), cost_lo / cost_hi (95% bootstrap CI of cost_us),
     note (e.g. automatic indexes that cannot be dropped).
     """
-    with engine.working_copy(db) as path:
+    with nullcontext(db) if in_place else engine.working_copy(db) as path:
         conn = sqlite3.connect(path, isolation_level=None)
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         try:
             return _write_cost(conn, tables, writes, rounds, seed)
         finally:
+            if in_place:  # every write was rolled back; the journal mode goes back too
+                conn.execute(f"PRAGMA journal_mode={mode}")
             conn.close()
 
 
