@@ -170,3 +170,25 @@ def test_write_cost_in_place_leaves_the_copy_as_it_was(db, tmp_path):
     assert list(c.iterdump()) == before
     assert c.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     c.close()
+
+
+def test_write_cost_drops_each_index_once_per_round(db, monkeypatch):
+    """Dropping an index and rolling the drop back cost more than the writes at full: one
+    DROP per variant and round serves both the inserts and the updates."""
+    from perflab.analysis import indexes
+
+    statements: list[str] = []
+    real = sqlite3.connect
+
+    def traced(*args, **kwargs):
+        c = real(*args, **kwargs)
+        c.set_trace_callback(statements.append)
+        return c
+
+    monkeypatch.setattr(indexes.sqlite3, "connect", traced)
+    wc = write_cost(db, tables=["t"], writes=10, rounds=2)
+    monkeypatch.undo()
+    dropped = [s for s in statements if s.startswith("DROP INDEX")]
+    measured = set(wc.loc[wc["index"].notna(), "index"])
+    assert {"insert", "update"} <= set(wc["op"]) and measured
+    assert len(dropped) == 2 * len(measured)

@@ -541,7 +541,8 @@ def write_cost(
     inside one transaction that is rolled back, first with every index, then with
     each explicit index dropped in turn (DROP INDEX inside the same rolled-back
     transaction, so the copy is unchanged between variants). Variants run
-    interleaved for `rounds` rounds. Commit time is excluded.
+    interleaved for `rounds` rounds (one DROP per variant and round, the inserts rolled
+    back to a savepoint before the updates). Commit time is excluded.
 
     Columns: table, index (None = the baseline with every index), op (insert /
     update), us_per_write (median µs), cost_us (baseline minus without-this-index),
@@ -591,23 +592,32 @@ def _write_cost(conn, tables, writes, rounds, seed) -> pd.DataFrame:
             continue
         variants: list[str | None] = [None] + [ix.name for ix in explicit]
         samples: dict[tuple[str | None, str], list[np.ndarray]] = {}
+        ops = [
+            (op, sql, rows)
+            for op, sql, rows in (("insert", ins, ins_rows), ("update", upd, upd_rows))
+            if sql
+        ]
         for _ in range(rounds):
             for v in variants:
-                for op, sql, rows in (("insert", ins, ins_rows), ("update", upd, upd_rows)):
-                    if sql is None:
-                        continue
-                    conn.execute("BEGIN")
-                    try:
-                        if v is not None:
-                            conn.execute(f"DROP INDEX {quote_ident(v)}")
-                        ns = _time_writes(conn, sql, rows)
-                    except sqlite3.Error as exc:
-                        conn.execute("ROLLBACK")
-                        raise PerflabError(
-                            f"write cost on {t.name!r}: {op} failed: {exc}"
-                        ) from None
+                # one DROP per variant and round (dropping a big index and rolling it back
+                # cost more than the writes); each op's writes undone before the next
+                conn.execute("BEGIN")
+                try:
+                    if v is not None:
+                        conn.execute(f"DROP INDEX {quote_ident(v)}")
+                    for op, sql, rows in ops:
+                        conn.execute("SAVEPOINT op")
+                        try:
+                            samples.setdefault((v, op), []).append(_time_writes(conn, sql, rows))
+                        except sqlite3.Error as exc:
+                            raise PerflabError(
+                                f"write cost on {t.name!r}: {op} failed: {exc}"
+                            ) from None
+                        finally:
+                            conn.execute("ROLLBACK TO op")
+                            conn.execute("RELEASE op")
+                finally:
                     conn.execute("ROLLBACK")
-                    samples.setdefault((v, op), []).append(ns)
         note_auto = (
             f"automatic index(es) {', '.join(auto)} cannot be dropped: their cost is in "
             "every variant"

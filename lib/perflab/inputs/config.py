@@ -107,6 +107,8 @@ PROFILES: dict[str, Profile] = {
         throughput=ThroughputSettings(
             write_ops=500, write_seconds=0.4, reader_seconds=0.1, driver_seconds=0.05
         ),
+        # 03's comparisons: 1 s each (a 7 ms query pair gets 4 x 17, not 4 x 25)
+        indexes=IndexSettings(ab_seconds=1.0),
         # 1/128 .. 1 (16 .. 2k sessions): ScaleSettings' default
     ),
     "full": Profile(
