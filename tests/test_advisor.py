@@ -215,6 +215,8 @@ def test_before_after_times_only_the_queries_whose_plan_changes(db, monkeypatch)
     same = rows.loc["by_amt"]
     assert same["verdict"] == "same plan" and same["plan_before"] == same["plan_after"]
     assert all(pd.isna(same[k]) for k in ("p50_before_ms", "p50_after_ms", "ratio", "ci_lo"))
+    counts = {r["query"]: r["executions"] for r in advisor.frame_records(ba)}
+    assert counts == {"by_cust": 30, "by_amt": None} and type(counts["by_cust"]) is int
 
 
 def test_a_comparison_cut_by_the_time_budget_says_so(db):

@@ -522,7 +522,10 @@ def before_after(trial: Trial, ddl: Sequence[str]) -> tuple[pd.DataFrame, Path]:
         finally:
             a.close()
             b.close()
-    return pd.DataFrame(rows), after_path
+    frame = pd.DataFrame(rows)
+    if "executions" in frame:  # whole numbers beside the same-plan rows' None
+        frame["executions"] = frame["executions"].astype("Int64")
+    return frame, after_path
 
 
 def schema_sql(path: str | Path) -> str:
