@@ -110,6 +110,7 @@ def run(profile: str, lib: Path, stages_: list[str], cprof: int = 0) -> dict:
         for c in adv.get("candidates", [])
     ]
     out["recommended"] = adv.get("recommended", [])
+    out["expert"] = adv.get("expert", "")  # the tool, or why it failed (a missing candidate)
     out["before_after"] = {
         r["query"]: [r["verdict"], r["ratio"], [r["ci_lo"], r["ci_hi"]]]
         for r in adv.get("before_after", [])
@@ -158,6 +159,7 @@ def compare(a: dict, b: dict) -> int:
             f"  {r['query']}, {r['diagnostic']}: {r['timing']} {r['ratio_ci']} -> "
             f"{o.get('timing')} {o.get('ratio_ci')}{mark}"
         )
+    print(f"\nexpert: {a.get('expert', '?')}\n     -> {b.get('expert', '?')}")
     print("\ncandidates (recommended old -> new; verdict per changed query)")
     cb = {c["ddl"]: c for c in b["candidates"]}
     for c in a["candidates"]:

@@ -117,6 +117,12 @@ PROFILES: dict[str, Profile] = {
         iterations=2000,
         warmup=200,
         max_seconds=60.0,
+        # Comparisons at full: namespace_prefix costs 0.2-0.5 s an execution and varies
+        # with its prefix; at the floor (4 x 5) a 0.63x index gain came out inconclusive on
+        # a busy machine (bench_ab.py), so 03 allows 10 s (it took 58-327 s at 4 x 25) and
+        # 01's rewrites 6 s.
+        plans=PlanSettings(ab_seconds=6.0),
+        indexes=IndexSettings(ab_seconds=10.0),
         throughput=ThroughputSettings(
             write_ops=5000,
             write_seconds=3.0,
