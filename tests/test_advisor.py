@@ -164,9 +164,9 @@ def test_the_trial_measures_as_its_settings_and_seed_say(db, monkeypatch):
     timed, compared, written = [], [], []
     real_time, real_writes = interleave.Side.time, advisor._write_statements
 
-    def time(side, n):
+    def time(side, n, start=0, max_seconds=None):
         timed.append(n)
-        return real_time(side, n)
+        return real_time(side, n, start, max_seconds)
 
     def write_statements(conn, table, schema, n, seed):
         written.append((n, seed))
@@ -215,3 +215,70 @@ def test_before_after_times_only_the_queries_whose_plan_changes(db, monkeypatch)
     same = rows.loc["by_amt"]
     assert same["verdict"] == "same plan" and same["plan_before"] == same["plan_after"]
     assert all(pd.isna(same[k]) for k in ("p50_before_ms", "p50_after_ms", "ratio", "ci_lo"))
+    counts = {r["query"]: r["executions"] for r in advisor.frame_records(ba)}
+    assert counts == {"by_cust": 30, "by_amt": None} and type(counts["by_cust"]) is int
+
+
+def test_a_comparison_cut_by_the_time_budget_says_so(db):
+    """`ab_seconds` reaches every comparison: past it the executions are cut (never below
+    the floor), and the candidate's verdicts, its why and the before/after say so, in the
+    shape summary.json's schema describes."""
+    import json
+
+    import jsonschema
+    from perflab import paths
+    from perflab.results import to_jsonable
+
+    wl = Workload("w", (QuerySpec("by_cust", "SELECT * FROM o WHERE cust = ?"),))
+    params = {"by_cust": [(i,) for i in range(40)]}
+    cand = {"action": "create", "table": "o", "source": "t", "ddl": "CREATE INDEX c ON o(cust)"}
+    tight = IndexSettings(rounds=2, executions=50, write_ops=10, ab_seconds=1e-6)
+    trial = advisor.Trial(db, wl, params, tight)
+    ev = advisor.evaluate(trial, [cand])
+    v = ev.loc[0, "verdicts"]["by_cust"]
+    assert v["budget_cut"] and v["executions"] == 2 * interleave.MIN_EXECUTIONS
+    assert "time budget: by_cust 10 executions per side" in ev.loc[0, "why"]
+    ba, after = advisor.before_after(trial, [cand["ddl"]])
+    after.unlink()
+    assert ba.loc[0, "budget_cut"] and ba.loc[0, "executions"] == 10
+    roomy = advisor.Trial(db, wl, params, IndexSettings(rounds=2, executions=50, write_ops=10))
+    v = advisor.evaluate(roomy, [cand]).loc[0, "verdicts"]["by_cust"]
+    assert not v["budget_cut"] and v["executions"] == 100
+    rec = advisor.advice_records(ev, advisor.choose(ev), ba)
+    schema = json.loads(paths.SUMMARY_SCHEMA.read_text())
+    jsonschema.validate(to_jsonable(rec), schema["properties"]["advice"])
+
+
+def test_a_trial_with_copies_measures_on_them_and_copies_nothing_more(db, tmp_path, monkeypatch):
+    """03 makes two copies once (at full one took ~10 s, and 03 made six): the expert reads
+    B, each candidate is tried on B and rolled back, the before/after leaves A as it was
+    and gives the advice to B, whose path it returns."""
+    from perflab.sqlite.engine import copy_database
+
+    def sha(p):
+        return hashlib.sha256(Path(p).read_bytes()).hexdigest()
+
+    pa, pb = copy_database(db, tmp_path / "a.db"), copy_database(db, tmp_path / "b.db")
+    a0, b0 = sha(pa), sha(pb)
+
+    def copied(*args, **kwargs):
+        raise AssertionError("copied the database again")
+
+    monkeypatch.setattr(advisor, "working_copy", copied)
+    monkeypatch.setattr(advisor, "copy_database", copied)
+    wl = Workload("w", (QuerySpec("by_cust", "SELECT * FROM o WHERE cust = ?"),))
+    params = {"by_cust": [(i,) for i in range(20)]}
+    conn = sqlite3.connect(db)
+    cands, tool, _ = advisor.candidates(conn, db, wl, params, scratch=pb)
+    conn.close()
+    assert any(c["source"] == "expert" for c in cands), tool
+    assert sha(pb) == b0  # the expert only read it
+    settings = IndexSettings(rounds=2, executions=10, write_ops=10)
+    trial = advisor.Trial(db, wl, params, settings, copies=(pa, pb))
+    ev = advisor.evaluate(trial, cands)
+    assert ev["recommended"].any()
+    ba, after = advisor.before_after(trial, list(advisor.choose(ev)["ddl"]))
+    assert after == pb and sha(pa) == a0 and ba.loc[0, "verdict"] == "improvement"
+    with sqlite3.connect(pb) as b:
+        advised = "SELECT count(*) FROM sqlite_schema WHERE sql LIKE '%(cust)%'"
+        assert b.execute(advised).fetchone()[0] == 1

@@ -2,8 +2,15 @@ import sqlite3
 
 import numpy as np
 import pytest
-from perflab.analysis.diagnostics import diagnose_query
+from perflab.analysis.diagnostics import (
+    diagnose,
+    diagnose_query,
+    from_records,
+    inputs_key,
+    records,
+)
 from perflab.errors import PerflabError
+from perflab.inputs.workload import QuerySpec, Workload
 from perflab.measure import interleave
 from perflab.measure.timing import Samples
 
@@ -234,3 +241,57 @@ def test_one_fix_proposed_twice_by_a_rule_is_one_row_whose_reason_names_the_fix(
     assert rows[0]["reason"].endswith(
         "few distinct leading values); fix: an index led by the constrained column"
     )
+
+
+def test_a_rewrites_time_budget_cuts_its_executions_and_the_row_says_so(conn, monkeypatch):
+    """40 executions asked (4 rounds of 10); 1.3 ms a pair in a 10 ms budget leaves the
+    floor, 4 rounds of `MIN_EXECUTIONS`, and a 3x faster rewrite is still called faster."""
+    fake_timing(monkeypatch, 1.0, 0.3, noise=0.05)
+    asked = rewrites(conn)
+    assert asked and all(r["executions"] == 40 and r["budget_cut"] is False for r in asked)
+    cut = rewrites(conn, seconds=0.01)
+    assert cut and all(r["executions"] == 4 * interleave.MIN_EXECUTIONS for r in cut)
+    assert all(r["budget_cut"] and r["timing"] == "faster" for r in cut)
+
+
+def test_diagnoses_read_back_from_their_records_are_the_same(conn):
+    frame = diagnose(conn, Workload("w", (QuerySpec("q", LIKE_SQL),)), {"q": LIKE_PARAMS})
+    back = from_records(records(frame))
+    assert len(back) == len(frame) > 0 and records(back) == records(frame)
+    assert back["recommended"].dtype == bool and back["confirmed"].dtype == bool
+    # a count stays a whole number beside the rows without one (an index fix's None)
+    counts = [r["executions"] for r in records(back)]
+    assert None in counts and {type(n) for n in counts if n is not None} == {int}
+
+
+def test_the_inputs_key_changes_with_each_thing_the_diagnoses_depend_on():
+    wl = Workload("w", (QuerySpec("a", "SELECT * FROM m WHERE n = ?"),))
+    other = Workload("w", (QuerySpec("a", "SELECT * FROM m WHERE x = ?"),))
+    key = inputs_key("db", wl, {"a": [(1,), (2,)]})
+    assert key == inputs_key("db", wl, {"a": [(1,), (2,)]})
+    keys = {
+        key,
+        inputs_key("db2", wl, {"a": [(1,), (2,)]}),
+        inputs_key("db", other, {"a": [(1,), (2,)]}),
+        inputs_key("db", wl, {"a": [(1,), (3,)]}),
+        inputs_key("db", wl, {"a": [(1,)]}),
+        inputs_key("db", wl, {"a": [(1,), (2,)]}, min_effect=0.1),
+    }
+    assert len(keys) == 6
+
+
+def test_each_distinct_parameter_set_is_checked_for_equivalence_once(conn, monkeypatch):
+    """The sample repeats a query's one parameter set (or its empty one) as often as it is
+    drawn: the same rows again, so the rewrite's rows are compared once per distinct set."""
+    from perflab.analysis import diagnostics
+
+    fake_timing(monkeypatch, 1.0, 0.5)
+    checked = []
+    real = diagnostics._rows
+    monkeypatch.setattr(
+        diagnostics, "_rows", lambda c, sql, p: checked.append(p) or real(c, sql, p)
+    )
+    rows = diagnose_query(conn, "q", LIKE_SQL, LIKE_PARAMS * 10, executions=10)
+    assert [r["equivalent"] for r in by_rule(rows, "like_collation") if r["fix"]]
+    per_rewrite = len(checked) // len([r for r in rows if r["fix_kind"] == "rewrite"])
+    assert per_rewrite == 2 * len(LIKE_PARAMS)  # original and rewrite, per distinct set

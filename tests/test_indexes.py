@@ -121,3 +121,74 @@ def test_hypothetical_lists_what_it_could_not_create(tmp_path):
     assert by["f"]["type"] == "table" and "virtual" in by["f"]["reason"]
     # what it could create is there
     assert h.execute("SELECT name FROM sqlite_schema WHERE name = 'u_e'").fetchone()
+
+
+@pytest.mark.parametrize(
+    "ddl",
+    [
+        "CREATE TABLE w (id INTEGER PRIMARY KEY, a INT, s TEXT)",
+        "CREATE TABLE w (g TEXT, k INT, a INT, s TEXT, PRIMARY KEY (g, k)) WITHOUT ROWID",
+        "CREATE TABLE w (s TEXT COLLATE NOCASE PRIMARY KEY, a INT) WITHOUT ROWID",
+    ],
+)
+def test_the_write_cost_rows_are_the_ones_a_whole_table_read_picks(tmp_path, ddl):
+    """The rows copied for the write-cost statements are read by key (a full table's every
+    column was fetched to keep 100 rows): the same rows, in the same order, as picking
+    positions out of the whole table read in key order."""
+    from perflab.analysis import indexes
+    from perflab.sqlite.schema import introspect
+
+    c = sqlite3.connect(tmp_path / "w.db")
+    c.execute(ddl)
+    cols = [r[1] for r in c.execute("PRAGMA table_info(w)")]
+    vals = {"id": lambda i: i * 3, "g": lambda i: f"G{i % 7}", "k": lambda i: i, "a": int}
+    vals["s"] = lambda i: f"{'Ab'[i % 2]}{i:04d}"
+    c.executemany(
+        f"INSERT INTO w ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+        [tuple(vals[n](i) for n in cols) for i in range(1500)],
+    )
+    t = introspect(c).table("w")
+    key = "rowid" if not t.without_rowid else ", ".join(t.primary_key)
+    sel = ", ".join(x.name for x in t.insertable_columns)
+    picks = sorted({3, 0, 999, 1499, 1000, 42} | set(range(100, 1100, 7)))
+    whole = c.execute(f"SELECT {sel}, {key} FROM w ORDER BY {key}").fetchall()
+    assert indexes._rows_at(c, "w", sel, key, picks) == [whole[i] for i in picks]
+    c.close()
+
+
+def test_write_cost_in_place_leaves_the_copy_as_it_was(db, tmp_path):
+    """03 measures the write cost on its scratch copy, not on a copy of its own: every
+    write rolled back, and the journal mode put back (the advisor measures there next)."""
+    from perflab.sqlite.engine import copy_database
+
+    scratch = copy_database(db, tmp_path / "scratch.db")
+    with sqlite3.connect(scratch) as c:
+        before = list(c.iterdump())
+    wc = write_cost(scratch, writes=20, rounds=1, in_place=True)
+    assert not wc.empty and wc["us_per_write"].notna().any()
+    c = sqlite3.connect(scratch)
+    assert list(c.iterdump()) == before
+    assert c.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    c.close()
+
+
+def test_write_cost_drops_each_index_once_per_round(db, monkeypatch):
+    """Dropping an index and rolling the drop back cost more than the writes at full: one
+    DROP per variant and round serves both the inserts and the updates."""
+    from perflab.analysis import indexes
+
+    statements: list[str] = []
+    real = sqlite3.connect
+
+    def traced(*args, **kwargs):
+        c = real(*args, **kwargs)
+        c.set_trace_callback(statements.append)
+        return c
+
+    monkeypatch.setattr(indexes.sqlite3, "connect", traced)
+    wc = write_cost(db, tables=["t"], writes=10, rounds=2)
+    monkeypatch.undo()
+    dropped = [s for s in statements if s.startswith("DROP INDEX")]
+    measured = set(wc.loc[wc["index"].notna(), "index"])
+    assert {"insert", "update"} <= set(wc["op"]) and measured
+    assert len(dropped) == 2 * len(measured)

@@ -124,7 +124,7 @@ def test_records_round_trip_through_the_run_folder(ctx):
     assert by_k["plan_text"].startswith("QUERY PLAN") and by_k["latency_ms"]["p50"] > 0
     assert by_k["target_ms"] == 50.0
     assert "format_version" not in got["findings"]  # the envelope stays in results/
-    assert set(got["findings"]) == {"plan_findings", "diagnostics"}
+    assert set(got["findings"]) == {"plan_findings", "diagnostics", "diagnosed_on"}
 
 
 def test_every_record_round_trips(throughput_run):
@@ -306,3 +306,63 @@ def test_each_stage_hands_its_measuring_function_the_profiles_budget(small_ctx, 
     trial = got["advisor"][0][0]
     want = replace(prof.indexes, executions=11)
     assert (trial.settings, trial.seed, trial.db) == (want, seed, ctx.db_path)
+
+
+#: A query the diagnostics have something to say about: LIKE on a BINARY index (a rewrite
+#: timed against the original, and an index fix).
+PREFIX = QuerySpec(
+    "by_prefix", "SELECT v FROM items WHERE k LIKE ?", (ParamSpec("values", ["k1%", "k2%"]),)
+)
+
+
+def test_03_reuses_the_diagnoses_01_made_of_the_same_queries_and_parameters(ctx, monkeypatch):
+    """01 saves its diagnoses with the key of what they were drawn from (database, queries,
+    parameters); 03 in the same run folder hands the advisor those, without timing each
+    rewrite again, and diagnoses afresh when anything differs (here: fewer parameters)."""
+    from perflab.analysis import advisor, diagnostics
+
+    ctx = replace(ctx, workload=replace(WORKLOAD, queries=(*WORKLOAD.queries, PREFIX)))
+    first = stages.plans.run(ctx).findings
+    assert any(d["fix_kind"] == "rewrite" for d in first.diagnostics)
+    diagnosed, handed = [], []
+    real = diagnostics.diagnose
+    monkeypatch.setattr(
+        diagnostics, "diagnose", lambda *a, **k: diagnosed.append(k) or real(*a, **k)
+    )
+
+    def candidates(conn, db, wl, params, diag, health, **kwargs):
+        handed.append(diag)
+        raise _Measured
+
+    monkeypatch.setattr(advisor, "candidates", candidates)
+    with pytest.raises(_Measured):
+        stages.indexes.run(ctx)
+    assert diagnosed == [] and diagnostics.records(handed[0]) == list(first.diagnostics)
+    with pytest.raises(_Measured):
+        stages.indexes.run(ctx, sample=3)
+    prof = ctx.config.profile.indexes
+    assert diagnosed == [{"executions": prof.executions, "seconds": prof.ab_seconds}]
+
+
+def test_01_hands_the_profiles_time_budgets_to_its_quick_latency_and_rewrites(
+    small_ctx, monkeypatch
+):
+    from perflab.analysis import diagnostics, findings
+
+    got: dict = {}
+
+    def quick(*args, **kwargs):
+        got["quick"] = kwargs
+        return {}
+
+    def diagnose(*args, **kwargs):
+        got["diagnose"] = kwargs
+        raise _Measured
+
+    monkeypatch.setattr(findings, "quick_latency", quick)
+    monkeypatch.setattr(diagnostics, "diagnose", diagnose)
+    with pytest.raises(_Measured):
+        stages.plans.run(small_ctx, executions=12)
+    s = small_ctx.config.profile.plans
+    assert got["quick"] == {"max_seconds": s.latency_seconds}
+    assert got["diagnose"] == {"executions": 12, "seconds": s.ab_seconds}

@@ -24,8 +24,9 @@ import re
 import shutil
 import sqlite3
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -84,10 +85,12 @@ def _expert_binary() -> tuple[str | None, str]:
 _CREATE = re.compile(r"^CREATE INDEX .*?;", re.IGNORECASE)
 
 
-def expert_candidates(db: str | Path, queries: Mapping[str, str]) -> tuple[list[dict], str]:
+def expert_candidates(
+    db: str | Path, queries: Mapping[str, str], *, scratch: Path | None = None
+) -> tuple[list[dict], str]:
     """Index candidates SQLite's expert proposes per query. `queries`: name -> SQL with
     literal values. Returns (candidates [{ddl, table, queries}], tool used or why none).
-    Runs on a copy of the database."""
+    Runs on a copy of the database: `scratch`, a copy perflab already made, or a new one."""
     exe, why_not = _expert_binary()
     shell = shutil.which("sqlite3")
     if exe is None and shell is None:
@@ -108,7 +111,8 @@ def expert_candidates(db: str | Path, queries: Mapping[str, str]) -> tuple[list[
     # timed while they run (03 times its candidates after this). In sequence they took
     # ~0.18 s each, most of it the expert opening the database.
     workers = max(1, min(4, os.cpu_count() or 1))
-    with working_copy(db) as path, ThreadPoolExecutor(max_workers=workers) as pool:
+    copy = nullcontext(scratch) if scratch is not None else working_copy(db)
+    with copy as path, ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {name: pool.submit(ask, path, sql) for name, sql in queries.items()}
         try:
             results = {name: f.result() for name, f in futures.items()}
@@ -154,9 +158,22 @@ class Trial:
     params: Mapping[str, Sequence[tuple]]
     settings: IndexSettings = IndexSettings()
     seed: int = 0
+    # Two copies of `db` the stage made once (A stays as it is; B takes each change in a
+    # transaction rolled back, then the whole advice): at full a copy took ~10 s, and each
+    # function made its own. None: each function copies `db` itself.
+    copies: tuple[Path, Path] | None = None
 
     def query_params(self, name: str) -> Sequence[tuple]:
         return self.params.get(name) or [()]
+
+    @contextmanager
+    def pair(self) -> Iterator[tuple[Path, Path]]:
+        """(A, B): the trial's copies, or two made for this call and deleted after it."""
+        if self.copies is not None:
+            yield self.copies
+            return
+        with working_copy(self.db) as pa, working_copy(self.db) as pb:
+            yield pa, pb
 
     def ab(self, a: sqlite3.Connection, b: sqlite3.Connection, q: QuerySpec) -> AB:
         """Query `q` on A (before) and B (after), interleaved (`measure.interleave.ab`)."""
@@ -168,7 +185,14 @@ class Trial:
             executions=self.settings.executions,
             min_effect=self.settings.min_effect,
             boot=replace(COMPARE_BOOTSTRAP, seed=self.seed),
+            seconds=self.settings.ab_seconds,
         )
+
+
+def timed(c: AB) -> dict:
+    """How much a comparison timed: executions per side, and whether the comparison's time
+    budget cut them (its interval is then as wide as that many executions leave it)."""
+    return {"executions": c.n, "budget_cut": c.cut}
 
 
 def _stat1(conn) -> bool:
@@ -182,7 +206,7 @@ def evaluate(trial: Trial, candidates: Sequence[dict]) -> pd.DataFrame:
     """Measure every candidate ({action, ddl, table, source}) on copies of the trial's
     database. Columns: ADVICE_COLUMNS."""
     out = []
-    with working_copy(trial.db) as pa, working_copy(trial.db) as pb:
+    with trial.pair() as (pa, pb):
         a = sqlite3.connect(pa, isolation_level=None)
         b = sqlite3.connect(pb, isolation_level=None)
         try:
@@ -281,6 +305,7 @@ def _evaluate_one(a, b, schema, analyzed, sizes, trial: Trial, base_plans, cand)
                 "ci99": list(c.ratio_ci),
                 "p50_before_ms": c.p50_before_ms,
                 "p50_after_ms": c.p50_after_ms,
+                **timed(c),
             }
             ratios.append(c.ratio)
             gain += c.p50_before_ms - c.p50_after_ms
@@ -329,6 +354,9 @@ def _evaluate_one(a, b, schema, analyzed, sizes, trial: Trial, base_plans, cand)
                     else "space"
                 )
             )
+    cut = [f"{k} {v['executions']}" for k, v in row["verdicts"].items() if v["budget_cut"]]
+    if cut:  # fewer executions than the profile's: the intervals are wider for it
+        row["why"] += f"; timed within the time budget: {', '.join(cut)} executions per side"
     if write_skip:  # said, not silently left as NaN
         row["why"] += f"; {write_skip}"
     return row
@@ -356,6 +384,8 @@ def candidates(
     params: Mapping[str, Sequence[tuple]],
     diagnostics: pd.DataFrame | None = None,
     health: pd.DataFrame | None = None,
+    *,
+    scratch: Path | None = None,
 ) -> tuple[list[dict], str, list[dict]]:
     """All candidates (deduplicated by DDL), a note on the expert tool used, and what was
     skipped ({what, reason}): a query the expert could not be given is listed, not lost."""
@@ -368,7 +398,7 @@ def candidates(
             )
         except PerflabError as exc:
             skipped.append({"what": f"expert on query {q.name}", "reason": str(exc)})
-    exp_c, tool = expert_candidates(db, inline)
+    exp_c, tool = expert_candidates(db, inline, scratch=scratch)
     out: dict[str, dict] = {}
     for c in exp_c:
         out.setdefault(
@@ -429,6 +459,8 @@ SAME_PLAN = {
     "ci_lo": None,
     "ci_hi": None,
     "verdict": "same plan",
+    "executions": None,
+    "budget_cut": None,
 }
 
 
@@ -443,13 +475,13 @@ def before_after(trial: Trial, ddl: Sequence[str]) -> tuple[pd.DataFrame, Path]:
     executions), and it called 7 µs lookups 8% "faster". Its row says "same plan" and
     carries no timing, as `evaluate` already does for each candidate.
 
-    Returns (frame, path of a temp copy holding the advised schema; the caller
-    deletes it). Columns: query, p50_before_ms, p50_after_ms, ratio, ci_lo, ci_hi
-    (99% bootstrap CI of the ratio of medians after/before; None for a same plan),
-    verdict (improvement | regression | unchanged | inconclusive | same plan),
-    plan_before, plan_after.
+    Returns (frame, path of a temp copy holding the advised schema: a new one the caller
+    deletes, or the trial's copy B, which takes the advice for good). Columns: query,
+    p50_before_ms, p50_after_ms, ratio, ci_lo, ci_hi (99% bootstrap CI of the ratio of
+    medians after/before; None for a same plan), verdict (improvement | regression |
+    unchanged | inconclusive | same plan), executions, budget_cut, plan_before, plan_after.
     """
-    after_path = copy_database(trial.db)
+    after_path = copy_database(trial.db) if trial.copies is None else trial.copies[1]
     b = sqlite3.connect(after_path, isolation_level=None)
     try:
         for d in ddl:
@@ -460,7 +492,8 @@ def before_after(trial: Trial, ddl: Sequence[str]) -> tuple[pd.DataFrame, Path]:
         b.close()
         raise PerflabError(f"advised schema: cannot apply {d!r}: {exc}") from None
     rows = []
-    with working_copy(trial.db) as pa:
+    before = working_copy(trial.db) if trial.copies is None else nullcontext(trial.copies[0])
+    with before as pa:
         a = sqlite3.connect(pa, isolation_level=None)
         try:
             for q in trial.workload.queries:
@@ -482,13 +515,17 @@ def before_after(trial: Trial, ddl: Sequence[str]) -> tuple[pd.DataFrame, Path]:
                         "ci_lo": c.ratio_ci[0],
                         "ci_hi": c.ratio_ci[1],
                         "verdict": c.verdict,
+                        **timed(c),
                         **plans,
                     }
                 )
         finally:
             a.close()
             b.close()
-    return pd.DataFrame(rows), after_path
+    frame = pd.DataFrame(rows)
+    if "executions" in frame:  # whole numbers beside the same-plan rows' None
+        frame["executions"] = frame["executions"].astype("Int64")
+    return frame, after_path
 
 
 def schema_sql(path: str | Path) -> str:

@@ -62,6 +62,8 @@ DIAGNOSTIC_COLUMNS = {
     "speedup": "p50_before / p50_after",
     "ratio_ci": "rewrites: 99% bootstrap interval of p50_after / p50_before (interleaved)",
     "timing": "rewrites: faster | not faster | inconclusive, by the interval and min_effect",
+    "executions": "rewrites: executions timed per side (over ROUNDS interleaved rounds)",
+    "budget_cut": "rewrites: the comparison's time budget timed fewer executions than asked",
     "recommended": "rewrite confirmed, equivalent, and its whole interval past the minimum effect",
 }
 
@@ -98,6 +100,7 @@ class _Ctx:
     executions: int
     hypo: sqlite3.Connection | None = None
     min_effect: float = MIN_EFFECT
+    seconds: float | None = None  # time budget of each rewrite's comparison
     out: list[dict] = field(default_factory=list)
     seen: set = field(default_factory=set)
 
@@ -190,7 +193,9 @@ def _equivalent(ctx: _Ctx, sql: str, fn, limit: int = 20) -> str:
         c = _bare(o.this)
         keys.append(c.name.lower() if c is not None else None)
     verdict = "yes"
-    for p in ctx.params[:limit]:
+    # a parameter set repeated gives the same rows again (a query without parameters has
+    # one, repeated as often as the sample): each distinct set is compared once
+    for p in dict.fromkeys(ctx.params[:limit]):
         try:
             a, names = _rows(ctx.conn, ctx.model.sql, p)
             b, _ = _rows(ctx.conn, sql, fn(p))
@@ -268,8 +273,11 @@ def _try_rewrite(ctx: _Ctx, site: _Site, tree: exp.Expression, extra: dict, expe
         rounds=ROUNDS,
         executions=n,
         min_effect=ctx.min_effect,
+        seconds=ctx.seconds,
     )
     row.update(
+        executions=t.n,
+        budget_cut=t.cut,
         p50_before_ms=t.p50_before_ms,
         p50_after_ms=t.p50_after_ms,
         speedup=t.p50_before_ms / t.p50_after_ms if t.p50_after_ms > 0 else np.nan,
@@ -337,6 +345,8 @@ def _row(ctx: _Ctx, site: _Site, kind: str, fix: str | None) -> dict:
         "speedup": np.nan,
         "ratio_ci": None,
         "timing": None,
+        "executions": None,
+        "budget_cut": None,
         "recommended": False,
     }
 
@@ -988,13 +998,15 @@ def diagnose_query(
     executions: int = 50,
     hypo: sqlite3.Connection | None = None,
     min_effect: float = MIN_EFFECT,
+    seconds: float | None = None,
 ) -> list[dict]:
-    """Diagnostics of one query (dicts with DIAGNOSTIC_COLUMNS keys)."""
+    """Diagnostics of one query (dicts with DIAGNOSTIC_COLUMNS keys); `seconds`: the time
+    budget of each rewrite's comparison (`measure.interleave.ab`), None for none."""
     schema = schema or introspect(conn)
     params = list(params) or [()]
     model = parse_query(sql, name)
     nodes = explain(conn, sql, params[0])
-    ctx = _Ctx(conn, schema, name, model, params, nodes, executions, hypo, min_effect)
+    ctx = _Ctx(conn, schema, name, model, params, nodes, executions, hypo, min_effect, seconds)
     if model.select is None:
         return [
             _not_analysed(ctx, "not a plain SELECT: the diagnostics read SELECT statements only")
@@ -1048,6 +1060,7 @@ def diagnose(
     *,
     executions: int = 50,
     min_effect: float = MIN_EFFECT,
+    seconds: float | None = None,
 ) -> pd.DataFrame:
     """Every workload query diagnosed (columns: DIAGNOSTIC_COLUMNS); schema objects the
     hypothetical database could not hold come first, as not_analysed rows."""
@@ -1066,12 +1079,43 @@ def diagnose(
                     executions=executions,
                     hypo=hypo,
                     min_effect=min_effect,
+                    seconds=seconds,
                 )
             )
     finally:
         hypo.close()
-    return pd.DataFrame(out, columns=list(DIAGNOSTIC_COLUMNS))
+    return _typed(pd.DataFrame(out, columns=list(DIAGNOSTIC_COLUMNS)))
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Counts stay whole numbers beside the rows without them (not 40.0 and NaN)."""
+    frame["executions"] = frame["executions"].astype("Int64")
+    return frame
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return frame_records(frame)
+
+
+def from_records(recs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """`diagnose`'s frame back from its saved records (`records`)."""
+    return _typed(pd.DataFrame([dict(r) for r in recs], columns=list(DIAGNOSTIC_COLUMNS)))
+
+
+def inputs_key(
+    database: str,
+    workload,
+    params: Mapping[str, Sequence[tuple]],
+    *,
+    min_effect: float = MIN_EFFECT,
+) -> str:
+    """A hash of what `diagnose` concludes from: the database (its content key), each
+    query's name and SQL, every parameter tuple it is given, and the minimum effect. The
+    same key, the same diagnoses: the executions and time budget only set how precisely a
+    rewrite is timed, so notebook 03 reuses notebook 01's diagnoses when the keys match."""
+    what = (
+        database,
+        [(q.name, q.sql, [tuple(p) for p in params.get(q.name) or [()]]) for q in workload.queries],
+        float(min_effect),
+    )
+    return hashlib.sha256(repr(what).encode()).hexdigest()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -434,8 +435,7 @@ def _write_statements(
     picks = sorted(set(rng.integers(0, total, size=n).tolist()))
     key = "rowid" if not t.without_rowid else ", ".join(quote_ident(c) for c in t.primary_key)
     sel = ", ".join(quote_ident(c.name) for c in cols)
-    src = conn.execute(f"SELECT {sel}, {key} FROM {q} ORDER BY {key}").fetchall()
-    base = [src[i] for i in picks]
+    base = _rows_at(conn, q, sel, key, picks)
     while len(base) < n:
         base = base + base
     base = base[:n]
@@ -493,6 +493,26 @@ def _write_statements(
     return ins, ins_rows, upd, upd_rows
 
 
+def _rows_at(conn: sqlite3.Connection, q: str, sel: str, key: str, picks: Sequence[int]):
+    """The rows (`sel`, then the key) at positions `picks` (sorted, distinct) in key order.
+
+    Only the key is read for every row (a 2M-row table's every column, fetched to keep
+    100 rows, cost seconds and a gigabyte); the picked rows are then read by key."""
+    keys = conn.execute(f"SELECT {key} FROM {q} ORDER BY {key}").fetchall()
+    want = [keys[i] for i in picks]
+    out = []
+    width = len(want[0]) if want else 1
+    step = max(1, 900 // width)  # bound variables per statement
+    for i in range(0, len(want), step):
+        chunk = want[i : i + step]
+        marks = ", ".join("(" + ", ".join("?" * width) + ")" for _ in chunk)
+        out += conn.execute(
+            f"SELECT {sel}, {key} FROM {q} WHERE ({key}) IN (VALUES {marks}) ORDER BY {key}",
+            [v for k in chunk for v in k],
+        ).fetchall()
+    return out
+
+
 def _time_writes(conn: sqlite3.Connection, sql: str, rows: Sequence[tuple]) -> np.ndarray:
     clock = time.perf_counter_ns
     ex = conn.execute
@@ -511,28 +531,34 @@ def write_cost(
     writes: int = 200,
     rounds: int = 3,
     seed: int = 0,
+    in_place: bool = False,
 ) -> pd.DataFrame:
-    """Per-index cost of INSERT and UPDATE, measured on a copy.
+    """Per-index cost of INSERT and UPDATE, measured on a copy (`in_place`: `db` is a copy
+    perflab made, measured as it is and left as it was, journal mode included).
 
     For each table: `writes` inserts (existing rows' values, fresh keys) and
     updates (indexed columns set to another row's values), each timed alone
     inside one transaction that is rolled back, first with every index, then with
     each explicit index dropped in turn (DROP INDEX inside the same rolled-back
     transaction, so the copy is unchanged between variants). Variants run
-    interleaved for `rounds` rounds. Commit time is excluded.
+    interleaved for `rounds` rounds (one DROP per variant and round, the inserts rolled
+    back to a savepoint before the updates). Commit time is excluded.
 
     Columns: table, index (None = the baseline with every index), op (insert /
     update), us_per_write (median µs), cost_us (baseline minus without-this-index),
     cost_pct (of the baseline), cost_lo / cost_hi (95% bootstrap CI of cost_us),
     note (e.g. automatic indexes that cannot be dropped).
     """
-    with engine.working_copy(db) as path:
+    with nullcontext(db) if in_place else engine.working_copy(db) as path:
         conn = sqlite3.connect(path, isolation_level=None)
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         try:
             return _write_cost(conn, tables, writes, rounds, seed)
         finally:
+            if in_place:  # every write was rolled back; the journal mode goes back too
+                conn.execute(f"PRAGMA journal_mode={mode}")
             conn.close()
 
 
@@ -566,23 +592,32 @@ def _write_cost(conn, tables, writes, rounds, seed) -> pd.DataFrame:
             continue
         variants: list[str | None] = [None] + [ix.name for ix in explicit]
         samples: dict[tuple[str | None, str], list[np.ndarray]] = {}
+        ops = [
+            (op, sql, rows)
+            for op, sql, rows in (("insert", ins, ins_rows), ("update", upd, upd_rows))
+            if sql
+        ]
         for _ in range(rounds):
             for v in variants:
-                for op, sql, rows in (("insert", ins, ins_rows), ("update", upd, upd_rows)):
-                    if sql is None:
-                        continue
-                    conn.execute("BEGIN")
-                    try:
-                        if v is not None:
-                            conn.execute(f"DROP INDEX {quote_ident(v)}")
-                        ns = _time_writes(conn, sql, rows)
-                    except sqlite3.Error as exc:
-                        conn.execute("ROLLBACK")
-                        raise PerflabError(
-                            f"write cost on {t.name!r}: {op} failed: {exc}"
-                        ) from None
+                # one DROP per variant and round (dropping a big index and rolling it back
+                # cost more than the writes); each op's writes undone before the next
+                conn.execute("BEGIN")
+                try:
+                    if v is not None:
+                        conn.execute(f"DROP INDEX {quote_ident(v)}")
+                    for op, sql, rows in ops:
+                        conn.execute("SAVEPOINT op")
+                        try:
+                            samples.setdefault((v, op), []).append(_time_writes(conn, sql, rows))
+                        except sqlite3.Error as exc:
+                            raise PerflabError(
+                                f"write cost on {t.name!r}: {op} failed: {exc}"
+                            ) from None
+                        finally:
+                            conn.execute("ROLLBACK TO op")
+                            conn.execute("RELEASE op")
+                finally:
                     conn.execute("ROLLBACK")
-                    samples.setdefault((v, op), []).append(ns)
         note_auto = (
             f"automatic index(es) {', '.join(auto)} cannot be dropped: their cost is in "
             "every variant"

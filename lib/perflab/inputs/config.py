@@ -12,10 +12,14 @@ from perflab.errors import PerflabError
 @dataclass(frozen=True)
 class PlanSettings:
     """Notebook 01: how many parameter sets the findings' quick latency and the
-    diagnostics draw, and how often each rewrite is executed."""
+    diagnostics draw, how often each rewrite is executed, and the time budgets that keep a
+    slow query from multiplying them (a budget cuts counts, never below each function's
+    floor, and the records say when it did)."""
 
     sample: int = 30
-    executions: int = 30
+    executions: int = 30  # executions of each side of a rewrite's comparison, over 4 rounds
+    latency_seconds: float = 1.0  # time cap of the findings' quick latency, per query
+    ab_seconds: float = 2.0  # time budget of each rewrite's comparison (measure.interleave)
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class IndexSettings:
     write_rounds: int = 3  # interleaved rounds of write-cost variants
     rounds: int = 4  # ABAB rounds when timing a candidate or the before/after comparison
     executions: int = 25  # executions per query per round
+    ab_seconds: float = 2.0  # time budget per comparison: fewer executions (>= 5) past it
     min_effect: float = 0.05  # smallest change called an improvement or a regression
     drop_unused: bool = False  # also advise dropping indexes this workload merely doesn't use
 
@@ -102,6 +107,8 @@ PROFILES: dict[str, Profile] = {
         throughput=ThroughputSettings(
             write_ops=500, write_seconds=0.4, reader_seconds=0.1, driver_seconds=0.05
         ),
+        # 03's comparisons: 1 s each (a 7 ms query pair gets 4 x 17, not 4 x 25)
+        indexes=IndexSettings(ab_seconds=1.0),
         # 1/128 .. 1 (16 .. 2k sessions): ScaleSettings' default
     ),
     "full": Profile(
@@ -110,6 +117,12 @@ PROFILES: dict[str, Profile] = {
         iterations=2000,
         warmup=200,
         max_seconds=60.0,
+        # Comparisons at full: namespace_prefix costs 0.2-0.5 s an execution and varies
+        # with its prefix; at the floor (4 x 5) a 0.63x index gain came out inconclusive on
+        # a busy machine (bench_ab.py), so 03 allows 10 s (it took 58-327 s at 4 x 25) and
+        # 01's rewrites 6 s.
+        plans=PlanSettings(ab_seconds=6.0),
+        indexes=IndexSettings(ab_seconds=10.0),
         throughput=ThroughputSettings(
             write_ops=5000,
             write_seconds=3.0,

@@ -241,15 +241,23 @@ def _measure(
     executions: int,
     min_effect: float,
     equivalent: str | None,
+    seconds: float | None = None,
 ) -> Experiment:
     timing = interleave.ab(
-        before, after, rounds=rounds, executions=executions, min_effect=min_effect
+        before,
+        after,
+        rounds=rounds,
+        executions=executions,
+        min_effect=min_effect,
+        seconds=seconds,
     )
     plan_before = explain(before.conn, before.sql, before.params)
     plan_after = explain(after.conn, after.sql, after.params)
     verdict = diagnostics.timing_verdict(timing.ratio_ci, min_effect)
-    reason = f"{rounds} interleaved rounds × {executions} executions, minimum effect "
-    reason += f"{min_effect:.0%}"
+    reason = f"{rounds} interleaved rounds × {timing.executions} executions"
+    if timing.cut:
+        reason += f" (of {executions} asked: the {seconds:g} s budget)"
+    reason += f", minimum effect {min_effect:.0%}"
     if same_work(plan_before, plan_after):
         verdict = "inconclusive"
         reason = (
@@ -283,10 +291,12 @@ def try_index(
     rounds: int = 6,
     executions: int = 40,
     min_effect: float = 0.05,
+    seconds: float | None = None,
 ) -> Experiment:
     """``ddl`` (e.g. a CREATE INDEX) applied to a copy of the database, the query measured
     on the original schema and on the changed one (two copies, so both sides read files
-    alike), plans and work side by side. The copies are deleted afterwards."""
+    alike), plans and work side by side. The copies are deleted afterwards. ``seconds``: a
+    time budget that cuts the executions per round (`measure.interleave.ab`)."""
     rows = param_rows(params)
     src = _source(target)
     with working_copy(src, name="before.db") as pa, working_copy(src, name="after.db") as pb:
@@ -307,6 +317,7 @@ def try_index(
                 executions=executions,
                 min_effect=min_effect,
                 equivalent=None,
+                seconds=seconds,
             )
         finally:
             a.close()
@@ -346,10 +357,11 @@ def try_rewrite(
     rounds: int = 6,
     executions: int = 40,
     min_effect: float = 0.05,
+    seconds: float | None = None,
 ) -> Experiment:
     """The query and its rewrite on the same read-only database, interleaved, with their
     results compared for every parameter set given (``rewritten_params``: the rewrite's
-    own, paired in order, when it takes other parameters)."""
+    own, paired in order, when it takes other parameters). ``seconds`` as in `try_index`."""
     rows = param_rows(params)
     rows_b = None if rewritten_params is None else param_rows(rewritten_params)
     if rows_b is not None and len(rows_b) != len(rows):
@@ -368,6 +380,7 @@ def try_rewrite(
                 executions=executions,
                 min_effect=min_effect,
                 equivalent=eq,
+                seconds=seconds,
             )
         except sqlite3.Error as exc:
             raise PerflabError(f"try_rewrite: {exc}") from None

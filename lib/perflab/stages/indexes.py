@@ -10,6 +10,8 @@ from perflab.analysis import advisor, diagnostics, indexes
 from perflab.inputs import config
 from perflab.measure.latency import sample_params
 from perflab.sqlite import plans
+from perflab.sqlite.engine import working_copy
+from perflab.stages.plans import FindingsRecord
 from perflab.stages.records import Record, StageContext, part, shown
 
 
@@ -55,26 +57,30 @@ def run(ctx: StageContext, **overrides: object) -> IndexesRecord:
     both the index write cost and each advisor candidate's."""
     s = config.settings(ctx.config.profile, "indexes", **overrides)
     wl, seed, db = ctx.workload, ctx.build.seed, ctx.db_path
-    conn = ctx.connect()
-    try:
-        params = sample_params(conn, wl, s.sample, seed)
-        query_plans = plans.workload_plans(conn, wl, params)
-        inv = indexes.inventory(conn, query_plans)
-        matrix = indexes.usage_matrix(conn, query_plans)
-        health = indexes.health(conn, query_plans)
-        wc = indexes.write_cost(db, writes=s.write_ops, rounds=s.write_rounds, seed=seed)
-        diag = diagnostics.diagnose(conn, wl, params, executions=s.executions)
-        cands, tool, skipped = advisor.candidates(conn, db, wl, params, diag, health)
-    finally:
-        conn.close()
-    trial = advisor.Trial(db, wl, params, s, seed)
-    evaluated = advisor.evaluate(trial, cands)
-    chosen = advisor.choose(evaluated, drop_unused=s.drop_unused)
-    ba, after_path = advisor.before_after(trial, list(chosen["ddl"]))
-    try:
+    # two copies for the whole stage (A as it is, B for every change, rolled back, then
+    # the advice): the expert, the write cost, each candidate and the before/after
+    with working_copy(db, name="a.db") as pa, working_copy(db, name="b.db") as pb:
+        conn = ctx.connect()
+        try:
+            params = sample_params(conn, wl, s.sample, seed)
+            query_plans = plans.workload_plans(conn, wl, params)
+            inv = indexes.inventory(conn, query_plans)
+            matrix = indexes.usage_matrix(conn, query_plans)
+            health = indexes.health(conn, query_plans)
+            wc = indexes.write_cost(
+                pb, writes=s.write_ops, rounds=s.write_rounds, seed=seed, in_place=True
+            )
+            diag = _diagnoses(ctx, conn, params, s)
+            cands, tool, skipped = advisor.candidates(
+                conn, db, wl, params, diag, health, scratch=pb
+            )
+        finally:
+            conn.close()
+        trial = advisor.Trial(db, wl, params, s, seed, copies=(pa, pb))
+        evaluated = advisor.evaluate(trial, cands)
+        chosen = advisor.choose(evaluated, drop_unused=s.drop_unused)
+        ba, after_path = advisor.before_after(trial, list(chosen["ddl"]))
         files = advisor.write_outputs(ctx.run_dir, chosen, after_path)
-    finally:
-        after_path.unlink()
     advice = advisor.advice_records(evaluated, chosen, ba, diag, tool, files, skipped)
     return IndexesRecord(
         tuple(indexes.records(inv)),
@@ -90,6 +96,19 @@ def run(ctx: StageContext, **overrides: object) -> IndexesRecord:
         evaluated=evaluated,
         before_after_frame=ba,
     ).save(ctx.run_dir)
+
+
+def _diagnoses(ctx: StageContext, conn, params, s: config.IndexSettings):
+    """Notebook 01's diagnoses when it ran in this run folder on the same database, queries
+    and parameters (its `diagnosed_on` key matches): diagnosing again would time every
+    rewrite a second time for the same answer. Otherwise diagnosed here."""
+    key = diagnostics.inputs_key(ctx.build.cache_key, ctx.workload, params)
+    prior = FindingsRecord.load(ctx.run_dir) if ctx.run_dir else None
+    if prior is not None and prior.diagnosed_on == key:
+        return diagnostics.from_records(prior.diagnostics)
+    return diagnostics.diagnose(
+        conn, ctx.workload, params, executions=s.executions, seconds=s.ab_seconds
+    )
 
 
 #: The stage's record back from a run folder (None when the stage did not run).

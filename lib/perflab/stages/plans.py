@@ -23,6 +23,8 @@ class FindingsRecord(Record):
     STAGE = "findings"
     plan_findings: tuple[dict, ...]
     diagnostics: tuple[dict, ...]
+    # `diagnostics.inputs_key` of what they were diagnosed on: 03 reuses them when it matches
+    diagnosed_on: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,9 +59,11 @@ def run(
         # sampling twice ran every sampler query twice
         params = {name: drawn[:1] for name, drawn in fparams.items()}
         query_plans = plans.workload_plans(conn, wl, params)
-        quick = findings.quick_latency(conn, wl, fparams)
+        quick = findings.quick_latency(conn, wl, fparams, max_seconds=cfg.latency_seconds)
         found = findings.plan_findings(conn, wl, query_plans, params, latency_ms=quick)
-        diag = diagnostics.diagnose(conn, wl, fparams, executions=cfg.executions)
+        diag = diagnostics.diagnose(
+            conn, wl, fparams, executions=cfg.executions, seconds=cfg.ab_seconds
+        )
         sizes = findings.table_row_counts(conn, introspect(conn))
         why = counters.unavailable_reason(conn)
         work = {  # untimed, capped: what each plan tree can tie to its nodes
@@ -72,7 +76,11 @@ def run(
         conn.close()
     return PlansRecord(
         tuple(plans.plan_records(wl, query_plans)),
-        FindingsRecord(tuple(findings.findings_records(found)), tuple(diagnostics.records(diag))),
+        FindingsRecord(
+            tuple(findings.findings_records(found)),
+            tuple(diagnostics.records(diag)),
+            diagnostics.inputs_key(ctx.build.cache_key, wl, fparams),
+        ),
         params=params,
         query_plans=query_plans,
         overview=plans.plans_overview(wl, query_plans),
