@@ -87,6 +87,27 @@ def test_what_the_advisor_cannot_analyse_is_listed_with_the_reason(db, monkeypat
     assert rec["skipped"] == skipped
 
 
+def test_the_expert_samples_a_large_table_and_still_proposes(db, monkeypatch):
+    # 30,000 rows in `o`: above a threshold of 3,000 the expert reads 10% of them (it read
+    # every row of every table per query by default: ~18 s a query at the full profile)
+    assert advisor.expert_sample_percent(db) == 100
+    monkeypatch.setattr(advisor, "EXPERT_SAMPLE_ROWS", 3000)
+    assert advisor.expert_sample_percent(db) == 10
+    calls = []
+    real = advisor.subprocess.run
+    monkeypatch.setattr(
+        advisor.subprocess,
+        "run",
+        lambda cmd, **kw: (
+            calls.append(" ".join(cmd) + " " + (kw.get("input") or "")) or real(cmd, **kw)
+        ),
+    )
+    cands, tool = advisor.expert_candidates(db, {"q": "SELECT * FROM o WHERE cust = 1"})
+    assert calls and all("-sample 10 " in c for c in calls)  # binary -sample, shell --sample
+    assert "10% of the rows" in tool
+    assert any("cust" in c["ddl"] for c in cands), tool
+
+
 def test_a_missing_expert_says_why(db, monkeypatch):
     import apsw.sqlite_extra
 
