@@ -13,6 +13,7 @@ returns), so they are service times of one writer, not latency under load.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -284,8 +285,10 @@ class Pristine:
 
     SQLite's backup API is the safe way to copy a database someone else may open, and
     it reads and writes page by page: at full scale (1.65 GB) one copy took 4.6-7.7 s
-    and notebook 04 made 16. A file nobody opens is consistent on disk as it is, so
-    copying its bytes gives the same database in 0.8-5.5 s (same machine, same load)."""
+    on this 2-core machine under load, and notebook 04 made 16 (115 s of its 379 s). A
+    file nobody opens is consistent on disk as it is, so copying its bytes and syncing
+    them (as the backup's commit does) gives the same database in 1.6-1.9 s (8.5 s for
+    the first, same machine and load)."""
 
     path: Path
 
@@ -309,7 +312,13 @@ def working_copy(src: Path | Pristine, workdir: Path | None = None) -> Iterator[
         return
     tmp = Path(tempfile.mkdtemp(prefix=".perflab-copy-", dir=workdir or src.path.parent))
     try:
-        yield Path(shutil.copyfile(src.path, tmp / "copy.db"))
+        dest = Path(shutil.copyfile(src.path, tmp / "copy.db"))
+        # On disk before anything is timed, as the backup API's commit leaves its copy:
+        # otherwise the kernel writes the clone back while the writes are measured, and
+        # their fsyncs wait behind it.
+        with open(dest, "rb+") as fh:
+            os.fsync(fh.fileno())
+        yield dest
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
