@@ -34,11 +34,11 @@ def main() -> None:
     args = ap.parse_args()
     lib = Path(args.lib) if args.lib else Path(__file__).resolve().parents[1] / "lib"
     sys.path.insert(0, str(lib))
+    import perflab
     from perflab.measure import concurrency
     from perflab.measure.latency import sample_params
-    from perflab.run.context import prepare
 
-    ctx = prepare(args.profile, progress=False)
+    ctx = perflab.open_database(args.profile)  # prepare() takes RunInputs now, not a name
     wl = ctx.workload
     scen = concurrency.scenario(wl)
     q = wl.query(scen.query)

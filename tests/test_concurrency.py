@@ -195,3 +195,19 @@ def test_a_worker_failing_before_the_barrier_does_not_hang_the_group(db, tmp_pat
     bad = replace(good, db_path=str(tmp_path / "missing.db"))  # connect fails, no ready
     with concurrency.WorkerPool() as pool, pytest.raises(PerflabError, match="worker process"):
         pool.run([("r", good), ("r", bad), ("r", good)])
+
+
+def test_a_given_pool_serves_the_concurrent_reads_and_the_sweep_and_stays_open(db):
+    # the stage forks its workers once for both: neither function closes a pool it did
+    # not make, and both run their process readers in its processes
+    with concurrency.WorkerPool() as pool:
+        reads = concurrency.concurrent_reads(
+            db, SQL, PARAMS, readers=3, mode="process", repeats=2, pool=pool
+        )
+        pids = {p.pid for p, _ in pool.workers}
+        recs = concurrency.reader_sweep(
+            db, SQL, PARAMS, readers=(2,), modes=("process",), duration_s=0.05, pool=pool
+        )
+        assert len(pids) == 3 and all(p.is_alive() for p, _ in pool.workers)
+        assert {p.pid for p, _ in pool.workers} == pids  # no new fork for 2 readers
+    assert reads["reads"] == 3 * 2 and recs[0]["processes"] == 2

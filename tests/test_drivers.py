@@ -65,3 +65,26 @@ def test_aiosqlite_path_works_inside_a_running_event_loop(db):
 
     ns, rows = asyncio.run(inner())
     assert ns.size == 40 and (rows == 30).all()
+
+
+def test_no_warm_up_once_one_execution_outlasts_the_budget(db, monkeypatch):
+    # a query whose single execution takes longer than a round's budget is not warmed up
+    # again (a warm-up would double each call); a query that fits keeps its warm-ups
+    seen: list[tuple[str, int]] = []
+    real = dict(drivers._TIMERS)
+
+    def spy(d):
+        def timer(path, sql, params, **budget):
+            seen.append((d, budget["warmup"]))
+            return real[d](path, sql, params, **budget)
+
+        return timer
+
+    monkeypatch.setattr(drivers, "_TIMERS", {d: spy(d) for d in real})
+    use = ("sqlite3", "apsw")
+    drivers.compare_drivers(db, WL, PARAMS, drivers=use, warmup=3, max_seconds=1e-9)
+    # per query: the first call warms up, the other driver and the second round do not
+    assert [w for _, w in seen] == [3, 0, 0, 0] * 2 and seen[0][0] == "sqlite3"
+    seen.clear()
+    drivers.compare_drivers(db, WL, PARAMS, drivers=use, warmup=3, max_seconds=30.0)
+    assert len(seen) == 2 * 2 * 2 and {w for _, w in seen} == {3}

@@ -9,8 +9,16 @@ from pathlib import Path
 import pytest
 from perflab.errors import PerflabError
 from perflab.inputs import config
-from perflab.inputs.workload import ParamSpec, StatementSpec, VerifySpec, WriteSpec
+from perflab.inputs.workload import (
+    ParamSpec,
+    QuerySpec,
+    StatementSpec,
+    VerifySpec,
+    Workload,
+    WriteSpec,
+)
 from perflab.measure import throughput
+from perflab.measure.latency import sample_params
 from perflab.measure.timing import Budget
 from perflab.sqlite import engine
 
@@ -196,3 +204,46 @@ def test_reported_pragmas_match_what_a_write_run_records(db):
         "journal_mode": "delete",
         "synchronous": 2,
     }
+
+
+def test_clones_of_a_pristine_copy_each_start_from_the_source(db):
+    """Every working copy cloned from the private copy holds the source's data, whatever
+    an earlier clone had written; the source and the private copy are never changed, and
+    everything is removed afterwards."""
+    before = _sha(db)
+    with throughput.pristine(db) as src:
+        kept = _sha(src.path)
+        for _ in range(2):
+            with throughput.working_copy(src) as path:
+                assert path.parent.parent == src.path.parent  # beside it: same filesystem
+                c = engine.connect(path)
+                assert c.execute("SELECT count(*) FROM items").fetchone()[0] == 50
+                c.execute("INSERT INTO items (k, v) VALUES ('new', 'x')")
+                c.close()
+            assert not path.parent.exists()
+        assert _sha(src.path) == kept
+        recs = throughput.measure_writes(src, [INSERT], Budget(iterations=5, warmup=0))
+        assert [r["status"] for r in recs] == ["ok", "ok"]
+    assert not src.path.parent.exists() and _sha(db) == before
+    assert not [p for p in db.parent.iterdir() if p.name.startswith(".perflab-copy-")]
+
+
+def test_a_longer_parameter_draw_begins_with_the_shorter_one(db):
+    # the throughput stage draws once for readers (1000) and drivers (400), and gives the
+    # drivers the first 400: the same tuples as a draw of 400 alone
+    wl = Workload(
+        "w",
+        (
+            QuerySpec(
+                "q",
+                "SELECT v FROM items WHERE k = ? AND v = ?",
+                (ParamSpec("sample", "SELECT k FROM items"), ParamSpec("values", ("x", "y"))),
+            ),
+        ),
+    )
+    conn = engine.connect(db, readonly=True)
+    try:
+        long, short = sample_params(conn, wl, 50, 3)["q"], sample_params(conn, wl, 20, 3)["q"]
+    finally:
+        conn.close()
+    assert long[:20] == short and len(set(long)) > 10

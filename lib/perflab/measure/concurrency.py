@@ -22,7 +22,7 @@ import sqlite3
 import struct
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -32,7 +32,7 @@ import pandas as pd
 from perflab.errors import PerflabError
 from perflab.inputs.workload import ConcurrencySpec, ParamSampler, WriteSpec
 from perflab.measure.stats import bootstrap_ci, repeatability
-from perflab.measure.throughput import DataCheckError
+from perflab.measure.throughput import DataCheckError, Pristine, working_copy
 from perflab.measure.timing import quantile_ci, summarize
 from perflab.sqlite import engine
 
@@ -410,6 +410,16 @@ class WorkerPool:
         self.close()
 
 
+@contextlib.contextmanager
+def _pool(given: WorkerPool | None, start_method: str | None) -> Iterator[WorkerPool]:
+    """`given` as it is (its owner closes it), else a pool closed on exit."""
+    if given is not None:
+        yield given
+        return
+    with WorkerPool(start_method) as own:
+        yield own
+
+
 def _default_start_method() -> str:
     # fork is fastest and what a server pre-forking workers does; elsewhere spawn
     return "fork" if "fork" in mp.get_all_start_methods() else "spawn"
@@ -560,7 +570,7 @@ def run_config(
 
 
 def reader_sweep(
-    db_path: Path,
+    db_path: Path | Pristine,
     sql: str,
     params: Sequence[tuple],
     *,
@@ -572,11 +582,14 @@ def reader_sweep(
     seed: int = 0,
     workdir: Path | None = None,
     progress: bool = False,
+    pool: WorkerPool | None = None,
     **cfg_kw,
 ) -> list[dict]:
     """Scaling from 1 to N readers, per mode, with and without a writer, on one copy.
 
-    Without a write operation (`write=None`) only the reader-only configurations run."""
+    Without a write operation (`write=None`) only the reader-only configurations run.
+    `pool`: worker processes to use (and leave running), e.g. the ones the concurrent
+    reads used; else a pool is made for this sweep."""
     if write is None:
         writer = [w for w in writer if not w]
     grid = [(m, w, n) for m in modes for w in writer for n in readers]
@@ -586,8 +599,8 @@ def reader_sweep(
         grid = tqdm(grid, desc="concurrency", unit="config")
     out = []
     with (
-        engine.working_copy(db_path, workdir) as path,
-        WorkerPool(cfg_kw.get("start_method")) as pool,  # forks only if a process mode runs
+        working_copy(db_path, workdir) as path,
+        _pool(pool, cfg_kw.get("start_method")) as pool,  # forks only if a process mode runs
     ):
         control = engine.connect(path, readonly=False)  # sets WAL; keeps -wal/-shm alive
         try:
@@ -612,7 +625,7 @@ REPEATS_FOR_CI = 7
 
 
 def concurrent_reads(
-    db_path: Path,
+    db_path: Path | Pristine,
     sql: str,
     params: Sequence[tuple],
     *,
@@ -622,6 +635,7 @@ def concurrent_reads(
     repeats: int = REPEATS_FOR_CI,
     start_method: str | None = None,
     workdir: Path | None = None,
+    pool: WorkerPool | None = None,
 ) -> dict:
     """The original's "N concurrent reads", done for real: N connections, a barrier,
     each reader does `reads_per_reader` reads; total = barrier release to the last
@@ -630,10 +644,11 @@ def concurrent_reads(
     Repeated `repeats` times: `total_ms` is the median of the repeats and
     `total_ms_ci` its 95% order-statistic interval ([None, None] with fewer than 6
     repeats: then no claim can be judged on it). Reads that fail are counted in
-    `errors` and kept out of the latencies; `reads` counts the good ones."""
+    `errors` and kept out of the latencies; `reads` counts the good ones. `pool`: worker
+    processes to use (and leave running), as `reader_sweep`'s."""
     totals, setups, lat = [], [], []
     errors = good = 0
-    with engine.working_copy(db_path, workdir) as path, WorkerPool(start_method) as pool:
+    with working_copy(db_path, workdir) as path, _pool(pool, start_method) as pool:
         control = engine.connect(path, readonly=False)
         try:
             for r in range(repeats):

@@ -85,38 +85,58 @@ def run(ctx: StageContext, **overrides: object) -> ThroughputRecord:
         throughput.DEFAULT_BUDGET, iterations=s.write_ops, seed=seed, max_seconds=s.write_seconds
     )
     first = wl.writes[0] if wl.writes else None  # None: a workload of reads only
+    scen = concurrency.scenario(wl)
+    q = wl.query(scen.query)
     conn = ctx.connect()
     try:
         overhead = timing.harness_overhead(conn)
-        writes = throughput.measure_writes(db, wl.writes, per_write, batch_sizes=(1, s.batch_size))
-        sweep = throughput.pragma_sweep(db, wl.writes[:1], per_write)
-        failed = throughput.failures(writes) + throughput.failures(sweep)
-        try:
-            rep = first and throughput.repeat_write(db, first, per_write, repeats=s.repeats)
-        except throughput.DataCheckError as exc:  # no spread of a write that loses rows
-            rep, failed = None, failed + [str(exc)]
-        scen = concurrency.scenario(wl)
-        q = wl.query(scen.query)
-        rparams = sample_params(conn, wl, s.reader_sample, seed)[q.name]
-        dparams = sample_params(conn, wl, s.driver_sample, seed)
+        # One draw for readers and drivers: a sampler draws in sequence from its seed, so
+        # the first k of n tuples are the k it would draw alone (the same parameters as
+        # two draws), and each query's sampler queries (a scan of the table at full
+        # scale) run once.
+        drawn = sample_params(conn, wl, max(s.reader_sample, s.driver_sample), seed)
+        rparams = drawn[q.name][: s.reader_sample]
+        dparams = {name: ps[: s.driver_sample] for name, ps in drawn.items()}
     finally:
         conn.close()
-    writer = None if failed else first  # a writer that loses rows would only raise again
-    conc = concurrency.reader_sweep(
-        db, q.sql, rparams, readers=s.readers, write=writer, duration_s=s.reader_seconds, seed=seed
-    )
-    creads = {
-        m: concurrency.concurrent_reads(
-            db,
+    # Every copy that is written to or read concurrently is cloned from one private copy
+    # (throughput.Pristine); the worker processes are forked once for the concurrent
+    # reads and the sweep alike.
+    with (
+        throughput.pristine(db) as src,
+        concurrency.WorkerPool() as pool,
+    ):
+        writes = throughput.measure_writes(src, wl.writes, per_write, batch_sizes=(1, s.batch_size))
+        sweep = throughput.pragma_sweep(src, wl.writes[:1], per_write)
+        failed = throughput.failures(writes) + throughput.failures(sweep)
+        try:
+            rep = first and throughput.repeat_write(src, first, per_write, repeats=s.repeats)
+        except throughput.DataCheckError as exc:  # no spread of a write that loses rows
+            rep, failed = None, failed + [str(exc)]
+        writer = None if failed else first  # a writer that loses rows would only raise again
+        conc = concurrency.reader_sweep(
+            src,
             q.sql,
             rparams,
-            readers=scen.readers,
-            reads_per_reader=scen.reads_per_reader,
-            mode=m,
-            repeats=s.concurrent_repeats,
+            readers=s.readers,
+            write=writer,
+            duration_s=s.reader_seconds,
+            seed=seed,
+            pool=pool,
         )
-        for m in ("thread", "process")
-    }
+        creads = {
+            m: concurrency.concurrent_reads(
+                src,
+                q.sql,
+                rparams,
+                readers=scen.readers,
+                reads_per_reader=scen.reads_per_reader,
+                mode=m,
+                repeats=s.concurrent_repeats,
+                pool=pool,
+            )
+            for m in ("thread", "process")
+        }
     tgt = concurrency.operation_target(ctx.targets, scen.name)
     dframe = drivers.compare_drivers(db, wl, dparams, max_seconds=s.driver_seconds)
     dplans = drivers.compare_plans(db, wl, dparams)
