@@ -193,3 +193,24 @@ def test_latency_records_say_where_each_parameter_came_from(tmp_path, db):
     recs = {r["name"]: r for r in latency_records(frame, wl, params)}
     assert recs["by_pair"]["params_source"] == ["column kv.namespace", "column kv.key"]
     assert recs["cap"]["params_source"] == ["captured", "captured"]
+
+
+def test_a_sampler_reads_its_table_once_per_database_state(db):
+    # every stage of a run draws from the same read-only database in one kernel: the
+    # sampler's rows are read once, and again only when the file has changed
+    sql = "SELECT DISTINCT namespace FROM kv"
+    spec = ParamSpec("sample", sql)
+    seen: list[str] = []
+    c = sqlite3.connect(db)
+    c.set_trace_callback(seen.append)
+    first = [ParamSampler(c, [spec], seed=3).draw() for _ in range(5)]
+    again = [ParamSampler(c, [spec], seed=3).draw() for _ in range(5)]
+    assert first == again and seen.count(sql) == 1
+    c.execute("INSERT INTO kv(namespace, key) VALUES ('fresh', 'k')")  # not committed yet
+    ParamSampler(c, [spec], seed=3).draw()
+    assert seen.count(sql) == 2  # an open transaction: read, not kept
+    c.commit()
+    drawn = {ParamSampler(c, [spec], seed=s).draw() for s in range(40)}
+    assert seen.count(sql) == 3  # committed: the file changed, read once more
+    assert ("fresh",) in drawn
+    c.close()

@@ -24,9 +24,11 @@ parameters whatever plan (index or none) produced the rows.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -472,18 +474,13 @@ class ParamSampler:
                 self._pools.append(list(spec.arg))
             elif spec.kind in ("sample", "unused", "column"):
                 sql = column_pool_sql(conn, *spec.arg) if spec.kind == "column" else spec.arg
-                try:
-                    rows = conn.execute(sql).fetchall()
-                except sqlite3.Error as exc:
-                    raise PerflabError(f"{where} params[{i}]: sampler failed: {exc}") from None
+                rows = _pool(conn, sql, spec.kind != "column", f"{where} params[{i}]")
                 if not rows:
                     what = f"table {spec.arg[0]!r} has no rows" if spec.kind == "column" else ""
                     raise PerflabError(
                         f"{where} params[{i}]: sampler returned no rows"
                         + (f" ({what})" * bool(what))
                     )
-                if spec.kind != "column":  # the plan decides the order rows come in
-                    rows.sort(key=_row_key)
                 if spec.kind == "unused":  # drawn without replacement: shuffled, popped
                     rows = [rows[j] for j in self._rng.permutation(len(rows))]
                 self._pools.append(rows)
@@ -546,6 +543,58 @@ class ParamSampler:
 
 
 _RANK = {type(None): 0, int: 1, float: 1, bool: 1, str: 2, bytes: 3}
+
+
+#: Sampler results by (database file state, SQL): every stage of a run draws parameters
+#: from the same read-only database, in one kernel (run/kernel.py), and a sampler reads
+#: whole tables (13 s per `sample_params` at the full profile, in 01, 02, 03, 04 and 05).
+#: A pool is a list only read after it is made (an `unused` pool is copied, then popped).
+#: Kept: the most recently used, up to _ROWS_KEPT rows in all (~0.5 GB of tuples).
+_POOLS: OrderedDict[tuple, list[tuple]] = OrderedDict()
+_ROWS_KEPT = 5_000_000
+
+
+def _file_state(conn: sqlite3.Connection) -> tuple | None:
+    """The main database file and its WAL, as (path, size, mtime) pairs: any committed
+    write changes one of them. None when it cannot be told (an in-memory or temporary
+    database, or a transaction open on this connection, whose writes are not on disk)."""
+    if conn.in_transaction:
+        return None
+    try:
+        path = next((r[2] for r in conn.execute("PRAGMA database_list") if r[1] == "main"), "")
+    except sqlite3.Error:
+        return None
+    if not path:
+        return None
+    out = []
+    for p in (path, path + "-wal"):
+        try:
+            st = os.stat(p)
+        except OSError:
+            continue
+        out.append((p, st.st_size, st.st_mtime_ns))
+    return tuple(out) or None
+
+
+def _pool(conn: sqlite3.Connection, sql: str, sort: bool, where: str) -> list[tuple]:
+    """The sampler's rows (sorted unless the plan's order is the point), read once per
+    database state and SQL."""
+    state = _file_state(conn)
+    key = (state, sql, sort)
+    if state is not None and key in _POOLS:
+        _POOLS.move_to_end(key)
+        return _POOLS[key]
+    try:
+        rows = conn.execute(sql).fetchall()
+    except sqlite3.Error as exc:
+        raise PerflabError(f"{where}: sampler failed: {exc}") from None
+    if sort:  # the plan decides the order rows come in
+        rows.sort(key=_row_key)
+    if state is not None and 0 < len(rows) <= _ROWS_KEPT:
+        _POOLS[key] = rows
+        while sum(len(r) for r in _POOLS.values()) > _ROWS_KEPT:
+            _POOLS.popitem(last=False)
+    return rows
 
 
 def _row_key(row: tuple) -> tuple:
