@@ -144,15 +144,88 @@ def test_measure_workload_reports_how_sampling_stopped(tmp_path):
     assert (r["n"], r["stop"], r["conf"]) == (600, "max", 0.95)
 
 
+SLOW = "SELECT count(*) FROM t a, t b WHERE a.v = b.v AND a.id < ?"  # ~570k pairs
+
+
 def test_the_time_cap_still_ends_a_slow_query(tmp_path):
-    slow = "SELECT count(*) FROM t a, t b WHERE a.v = b.v AND a.id < ?"  # ~570k pairs
-    conn, wl = _workload_db(tmp_path, slow)
+    # no warm-up and no counting pass: nothing tells the time per execution beforehand,
+    # so the looks run and the cap ends them
+    conn, wl = _workload_db(tmp_path, SLOW)
     frame, samples, _ = measure_workload(
-        conn, wl, Budget(iterations=3000, warmup=2, max_seconds=0.2), count=False
+        conn, wl, Budget(iterations=3000, warmup=0, max_seconds=0.2), count=False
     )
     r = frame.loc["q"]
     assert r["stop"] == "time" and bool(r["truncated"])
     assert 1 <= r["n"] < 3000 and r["seconds"] < 5
+
+
+def test_plan_takes_the_largest_milestone_the_cap_affords():
+    rule = StoppingRule()
+    assert rule.milestones() == {"p50": 6, "p95": 72, "p99": 368}  # both bounds at 95%
+    # the full profile's slow queries (seconds per execution) under a 48 s share of the cap
+    assert rule.plan(2000, 0.059, 48.0) == 368  # affords 813: p99's bounds, no more
+    assert rule.plan(2000, 0.19, 48.0) == 72  # affords 252: p95's
+    assert rule.plan(2000, 1.7, 48.0) == 6  # affords 28: p50's
+    assert rule.plan(2000, 16.0, 48.0) == 3  # below every milestone: all it affords
+    assert rule.plan(2000, 100.0, 48.0) == 1  # at least one
+    assert rule.plan(2000, 0.02, 48.0) is None  # affords all 2000: the looks run
+    assert rule.plan(2000, None, 48.0) is None and rule.plan(2000, 0.1, None) is None
+
+
+def test_a_planned_count_is_one_look_at_plain_confidence():
+    rng = np.random.default_rng(4)
+    x, rec = run_sequential(
+        _draws(rng, lambda r, n: r.lognormal(0, 0.5, n)), StoppingRule(), 2000, planned=368
+    )
+    assert (rec.reason, rec.n, rec.looks, rec.conf) == ("planned", 368, 1, 0.95)
+    _, lo, hi = quantile_ci(x, 0.99, rec.conf)
+    assert lo is not None and hi is not None  # what the count was planned for
+    assert math.isfinite(rec.rel_half_width["p99"])
+
+
+def test_a_planned_count_keeps_its_coverage():
+    """A count fixed from a separate pilot, before the timed values: the fixed-n interval
+    at 95% covers (300 runs; bench_stopping.py's "planned" rows for more)."""
+    from scipy import stats
+
+    rule = StoppingRule()
+    truth = {q: float(stats.lognorm.ppf(q, 0.5)) for q in (0.5, 0.95, 0.99)}
+    hits = dict.fromkeys(truth, 0)
+    for r in range(300):
+        rng = np.random.default_rng([5, r])
+        pilot = rng.lognormal(0, 0.5, 20)
+        planned = rule.plan(4000, float(pilot.mean()), 1.13 * 700)  # ~700 draws' worth
+        x, rec = run_sequential(
+            _draws(rng, lambda g, n: g.lognormal(0, 0.5, n)), rule, 4000, planned=planned
+        )
+        assert rec.reason == "planned" and rec.n == 368
+        for q, t in truth.items():
+            _, lo, hi = quantile_ci(x, q, rec.conf)
+            hits[q] += lo <= t <= hi
+    assert min(h / 300 for h in hits.values()) >= 0.93, hits
+
+
+def test_a_slow_query_takes_the_count_its_cap_affords(tmp_path):
+    conn, wl = _workload_db(tmp_path, SLOW)
+    frame, samples, _ = measure_workload(
+        conn, wl, Budget(iterations=3000, warmup=3, max_seconds=1.0), count=False
+    )
+    r = frame.loc["q"]
+    rule = StoppingRule()
+    assert r["stop"] == "planned" and not bool(r["truncated"]), r["stop"]
+    assert r["n"] in set(rule.milestones().values()) | set(range(1, 6))
+    assert r["conf"] == 0.95 and samples["q"].ns.sum() / 1e9 < 1.0
+
+
+def test_the_warm_up_after_the_counting_pass_is_bounded_in_time(tmp_path, monkeypatch):
+    from perflab.measure import stopping
+
+    conn, wl = _workload_db(tmp_path, SLOW)
+    monkeypatch.setattr(stopping, "WARMUP_SECONDS", 1e-6)
+    _, samples, _ = measure_workload(
+        conn, wl, Budget(iterations=60, warmup=50, max_seconds=60.0), count=False
+    )
+    assert samples["q"].warmup == 1  # the one that crossed the bound
 
 
 def test_a_stop_record_as_the_latency_record_carries_it():

@@ -23,6 +23,14 @@ A percentile needs a minimum count before its interval has both bounds (p99 at 9
 two looks: 437 samples); the first checkpoint is that count, so no look is spent where the rule
 cannot stop. A time cap still ends any loop: then the interval is reported as it is
 (a bound may be missing, as before).
+
+A query the time cap cannot pay for (`StoppingRule.plan`): when the time per execution,
+measured *before* the timed loop (the counting pass, the warm-up), says the cap affords
+fewer than all executions, sampling up to the cap buys width but no new bound: only the
+counts at which a bound appears matter (p50 6, p95 72, p99 368 at 95%). Such a query takes
+the largest of those counts the cap affords, fixed before its first timed sample, and one
+look at the plain `conf`: a fixed-n interval, whose coverage needs no split (the count does
+not depend on the timed values). Stop reason "planned". A fast query still runs the looks.
 """
 
 from __future__ import annotations
@@ -110,6 +118,32 @@ class StoppingRule:
         w = self.widths(x, conf)
         return all(w[p] <= tol for p, tol in self.tolerance.items())
 
+    def milestones(self) -> dict[str, int]:
+        """Per tolerated percentile, the fewest samples whose interval at the plain `conf`
+        (one look) has both bounds: where a fixed count gains a bound."""
+        return {p: min_count(PERCENTILES[p], self.conf) for p in self.tolerance}
+
+    def plan(self, max_n: int, per_execution: float | None, seconds: float | None) -> int | None:
+        """The fixed count to take instead of the looks when `seconds` cannot pay for
+        `max_n` executions of `per_execution` seconds each: the largest milestone it pays
+        for (all it pays for, at least one, below the first). None: it pays for all of
+        them, or either figure is unknown, so the sequential looks run."""
+        if per_execution is None or seconds is None or per_execution <= 0:
+            return None
+        can = int(seconds / per_execution)
+        if can >= max_n:
+            return None
+        reach = [m for m in self.milestones().values() if m <= can]
+        return max(reach) if reach else max(1, can)
+
+
+#: Longest warm-up after the counting pass, which already ran the first tuples untimed
+#: (benchmarks/bench_warmup.py: what more warm-up does to p50).
+WARMUP_SECONDS = 1.0
+
+#: Share of the time cap a plan spends: the time per execution is an estimate, and a plan
+#: cut by the cap just below a milestone would lose the bound it was made for.
+PLAN_SHARE = 0.8
 
 #: The rule `latency.measure_workload` uses unless told otherwise.
 DEFAULT_RULE = StoppingRule()
@@ -119,7 +153,9 @@ DEFAULT_RULE = StoppingRule()
 class StopRecord:
     """How one sampling loop ended, as the latency record carries it."""
 
-    reason: str  # "precise" (tolerances met), "max" (all executions), "time" (cap)
+    # "precise" (tolerances met), "max" (all executions), "time" (cap), "planned" (the
+    # fixed count the cap affords, `StoppingRule.plan`)
+    reason: str
     n: int
     looks: int  # checkpoints evaluated
     conf: float  # confidence of the reported intervals (per look, Bonferroni)
@@ -136,26 +172,31 @@ def run_sequential(
     max_n: int,
     *,
     over_time: Callable[[], bool] = lambda: False,
+    planned: int | None = None,
 ) -> tuple[np.ndarray, StopRecord]:
     """Sample through `draw(count)` (returns up to `count` new values; fewer when its own
     time cap ended it) up to each checkpoint, stopping at the first where the rule is
-    satisfied, at `max_n`, or when `over_time()` says the time cap is spent."""
-    pts = rule.checkpoints(max_n)
-    conf = rule.look_conf(max_n)
+    satisfied, at `max_n`, or when `over_time()` says the time cap is spent.
+
+    `planned` (`StoppingRule.plan`, chosen before any value is drawn): exactly that many
+    values and one look at the plain `rule.conf`, instead of the checkpoints."""
+    if planned is None:
+        pts, conf, reason = rule.checkpoints(max_n), rule.look_conf(max_n), "max"
+    else:
+        pts, conf, reason = (max(1, min(planned, max_n)),), rule.conf, "planned"
     parts: list[np.ndarray] = []
     n = 0
     looks = 0
-    reason = "max"
     for target in pts:
         new = np.asarray(draw(target - n))
         parts.append(new)
         n += new.size
         x = np.concatenate(parts) if parts else np.zeros(0)
-        if n < target or over_time():
+        if n < target or (planned is None and over_time()):
             reason = "time"
             break
         looks += 1
-        if target < max_n and rule.satisfied(x, conf):
+        if planned is None and target < max_n and rule.satisfied(x, conf):
             reason = "precise"
             break
     x = np.concatenate(parts) if parts else np.zeros(0)
@@ -171,18 +212,29 @@ def time_sequential(
     rule: StoppingRule,
     max_seconds: float | None = None,
     warmed: int = 0,
+    per_execution: float | None = None,
 ) -> tuple[Samples, StopRecord]:
     """`timing.time_statement` under the stopping rule: at most len(params) - warmup timed
     executions, in chunks ending at the rule's checkpoints (the loop inside each chunk is
-    the same small loop). As before, the warm-up may use a quarter of `max_seconds` and
-    the timed executions all of it.
+    the same small loop); the timed executions may use all of `max_seconds`.
 
     `warmed`: how many of the first tuples already ran untimed on this connection (the
     counting pass, `latency.measure_workload`); the warm-up only runs the rest of its
-    `warmup` tuples, so the same executions are not made twice."""
+    `warmup` tuples, so the same executions are not made twice, for at most
+    WARMUP_SECONDS (a quarter of `max_seconds` when that is less).
+
+    The time per execution, from the warm-up (timed, and thrown away) or else from
+    `per_execution` (the counting pass's seconds per execution), decides before the first
+    timed sample whether the cap pays for every execution: if not, the query takes the
+    count `rule.plan` affords with PLAN_SHARE of the cap, in one look."""
     rest = params[min(warmed, warmup) : warmup]
-    warm = time_statement(conn, sql, rest, warmup=len(rest), max_seconds=max_seconds)
+    warm_cap = WARMUP_SECONDS if max_seconds is None else min(WARMUP_SECONDS, max_seconds / 4)
+    warm = time_statement(conn, sql, rest, warmup=0, max_seconds=warm_cap)
+    if warm.ns.size:
+        per_execution = float(warm.ns.mean()) / 1e9
     timed = params[warmup:]
+    share = None if max_seconds is None else max_seconds * PLAN_SHARE
+    planned = rule.plan(len(timed), per_execution, share)
     deadline = None if max_seconds is None else time.perf_counter() + max_seconds
     rows: list[np.ndarray] = []
     pos = 0
@@ -200,7 +252,7 @@ def time_sequential(
     def over() -> bool:
         return deadline is not None and time.perf_counter() > deadline
 
-    ns, rec = run_sequential(draw, rule, len(timed), over_time=over)
+    ns, rec = run_sequential(draw, rule, len(timed), over_time=over, planned=planned)
     r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-    done = min(warmed, warmup) + warm.warmup
+    done = min(warmed, warmup) + warm.ns.size
     return Samples(ns.astype(np.int64), r, done, rec.reason == "time"), rec
