@@ -24,7 +24,8 @@ LATENCY_COLUMNS = {
     "stopping rule's looks; NaN: too few samples)",
     "conf": "confidence of each interval at its look (1 - 0.05 / looks: Bonferroni)",
     "stop": "why sampling stopped: precise (intervals within tolerance), max, time, planned "
-    "(the count the time cap affords, fixed before timing: one look at 95%)",
+    "(a query the cap cannot pay for: at the bound look after which it cannot pay for the "
+    "next)",
     "ops_per_s": "1 / mean latency",
     "rows_mean, rows_min, rows_max": "rows returned per execution",
     "truncated": "stopped early by the time budget",
@@ -72,9 +73,10 @@ def measure_workload(
     Under `stopping` (`perflab.measure.stopping`) a query stops at the first checkpoint
     where its p50, p95 and p99 intervals are tight enough, and its intervals are computed
     at the rule's per-look confidence so that each covers with at least 95% whatever the
-    stopping time; a query whose time per execution (measured
-    before its timed loop) says the cap cannot pay for every execution takes the count
-    the cap affords instead (`StoppingRule.plan`: one look at 95%, stop "planned").
+    stopping time; a query whose time per execution (measured before its timed loop) says
+    the cap cannot pay for every execution looks only where a bound appears, and stops
+    when the rest of the cap cannot pay for the next (`StoppingRule.bound_looks`, stop
+    "planned").
     `stopping=None`: exactly `budget.iterations` (or until the time cap), 95% intervals.
 
     With `count`, each query's timed loop is preceded by an untimed counting pass on the

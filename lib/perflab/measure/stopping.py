@@ -24,13 +24,14 @@ two looks: 437 samples); the first checkpoint is that count, so no look is spent
 cannot stop. A time cap still ends any loop: then the interval is reported as it is
 (a bound may be missing, as before).
 
-A query the time cap cannot pay for (`StoppingRule.plan`): when the time per execution,
-measured *before* the timed loop (the counting pass, the warm-up), says the cap affords
-fewer than all executions, sampling up to the cap buys width but no new bound: only the
-counts at which a bound appears matter (p50 6, p95 72, p99 368 at 95%). Such a query takes
-the largest of those counts the cap affords, fixed before its first timed sample, and one
-look at the plain `conf`: a fixed-n interval, whose coverage needs no split (the count does
-not depend on the timed values). Stop reason "planned". A fast query still runs the looks.
+A query the time cap cannot pay for: when its time per execution, measured *before* the
+timed loop (the counting pass, the warm-up), says the cap affords fewer than all
+executions, sampling up to the cap buys width but no new bound; only the counts at which
+a bound appears matter. Such a query looks only there (`StoppingRule.bound_looks`: p50 7,
+p95 94, p99 477 samples, each at 1 - 0.05 / 3, Bonferroni over those three looks), and
+stops at the first look after which the rest of the cap, at the mean time per execution so
+far, cannot pay for the next one: stop reason "planned". Stopping at a look for any reason
+keeps the split's guarantee; `bench_stopping.py` simulates it (95.4-99% coverage).
 """
 
 from __future__ import annotations
@@ -118,31 +119,35 @@ class StoppingRule:
         w = self.widths(x, conf)
         return all(w[p] <= tol for p, tol in self.tolerance.items())
 
-    def milestones(self) -> dict[str, int]:
-        """Per tolerated percentile, the fewest samples whose interval at the plain `conf`
-        (one look) has both bounds: where a fixed count gains a bound."""
-        return {p: min_count(PERCENTILES[p], self.conf) for p in self.tolerance}
+    def bound_looks(self, max_n: int) -> tuple[int, ...]:
+        """Looks of a query the cap cannot pay for: the counts at which each tolerated
+        percentile's interval gains both bounds at the per-look confidence of that many
+        looks (1 - (1 - conf) / K), below `max_n`."""
+        k = len(self.tolerance) if self.split else 1
+        look = 1 - (1 - self.conf) / k
+        pts = {min(max_n, min_count(PERCENTILES[p], look)) for p in self.tolerance}
+        return tuple(sorted(pts))
 
-    def plan(self, max_n: int, per_execution: float | None, seconds: float | None) -> int | None:
-        """The fixed count to take instead of the looks when `seconds` cannot pay for
-        `max_n` executions of `per_execution` seconds each: the largest milestone it pays
-        for (all it pays for, at least one, below the first). None: it pays for all of
-        them, or either figure is unknown, so the sequential looks run."""
+    def bound_conf(self) -> float:
+        """Confidence of each of `bound_looks`' intervals."""
+        return 1 - (1 - self.conf) / (len(self.tolerance) if self.split else 1)
+
+    @staticmethod
+    def capped(max_n: int, per_execution: float | None, seconds: float | None) -> bool:
+        """Whether `seconds` cannot pay for `max_n` executions of `per_execution` seconds
+        (False when either is unknown: the ordinary looks run, and the cap still ends them)."""
         if per_execution is None or seconds is None or per_execution <= 0:
-            return None
-        can = int(seconds / per_execution)
-        if can >= max_n:
-            return None
-        reach = [m for m in self.milestones().values() if m <= can]
-        return max(reach) if reach else max(1, can)
+            return False
+        return seconds / per_execution < max_n
 
 
 #: Longest warm-up after the counting pass, which already ran the first tuples untimed
 #: (benchmarks/bench_warmup.py: what more warm-up does to p50).
 WARMUP_SECONDS = 1.0
 
-#: Share of the time cap a plan spends: the time per execution is an estimate, and a plan
-#: cut by the cap just below a milestone would lose the bound it was made for.
+#: Share of the rest of the cap a capped query may plan on spending to reach its next
+#: look: the time per execution is an estimate, and a loop cut by the cap just before a look
+#: spends the time without gaining the bound.
 PLAN_SHARE = 0.8
 
 #: The rule `latency.measure_workload` uses unless told otherwise.
@@ -153,8 +158,8 @@ DEFAULT_RULE = StoppingRule()
 class StopRecord:
     """How one sampling loop ended, as the latency record carries it."""
 
-    # "precise" (tolerances met), "max" (all executions), "time" (cap), "planned" (the
-    # fixed count the cap affords, `StoppingRule.plan`)
+    # "precise" (tolerances met), "max" (all executions), "time" (cap), "planned" (a
+    # capped query's look after which the rest of the cap cannot pay for the next)
     reason: str
     n: int
     looks: int  # checkpoints evaluated
@@ -172,31 +177,38 @@ def run_sequential(
     max_n: int,
     *,
     over_time: Callable[[], bool] = lambda: False,
-    planned: int | None = None,
+    afford: Callable[[int, int, np.ndarray], bool] | None = None,
 ) -> tuple[np.ndarray, StopRecord]:
     """Sample through `draw(count)` (returns up to `count` new values; fewer when its own
     time cap ended it) up to each checkpoint, stopping at the first where the rule is
     satisfied, at `max_n`, or when `over_time()` says the time cap is spent.
 
-    `planned` (`StoppingRule.plan`, chosen before any value is drawn): exactly that many
-    values and one look at the plain `rule.conf`, instead of the checkpoints."""
-    if planned is None:
-        pts, conf, reason = rule.checkpoints(max_n), rule.look_conf(max_n), "max"
+    `afford` (a query the cap cannot pay for, decided before any value is drawn): the looks
+    are `rule.bound_looks` instead, and sampling stops ("planned") at the first look after
+    which `afford(n, next_look, values)` says the rest of the cap cannot pay for the next."""
+    if afford is None:
+        pts, conf = rule.checkpoints(max_n), rule.look_conf(max_n)
     else:
-        pts, conf, reason = (max(1, min(planned, max_n)),), rule.conf, "planned"
+        pts, conf = rule.bound_looks(max_n), rule.bound_conf()
     parts: list[np.ndarray] = []
     n = 0
     looks = 0
-    for target in pts:
+    reason = "max" if afford is None or pts[-1] >= max_n else "planned"
+    for i, target in enumerate(pts):
         new = np.asarray(draw(target - n))
         parts.append(new)
         n += new.size
         x = np.concatenate(parts) if parts else np.zeros(0)
-        if n < target or (planned is None and over_time()):
+        if n < target or over_time():
             reason = "time"
             break
         looks += 1
-        if planned is None and target < max_n and rule.satisfied(x, conf):
+        if afford is not None:
+            if i + 1 < len(pts) and not afford(n, pts[i + 1], x):
+                reason = "planned"
+                break
+            continue
+        if target < max_n and rule.satisfied(x, conf):
             reason = "precise"
             break
     x = np.concatenate(parts) if parts else np.zeros(0)
@@ -225,16 +237,16 @@ def time_sequential(
 
     The time per execution, from the warm-up (timed, and thrown away) or else from
     `per_execution` (the counting pass's seconds per execution), decides before the first
-    timed sample whether the cap pays for every execution: if not, the query takes the
-    count `rule.plan` affords with PLAN_SHARE of the cap, in one look."""
+    timed sample whether the cap pays for every execution: if not, the query looks only
+    where a bound appears and stops at the first look whose successor the rest of the cap
+    (PLAN_SHARE of it) cannot pay for at the mean time per execution so far."""
     rest = params[min(warmed, warmup) : warmup]
     warm_cap = WARMUP_SECONDS if max_seconds is None else min(WARMUP_SECONDS, max_seconds / 4)
     warm = time_statement(conn, sql, rest, warmup=0, max_seconds=warm_cap)
     if warm.ns.size:
         per_execution = float(warm.ns.mean()) / 1e9
     timed = params[warmup:]
-    share = None if max_seconds is None else max_seconds * PLAN_SHARE
-    planned = rule.plan(len(timed), per_execution, share)
+    capped = rule.capped(len(timed), per_execution, max_seconds)
     deadline = None if max_seconds is None else time.perf_counter() + max_seconds
     rows: list[np.ndarray] = []
     pos = 0
@@ -252,7 +264,13 @@ def time_sequential(
     def over() -> bool:
         return deadline is not None and time.perf_counter() > deadline
 
-    ns, rec = run_sequential(draw, rule, len(timed), over_time=over, planned=planned)
+    def afford(n: int, nxt: int, x: np.ndarray) -> bool:
+        rest = left()
+        return rest is None or float(x.mean()) / 1e9 * (nxt - n) <= rest * PLAN_SHARE
+
+    ns, rec = run_sequential(
+        draw, rule, len(timed), over_time=over, afford=afford if capped else None
+    )
     r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
     done = min(warmed, warmup) + warm.ns.size
     return Samples(ns.astype(np.int64), r, done, rec.reason == "time"), rec
