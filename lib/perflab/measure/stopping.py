@@ -31,7 +31,8 @@ a bound appears matter. Such a query looks only there (`StoppingRule.bound_looks
 p95 94, p99 477 samples, each at 1 - 0.05 / 3, Bonferroni over those three looks), and
 stops at the first look after which the rest of the cap, at the mean time per execution so
 far, cannot pay for the next one: stop reason "planned". Stopping at a look for any reason
-keeps the split's guarantee; `bench_stopping.py` simulates it (95.4-99% coverage).
+keeps the split's guarantee; `bench_stopping.py` simulates it ("capped" rows: 97.5-99.7%
+over lognormal, bimodal and Pareto draws, 1000 runs each, stopping at 94 or 477).
 """
 
 from __future__ import annotations
