@@ -10,7 +10,10 @@ Tolerances: the rule's defaults, and "edge" tolerances set to the median relativ
 half-width at the first checkpoint, so that about half the runs stop there: the case
 where picking a narrow-looking interval biases coverage most. A third setting adds a
 time cap that ends the loop when the drawn values (as seconds) exceed a budget, since a
-cap is a data-dependent stop too.
+cap is a data-dependent stop too. The last setting is what a query the cap cannot pay for gets (a
+cap that affords a fifth of the executions, known beforehand): looks only where a bound
+appears (`StoppingRule.bound_looks`), continuing while the rest of the cap, at the mean of
+the values so far, pays for the next look (PLAN_SHARE of it), under the time cap.
 
     .venv/bin/python benchmarks/bench_stopping.py [--reps 2000] [--max-n 4000]
 """
@@ -27,7 +30,7 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-from perflab.measure.stopping import StoppingRule, run_sequential  # noqa: E402
+from perflab.measure.stopping import PLAN_SHARE, StoppingRule, run_sequential  # noqa: E402
 from perflab.measure.timing import PERCENTILES, quantile_ci  # noqa: E402
 
 QS = ("p50", "p95", "p99")
@@ -95,15 +98,23 @@ def simulate(
     reps: int,
     seed: int,
     budget: float | None = None,
+    capped: bool = False,
 ) -> dict:
-    """Apply the rule `reps` times; coverage per percentile and the stop counts."""
+    """Apply the rule `reps` times; coverage per percentile and the stop counts. `capped`:
+    the bound looks, going on while the rest of `budget` pays for the next."""
     covered = dict.fromkeys(QS, 0)
     open_bound = dict.fromkeys(QS, 0)
     stops: list[int] = []
     reasons: dict[str, int] = {}
     for r in range(reps):
         draw, over = _capped(draw_fn, np.random.default_rng([seed, r]), budget)
-        x, rec = run_sequential(draw, rule, max_n, over_time=over)
+        afford = None
+        if capped:
+
+            def afford(n, nxt, x):
+                return float(x.mean()) * (nxt - n) <= (budget - float(x.sum())) * PLAN_SHARE
+
+        x, rec = run_sequential(draw, rule, max_n, over_time=over, afford=afford)
         stops.append(rec.n)
         reasons[rec.reason] = reasons.get(rec.reason, 0) + 1
         for p in QS:
@@ -160,6 +171,8 @@ def main() -> None:
             ("edge tolerances", edge, None),
             ("edge + time cap", edge, mean * args.max_n * 0.4),
             ("edge, naive 95%/look", naive, None),
+            ("capped at 1/5 of max", base, mean * args.max_n * 0.2),
+            ("capped at 1/20 of max", base, mean * args.max_n * 0.05),
         ]
         for label, rule, budget in settings:
             res = simulate(
@@ -170,6 +183,7 @@ def main() -> None:
                 reps=args.reps,
                 seed=args.seed,
                 budget=budget,
+                capped=label.startswith("capped"),
             )
             cov = res["coverage"]
             stop = "/".join(f"{v:.0f}" for v in res["stop_n"])

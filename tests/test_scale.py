@@ -389,19 +389,42 @@ def test_predicted_limit_is_a_range_that_covers_the_true_crossing():
 
 
 def test_sweep_counts_work_once_per_size_not_once_per_pass(tmp_path, monkeypatch):
-    """The sweep reads counters itself (COUNTER_EXECUTIONS per query and size, round 0);
-    the latency loop's own counting pass (up to 100 executions per query and pass) would
-    be thrown away, and cost most of the quick sweep's time."""
+    """The first round's counting pass reads the counters (COUNTER_EXECUTIONS per query and
+    size, at most COUNTER_SECONDS, also that round's warm-up); the later rounds count
+    nothing, and there is no separate pass (a separate 20 executions per query and size
+    were most of the full sweep's time)."""
     from perflab.sqlite import counters
 
     calls = []
     real = counters.count_work
-    monkeypatch.setattr(counters, "count_work", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(counters, "count_work", lambda *a, **k: calls.append(k) or real(*a, **k))
     builds = [_db(tmp_path / f"d{n}.db", n) for n in (500, 1000)]
     frame = scale.measure_sweep(builds, WL, Budget(iterations=40, warmup=2), rounds=2)
-    assert calls == []  # only scale.sweep_counters counts (its own import of count_work)
+    assert len(calls) == len(builds) * len(WL.queries)
+    assert {(k["max_executions"], k["max_seconds"]) for k in calls} == {
+        (scale.COUNTER_EXECUTIONS, scale.COUNTER_SECONDS)
+    }
     assert (frame["counter_executions"] == scale.COUNTER_EXECUTIONS).all()
     assert (frame["samples"] == 40).all()  # a fixed count per round: no stopping rule
+
+
+def test_each_size_draws_its_parameters_once_for_every_round(tmp_path, monkeypatch):
+    # a sampler query reads its whole table (seconds at 2M rows): once per size, not per pass
+    calls = []
+    real = scale.sample_params
+    monkeypatch.setattr(scale, "sample_params", lambda *a, **k: calls.append(a[2]) or real(*a, **k))
+    builds = [_db(tmp_path / f"d{n}.db", n) for n in (500, 1000)]
+    frame = scale.measure_sweep(builds, WL, Budget(iterations=40, warmup=2), rounds=2)
+    assert calls == [2 * (20 + 2)] * len(builds)  # both rounds' tuples, warm-ups included
+    assert (frame["samples"] == 40).all()
+
+
+def test_the_sweeps_counting_pass_is_bounded_in_time(tmp_path, monkeypatch):
+    monkeypatch.setattr(scale, "COUNTER_SECONDS", 1e-9)
+    builds = [_db(tmp_path / f"d{n}.db", n) for n in (500, 1000)]
+    frame = scale.measure_sweep(builds, WL, Budget(iterations=10, warmup=2), rounds=1)
+    assert (frame["counter_executions"] == 1).all()  # the one that crossed it
+    assert frame["vm_steps"].notna().all()
 
 
 def test_the_full_size_of_a_sweep_is_the_runs_own_database(tmp_path, monkeypatch):

@@ -144,15 +144,103 @@ def test_measure_workload_reports_how_sampling_stopped(tmp_path):
     assert (r["n"], r["stop"], r["conf"]) == (600, "max", 0.95)
 
 
+SLOW = "SELECT count(*) FROM t a, t b WHERE a.v = b.v AND a.id < ?"  # ~570k pairs
+
+
 def test_the_time_cap_still_ends_a_slow_query(tmp_path):
-    slow = "SELECT count(*) FROM t a, t b WHERE a.v = b.v AND a.id < ?"  # ~570k pairs
-    conn, wl = _workload_db(tmp_path, slow)
+    # no warm-up and no counting pass: nothing tells the time per execution beforehand,
+    # so the looks run and the cap ends them
+    conn, wl = _workload_db(tmp_path, SLOW)
     frame, samples, _ = measure_workload(
-        conn, wl, Budget(iterations=3000, warmup=2, max_seconds=0.2), count=False
+        conn, wl, Budget(iterations=3000, warmup=0, max_seconds=0.2), count=False
     )
     r = frame.loc["q"]
     assert r["stop"] == "time" and bool(r["truncated"])
     assert 1 <= r["n"] < 3000 and r["seconds"] < 5
+
+
+def test_a_capped_query_looks_only_where_a_bound_appears():
+    rule = StoppingRule()
+    looks, conf = rule.bound_looks(2000), rule.bound_conf()
+    assert looks == (7, 94, 477) and conf == pytest.approx(1 - 0.05 / 3)
+    for n, q in zip(looks, (0.5, 0.95, 0.99), strict=True):  # both bounds appear right there
+        assert n == min_count(q, conf)
+    assert rule.bound_looks(300) == (7, 94, 300)
+    assert StoppingRule.capped(2000, 0.059, 60.0)  # affords 1,017 of 2,000
+    assert not StoppingRule.capped(2000, 0.02, 60.0)  # affords 3,000
+    assert not StoppingRule.capped(2000, None, 60.0) and not StoppingRule.capped(2000, 1, None)
+
+
+def _lognormal(seed):
+    return _draws(np.random.default_rng(seed), lambda r, n: r.lognormal(0, 0.5, n))
+
+
+def test_a_capped_query_stops_at_the_look_whose_successor_it_cannot_pay_for():
+    rule = StoppingRule()
+    asked = []
+
+    def afford(n, nxt, x):
+        asked.append((n, nxt, x.size))
+        return nxt <= 94  # the cap pays for p95's look, not p99's
+
+    x, rec = run_sequential(_lognormal(4), rule, 2000, afford=afford)
+    assert asked == [(7, 94, 7), (94, 477, 94)]
+    assert (rec.reason, rec.n, rec.looks) == ("planned", 94, 2)
+    assert rec.conf == pytest.approx(rule.bound_conf())
+    _, lo, hi = quantile_ci(x, 0.95, rec.conf)
+    assert lo is not None and hi is not None  # the bound that look was for
+    x, rec = run_sequential(_lognormal(4), rule, 2000, afford=lambda *a: True)
+    assert (rec.reason, rec.n, rec.looks) == ("planned", 477, 3)  # no look past p99's
+    assert math.isfinite(rec.rel_half_width["p99"])
+
+
+def test_a_capped_query_keeps_its_coverage():
+    """Going on while the rest of a budget (the sum of the values, as time) pays for the
+    next look is a data-dependent stop at the split looks: still >= 95% (300 runs;
+    bench_stopping.py's "capped" rows for more)."""
+    from perflab.measure.stopping import PLAN_SHARE
+    from scipy import stats
+
+    rule = StoppingRule()
+    truth = {q: float(stats.lognorm.ppf(q, 0.5)) for q in (0.5, 0.95, 0.99)}
+    hits = dict.fromkeys(truth, 0)
+    stops = set()
+    budget = 1.13 * 572  # the p99 look affordable at 94 about half the time
+
+    def afford(n, nxt, x):
+        return float(x.mean()) * (nxt - n) <= (budget - float(x.sum())) * PLAN_SHARE
+
+    for r in range(300):
+        x, rec = run_sequential(_lognormal([5, r]), rule, 4000, afford=afford)
+        stops.add(rec.n)
+        for q, t in truth.items():
+            _, lo, hi = quantile_ci(x, q, rec.conf)
+            hits[q] += (lo is None or lo <= t) and (hi is None or t <= hi)
+    assert stops == {94, 477}  # the test means something: both kinds of stop happen
+    assert min(h / 300 for h in hits.values()) >= 0.94, hits
+
+
+def test_a_slow_query_stops_where_its_cap_runs_out(tmp_path):
+    conn, wl = _workload_db(tmp_path, SLOW)
+    frame, samples, _ = measure_workload(
+        conn, wl, Budget(iterations=3000, warmup=3, max_seconds=3.0), count=False
+    )
+    r = frame.loc["q"]
+    rule = StoppingRule()
+    assert r["stop"] == "planned" and not bool(r["truncated"]), r["stop"]
+    assert r["n"] in rule.bound_looks(3000)
+    assert r["conf"] == pytest.approx(rule.bound_conf()) and samples["q"].ns.sum() / 1e9 < 3.0
+
+
+def test_the_warm_up_after_the_counting_pass_is_bounded_in_time(tmp_path, monkeypatch):
+    from perflab.measure import stopping
+
+    conn, wl = _workload_db(tmp_path, SLOW)
+    monkeypatch.setattr(stopping, "WARMUP_SECONDS", 1e-6)
+    _, samples, _ = measure_workload(
+        conn, wl, Budget(iterations=60, warmup=50, max_seconds=60.0), count=False
+    )
+    assert samples["q"].warmup == 1  # the one that crossed the bound
 
 
 def test_a_stop_record_as_the_latency_record_carries_it():

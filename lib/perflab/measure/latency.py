@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,9 @@ LATENCY_COLUMNS = {
     "p99_lo, p99_hi": "order-statistic CI of p99 at the frame's `conf` (>= 95% over the "
     "stopping rule's looks; NaN: too few samples)",
     "conf": "confidence of each interval at its look (1 - 0.05 / looks: Bonferroni)",
-    "stop": "why sampling stopped: precise (intervals within tolerance), max, time",
+    "stop": "why sampling stopped: precise (intervals within tolerance), max, time, planned "
+    "(a query the cap cannot pay for: at the bound look after which it cannot pay for the "
+    "next)",
     "ops_per_s": "1 / mean latency",
     "rows_mean, rows_min, rows_max": "rows returned per execution",
     "truncated": "stopped early by the time budget",
@@ -60,25 +63,31 @@ def measure_workload(
     count_executions: int = counters.MAX_EXECUTIONS,
     count_seconds: float = counters.MAX_SECONDS,
     stopping: StoppingRule | None = DEFAULT_RULE,
+    params: dict[str, list[tuple]] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Samples], dict[str, list[tuple]]]:
     """Time every query; returns (summary frame, raw samples, parameters used).
 
     `budget.iterations` is the most timed executions per query, after `budget.warmup`
     untimed ones, each query capped at `budget.max_seconds`; parameters are drawn with
-    `budget.seed`. Under `stopping` (`perflab.measure.stopping`) a query stops at the
-    first checkpoint where its p50, p95 and p99 intervals are tight enough, and its
-    intervals are computed at the rule's per-look confidence so that each covers with at
-    least 95% whatever the stopping time. `stopping=None`: exactly `budget.iterations`
-    (or until the time cap), 95% intervals.
+    `budget.seed` (or given: `params`, as many tuples per query as those two add up to).
+    Under `stopping` (`perflab.measure.stopping`) a query stops at the first checkpoint
+    where its p50, p95 and p99 intervals are tight enough, and its intervals are computed
+    at the rule's per-look confidence so that each covers with at least 95% whatever the
+    stopping time; a query whose time per execution (measured before its timed loop) says
+    the cap cannot pay for every execution looks only where a bound appears, and stops
+    when the rest of the cap cannot pay for the next (`StoppingRule.bound_looks`, stop
+    "planned").
+    `stopping=None`: exactly `budget.iterations` (or until the time cap), 95% intervals.
 
     With `count`, each query's timed loop is preceded by an untimed counting pass on the
     same connection over the first `count_executions` of the same parameter tuples (at
     most `count_seconds` per query): SQLite's own work counters, which do not move between
-    runs or machines, stand beside every timing (frame column `_counters`). Under
-    `stopping` that pass is also the warm-up (the same first tuples, untimed), which then
-    runs only the tuples the pass did not.
+    runs or machines, stand beside every timing (frame column `_counters`). That pass is
+    also the warm-up (the same first tuples, untimed), which then runs only the tuples the
+    pass did not.
     """
-    params = sample_params(conn, workload, budget.iterations + budget.warmup, budget.seed)
+    if params is None:
+        params = sample_params(conn, workload, budget.iterations + budget.warmup, budget.seed)
     warmup, max_seconds = budget.warmup, budget.max_seconds
     reason = counters.unavailable_reason(conn) if count else "not counted (count=False)"
     samples: dict[str, Samples] = {}
@@ -92,6 +101,7 @@ def measure_workload(
         t0 = time.perf_counter()
         stop = None
         work = None
+        per_execution = None  # seconds, from the counting pass: what the cap can pay for
         if reason is None:  # first: its untimed executions of the first tuples warm up too
             work = counters.count_work(
                 conn,
@@ -100,10 +110,16 @@ def measure_workload(
                 max_executions=count_executions,
                 max_seconds=count_seconds,
             )
+            if work is not None and work.executions:
+                per_execution = (time.perf_counter() - t0) / work.executions
         # a counting pass cut by its time budget warmed up as long as a warm-up may
         warmed = 0 if work is None else (warmup if work.truncated else work.executions)
         if stopping is None:
-            s = time_statement(conn, q.sql, params[q.name], warmup=warmup, max_seconds=max_seconds)
+            w0 = min(warmed, warmup)  # the warm-up runs only the tuples the pass did not
+            s = time_statement(
+                conn, q.sql, params[q.name][w0:], warmup=warmup - w0, max_seconds=max_seconds
+            )
+            s = replace(s, warmup=s.warmup + w0)
         else:
             s, stop = time_sequential(
                 conn,
@@ -113,6 +129,7 @@ def measure_workload(
                 rule=stopping,
                 max_seconds=max_seconds,
                 warmed=warmed,
+                per_execution=per_execution,
             )
         samples[q.name] = s
         rec = counters.counter_record(work, reason)

@@ -38,11 +38,10 @@ import pandas as pd
 from perflab import humanize
 from perflab.inputs.targets import Targets
 from perflab.inputs.workload import Workload
-from perflab.measure.latency import measure_workload
+from perflab.measure.latency import measure_workload, sample_params
 from perflab.measure.stats import MIN_GROWTH_POINTS, GrowthFit, fit_growth, refit
 from perflab.measure.timing import Budget, quantile_ci, summarize
 from perflab.sqlite import engine
-from perflab.sqlite.counters import count_work, unavailable_reason
 
 MIN_FIT_POINTS = MIN_GROWTH_POINTS
 
@@ -76,8 +75,12 @@ GROWTH_CONF = 0.99
 WORK_CONSTANT = 0.2
 WORK_LINEAR = 0.8
 WORK_QUADRATIC = 1.5
-#: Parameter tuples per query and size whose counters are read (the first timed ones).
+#: Parameter tuples per query and size whose counters are read (the first ones, in the
+#: first round's counting pass, which is also that round's warm-up), and the time that pass
+#: may take (at least one execution): a scan of 2M rows takes ~1.7 s per execution at full,
+#: and 20 of them were most of the sweep's time.
 COUNTER_EXECUTIONS = 20
+COUNTER_SECONDS = 0.25
 
 #: The claim for a fitted O(n) or O(n log n): over 2-3 decades and 5-10% noise the
 #: curve's shape confuses the two 13-33% of the time (bench_growth.py), two quick runs
@@ -200,11 +203,14 @@ def measure_sweep(
     again), each with budget.iterations / rounds executions per query, and the samples
     pooled: drift on a shared machine then hits every size alike instead of
     bending the curve. `round_spread_pct` is the spread of the per-round medians.
-    Each round draws its own parameters (seed + 1000 × round).
+    Each size's parameters are drawn once, at its first round (a sampler query reads its
+    whole table: seconds at 2M rows), and each round times its own share of them.
 
-    In the first round, after the timings, each query's work counters are read on
-    the same connection for its first COUNTER_EXECUTIONS timed parameter tuples
-    (`perflab.sqlite.counters.count_work`, untimed): deterministic for a seed.
+    In the first round, before the timings, each query's work counters are read on
+    the same connection for its first COUNTER_EXECUTIONS parameter tuples, for at most
+    COUNTER_SECONDS (`measure_workload`'s counting pass, untimed, which is also that
+    round's warm-up): a prefix of a seeded draw, so deterministic for a seed where the
+    time allows all of them.
 
     Columns: scale, db_bytes, cache_bytes, regime, query, table, n (rows of the
     query's main table; the largest table if none), p50, p50_lo, p50_hi (the
@@ -226,6 +232,8 @@ def measure_sweep(
     trunc: dict[tuple[str, str], bool] = {}
     info: dict[str, tuple[int, int, dict]] = {}
     work: dict[str, dict[str, dict]] = {}
+    drawn: dict[str, dict[str, list[tuple]]] = {}
+    each = per_round + budget.warmup
     q_conf = 1 - (1 - GROWTH_CONF) / 2
     for r, b in passes:
         conn = engine.connect(b.path, readonly=True)
@@ -236,14 +244,25 @@ def measure_sweep(
                     page_cache_bytes(conn),
                     engine.row_counts(conn),
                 )
-            # count=False: the sweep reads its own counters once per size (sweep_counters);
-            # measure_workload's counting pass of up to 100 executions per query and pass
-            # was thrown away here, and took 23 of the quick sweep's 39 s.
-            # stopping=None: the rounds are pooled, so each round's count is fixed.
-            this = replace(budget, iterations=per_round, seed=budget.seed + 1000 * r)
-            _, samples, params = measure_workload(conn, workload, this, count=False, stopping=None)
+            # Counters once per size (the first round), a short pass: 100 executions per
+            # query and pass took 23 of the quick sweep's 39 s, a separate pass of 20 most
+            # of the full one's. stopping=None: the rounds are pooled, so each round's
+            # count is fixed.
+            if b.scale not in drawn:
+                drawn[b.scale] = sample_params(conn, workload, rounds * each, budget.seed)
+            share = {q: ps[r * each : (r + 1) * each] for q, ps in drawn[b.scale].items()}
+            frame, samples, _ = measure_workload(
+                conn,
+                workload,
+                replace(budget, iterations=per_round),
+                params=share,
+                count=r == 0,
+                count_executions=COUNTER_EXECUTIONS,
+                count_seconds=COUNTER_SECONDS,
+                stopping=None,
+            )
             if r == 0:
-                work[b.scale] = sweep_counters(conn, workload, params, budget.warmup)
+                work[b.scale] = sweep_counters(frame)
         finally:
             conn.close()
         for q, smp in samples.items():
@@ -289,32 +308,25 @@ def measure_sweep(
     return pd.DataFrame(recs)
 
 
-def sweep_counters(
-    conn: sqlite3.Connection, workload: Workload, params: dict[str, list[tuple]], warmup: int
-) -> dict[str, dict]:
-    """Per query, the mean work counters per execution over its first timed parameter
-    tuples (the frame's counter columns); None values and the reason when the engine
-    has no `sqlite_stmt`."""
-    note = unavailable_reason(conn)
+def sweep_counters(frame: pd.DataFrame) -> dict[str, dict]:
+    """Per query, the mean work counters per execution of `measure_workload`'s counting
+    pass (its frame's `_counters`), as the sweep frame's counter columns; None values and
+    the reason when the engine has no `sqlite_stmt`."""
     out: dict[str, dict] = {}
-    for q in workload.queries:
-        use = params[q.name][warmup : warmup + COUNTER_EXECUTIONS]
-        w = None if note else count_work(conn, q.sql, use)
-        if w is None or not w.executions:
-            out[q.name] = {
+    for name, rec in frame["_counters"].items():
+        per = rec["per_execution"]
+        if rec["source"] is None or not per or not rec["executions"]:
+            out[name] = {
                 **dict.fromkeys(("vm_steps", "fullscan_steps", "sorts", "autoindex")),
                 "counter_executions": 0,
                 "counter_source": None,
-                "counter_note": note or "no executions to count",
+                "counter_note": rec["reason"] or "no executions to count",
             }
             continue
-        out[q.name] = {
-            "vm_steps": w.mean("vm_steps"),
-            "fullscan_steps": w.mean("fullscan_steps"),
-            "sorts": w.mean("sorts"),
-            "autoindex": w.mean("autoindex"),
-            "counter_executions": w.executions,
-            "counter_source": w.source,
+        out[name] = {
+            **{k: per[k]["mean"] for k in ("vm_steps", "fullscan_steps", "sorts", "autoindex")},
+            "counter_executions": rec["executions"],
+            "counter_source": rec["source"],
             "counter_note": None,
         }
     return out

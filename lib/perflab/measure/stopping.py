@@ -23,6 +23,16 @@ A percentile needs a minimum count before its interval has both bounds (p99 at 9
 two looks: 437 samples); the first checkpoint is that count, so no look is spent where the rule
 cannot stop. A time cap still ends any loop: then the interval is reported as it is
 (a bound may be missing, as before).
+
+A query the time cap cannot pay for: when its time per execution, measured *before* the
+timed loop (the counting pass, the warm-up), says the cap affords fewer than all
+executions, sampling up to the cap buys width but no new bound; only the counts at which
+a bound appears matter. Such a query looks only there (`StoppingRule.bound_looks`: p50 7,
+p95 94, p99 477 samples, each at 1 - 0.05 / 3, Bonferroni over those three looks), and
+stops at the first look after which the rest of the cap, at the mean time per execution so
+far, cannot pay for the next one: stop reason "planned". Stopping at a look for any reason
+keeps the split's guarantee; `bench_stopping.py` simulates it ("capped" rows: 97.5-99.7%
+over lognormal, bimodal and Pareto draws, 1000 runs each, stopping at 94 or 477).
 """
 
 from __future__ import annotations
@@ -110,6 +120,36 @@ class StoppingRule:
         w = self.widths(x, conf)
         return all(w[p] <= tol for p, tol in self.tolerance.items())
 
+    def bound_looks(self, max_n: int) -> tuple[int, ...]:
+        """Looks of a query the cap cannot pay for: the counts at which each tolerated
+        percentile's interval gains both bounds at the per-look confidence of that many
+        looks (1 - (1 - conf) / K), below `max_n`."""
+        k = len(self.tolerance) if self.split else 1
+        look = 1 - (1 - self.conf) / k
+        pts = {min(max_n, min_count(PERCENTILES[p], look)) for p in self.tolerance}
+        return tuple(sorted(pts))
+
+    def bound_conf(self) -> float:
+        """Confidence of each of `bound_looks`' intervals."""
+        return 1 - (1 - self.conf) / (len(self.tolerance) if self.split else 1)
+
+    @staticmethod
+    def capped(max_n: int, per_execution: float | None, seconds: float | None) -> bool:
+        """Whether `seconds` cannot pay for `max_n` executions of `per_execution` seconds
+        (False when either is unknown: the ordinary looks run, and the cap still ends them)."""
+        if per_execution is None or seconds is None or per_execution <= 0:
+            return False
+        return seconds / per_execution < max_n
+
+
+#: Longest warm-up after the counting pass, which already ran the first tuples untimed
+#: (benchmarks/bench_warmup.py: what more warm-up does to p50).
+WARMUP_SECONDS = 1.0
+
+#: Share of the rest of the cap a capped query may plan on spending to reach its next
+#: look: the time per execution is an estimate, and a loop cut by the cap just before a look
+#: spends the time without gaining the bound.
+PLAN_SHARE = 0.8
 
 #: The rule `latency.measure_workload` uses unless told otherwise.
 DEFAULT_RULE = StoppingRule()
@@ -119,7 +159,9 @@ DEFAULT_RULE = StoppingRule()
 class StopRecord:
     """How one sampling loop ended, as the latency record carries it."""
 
-    reason: str  # "precise" (tolerances met), "max" (all executions), "time" (cap)
+    # "precise" (tolerances met), "max" (all executions), "time" (cap), "planned" (a
+    # capped query's look after which the rest of the cap cannot pay for the next)
+    reason: str
     n: int
     looks: int  # checkpoints evaluated
     conf: float  # confidence of the reported intervals (per look, Bonferroni)
@@ -136,17 +178,24 @@ def run_sequential(
     max_n: int,
     *,
     over_time: Callable[[], bool] = lambda: False,
+    afford: Callable[[int, int, np.ndarray], bool] | None = None,
 ) -> tuple[np.ndarray, StopRecord]:
     """Sample through `draw(count)` (returns up to `count` new values; fewer when its own
     time cap ended it) up to each checkpoint, stopping at the first where the rule is
-    satisfied, at `max_n`, or when `over_time()` says the time cap is spent."""
-    pts = rule.checkpoints(max_n)
-    conf = rule.look_conf(max_n)
+    satisfied, at `max_n`, or when `over_time()` says the time cap is spent.
+
+    `afford` (a query the cap cannot pay for, decided before any value is drawn): the looks
+    are `rule.bound_looks` instead, and sampling stops ("planned") at the first look after
+    which `afford(n, next_look, values)` says the rest of the cap cannot pay for the next."""
+    if afford is None:
+        pts, conf = rule.checkpoints(max_n), rule.look_conf(max_n)
+    else:
+        pts, conf = rule.bound_looks(max_n), rule.bound_conf()
     parts: list[np.ndarray] = []
     n = 0
     looks = 0
-    reason = "max"
-    for target in pts:
+    reason = "max" if afford is None or pts[-1] >= max_n else "planned"
+    for i, target in enumerate(pts):
         new = np.asarray(draw(target - n))
         parts.append(new)
         n += new.size
@@ -155,6 +204,11 @@ def run_sequential(
             reason = "time"
             break
         looks += 1
+        if afford is not None:
+            if i + 1 < len(pts) and not afford(n, pts[i + 1], x):
+                reason = "planned"
+                break
+            continue
         if target < max_n and rule.satisfied(x, conf):
             reason = "precise"
             break
@@ -171,18 +225,29 @@ def time_sequential(
     rule: StoppingRule,
     max_seconds: float | None = None,
     warmed: int = 0,
+    per_execution: float | None = None,
 ) -> tuple[Samples, StopRecord]:
     """`timing.time_statement` under the stopping rule: at most len(params) - warmup timed
     executions, in chunks ending at the rule's checkpoints (the loop inside each chunk is
-    the same small loop). As before, the warm-up may use a quarter of `max_seconds` and
-    the timed executions all of it.
+    the same small loop); the timed executions may use all of `max_seconds`.
 
     `warmed`: how many of the first tuples already ran untimed on this connection (the
     counting pass, `latency.measure_workload`); the warm-up only runs the rest of its
-    `warmup` tuples, so the same executions are not made twice."""
+    `warmup` tuples, so the same executions are not made twice, for at most
+    WARMUP_SECONDS (a quarter of `max_seconds` when that is less).
+
+    The time per execution, from the warm-up (timed, and thrown away) or else from
+    `per_execution` (the counting pass's seconds per execution), decides before the first
+    timed sample whether the cap pays for every execution: if not, the query looks only
+    where a bound appears and stops at the first look whose successor the rest of the cap
+    (PLAN_SHARE of it) cannot pay for at the mean time per execution so far."""
     rest = params[min(warmed, warmup) : warmup]
-    warm = time_statement(conn, sql, rest, warmup=len(rest), max_seconds=max_seconds)
+    warm_cap = WARMUP_SECONDS if max_seconds is None else min(WARMUP_SECONDS, max_seconds / 4)
+    warm = time_statement(conn, sql, rest, warmup=0, max_seconds=warm_cap)
+    if warm.ns.size:
+        per_execution = float(warm.ns.mean()) / 1e9
     timed = params[warmup:]
+    capped = rule.capped(len(timed), per_execution, max_seconds)
     deadline = None if max_seconds is None else time.perf_counter() + max_seconds
     rows: list[np.ndarray] = []
     pos = 0
@@ -200,7 +265,13 @@ def time_sequential(
     def over() -> bool:
         return deadline is not None and time.perf_counter() > deadline
 
-    ns, rec = run_sequential(draw, rule, len(timed), over_time=over)
+    def afford(n: int, nxt: int, x: np.ndarray) -> bool:
+        rest = left()
+        return rest is None or float(x.mean()) / 1e9 * (nxt - n) <= rest * PLAN_SHARE
+
+    ns, rec = run_sequential(
+        draw, rule, len(timed), over_time=over, afford=afford if capped else None
+    )
     r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-    done = min(warmed, warmup) + warm.warmup
+    done = min(warmed, warmup) + warm.ns.size
     return Samples(ns.astype(np.int64), r, done, rec.reason == "time"), rec
