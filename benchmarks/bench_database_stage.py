@@ -11,8 +11,11 @@ timing each step:
 3. the integrity check as notebook 06 takes it (old: `integrity_records` on the
    application's connection; new: `perflab.database.checks.checked`, read back).
 
-Peak RSS is the largest sum of resident memory over the process and its children, sampled
-every 0.1 s (psutil), so two builds in parallel count together.
+CPU is user + system seconds of the process and its children (the pool's workers): on a
+busy machine the wall clock shows the other load, the CPU seconds do not; on 2 idle cores
+the wall is at least half of them. Peak RSS is the largest sum of resident memory over the
+process and its children, sampled every 0.1 s (psutil), so two builds in parallel count
+together.
 
     .venv/bin/python benchmarks/bench_database_stage.py [--profile full] [--against OLD/lib]
         [--repeat 1]
@@ -33,7 +36,14 @@ import time
 from pathlib import Path
 
 CHILD = r"""
-import json, sys, time, inspect
+import json, sys, time, inspect, resource
+
+
+def cpu():
+    a, b = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
 from perflab.inputs.config import RunInputs, profile as get_profile
 from perflab.run import context
 from perflab.measure import scale
@@ -42,6 +52,7 @@ from perflab.run.runner import notebook_names
 prof = sys.argv[1]
 out = {}
 t0 = time.perf_counter()
+c0 = cpu()
 new = "notebooks" in inspect.signature(context.prepare).parameters
 kw = {"notebooks": notebook_names()} if new else {}
 ctx = context.prepare(RunInputs.create(prof), progress=False, **kw)
@@ -65,6 +76,7 @@ except ImportError:
     out["check_reused"] = False
     out["integrity_ok"] = r["integrity_ok"]
 out["check_in_06"] = time.perf_counter() - t0
+out["cpu"] = cpu() - c0
 out["db_bytes"] = ctx.db_path.stat().st_size
 print("RESULT " + json.dumps(out))
 """
@@ -112,7 +124,8 @@ def show(label: str, r: dict) -> None:
         f"{label:4s} prepare {r['prepare']:7.1f} s | 05 builds {r['sweep_in_05']:6.1f} s "
         f"({r['sweep_sizes']} sizes) | 06 check {r['check_in_06']:6.1f} s "
         f"(reused {r['check_reused']}, ok {r['integrity_ok']}) | sum {steps:7.1f} s | "
-        f"peak RSS {r['peak_rss_gib']:.2f} GiB | db {r['db_bytes'] / 2**20:.0f} MiB"
+        f"CPU {r['cpu']:7.1f} s | peak RSS {r['peak_rss_gib']:.2f} GiB | "
+        f"db {r['db_bytes'] / 2**20:.0f} MiB"
     )
 
 
