@@ -87,6 +87,7 @@ STEPS = {
         ("perflab.measure.scale", "fit_sweep"),
     ],
     "summary": [
+        ("perflab.database.checks", "checked"),
         ("perflab.analysis.integrity", "integrity_records"),
         ("perflab.judge.verdict", "assess"),
     ],
@@ -215,12 +216,13 @@ def main() -> None:
         against(lib, Path(args.against), args.profile, stages, args.repeat)
         return
     sys.path.insert(0, str(lib))
+    from perflab.inputs.config import RunInputs
     from perflab.run.context import prepare
 
     load = Path("/proc/loadavg")
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        ctx = prepare(args.profile, run_dir=tmp, progress=False)
+        ctx = prepare(RunInputs.create(args.profile), run_dir=tmp, progress=False)
         secs = time.perf_counter() - t0
         print(f"perflab from {lib}; profile {args.profile}; prepare {secs:.2f} s")
         for rep in range(args.repeat):

@@ -380,3 +380,20 @@ def test_timestamps_are_written_as_sqlite_reads_them():
     assert _fmt_ts(sec, "datetime") == want
     assert _fmt_ts(sec, "date") == [w[:10] for w in want]
     assert want[0] == "2000-02-29 00:00:00" and want[3] == "0100-01-01 00:00:00"
+
+
+def test_rows_go_in_many_to_a_statement_and_the_file_is_byte_for_byte_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bulk load's many-rows INSERT (ROWS_PER_INSERT, with a remainder one by one)
+    builds exactly the file one row per statement builds."""
+    from perflab.database import build
+
+    spec = load_spec(_write(tmp_path))
+    digests = []
+    for k in (1, 7, build.ROWS_PER_INSERT):
+        monkeypatch.setattr(build, "ROWS_PER_INSERT", k)
+        dest = tmp_path / f"k{k}.sqlite"
+        build_database(BuildRequest.of(spec, "s"), dest, progress=False)
+        digests.append(hashlib.sha256(dest.read_bytes()).hexdigest())
+    assert digests[0] == digests[1] == digests[2]

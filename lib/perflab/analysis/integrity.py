@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
+from perflab.database.checks import CheckResult, run_checks
 from perflab.sqlite.engine import pragma_values
 
 
@@ -26,20 +27,7 @@ class PragmaCheck:
 
 def integrity(conn: sqlite3.Connection, max_errors: int = 20) -> dict:
     """`PRAGMA integrity_check` and `foreign_key_check`, as lists of problems."""
-    rows = [r[0] for r in conn.execute(f"PRAGMA integrity_check({int(max_errors)})")]
-    problems = [] if rows == ["ok"] else rows
-    fk = conn.execute("PRAGMA foreign_key_check").fetchall()
-    fk_problems = [
-        f"{t}: rowid {rid} references missing row in {parent} (foreign key #{idx})"
-        for t, rid, parent, idx in fk[:max_errors]
-    ]
-    return {
-        "integrity_ok": not problems,
-        "integrity_problems": problems,
-        "foreign_keys_ok": not fk,
-        "foreign_key_violations": len(fk),
-        "foreign_key_problems": fk_problems,
-    }
+    return run_checks(conn, max_errors)
 
 
 def audit_pragmas(conn: sqlite3.Connection, db_bytes: int) -> list[PragmaCheck]:
@@ -156,10 +144,29 @@ def pragma_frame(checks: list[PragmaCheck]) -> pd.DataFrame:
     return pd.DataFrame([asdict(c) for c in checks])
 
 
-def integrity_records(conn: sqlite3.Connection, db_bytes: int) -> dict:
-    """Integrity and pragma audit as summary.json carries them."""
+def check_note(check: CheckResult) -> str:
+    """When and on what the checks ran, as the report says it."""
+    when = check.checked_at.replace("T", " ").replace("Z", " UTC")
+    took = f"{check.seconds:.1f} s" if check.seconds >= 0.1 else f"{check.seconds * 1000:.0f} ms"
+    if check.reused:
+        return (
+            f"taken {when} ({took}) on this database file and kept beside it; read back "
+            "because the file has not changed since (same size, modification time and inode)"
+        )
+    return f"taken now, {when} ({took}), on this database file"
+
+
+def integrity_records(conn: sqlite3.Connection, db_bytes: int, check: CheckResult) -> dict:
+    """The checks' findings (``check``: `perflab.database.checks.checked` on the file
+    ``conn`` reads), when they were taken, and the pragma audit of ``conn``, as summary.json
+    carries them."""
     return {
-        **integrity(conn),
+        **check.findings(),
+        "check_method": check.method,
+        "checked_at": check.checked_at,
+        "check_seconds": check.seconds,
+        "check_reused": check.reused,
+        "check_note": check_note(check),
         "pragma_audit": [
             {**asdict(c), "value": str(c.value)} for c in audit_pragmas(conn, db_bytes)
         ],

@@ -21,7 +21,8 @@ WAL header, no ``-wal``     ``mode=ro&immutable=1``: a plain ``mode=ro`` open wo
                             would write read-marks into the user's ``-shm``.
 ==========================  =======================================================
 
-The working copy is checked with ``PRAGMA integrity_check``: problems in a file
+The working copy is checked with ``PRAGMA integrity_check`` (and ``foreign_key_check``, the
+result kept beside it for notebook 06: `perflab.database.checks`): problems in a file
 that can still be read are returned as findings; a file that cannot be read is
 one clear error. ANALYZE is never run (``analyzed`` says whether the user's file
 carries ``sqlite_stat1``).
@@ -45,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perflab import paths
+from perflab.database import checks
 from perflab.errors import PerflabError
 from perflab.sqlite.engine import copy_database
 from perflab.sqlite.schema import quote_ident
@@ -300,7 +302,13 @@ def snapshot(
                 conn.close()
         dst = sqlite3.connect(work, isolation_level=None)
         try:
-            problems, how = _integrity(dst, work) if check else ((), "skipped")
+            full = None
+            if check and work.stat().st_size <= FULL_CHECK_MAX_BYTES:
+                # notebook 06's checks too (foreign keys included), kept beside the copy
+                full = checks.checked(work, conn=dst)
+                problems, how = list(full.integrity_problems), full.method
+            else:
+                problems, how = _integrity(dst, work) if check else ((), "skipped")
             info = database_contents(dst)
         except sqlite3.DatabaseError as exc:
             raise PerflabError(f"{src}: cannot read the database: {exc}") from None
@@ -328,6 +336,8 @@ def snapshot(
         )
         side = _sidecar(dest)
         side.write_text(json.dumps(report.to_json(), indent=2), encoding="utf-8")
+        if full is not None:
+            checks.keep(dest, full)  # os.replace kept the identity it was taken on
         return report
     finally:
         if dst is not None:

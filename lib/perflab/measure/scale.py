@@ -110,6 +110,19 @@ def sweep_scales(spec, base_scale: str, factors: Sequence[float]) -> dict[str, d
     return out
 
 
+def sweep_specs(spec, base_scale: str, factors: Sequence[float]) -> list[tuple[str, object]]:
+    """(size name, the spec naming that size) per factor, smallest first. The spec is None
+    for a size whose rows are the base scale's (factor 1): that size *is* the run's own
+    database (the cache key hashes the rows, not the scale's name), so it is looked up under
+    the base scale's name instead of being built a second time under a sweep name (the
+    largest size is about half of a sweep's build time)."""
+    base_rows = dict(spec.scales[base_scale])
+    return [
+        (name, None if rows == base_rows else replace(spec, scales={**spec.scales, name: rows}))
+        for name, rows in sweep_scales(spec, base_scale, factors).items()
+    ]
+
+
 def build_sweep(
     spec,
     base_scale: str,
@@ -119,29 +132,21 @@ def build_sweep(
     progress: bool = False,
 ) -> list:
     """Build (or reuse from cache) one database per factor; returns BuildReports,
-    smallest first.
-
-    A size whose rows are the base scale's (factor 1) *is* the run's own database: the
-    cache key hashes the rows, not the scale's name, so it is looked up under the base
-    scale's name and found where the run built it, instead of being built a second time
-    under a sweep name (the largest size is about half of a sweep's build time).
-    """
+    smallest first. `perflab run` builds them ahead, in its database stage
+    (`perflab.run.context.prepare`), so a run finds them all in the cache here."""
     from perflab.database.build import cached_database
 
-    scales = sweep_scales(spec, base_scale, factors)
-    base_rows = dict(spec.scales[base_scale])
-    items = list(scales.items())
+    items = sweep_specs(spec, base_scale, factors)
     if progress:
         from tqdm.auto import tqdm
 
         items = tqdm(items, desc="building scales", unit="db")
     out = []
-    for name, rows in items:
-        if rows == base_rows:  # keep the sweep's name as the size's label
+    for name, s in items:
+        if s is None:  # the run's own database; keep the sweep's name as the size's label
             run_db = cached_database(spec, base_scale, seed=seed, progress=False)
             out.append(replace(run_db, scale=name))
             continue
-        s = replace(spec, scales={**spec.scales, name: rows})
         out.append(cached_database(s, name, seed=seed, progress=False))
     return out
 

@@ -154,7 +154,8 @@ def configuration(summary: dict) -> pd.DataFrame:
                 else "; ".join(integ["integrity_problems"][:3]),
                 "status": "ok" if integ["integrity_ok"] else "risk",
                 "recommendation": "",
-                "why": "B-tree structure and page checks",
+                "why": "B-tree structure and page checks"
+                + (f"; {integ['check_note']}" if integ.get("check_note") else ""),
             }
         )
         rows.append(

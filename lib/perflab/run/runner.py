@@ -190,7 +190,8 @@ def run(
 
     _say(f"perflab: profile {profile}: preparing the database")
     t0 = time.perf_counter()
-    ctx: RunContext = prepare(inputs, progress=True)
+    names = notebooks or notebook_names()
+    ctx: RunContext = prepare(inputs, progress=True, notebooks=names)
     stages["database"] = time.perf_counter() - t0
     _say(
         f"perflab: database "
@@ -210,7 +211,6 @@ def run(
         "seed": ctx.build.seed,
         "iterations": ctx.config.profile.iterations,
     }
-    names = notebooks or notebook_names()
     done: list[dict] = []
     interrupts = _Interrupts()
     kernel = SharedKernel(staging / "notebooks" / "kernel.log")

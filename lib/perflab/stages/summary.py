@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from perflab.analysis import integrity
+from perflab.database import checks
 from perflab.inputs.workload import workload_record
 from perflab.judge import verdict
 from perflab.judge.evidence import Evidence
@@ -21,7 +22,8 @@ from perflab.stages.records import Record, StageContext, part, shown
 
 @dataclass(frozen=True)
 class IntegrityRecord(Record):
-    """`PRAGMA integrity_check`, `foreign_key_check`, and the pragma audit."""
+    """`PRAGMA integrity_check`, `foreign_key_check` (when and how they were taken: on this
+    file, now or earlier and kept beside it), and the pragma audit."""
 
     STAGE = "integrity"
     integrity_ok: bool
@@ -30,6 +32,11 @@ class IntegrityRecord(Record):
     foreign_key_violations: int
     foreign_key_problems: tuple[str, ...]
     pragma_audit: tuple[dict, ...]
+    check_method: str = "integrity_check"
+    checked_at: str | None = None  # UTC, when the checks ran on this file
+    check_seconds: float | None = None
+    check_reused: bool = False  # taken earlier (the database stage) and read back
+    check_note: str = ""  # the sentence the report shows
 
 
 @dataclass(frozen=True)
@@ -122,9 +129,14 @@ def run(ctx: StageContext) -> VerdictRecord:
         recs = load_records(ctx.run_dir)
     else:
         recs = RunRecords(plans=plans.run(ctx), latency=latency.run(ctx))
+    # Taken once per file and kept beside it (perflab.database.checks): `perflab run` takes
+    # it in its database stage; by hand, or when the file changed, it runs now.
+    check = checks.checked(ctx.db_path, store=bool(ctx.build.cache_key or ctx.build.source))
     conn = ctx.connect()
     try:
-        integ = IntegrityRecord.of(integrity.integrity_records(conn, ctx.db_path.stat().st_size))
+        integ = IntegrityRecord.of(
+            integrity.integrity_records(conn, ctx.db_path.stat().st_size, check)
+        )
     finally:
         conn.close()
     recs = replace(recs, integrity=integ, verdict=None)
