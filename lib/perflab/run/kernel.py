@@ -78,8 +78,9 @@ class SharedKernel:
         failing cell, as before)."""
         import papermill as pm
 
-        if self.executed and self.km.has_kernel:
-            self._reset()
+        # every notebook but the first starts with the reset, through the client papermill
+        # has just connected (nbclient's on_notebook_start hook runs before the first cell)
+        reset = self._reset if self.executed and self.km.has_kernel else None
         self.executed += 1
         pm.execute_notebook(
             str(src),
@@ -94,22 +95,15 @@ class SharedKernel:
             request_save_on_cell_execute=False,
             cwd=str(cwd),
             km=self.km,
+            on_notebook_start=reset,
         )
         self._close_clients()
 
-    def _reset(self) -> None:
-        from jupyter_client.blocking import BlockingKernelClient
-
-        kc = BlockingKernelClient()
-        kc.load_connection_info(self.km.get_connection_info())
-        kc.start_channels()
-        try:
-            kc.wait_for_ready(timeout=60)
-            reply = kc.execute_interactive(
-                RESET, store_history=False, timeout=120, output_hook=lambda msg: None
-            )
-        finally:
-            kc.stop_channels()
+    async def _reset(self, notebook=None) -> None:
+        kc = self.km.opened[-1]  # the client nbclient made for this notebook
+        reply = await kc.execute_interactive(
+            RESET, store_history=False, timeout=120, output_hook=lambda msg: None
+        )
         if reply["content"]["status"] != "ok":
             raise RuntimeError(f"resetting the kernel between notebooks failed: {reply['content']}")
 
