@@ -140,7 +140,9 @@ class Steps:
         self._undo.clear()
 
 
-def run_stage(ctx, name: str, cprof: int) -> None:
+def timed_stage(ctx, name: str, cprof: int):
+    """`stages.<name>.run(ctx)` with its steps wrapped in timers and, with `cprof`, under
+    cProfile: (record, seconds, steps, profile or None)."""
     from perflab import stages
 
     steps = Steps()
@@ -151,12 +153,17 @@ def run_stage(ctx, name: str, cprof: int) -> None:
     try:
         if prof:
             prof.enable()
-        getattr(stages, name).run(ctx)
+        rec = getattr(stages, name).run(ctx)
     finally:
         if prof:
             prof.disable()
         total = time.perf_counter() - t0
         steps.restore()
+    return rec, total, steps, prof
+
+
+def run_stage(ctx, name: str, cprof: int) -> None:
+    _, total, steps, prof = timed_stage(ctx, name, cprof)
     print(f"{name:12s} {total:7.2f} s")
     for depth, label in steps.order:
         n, secs = steps.totals[label]

@@ -18,14 +18,12 @@ Export an older lib with `git archive <commit> lib | tar -x -C /tmp/old`.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import json
 import pstats
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -36,27 +34,13 @@ def child(lib: Path, profile: str, cprof: int = 0) -> dict:
     sys.path.insert(0, str(lib))
     sys.path.insert(1, str(HERE))
     import perflab
-    from bench_stages import STEPS, Steps
-    from perflab import stages
+    from bench_stages import timed_stage
     from perflab.judge import verdict
     from perflab.stages.summary import RunRecords, measured
 
     with tempfile.TemporaryDirectory() as tmp:
         ctx = perflab.open_database(profile, run_dir=tmp)
-        steps = Steps()
-        for modname, fn in STEPS["throughput"]:
-            steps.wrap(modname, fn)
-        prof = cProfile.Profile() if cprof else None
-        t0 = time.perf_counter()
-        try:
-            if prof:
-                prof.enable()
-            rec = stages.throughput.run(ctx)
-        finally:
-            if prof:
-                prof.disable()
-            secs = time.perf_counter() - t0
-            steps.restore()
+        rec, secs, steps, prof = timed_stage(ctx, "throughput", cprof)
         if prof:  # to stderr: stdout carries the result
             pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(cprof)
         got = measured(RunRecords(throughput=rec), ctx.targets)
