@@ -303,3 +303,33 @@ def test_a_trial_with_copies_measures_on_them_and_copies_nothing_more(db, tmp_pa
     with sqlite3.connect(pb) as b:
         advised = "SELECT count(*) FROM sqlite_schema WHERE sql LIKE '%(cust)%'"
         assert b.execute(advised).fetchone()[0] == 1
+
+
+def _create(ddl: str, gain: float, ci: list[float]) -> dict:
+    v = {"verdict": "improvement", "p50_before_ms": 100.0, "p50_after_ms": 100.0 - gain}
+    return {
+        "action": "create",
+        "ddl": ddl,
+        "source": "t",
+        "recommended": True,
+        "verdicts": {"q": {**v, "ci99": ci}},
+        "why": "measured gain",
+    }
+
+
+@pytest.mark.parametrize("gains", [(39.4, 38.0), (38.0, 39.4)])
+def test_equivalent_creates_give_the_same_pick_whatever_their_point_gains(gains):
+    # two improvements of one query whose 99% intervals overlap cannot be ranked: the pick
+    # must not follow the point gains (it flipped between two full runs), but a stable rule
+    wide = _create("CREATE INDEX a ON t(x COLLATE NOCASE, y, z)", gains[0], [0.67, 0.82])
+    narrow = _create("CREATE INDEX b ON t(w, x COLLATE NOCASE)", gains[1], [0.67, 0.76])
+    chosen = advisor.choose(pd.DataFrame([wide, narrow]))
+    assert list(chosen["ddl"]) == [narrow["ddl"]]
+    assert "as good as CREATE INDEX a" in chosen.iloc[0]["why"]
+
+
+def test_a_clearly_better_create_is_kept_even_with_more_keys():
+    big = _create("CREATE INDEX a ON t(x, y, z)", 60.0, [0.35, 0.45])
+    small = _create("CREATE INDEX b ON t(x)", 10.0, [0.85, 0.95])
+    chosen = advisor.choose(pd.DataFrame([big, small]))
+    assert list(chosen["ddl"]) == [big["ddl"]] and chosen.iloc[0]["why"] == "measured gain"
