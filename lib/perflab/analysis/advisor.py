@@ -656,10 +656,13 @@ def advice_records(
                 ]
             ]
         )
+    picked = frame_records(chosen)
+    why = {r["ddl"]: r["why"] for r in picked}  # `choose` names equivalent candidates there
+    candidates = [{**c, "why": why.get(c["ddl"], c["why"])} for c in frame_records(evaluated)]
     return {
         "expert": tool,
-        "candidates": frame_records(evaluated),
-        "recommended": [r["ddl"] for r in frame_records(chosen)],
+        "candidates": candidates,
+        "recommended": [r["ddl"] for r in picked],
         "query_rewrites": rw,
         "before_after": frame_records(ba),
         "files": files or {},
