@@ -53,6 +53,23 @@ def _workload(tmp: Path, body: str, name: str = "wl.yaml") -> Path:
     return p
 
 
+def _kernels() -> list[int]:
+    """This process's children that are Jupyter kernels: the run starts its kernel before
+    it checks the inputs, so a bad input must shut it down too."""
+    found = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmd = (d / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid() and b"ipykernel" in cmd:
+            found.append(int(d.name))
+    return found
+
+
 def _fails(env, argv, capsys, match, code=2):
     before = userdb.fingerprint(env["db"])
     rc = main(["run", "--profile", "tiny", "--out", str(env["out"]), *argv])
@@ -64,6 +81,7 @@ def _fails(env, argv, capsys, match, code=2):
     assert userdb.fingerprint(env["db"]) == before
     assert (env["out"] / "index.html").read_text() == "earlier report"
     assert not list(env["out"].parent.glob(".report.partial-*"))
+    assert not _kernels()
     return lines[-1]
 
 

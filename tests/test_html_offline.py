@@ -245,3 +245,21 @@ def test_printed_values_and_raw_frames_read_as_numbers_for_people() -> None:
     html = cell.outputs[1]["data"]["text/html"]
     assert "7.4 µs" in html and "<td>yes</td>" in html
     assert "None" not in html and "NaN" not in html and "<th></th>" not in html
+
+
+def test_sections_made_while_the_run_went_on_give_the_same_report(exported) -> None:
+    """The run makes report sections beside its last notebook (runner._Exports); the
+    report built from them is the one built from the notebooks, and a section given is
+    used, not made again."""
+    import re
+
+    from perflab.present.report_page import Section, render_report, render_section
+
+    folder, summary = exported["folder"], small_summary()
+    name = summary["notebooks"][0]["name"]
+    made = render_section(exported["ipynb"], name)
+    ids = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+    fresh = ids.sub("ID", render_report(folder, summary))
+    assert ids.sub("ID", render_report(folder, summary, {name: made})) == fresh
+    given = Section(made.anchor, made.title, "<p>given-not-remade</p>")
+    assert "given-not-remade" in render_report(folder, summary, {name: given})

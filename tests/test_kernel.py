@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 import papermill as pm
 import pytest
-from perflab.run.kernel import SharedKernel
+from perflab.run.kernel import SharedKernel, warm_code
 
 
 def _notebook(path, *cells: str) -> None:
@@ -36,8 +36,11 @@ def test_notebooks_share_one_process_but_not_their_variables(tmp_path):
     )
     with SharedKernel(tmp_path / "kernel.log") as k:
         k.execute(tmp_path / "a.ipynb", tmp_path / "a.out.ipynb", {"x": 1}, tmp_path)
+        client = k.km.one
         k.execute(tmp_path / "b.ipynb", tmp_path / "b.out.ipynb", {"x": 2}, tmp_path)
         assert k.km.has_kernel
+        # one client, connected and waited for once, serves every notebook
+        assert k.km.one is client and client.channels_running
     assert not k.km.has_kernel  # shut down when the block ends
     pid_a, x_a = _stdout(tmp_path / "a.out.ipynb")[0].split()
     pid_b, x_b, leaked, imported = _stdout(tmp_path / "b.out.ipynb")[0].split()
@@ -56,3 +59,34 @@ def test_a_failing_notebook_raises_and_the_kernel_still_shuts_down(tmp_path):
         k.execute(tmp_path / "bad.ipynb", tmp_path / "bad.out.ipynb", {}, tmp_path)
     assert not k.km.has_kernel
     assert (tmp_path / "k.log").exists()  # the kernel's stderr went to the log
+
+
+def _counts_and_stdout(path) -> tuple[list[int | None], list[str]]:
+    nb = nbformat.read(path, as_version=4)
+    return [c.execution_count for c in nb.cells if c.cell_type == "code"], _stdout(path)
+
+
+def test_a_started_kernel_has_the_notebooks_imports_loaded_and_no_names(tmp_path):
+    probe = (
+        "import gc, sys\nprint('colorsys' in sys.modules, 'colorsys' in globals(), "
+        "'_perflab_warm' in globals(), gc.get_freeze_count() > 0)"
+    )
+    _notebook(tmp_path / "a.ipynb", probe, "import colorsys\nx = colorsys.rgb_to_hsv(1, 0, 0)")
+    warm = warm_code([tmp_path / "a.ipynb", tmp_path / "missing.ipynb"])
+    assert "x = " not in warm  # imports only: nothing else of the notebook runs early
+    with SharedKernel(tmp_path / "kernel.log") as k:
+        k.start(tmp_path, warm)
+        k.execute(tmp_path / "a.ipynb", tmp_path / "a.out.ipynb", {"x": 1}, tmp_path)
+        assert k.km.one is not None and k.km.one.channels_running  # kept for the next one
+    counts, out = _counts_and_stdout(tmp_path / "a.out.ipynb")
+    # loaded by the start, not bound, the helper gone, what it loaded frozen for the gc
+    assert out[0] == "True False False True"
+    assert counts[0] == 1  # the start counted nothing
+
+
+def test_a_kernel_started_without_imports_loads_nothing(tmp_path):
+    _notebook(tmp_path / "a.ipynb", "import sys\nprint('colorsys' in sys.modules)")
+    with SharedKernel(tmp_path / "kernel.log") as k:
+        k.start(tmp_path)
+        k.execute(tmp_path / "a.ipynb", tmp_path / "a.out.ipynb", {}, tmp_path)
+    assert _stdout(tmp_path / "a.out.ipynb") == ["False"]

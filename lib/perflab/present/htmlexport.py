@@ -135,9 +135,10 @@ def _export(exporter: HTMLExporter, ipynb: Path, html: Path) -> Path:
     return atomic_write_text(html, body)
 
 
-def export_notebook_html(ipynb: Path, html: Path) -> Path:
-    """Export one executed notebook to self-contained offline HTML (written atomically)."""
-    return _export(make_exporter(), ipynb, html)
+def export_notebook_html(ipynb: Path, html: Path, exporter: HTMLExporter | None = None) -> Path:
+    """Export one executed notebook to self-contained offline HTML (written atomically),
+    with `exporter` when given (one from `make_exporter`, for several notebooks)."""
+    return _export(exporter or make_exporter(), ipynb, html)
 
 
 def export_many(pairs: Iterable[tuple[Path, Path]]) -> list[Path]:

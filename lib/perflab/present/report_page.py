@@ -21,7 +21,7 @@ from perflab.fsio import atomic_write_text
 from perflab.present import pages
 from perflab.present.htmlexport import TEMPLATES_DIR, PlotlyOfflinePreprocessor
 
-__all__ = ["Section", "render_report", "write_report"]
+__all__ = ["Section", "render_report", "render_section", "section_exporter", "write_report"]
 
 SECTION_TEMPLATE = "perflab_section"
 
@@ -35,7 +35,8 @@ class Section:
     html: str
 
 
-def _exporter() -> Any:
+def section_exporter() -> Any:
+    """An exporter of sections (no code, no prompts, no plotly.js): reuse it."""
     from nbconvert.exporters import HTMLExporter
 
     exporter = HTMLExporter(
@@ -59,38 +60,51 @@ def _title(nb: Any, fallback: str) -> str:
     return fallback
 
 
-def sections(run_dir: Path, summary: Mapping[str, Any]) -> list[Section]:
-    """A section per notebook that ran to the end, in run order."""
+def render_section(path: Path, name: str, exporter: Any = None) -> Section:
+    """The section of the executed notebook at ``path``, run under ``name``; `exporter`
+    from `section_exporter`, to render several with one."""
     import nbformat
 
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (OSError, ValueError) as exc:
+        raise PerflabError(f"{path}: not a readable notebook: {exc}") from exc
+    body, _ = (exporter or section_exporter()).from_notebook_node(
+        nb, resources={"metadata": {"name": name, "path": str(path.parent)}}
+    )
+    anchor = "stage-" + re.sub(r"[^A-Za-z0-9_-]", "-", name)
+    return Section(anchor, _title(nb, name), body)
+
+
+def sections(
+    run_dir: Path, summary: Mapping[str, Any], rendered: Mapping[str, Section] | None = None
+) -> list[Section]:
+    """A section per notebook that ran to the end, in run order; those in `rendered`
+    (by notebook name, made by `render_section` while the run went on) are not made again."""
     exporter = None
     out = []
     for nb_rec in summary.get("notebooks") or []:
         if nb_rec.get("status") != "ok" or not nb_rec.get("ipynb"):
             continue
-        path = Path(run_dir) / nb_rec["ipynb"]
-        try:
-            nb = nbformat.read(path, as_version=4)
-        except (OSError, ValueError) as exc:
-            raise PerflabError(f"{path}: not a readable notebook: {exc}") from exc
-        exporter = exporter or _exporter()
-        name = str(nb_rec.get("name", path.stem))
-        body, _ = exporter.from_notebook_node(
-            nb, resources={"metadata": {"name": name, "path": str(path.parent)}}
-        )
-        anchor = "stage-" + re.sub(r"[^A-Za-z0-9_-]", "-", name)
-        out.append(Section(anchor, _title(nb, name), body))
+        name = str(nb_rec.get("name", Path(nb_rec["ipynb"]).stem))
+        if rendered and name in rendered:
+            out.append(rendered[name])
+            continue
+        exporter = exporter or section_exporter()
+        out.append(render_section(Path(run_dir) / nb_rec["ipynb"], name, exporter))
     return out
 
 
-def render_report(run_dir: Path, summary: Mapping[str, Any]) -> str:
+def render_report(
+    run_dir: Path, summary: Mapping[str, Any], rendered: Mapping[str, Section] | None = None
+) -> str:
     """report.html's text for the run in ``run_dir`` (its notebooks) and ``summary``."""
     from plotly.offline import get_plotlyjs
 
     from perflab.results import to_jsonable
 
     s = to_jsonable(dict(summary))
-    secs = sections(Path(run_dir), s)
+    secs = sections(Path(run_dir), s, rendered)
     return pages.render(
         "report.html.j2",
         **pages.index_context(s),
@@ -99,6 +113,10 @@ def render_report(run_dir: Path, summary: Mapping[str, Any]) -> str:
     )
 
 
-def write_report(run_dir: Path, summary: Mapping[str, Any]) -> Path:
-    """Write ``run_dir/report.html`` atomically."""
-    return atomic_write_text(Path(run_dir) / "report.html", render_report(run_dir, summary))
+def write_report(
+    run_dir: Path, summary: Mapping[str, Any], rendered: Mapping[str, Section] | None = None
+) -> Path:
+    """Write ``run_dir/report.html`` atomically (`rendered`: sections made already)."""
+    return atomic_write_text(
+        Path(run_dir) / "report.html", render_report(run_dir, summary, rendered)
+    )

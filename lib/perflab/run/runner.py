@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from perflab import paths
 from perflab.errors import PerflabError
@@ -25,7 +26,10 @@ from perflab.inputs.config import RunConfig, RunInputs
 from perflab.inputs.userdb import resolve_inputs
 from perflab.ownership import check_run_folder, publish_run_folder
 from perflab.run.context import RunContext, load_inputs, prepare
-from perflab.run.kernel import SharedKernel
+from perflab.run.kernel import SharedKernel, warm_code
+
+if TYPE_CHECKING:
+    from perflab.present.report_page import Section
 
 NOTEBOOKS = ("01_query_plans", "02_latency")
 
@@ -120,6 +124,15 @@ class _Interrupts:
             raise KeyboardInterrupt
 
 
+def _source(name: str) -> Path:
+    return paths.NOTEBOOKS_DIR / f"{name}.ipynb"
+
+
+def _ipynb(staging: Path, name: str) -> Path:
+    """Where notebook `name` of the run is executed to."""
+    return staging / "notebooks" / f"{name}.ipynb"
+
+
 def execute_notebook(
     name: str, staging: Path, parameters: dict, kernel: SharedKernel | None = None
 ) -> float:
@@ -127,7 +140,7 @@ def execute_notebook(
     `kernel` (a kernel of its own when None); seconds taken."""
     import papermill as pm
 
-    src = paths.NOTEBOOKS_DIR / f"{name}.ipynb"
+    src = _source(name)
     dst = staging / "notebooks" / f"{name}.ipynb"
     dst.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -165,58 +178,61 @@ def run(
 ) -> RunResult:
     """Run ``inputs`` into the run folder ``out``: ``notebooks`` (default: every stage),
     compared with ``baseline`` when given."""
-    from perflab.present.htmlexport import export_notebook_html
-    from perflab.present.pages import write_index
-    from perflab.present.report_page import write_report
-    from perflab.run.summary import build_summary, write_summary
-
     t_start = time.perf_counter()
     stages: dict[str, float] = {}
     profile = inputs.profile
     out = Path(out).expanduser().resolve() if out else default_out(profile)
     run_id = out.name
     _check_writable(out)  # before anything is read or copied: never touch what is not ours
-    # bring your own: snapshot the db / generate a spec (perflab.inputs.userdb)
-    resolved = resolve_inputs(inputs)
-    for note in resolved.notes:
-        _say(f"perflab: {note}")
-    inputs = resolved.inputs
-    load_inputs(RunConfig.create(inputs))  # validate every input before saying anything else
-    base_summary = None
-    if baseline:
-        from perflab.judge.compare import load_summary
-
-        base_summary = load_summary(baseline)
-
-    _say(f"perflab: profile {profile}: preparing the database")
-    t0 = time.perf_counter()
     names = notebooks or notebook_names()
-    ctx: RunContext = prepare(inputs, progress=True, notebooks=names)
-    stages["database"] = time.perf_counter() - t0
-    _say(
-        f"perflab: database "
-        f"{'snapshot' if ctx.build.source else 'reused' if ctx.build.from_cache else 'built'}: "
-        f"{sum(ctx.build.row_counts.values()):,} rows ({ctx.db_path})"
-    )
-
-    ctx = _check_workload(ctx)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
     share_mode(staging, folder=True)
-    params = {
-        "profile": profile,
-        "run_dir": str(staging),
-        "dataset": str(ctx.config.dataset),
-        "workload": str(ctx.config.workload),
-        "targets": str(ctx.config.targets),
-        "seed": ctx.build.seed,
-        "iterations": ctx.config.profile.iterations,
-    }
+    (staging / "notebooks").mkdir()
     done: list[dict] = []
     interrupts = _Interrupts()
     kernel = SharedKernel(staging / "notebooks" / "kernel.log")
-    exports = _Exports(export_notebook_html, staging)
+    exports = _Exports(staging)
     try:
-        (staging / "notebooks").mkdir()
+        # the kernel boots and imports what the notebooks import while the inputs are
+        # checked and the database prepared; the first notebook's cells queue behind that
+        kernel.start(paths.NOTEBOOKS_DIR, warm_code([_source(n) for n in names]))
+        # what the end of the run needs (nbconvert, ~0.4 s) loads beside the kernel's boot
+        from perflab.present.pages import write_index
+        from perflab.present.report_page import write_report
+        from perflab.run.summary import build_summary, write_summary
+
+        # bring your own: snapshot the db / generate a spec (perflab.inputs.userdb)
+        resolved = resolve_inputs(inputs)
+        for note in resolved.notes:
+            _say(f"perflab: {note}")
+        inputs = resolved.inputs
+        load_inputs(RunConfig.create(inputs))  # validate every input before saying anything else
+        base_summary = None
+        if baseline:
+            from perflab.judge.compare import load_summary
+
+            base_summary = load_summary(baseline)
+
+        _say(f"perflab: profile {profile}: preparing the database")
+        t0 = time.perf_counter()
+        ctx: RunContext = prepare(inputs, progress=True, notebooks=names)
+        stages["database"] = time.perf_counter() - t0
+        _say(
+            f"perflab: database "
+            f"{'snapshot' if ctx.build.source else 'reused' if ctx.build.from_cache else 'built'}: "
+            f"{sum(ctx.build.row_counts.values()):,} rows ({ctx.db_path})"
+        )
+
+        ctx = _check_workload(ctx)
+        params = {
+            "profile": profile,
+            "run_dir": str(staging),
+            "dataset": str(ctx.config.dataset),
+            "workload": str(ctx.config.workload),
+            "targets": str(ctx.config.targets),
+            "seed": ctx.build.seed,
+            "iterations": ctx.config.profile.iterations,
+        }
         for i, name in enumerate(names, 1):
             interrupts.check()
             _say(f"perflab: [{i}/{len(names)}] {name} ...")
@@ -227,8 +243,8 @@ def run(
             except NotebookFailed:
                 kernel.shutdown()
                 done.append({"name": name, "status": "failed"})
-                exports.wait(quiet=True)
-                _export_all(export_notebook_html, staging, [d["name"] for d in done])
+                exports.cancel()
+                _export_all(staging, [d["name"] for d in done], sections=False)
                 dest = _publish(staging, _failure_dest(out))
                 _say(f"perflab: partial results in {dest}")
                 raise
@@ -246,7 +262,7 @@ def run(
         kernel.shutdown()
         interrupts.check()
         t0 = time.perf_counter()
-        html_secs = exports.finish(names)
+        html_secs, rendered = exports.finish(names)
         stages["html_export"] = time.perf_counter() - t0  # what the run waited for
         for d in done:
             if d["name"] in html_secs:
@@ -256,12 +272,12 @@ def run(
         if base_summary is not None:
             _add_comparison(staging, base_summary, summary, min_effect)
         write_summary(staging, summary)
-        write_report(staging, summary)  # report.html: the whole run in one file
+        write_report(staging, summary, rendered)  # report.html: the whole run in one file
         write_index(staging, summary)
         dest = _publish(staging, out)
     except BaseException:
         kernel.shutdown()
-        exports.wait(quiet=True)
+        exports.cancel()
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -316,49 +332,123 @@ def _check_workload(ctx: RunContext) -> RunContext:
     return ctx
 
 
-def _export_all(export, staging: Path, names: list[str]) -> dict[str, float]:
-    """Export each executed notebook to HTML; seconds per notebook (bench_run.py prints them)."""
-    secs = {}
+def _export_all(
+    staging: Path, names: list[str], sections: bool = True
+) -> tuple[dict[str, float], dict[str, Section]]:
+    """Each executed notebook's HTML page and, with `sections`, its section of report.html;
+    the seconds of both per notebook (bench_run.py prints them) and the sections."""
+    from perflab.present.htmlexport import export_notebook_html
+    from perflab.present.report_page import render_section
+
+    page, part = _exporters()
+    secs: dict[str, float] = {}
+    made: dict[str, Section] = {}
     for name in names:
-        nb = staging / "notebooks" / f"{name}.ipynb"
+        nb = _ipynb(staging, name)
         if nb.exists():
             t0 = time.perf_counter()
-            export(nb, nb.with_suffix(".html"))
+            export_notebook_html(nb, nb.with_suffix(".html"), page)
+            if sections:
+                made[name] = render_section(nb, name, part)
             secs[name] = time.perf_counter() - t0
-    return secs
+    return secs, made
+
+
+def _exporters() -> tuple:
+    """An exporter of pages and one of report sections, for several notebooks."""
+    from perflab.present.htmlexport import make_exporter
+    from perflab.present.report_page import section_exporter
+
+    return make_exporter(), section_exporter()
+
+
+def _export_worker(conn, staging: Path, names: list[str]) -> None:
+    """In a forked process: make, send, exit. A failure sends nothing; the run then
+    makes those itself, and raises there what is wrong."""
+    try:
+        conn.send(_export_all(staging, names))
+    finally:
+        conn.close()
+
+
+#: How long the run waits for the HTML made beside 06 before it kills the processes and
+#: makes it itself (a process that hangs must not hang the run).
+EXPORT_TIMEOUT = 300.0
+#: Processes making HTML beside 06 (the machines have 2 cores; 06 keeps one busy briefly).
+EXPORT_PROCESSES = 2
 
 
 class _Exports:
-    """HTML exports, some in a thread while a notebook that measures nothing runs
-    (`MEASURES_NOTHING`), the rest when `finish` is called; each notebook exported once."""
+    """The HTML pages and report sections of the notebooks done, made while a notebook that
+    measures nothing runs (`MEASURES_NOTHING`), the rest when `finish` is called; each
+    notebook made once.
 
-    def __init__(self, export, staging: Path) -> None:
-        self.export, self.staging = export, staging
-        self.future = None
-        self.pool = None
+    Beside that notebook they are made in forked processes (Linux), on the core the kernel
+    does not use and, once it is done, on both; the run, idle until that notebook ends,
+    then makes the notebook's own while they go on. Elsewhere all are made at `finish`."""
+
+    def __init__(self, staging: Path) -> None:
+        self.staging = staging
+        self.started: list[str] = []
+        self.workers: list = []  # (process, connection)
 
     def start(self, names: list[str]) -> None:
-        from concurrent.futures import ThreadPoolExecutor
+        if not sys.platform.startswith("linux") or not names:
+            return
+        import multiprocessing
 
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="perflab-html")
-        self.future = self.pool.submit(_export_all, self.export, self.staging, list(names))
+        ctx = multiprocessing.get_context("fork")
+        sizes = {n: _ipynb(self.staging, n).stat().st_size for n in names}
+        groups: list[list[str]] = [[] for _ in range(min(EXPORT_PROCESSES, len(names)))]
+        for n in sorted(names, key=lambda n: -sizes[n]):  # largest first, to the lightest
+            min(groups, key=lambda g: sum(sizes[x] for x in g)).append(n)
+        for group in groups:
+            conn, child = ctx.Pipe(duplex=False)
+            proc = ctx.Process(
+                target=_export_worker, args=(child, self.staging, group), daemon=True
+            )
+            proc.start()
+            child.close()
+            self.workers.append((proc, conn))
+        self.started = list(names)
 
-    def wait(self, *, quiet: bool = False) -> dict[str, float]:
-        """The background exports' seconds, raising what they raised unless `quiet` (the
-        run is already failing with its own error); {} when none ran."""
-        if self.future is None:
-            return {}
-        try:
-            return self.future.result()
-        except Exception:
-            if not quiet:
-                raise
-            return {}
-        finally:
-            self.pool.shutdown()
-            self.future = self.pool = None
+    def wait(self) -> tuple[dict[str, float], dict[str, Section]]:
+        """What the processes made; nothing from one that failed or timed out (it is
+        killed)."""
+        secs: dict[str, float] = {}
+        made: dict[str, Section] = {}
+        deadline = time.monotonic() + EXPORT_TIMEOUT
+        for _proc, conn in self.workers:
+            try:
+                if conn.poll(max(0.0, deadline - time.monotonic())):
+                    got_secs, got = conn.recv()
+                    secs.update(got_secs)
+                    made.update(got)
+            except (EOFError, OSError):  # it died without sending
+                pass
+        self.cancel()
+        return secs, made
 
-    def finish(self, names: list[str]) -> dict[str, float]:
-        secs = self.wait()
-        secs.update(_export_all(self.export, self.staging, [n for n in names if n not in secs]))
-        return secs
+    def cancel(self) -> None:
+        """Stop the processes (those that sent are done already); drop what is unsent."""
+        for proc, conn in self.workers:
+            if proc.is_alive():
+                proc.kill()
+            proc.join()
+            conn.close()
+        self.workers = []
+
+    def finish(self, names: list[str]) -> tuple[dict[str, float], dict[str, Section]]:
+        """Every notebook's page and section: those the processes were not given here, while
+        they go on; then theirs, and any they did not make."""
+        mine = [n for n in names if n not in self.started]
+        secs, made = _export_all(self.staging, mine)
+        theirs_secs, theirs = self.wait()
+        secs.update(theirs_secs)
+        made.update(theirs)
+        rest = [n for n in names if n not in secs]
+        if rest:
+            late_secs, late = _export_all(self.staging, rest)
+            secs.update(late_secs)
+            made.update(late)
+        return secs, made
