@@ -5,7 +5,8 @@ database (cold), the second reuses the cache (warm). For each run it prints:
 
 - every stage (database, each notebook, HTML export) with its seconds and share of the
   run's total, and the peak RSS of the run's processes (getrusage(RUSAGE_CHILDREN):
-  the largest resident set of any child waited for, kernels included);
+  the largest resident set of any child waited for, kernels included), and the machine's
+  speed just before (a fixed 200k `SELECT 1`: runs compared should show similar figures);
 - per notebook: the kernel start and papermill's own cost (the notebook's time minus its
   cells' durations, which papermill records in the executed notebook), the slowest cells
   and the HTML export;
@@ -43,11 +44,29 @@ def _uptime() -> str:
         return "load ?"
 
 
+def machine_speed() -> float:
+    """Seconds for a fixed piece of work (200k `SELECT 1` through sqlite3, best of 3),
+    timed just before a run: these machines are shared, and the same code's run time moved
+    by 30% within one session. Runs compared with each other should show similar figures."""
+    import sqlite3
+
+    conn = sqlite3.connect(":memory:")
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(200_000):
+            conn.execute("SELECT 1").fetchone()
+        best = min(best, time.perf_counter() - t0)
+    conn.close()
+    return best
+
+
 def one_run(profile: str, out: Path, lib: str | None) -> dict:
     env = dict(os.environ)
     if lib:
         env["PYTHONPATH"] = lib + os.pathsep + env.get("PYTHONPATH", "")
     load_before = _uptime()
+    speed = machine_speed()
     rss0 = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
     proc = subprocess.run(
@@ -71,6 +90,7 @@ def one_run(profile: str, out: Path, lib: str | None) -> dict:
         "peak_rss_mib": rss / 1024,
         "rss_grew": rss > rss0,
         "load": f"{load_before} -> {_uptime()}",
+        "speed": speed,
     }
 
 
@@ -96,7 +116,7 @@ def print_run(r: dict, cells: int) -> None:
     print(
         f"{kind}: wall {r['wall']:.1f} s, peak RSS {r['peak_rss_mib']:.0f} MiB"
         f"{'' if r['rss_grew'] else ' (not above an earlier run: ru_maxrss is cumulative)'}"
-        f", {r['load']}"
+        f", {r['load']}, machine: {r['speed']:.3f} s for 200k SELECT 1"
     )
     print(f"  {'stage':34s} {'seconds':>8s} {'share':>6s}")
     for name, secs in stages.items():
