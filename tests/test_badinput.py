@@ -15,6 +15,9 @@ from perflab.cli import main
 from perflab.inputs import userdb
 from perflab.ownership import mark_run_folder
 
+# a thread failing while a bad input stops the run would print under its one-line error
+pytestmark = pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+
 DDL = """
 CREATE TABLE users(id INTEGER PRIMARY KEY, email TEXT UNIQUE NOT NULL, name TEXT);
 CREATE TABLE posts(id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id), title TEXT);

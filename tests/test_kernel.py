@@ -90,3 +90,22 @@ def test_a_kernel_started_without_imports_loads_nothing(tmp_path):
         k.start(tmp_path)
         k.execute(tmp_path / "a.ipynb", tmp_path / "a.out.ipynb", {}, tmp_path)
     assert _stdout(tmp_path / "a.out.ipynb") == ["False"]
+
+
+def test_a_kernel_stopped_as_soon_as_started_leaves_no_thread_failing(tmp_path):
+    """A run whose input is bad stops the kernel it has just started: nothing may fail in
+    a thread then (a heartbeat thread did, printing a traceback under the one-line error)."""
+    import threading
+
+    errors: list = []
+    previous = threading.excepthook
+    threading.excepthook = lambda args: errors.append(args.exc_value)
+    try:
+        for _ in range(5):
+            k = SharedKernel(tmp_path / "kernel.log")
+            k.start(tmp_path)
+            k.shutdown()
+            assert not k.km.has_kernel
+    finally:
+        threading.excepthook = previous
+    assert errors == []

@@ -90,8 +90,11 @@ class _OneClient(AsyncKernelClient):
     ready = False
 
     def start_channels(self, *args, **kw) -> None:
+        # no heartbeat: its thread makes its socket late, and a run that fails at once (bad
+        # input) closed the context under it ("Too many open files" printed from the
+        # thread); the manager is the parent, so liveness is its process's, not a ping's
         if not self.channels_running:
-            super().start_channels(*args, **kw)
+            super().start_channels(*args, **{**kw, "hb": False})
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:
         if not self.ready:
