@@ -333,14 +333,15 @@ def _check_workload(ctx: RunContext) -> RunContext:
 
 
 def _export_all(
-    staging: Path, names: list[str], sections: bool = True
+    staging: Path, names: list[str], sections: bool = True, exporters: tuple | None = None
 ) -> tuple[dict[str, float], dict[str, Section]]:
     """Each executed notebook's HTML page and, with `sections`, its section of report.html;
-    the seconds of both per notebook (bench_run.py prints them) and the sections."""
+    the seconds of both per notebook (bench_run.py prints them) and the sections.
+    `exporters`: (page, section) exporters to use, from `_exporters`."""
     from perflab.present.htmlexport import export_notebook_html
     from perflab.present.report_page import render_section
 
-    page, part = _exporters()
+    page, part = exporters or _exporters()
     secs: dict[str, float] = {}
     made: dict[str, Section] = {}
     for name in names:
@@ -354,12 +355,23 @@ def _export_all(
     return secs, made
 
 
-def _exporters() -> tuple:
-    """An exporter of pages and one of report sections, for several notebooks."""
+def _exporters(warm_on: Path | None = None) -> tuple:
+    """An exporter of pages and one of report sections, for several notebooks. With
+    `warm_on` (an executed notebook) each renders it once, output discarded: the first
+    rendering in a process costs ~0.9 s more than the next (templates compiled, lexers
+    and their regular expressions, plotly.js read)."""
     from perflab.present.htmlexport import make_exporter
     from perflab.present.report_page import section_exporter
 
-    return make_exporter(), section_exporter()
+    page, part = make_exporter(), section_exporter()
+    if warm_on is not None:
+        import nbformat
+
+        nb = nbformat.read(warm_on, as_version=4)
+        resources = {"metadata": {"name": warm_on.stem, "path": str(warm_on.parent)}}
+        page.from_notebook_node(nb, resources=dict(resources))
+        part.from_notebook_node(nb, resources=dict(resources))
+    return page, part
 
 
 def _export_worker(conn, staging: Path, names: list[str]) -> None:
@@ -385,17 +397,21 @@ class _Exports:
 
     Beside that notebook they are made in forked processes (Linux), on the core the kernel
     does not use and, once it is done, on both; the run, idle until that notebook ends,
-    then makes the notebook's own while they go on. Elsewhere all are made at `finish`."""
+    warms its own exporters meanwhile and then makes the notebook's own page and section
+    while they go on. Elsewhere all are made at `finish`."""
 
     def __init__(self, staging: Path) -> None:
         self.staging = staging
         self.started: list[str] = []
         self.workers: list = []  # (process, connection)
+        self.warming = None
+        self.exporters = None  # the run's own exporters, warming up (a future)
 
     def start(self, names: list[str]) -> None:
         if not sys.platform.startswith("linux") or not names:
             return
         import multiprocessing
+        from concurrent.futures import ThreadPoolExecutor
 
         ctx = multiprocessing.get_context("fork")
         sizes = {n: _ipynb(self.staging, n).stat().st_size for n in names}
@@ -411,6 +427,12 @@ class _Exports:
             child.close()
             self.workers.append((proc, conn))
         self.started = list(names)
+        # the run itself makes the last notebook's own when it ends; until then it only
+        # waits for the kernel, so its exporters warm up on the smallest notebook meanwhile
+        self.warming = ThreadPoolExecutor(max_workers=1, thread_name_prefix="perflab-html")
+        self.exporters = self.warming.submit(
+            _exporters, _ipynb(self.staging, min(names, key=sizes.__getitem__))
+        )
 
     def wait(self) -> tuple[dict[str, float], dict[str, Section]]:
         """What the processes made; nothing from one that failed or timed out (it is
@@ -429,6 +451,17 @@ class _Exports:
         self.cancel()
         return secs, made
 
+    def _warmed(self) -> tuple | None:
+        """The exporters warmed beside the last notebook; None (fresh ones) if that failed."""
+        if self.exporters is None:
+            return None
+        try:
+            return self.exporters.result()
+        except Exception:
+            return None
+        finally:
+            self.warming.shutdown()
+
     def cancel(self) -> None:
         """Stop the processes (those that sent are done already); drop what is unsent."""
         for proc, conn in self.workers:
@@ -442,13 +475,13 @@ class _Exports:
         """Every notebook's page and section: those the processes were not given here, while
         they go on; then theirs, and any they did not make."""
         mine = [n for n in names if n not in self.started]
-        secs, made = _export_all(self.staging, mine)
+        secs, made = _export_all(self.staging, mine, exporters=self._warmed())
         theirs_secs, theirs = self.wait()
         secs.update(theirs_secs)
         made.update(theirs)
         rest = [n for n in names if n not in secs]
         if rest:
-            late_secs, late = _export_all(self.staging, rest)
+            late_secs, late = _export_all(self.staging, rest, exporters=self._warmed())
             secs.update(late_secs)
             made.update(late)
         return secs, made
