@@ -140,8 +140,7 @@ def execute_notebook(
     `kernel` (a kernel of its own when None); seconds taken."""
     import papermill as pm
 
-    src = _source(name)
-    dst = staging / "notebooks" / f"{name}.ipynb"
+    src, dst = _source(name), _ipynb(staging, name)
     dst.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     try:
