@@ -39,7 +39,6 @@ STEPS = {
     "plans": [
         ("perflab.measure.latency", "sample_params"),
         ("perflab.sqlite.plans", "workload_plans"),
-        ("perflab.analysis.findings", "quick_latency"),
         ("perflab.analysis.findings", "plan_findings"),
         ("perflab.analysis.diagnostics", "diagnose"),
         ("perflab.sqlite.counters", "count_work"),

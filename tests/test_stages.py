@@ -344,25 +344,30 @@ def test_03_reuses_the_diagnoses_01_made_of_the_same_queries_and_parameters(ctx,
     assert diagnosed == [{"executions": prof.executions, "seconds": prof.ab_seconds}]
 
 
-def test_01_hands_the_profiles_time_budgets_to_its_quick_latency_and_rewrites(
+def test_01_times_nothing_before_its_rewrites_and_hands_them_the_profiles_budget(
     small_ctx, monkeypatch
 ):
-    from perflab.analysis import diagnostics, findings
+    """02 measures latency with its intervals; 01 timing its own medians for the findings
+    was the same work twice (19 of full 01's 58 s)."""
+    from perflab.analysis import diagnostics
+    from perflab.measure import timing
 
     got: dict = {}
+    timed: list[str] = []
+    real = timing.time_statement
 
-    def quick(*args, **kwargs):
-        got["quick"] = kwargs
-        return {}
+    def spy(conn, sql, *args, **kwargs):
+        timed.append(sql)
+        return real(conn, sql, *args, **kwargs)
 
     def diagnose(*args, **kwargs):
         got["diagnose"] = kwargs
         raise _Measured
 
-    monkeypatch.setattr(findings, "quick_latency", quick)
+    monkeypatch.setattr(timing, "time_statement", spy)
     monkeypatch.setattr(diagnostics, "diagnose", diagnose)
     with pytest.raises(_Measured):
         stages.plans.run(small_ctx, executions=12)
     s = small_ctx.config.profile.plans
-    assert got["quick"] == {"max_seconds": s.latency_seconds}
+    assert timed == []
     assert got["diagnose"] == {"executions": 12, "seconds": s.ab_seconds}

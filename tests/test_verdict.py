@@ -203,11 +203,21 @@ def test_findings_become_issues_by_severity_and_info_is_ignored_with_reason():
     }
     a = verdict.assess(s, targets(p99_target("a", 50)))
     assert [i["severity"] for i in a["issues"]] == ["high"]
-    assert list(a["issues"][0]["evidence"]) == ["plan: `SCAN t`", "200000 rows"]
+    # the latency is 02's, with its interval (01 times nothing for its findings)
+    p50 = "measured p50 1 ms [0.95, 1.05]"
+    assert list(a["issues"][0]["evidence"]) == ["plan: `SCAN t`", "200000 rows", p50]
     assert a["decision"]["decision"] == "APPROVED WITH CONDITIONS"
     # evidence that quotes its plan line already says it once
     s["findings"]["plan_findings"][0]["evidence"] = "plan: `SCAN t`; t has 200,000 rows"
     ev = verdict.assess(s, targets(p99_target("a", 50)))["issues"][0]["evidence"]
+    assert list(ev) == ["plan: `SCAN t`; t has 200,000 rows", p50]
+    # without 02 (a stage subset, an older summary): the finding's own median, if any
+    s["queries"] = []
+    s["findings"]["plan_findings"][0]["latency_ms"] = 2.5
+    ev = verdict.assess(s, targets())["issues"][0]["evidence"]
+    assert list(ev) == ["plan: `SCAN t`; t has 200,000 rows", "measured p50 2.5 ms"]
+    del s["findings"]["plan_findings"][0]["latency_ms"]
+    ev = verdict.assess(s, targets())["issues"][0]["evidence"]
     assert list(ev) == ["plan: `SCAN t`; t has 200,000 rows"]
     assert len(a["ignored_findings"]) == 1 and a["ignored_findings"][0]["why_ignored"]
 

@@ -356,31 +356,6 @@ def plan_findings(
     return frame
 
 
-def quick_latency(
-    conn: sqlite3.Connection,
-    workload,
-    params: Mapping[str, Sequence[tuple]],
-    *,
-    executions: int = 30,
-    max_seconds: float | None = None,
-) -> dict[str, float]:
-    """Median latency (ms) per query over a few sampled executions: evidence for findings,
-    not a latency study (notebook 02 does that). `max_seconds` caps each query's loop (a
-    quarter of it for the warm-up; at least one timed execution): a query taking a second
-    per execution is not run 35 times for a figure in a sentence."""
-    import numpy as np
-
-    from perflab.measure.timing import time_statement
-
-    out = {}
-    for q in workload.queries:
-        p = list(params.get(q.name) or [()])
-        p = (p * (executions // max(len(p), 1) + 1))[: executions + 5]
-        s = time_statement(conn, q.sql, p, warmup=5, max_seconds=max_seconds)
-        out[q.name] = float(np.median(s.ns)) / 1e6
-    return out
-
-
 def findings_records(frame: pd.DataFrame) -> list[dict]:
     """The findings as summary.json carries them."""
     recs = frame_records(frame)

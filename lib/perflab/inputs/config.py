@@ -11,14 +11,13 @@ from perflab.errors import PerflabError
 
 @dataclass(frozen=True)
 class PlanSettings:
-    """Notebook 01: how many parameter sets the findings' quick latency and the
-    diagnostics draw, how often each rewrite is executed, and the time budgets that keep a
-    slow query from multiplying them (a budget cuts counts, never below each function's
-    floor, and the records say when it did)."""
+    """Notebook 01: how many parameter sets the diagnostics draw, how often each rewrite
+    is executed, and the time budget that keeps a slow query from multiplying them (a
+    budget cuts counts, never below the comparison's floor, and the records say when it
+    did)."""
 
     sample: int = 30
     executions: int = 30  # executions of each side of a rewrite's comparison, over 4 rounds
-    latency_seconds: float = 1.0  # time cap of the findings' quick latency, per query
     ab_seconds: float = 2.0  # time budget of each rewrite's comparison (measure.interleave)
 
 

@@ -260,6 +260,18 @@ def _fmt(v: float | None) -> str:
     return humanize.number(v, 4)  # 0.00004, never 4e-05
 
 
+def _measured_p50(evidence: Evidence, query: str, own_ms: float | None) -> str:
+    """The query's p50 as notebook 02 measured it, with its interval; a summary from before
+    02 carried it (or a run without 02) falls back to the finding's own median, if any."""
+    q = evidence.query(query)
+    fig = q.latency.get("p50") if q else None
+    if fig is not None:
+        if fig.lo is not None and fig.hi is not None:
+            return f"measured p50 {_fmt(fig.value)} ms [{_fmt(fig.lo)}, {_fmt(fig.hi)}]"
+        return f"measured p50 {_fmt(fig.value)} ms (no interval)"
+    return "" if own_ms is None else f"measured p50 {_fmt(own_ms)} ms"
+
+
 def _advice_for(evidence: Evidence, query: str) -> tuple[str, str]:
     """The advisor's recommendation touching a query, with its measured gain."""
     adv = evidence.advice or AdviceEvidence()
@@ -477,8 +489,8 @@ def derive_issues(
         text, line = str(f.evidence or ""), f.plan_line
         # the finding's evidence usually quotes its plan line already: say it once
         ev = ([f"plan: `{line}`"] if line and line not in text else []) + [text]
-        if f.latency_ms is not None and "p50" not in text:
-            ev.append(f"measured p50 {_fmt(f.latency_ms)} ms")
+        if "p50" not in text:
+            ev.append(_measured_p50(evidence, q, f.latency_ms))
         add(
             sev,
             f"{q}: {f.rule.replace('_', ' ')}" + (f" on {f.table}" if f.table else ""),
