@@ -281,3 +281,19 @@ def test_the_counting_pass_is_the_warm_up(tmp_path):
         conn, wl, Budget(3000, 80), stopping=loose, count_seconds=1e-9
     )
     assert frame.loc["q", "_counters"]["truncated"] and len(calls) == 1 + first
+
+
+def test_the_counting_pass_lasts_no_longer_than_a_warm_up_may(tmp_path):
+    # the pass is the warm-up, so it takes the warm-up's cap (a quarter of the query's time
+    # cap here): with its own 2 s, a slow query warmed up twice as long as the rule says
+    import time
+
+    conn, wl = _workload_db(tmp_path, "SELECT nap(id) FROM t WHERE id = ?")
+    conn.create_function("nap", 1, lambda v: time.sleep(0.004) or v, deterministic=False)
+    budget = Budget(3000, 80, max_seconds=0.2)  # warm-up cap 0.05 s: ~12 executions
+    frame, _, _ = measure_workload(conn, wl, budget, count_executions=60)
+    rec = frame.loc["q", "_counters"]
+    assert rec["truncated"] and 1 <= rec["executions"] <= 20
+    # given explicitly (the scale sweep's short pass), the caller's cap stands
+    frame, _, _ = measure_workload(conn, wl, budget, count_executions=30, count_seconds=5.0)
+    assert frame.loc["q", "_counters"]["executions"] == 30

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from perflab.inputs.workload import ParamSampler, Workload, check_statement
-from perflab.measure.stopping import DEFAULT_RULE, StoppingRule, time_sequential
+from perflab.measure.stopping import DEFAULT_RULE, StoppingRule, time_sequential, warmup_cap
 from perflab.measure.timing import Budget, Samples, summarize, time_statement
 from perflab.sqlite import counters
 
@@ -61,7 +61,7 @@ def measure_workload(
     progress: bool = False,
     count: bool = True,
     count_executions: int = counters.MAX_EXECUTIONS,
-    count_seconds: float = counters.MAX_SECONDS,
+    count_seconds: float | None = None,
     stopping: StoppingRule | None = DEFAULT_RULE,
     params: dict[str, list[tuple]] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Samples], dict[str, list[tuple]]]:
@@ -81,14 +81,18 @@ def measure_workload(
 
     With `count`, each query's timed loop is preceded by an untimed counting pass on the
     same connection over the first `count_executions` of the same parameter tuples (at
-    most `count_seconds` per query): SQLite's own work counters, which do not move between
-    runs or machines, stand beside every timing (frame column `_counters`). That pass is
-    also the warm-up (the same first tuples, untimed), which then runs only the tuples the
-    pass did not.
+    most `count_seconds` per query; None: as long as a warm-up may last,
+    `stopping.warmup_cap`): SQLite's own work counters, which do not move between runs or
+    machines, stand beside every timing (frame column `_counters`). That pass is also the
+    warm-up (the same first tuples, untimed), which then runs only the tuples the pass did
+    not. (It had 2 s of its own: a slow query warmed up twice as long as the warm-up rule
+    says, 6 s of full 02 and 1 s of quick's.)
     """
     if params is None:
         params = sample_params(conn, workload, budget.iterations + budget.warmup, budget.seed)
     warmup, max_seconds = budget.warmup, budget.max_seconds
+    if count_seconds is None:
+        count_seconds = warmup_cap(max_seconds)
     reason = counters.unavailable_reason(conn) if count else "not counted (count=False)"
     samples: dict[str, Samples] = {}
     records = []

@@ -146,6 +146,13 @@ class StoppingRule:
 #: (benchmarks/bench_warmup.py: what more warm-up does to p50).
 WARMUP_SECONDS = 1.0
 
+
+def warmup_cap(max_seconds: float | None) -> float:
+    """How long a query's warm-up may last: WARMUP_SECONDS, or a quarter of the query's
+    time cap when that is less (the counting pass, which is the warm-up, takes the same)."""
+    return WARMUP_SECONDS if max_seconds is None else min(WARMUP_SECONDS, max_seconds / 4)
+
+
 #: Share of the rest of the cap a capped query may plan on spending to reach its next
 #: look: the time per execution is an estimate, and a loop cut by the cap just before a look
 #: spends the time without gaining the bound.
@@ -242,8 +249,7 @@ def time_sequential(
     where a bound appears and stops at the first look whose successor the rest of the cap
     (PLAN_SHARE of it) cannot pay for at the mean time per execution so far."""
     rest = params[min(warmed, warmup) : warmup]
-    warm_cap = WARMUP_SECONDS if max_seconds is None else min(WARMUP_SECONDS, max_seconds / 4)
-    warm = time_statement(conn, sql, rest, warmup=0, max_seconds=warm_cap)
+    warm = time_statement(conn, sql, rest, warmup=0, max_seconds=warmup_cap(max_seconds))
     if warm.ns.size:
         per_execution = float(warm.ns.mean()) / 1e9
     timed = params[warmup:]
