@@ -10,10 +10,11 @@ Tolerances: the rule's defaults, and "edge" tolerances set to the median relativ
 half-width at the first checkpoint, so that about half the runs stop there: the case
 where picking a narrow-looking interval biases coverage most. A third setting adds a
 time cap that ends the loop when the drawn values (as seconds) exceed a budget, since a
-cap is a data-dependent stop too. The last setting is what a query the cap cannot pay for gets (a
-cap that affords a fifth of the executions, known beforehand): looks only where a bound
-appears (`StoppingRule.bound_looks`), continuing while the rest of the cap, at the mean of
-the values so far, pays for the next look (PLAN_SHARE of it), under the time cap.
+cap is a data-dependent stop too. The last settings are what a query the cap cannot pay for
+gets (a cap that affords a fifth, or a twentieth, of the executions): one look, planned
+from the mean of a 10-draw warm-up the interval never sees (`StoppingRule.planned_look`:
+the largest count where a bound appears that PLAN_SHARE of the cap pays for), under the
+time cap.
 
     .venv/bin/python benchmarks/bench_stopping.py [--reps 2000] [--max-n 4000]
 """
@@ -30,7 +31,7 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-from perflab.measure.stopping import PLAN_SHARE, StoppingRule, run_sequential  # noqa: E402
+from perflab.measure.stopping import StoppingRule, run_sequential  # noqa: E402
 from perflab.measure.timing import PERCENTILES, quantile_ci  # noqa: E402
 
 QS = ("p50", "p95", "p99")
@@ -101,20 +102,18 @@ def simulate(
     capped: bool = False,
 ) -> dict:
     """Apply the rule `reps` times; coverage per percentile and the stop counts. `capped`:
-    the bound looks, going on while the rest of `budget` pays for the next."""
+    one look, planned from a separate warm-up's mean against `budget`."""
     covered = dict.fromkeys(QS, 0)
     open_bound = dict.fromkeys(QS, 0)
     stops: list[int] = []
     reasons: dict[str, int] = {}
     for r in range(reps):
         draw, over = _capped(draw_fn, np.random.default_rng([seed, r]), budget)
-        afford = None
+        planned = None
         if capped:
-
-            def afford(n, nxt, x):
-                return float(x.mean()) * (nxt - n) <= (budget - float(x.sum())) * PLAN_SHARE
-
-        x, rec = run_sequential(draw, rule, max_n, over_time=over, afford=afford)
+            warm = draw_fn(np.random.default_rng([seed, r, 1]), 10)  # thrown away
+            planned = rule.planned_look(max_n, float(warm.mean()), budget)
+        x, rec = run_sequential(draw, rule, max_n, over_time=over, planned=planned)
         stops.append(rec.n)
         reasons[rec.reason] = reasons.get(rec.reason, 0) + 1
         for p in QS:
@@ -171,8 +170,8 @@ def main() -> None:
             ("edge tolerances", edge, None),
             ("edge + time cap", edge, mean * args.max_n * 0.4),
             ("edge, naive 95%/look", naive, None),
-            ("capped at 1/5 of max", base, mean * args.max_n * 0.2),
-            ("capped at 1/20 of max", base, mean * args.max_n * 0.05),
+            ("planned, cap 1/5 of max", base, mean * args.max_n * 0.2),
+            ("planned, cap 1/20 of max", base, mean * args.max_n * 0.05),
         ]
         for label, rule, budget in settings:
             res = simulate(
@@ -183,7 +182,7 @@ def main() -> None:
                 reps=args.reps,
                 seed=args.seed,
                 budget=budget,
-                capped=label.startswith("capped"),
+                capped=label.startswith("planned"),
             )
             cov = res["coverage"]
             stop = "/".join(f"{v:.0f}" for v in res["stop_n"])

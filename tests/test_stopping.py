@@ -159,13 +159,17 @@ def test_the_time_cap_still_ends_a_slow_query(tmp_path):
     assert 1 <= r["n"] < 3000 and r["seconds"] < 5
 
 
-def test_a_capped_query_looks_only_where_a_bound_appears():
+def test_a_capped_query_plans_one_look_where_a_bound_appears():
     rule = StoppingRule()
-    looks, conf = rule.bound_looks(2000), rule.bound_conf()
-    assert looks == (7, 94, 477) and conf == pytest.approx(1 - 0.05 / 3)
-    for n, q in zip(looks, (0.5, 0.95, 0.99), strict=True):  # both bounds appear right there
-        assert n == min_count(q, conf)
-    assert rule.bound_looks(300) == (7, 94, 300)
+    assert rule.bound_counts(2000) == (6, 72, 368)
+    for n, q in zip(rule.bound_counts(2000), (0.5, 0.95, 0.99), strict=True):
+        assert n == min_count(q, 0.95)  # both bounds appear right there, in one look
+    assert rule.bound_counts(300) == (6, 72, 300)
+    # the largest count 0.8 of the cap pays for at the time per execution measured before
+    assert rule.planned_look(2000, 0.1, 60.0) == 368  # 36.7 s of 48
+    assert rule.planned_look(2000, 0.15, 60.0) == 72  # 368 would take 55 s
+    assert rule.planned_look(2000, 1.3, 60.0) == 6
+    assert rule.planned_look(2000, 20.0, 60.0) == 6  # none fits: the cap may end it first
     assert StoppingRule.capped(2000, 0.059, 60.0)  # affords 1,017 of 2,000
     assert not StoppingRule.capped(2000, 0.02, 60.0)  # affords 3,000
     assert not StoppingRule.capped(2000, None, 60.0) and not StoppingRule.capped(2000, 1, None)
@@ -175,49 +179,43 @@ def _lognormal(seed):
     return _draws(np.random.default_rng(seed), lambda r, n: r.lognormal(0, 0.5, n))
 
 
-def test_a_capped_query_stops_at_the_look_whose_successor_it_cannot_pay_for():
+def test_a_capped_query_stops_at_its_planned_look_with_the_bound_it_was_for():
     rule = StoppingRule()
-    asked = []
-
-    def afford(n, nxt, x):
-        asked.append((n, nxt, x.size))
-        return nxt <= 94  # the cap pays for p95's look, not p99's
-
-    x, rec = run_sequential(_lognormal(4), rule, 2000, afford=afford)
-    assert asked == [(7, 94, 7), (94, 477, 94)]
-    assert (rec.reason, rec.n, rec.looks) == ("planned", 94, 2)
-    assert rec.conf == pytest.approx(rule.bound_conf())
+    x, rec = run_sequential(_lognormal(4), rule, 2000, planned=72)
+    assert (rec.reason, rec.n, rec.looks, rec.conf) == ("planned", 72, 1, 0.95)
     _, lo, hi = quantile_ci(x, 0.95, rec.conf)
-    assert lo is not None and hi is not None  # the bound that look was for
-    x, rec = run_sequential(_lognormal(4), rule, 2000, afford=lambda *a: True)
-    assert (rec.reason, rec.n, rec.looks) == ("planned", 477, 3)  # no look past p99's
+    assert lo is not None and hi is not None
+    x, rec = run_sequential(_lognormal(4), rule, 2000, planned=368)
+    assert (rec.reason, rec.n, rec.looks) == ("planned", 368, 1)
     assert math.isfinite(rec.rel_half_width["p99"])
+    # an estimate that was too low: the cap ends the loop before the look
+    draw = _lognormal(4)
+    x, rec = run_sequential(lambda k: draw(min(k, 50)), rule, 2000, planned=368)
+    assert (rec.reason, rec.n) == ("time", 50)
 
 
 def test_a_capped_query_keeps_its_coverage():
-    """Going on while the rest of a budget (the sum of the values, as time) pays for the
-    next look is a data-dependent stop at the split looks: still >= 95% (300 runs;
-    bench_stopping.py's "capped" rows for more)."""
-    from perflab.measure.stopping import PLAN_SHARE
+    """The look is planned from a warm-up's mean (draws the interval never sees), so its
+    interval is a fixed-count 95% interval: exact coverage (300 runs; bench_stopping.py's
+    "planned" rows for more)."""
     from scipy import stats
 
     rule = StoppingRule()
     truth = {q: float(stats.lognorm.ppf(q, 0.5)) for q in (0.5, 0.95, 0.99)}
     hits = dict.fromkeys(truth, 0)
-    stops = set()
-    budget = 1.13 * 572  # the p99 look affordable at 94 about half the time
-
-    def afford(n, nxt, x):
-        return float(x.mean()) * (nxt - n) <= (budget - float(x.sum())) * PLAN_SHARE
-
+    looks = set()
+    cap = 368 * 1.133 / 0.8  # 368 affordable at the true mean, so about half the plans
     for r in range(300):
-        x, rec = run_sequential(_lognormal([5, r]), rule, 4000, afford=afford)
-        stops.add(rec.n)
+        draw = _lognormal([5, r])
+        per = float(draw(10).mean())  # the warm-up: thrown away
+        planned = rule.planned_look(4000, per, cap)
+        x, rec = run_sequential(draw, rule, 4000, planned=planned)
+        looks.add(rec.n)
         for q, t in truth.items():
             _, lo, hi = quantile_ci(x, q, rec.conf)
             hits[q] += (lo is None or lo <= t) and (hi is None or t <= hi)
-    assert stops == {94, 477}  # the test means something: both kinds of stop happen
-    assert min(h / 300 for h in hits.values()) >= 0.94, hits
+    assert looks == {72, 368}  # the test means something: both plans happen
+    assert min(h / 300 for h in hits.values()) >= 0.93, hits
 
 
 def test_a_slow_query_stops_where_its_cap_runs_out(tmp_path):
@@ -228,8 +226,8 @@ def test_a_slow_query_stops_where_its_cap_runs_out(tmp_path):
     r = frame.loc["q"]
     rule = StoppingRule()
     assert r["stop"] == "planned" and not bool(r["truncated"]), r["stop"]
-    assert r["n"] in rule.bound_looks(3000)
-    assert r["conf"] == pytest.approx(rule.bound_conf()) and samples["q"].ns.sum() / 1e9 < 3.0
+    assert r["n"] in rule.bound_counts(3000)
+    assert r["conf"] == pytest.approx(rule.conf) and samples["q"].ns.sum() / 1e9 < 3.0
 
 
 def test_the_warm_up_after_the_counting_pass_is_bounded_in_time(tmp_path, monkeypatch):

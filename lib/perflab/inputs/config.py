@@ -99,10 +99,13 @@ PROFILES: dict[str, Profile] = {
         "quick",
         iterations=1000,
         warmup=100,
-        # per query: a query whose 1,000 executions this cannot pay for stops at the look
-        # where its p99 gets both bounds (477 samples) if this pays for that, else sooner
-        # (measure.stopping.StoppingRule.bound_looks)
-        max_seconds=4.0,
+        # per query: a query whose 1,000 executions this cannot pay for gets one look, at
+        # the count where its p99 gets both bounds (368 samples) if 0.8 of this pays for
+        # that, else p95's (72) or p50's (6) (measure.stopping.StoppingRule.planned_look).
+        # 2.5 s: every query up to 5 ms an execution still gets its p99 interval (at quick
+        # size only audit_by_operation, 16 ms, does not, as at 4 s); was 4 s, which spent
+        # 2.7 s on audit_by_namespace's 1,000 where 368 give the same bounds.
+        max_seconds=2.5,
         # Readers and drivers: figures no target or claim reads (only the sweep's failed
         # reads are judged, and the concurrent-reads scenario has its own repeats), so
         # quick measures each configuration half as long as the default: ~4 s of 04.

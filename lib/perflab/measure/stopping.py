@@ -27,12 +27,19 @@ cannot stop. A time cap still ends any loop: then the interval is reported as it
 A query the time cap cannot pay for: when its time per execution, measured *before* the
 timed loop (the counting pass, the warm-up), says the cap affords fewer than all
 executions, sampling up to the cap buys width but no new bound; only the counts at which
-a bound appears matter. Such a query looks only there (`StoppingRule.bound_looks`: p50 7,
-p95 94, p99 477 samples, each at 1 - 0.05 / 3, Bonferroni over those three looks), and
-stops at the first look after which the rest of the cap, at the mean time per execution so
-far, cannot pay for the next one: stop reason "planned". Stopping at a look for any reason
-keeps the split's guarantee; `bench_stopping.py` simulates it ("capped" rows: 97.5-99.7%
-over lognormal, bimodal and Pareto draws, 1000 runs each, stopping at 94 or 477).
+a bound appears matter (`StoppingRule.bound_counts`: p50 6, p95 72, p99 368 samples at
+95%). Such a query is given one look, chosen before its first timed sample: the largest of
+those counts whose executions, at that time per execution, cost at most PLAN_SHARE of the
+cap (`StoppingRule.planned_look`); it stops there, stop reason "planned". One look fixed in
+advance needs no split: its interval is the plain 95% order-statistic interval, whose
+coverage is exact (`bench_stopping.py`, "planned" rows: 95.4-97.3% over lognormal, bimodal
+and Pareto draws, 1000 runs each, the look planned from a 10-draw warm-up). A time
+estimate that was too low lets the cap end the loop before the look (Pareto: 1-2% of the
+runs): stop reason "time", the interval as it is, as for any capped loop.
+(Until 2026-11 such a query looked at p50's, p95's and p99's counts at 1 - 0.05 / 3, 7, 94
+and 477, stopping at the first whose successor the rest of the cap could not pay for: the
+two early looks only guarded the estimate, and cost a third more samples per bound, ~30 s
+of full 02.)
 """
 
 from __future__ import annotations
@@ -120,18 +127,20 @@ class StoppingRule:
         w = self.widths(x, conf)
         return all(w[p] <= tol for p, tol in self.tolerance.items())
 
-    def bound_looks(self, max_n: int) -> tuple[int, ...]:
-        """Looks of a query the cap cannot pay for: the counts at which each tolerated
-        percentile's interval gains both bounds at the per-look confidence of that many
-        looks (1 - (1 - conf) / K), below `max_n`."""
-        k = len(self.tolerance) if self.split else 1
-        look = 1 - (1 - self.conf) / k
-        pts = {min(max_n, min_count(PERCENTILES[p], look)) for p in self.tolerance}
-        return tuple(sorted(pts))
+    def bound_counts(self, max_n: int) -> tuple[int, ...]:
+        """The counts at which each tolerated percentile's interval gains both bounds at
+        `conf` in one look, at most `max_n`: p50 6, p95 72, p99 368 at 95%."""
+        return tuple(
+            sorted({min(max_n, min_count(PERCENTILES[p], self.conf)) for p in self.tolerance})
+        )
 
-    def bound_conf(self) -> float:
-        """Confidence of each of `bound_looks`' intervals."""
-        return 1 - (1 - self.conf) / (len(self.tolerance) if self.split else 1)
+    def planned_look(self, max_n: int, per_execution: float, seconds: float) -> int:
+        """The one look of a query the cap cannot pay for: the largest `bound_counts` whose
+        executions at `per_execution` seconds cost at most PLAN_SHARE of `seconds`; the
+        smallest when none does (the cap may then end the loop first: stop "time")."""
+        counts = self.bound_counts(max_n)
+        fit = [c for c in counts if c * per_execution <= PLAN_SHARE * seconds]
+        return max(fit) if fit else counts[0]
 
     @staticmethod
     def capped(max_n: int, per_execution: float | None, seconds: float | None) -> bool:
@@ -153,9 +162,9 @@ def warmup_cap(max_seconds: float | None) -> float:
     return WARMUP_SECONDS if max_seconds is None else min(WARMUP_SECONDS, max_seconds / 4)
 
 
-#: Share of the rest of the cap a capped query may plan on spending to reach its next
-#: look: the time per execution is an estimate, and a loop cut by the cap just before a look
-#: spends the time without gaining the bound.
+#: Share of the cap a capped query's planned look may cost at its estimated time per
+#: execution: the estimate comes from a few executions, and a loop cut by the cap just
+#: before its look spends the time without gaining the bound.
 PLAN_SHARE = 0.8
 
 #: The rule `latency.measure_workload` uses unless told otherwise.
@@ -185,38 +194,32 @@ def run_sequential(
     max_n: int,
     *,
     over_time: Callable[[], bool] = lambda: False,
-    afford: Callable[[int, int, np.ndarray], bool] | None = None,
+    planned: int | None = None,
 ) -> tuple[np.ndarray, StopRecord]:
     """Sample through `draw(count)` (returns up to `count` new values; fewer when its own
     time cap ended it) up to each checkpoint, stopping at the first where the rule is
     satisfied, at `max_n`, or when `over_time()` says the time cap is spent.
 
-    `afford` (a query the cap cannot pay for, decided before any value is drawn): the looks
-    are `rule.bound_looks` instead, and sampling stops ("planned") at the first look after
-    which `afford(n, next_look, values)` says the rest of the cap cannot pay for the next."""
-    if afford is None:
+    `planned` (a query the cap cannot pay for; `rule.planned_look`, chosen before any value
+    is drawn): one look, there, at the rule's `conf`; reaching it is stop "planned"."""
+    if planned is None:
         pts, conf = rule.checkpoints(max_n), rule.look_conf(max_n)
     else:
-        pts, conf = rule.bound_looks(max_n), rule.bound_conf()
+        pts, conf = (min(planned, max_n),), rule.conf
     parts: list[np.ndarray] = []
     n = 0
     looks = 0
-    reason = "max" if afford is None or pts[-1] >= max_n else "planned"
-    for i, target in enumerate(pts):
+    reason = "max" if planned is None or pts[-1] >= max_n else "planned"
+    for target in pts:
         new = np.asarray(draw(target - n))
         parts.append(new)
         n += new.size
         x = np.concatenate(parts) if parts else np.zeros(0)
-        if n < target or over_time():
+        if n < target or (planned is None and over_time()):
             reason = "time"
             break
         looks += 1
-        if afford is not None:
-            if i + 1 < len(pts) and not afford(n, pts[i + 1], x):
-                reason = "planned"
-                break
-            continue
-        if target < max_n and rule.satisfied(x, conf):
+        if planned is None and target < max_n and rule.satisfied(x, conf):
             reason = "precise"
             break
     x = np.concatenate(parts) if parts else np.zeros(0)
@@ -245,9 +248,9 @@ def time_sequential(
 
     The time per execution, from the warm-up (timed, and thrown away) or else from
     `per_execution` (the counting pass's seconds per execution), decides before the first
-    timed sample whether the cap pays for every execution: if not, the query looks only
-    where a bound appears and stops at the first look whose successor the rest of the cap
-    (PLAN_SHARE of it) cannot pay for at the mean time per execution so far."""
+    timed sample whether the cap pays for every execution: if not, the query has one look,
+    at the largest count where a bound appears that PLAN_SHARE of the cap pays for at that
+    time per execution (`StoppingRule.planned_look`)."""
     rest = params[min(warmed, warmup) : warmup]
     warm = time_statement(conn, sql, rest, warmup=0, max_seconds=warmup_cap(max_seconds))
     if warm.ns.size:
@@ -271,13 +274,10 @@ def time_sequential(
     def over() -> bool:
         return deadline is not None and time.perf_counter() > deadline
 
-    def afford(n: int, nxt: int, x: np.ndarray) -> bool:
-        rest = left()
-        return rest is None or float(x.mean()) / 1e9 * (nxt - n) <= rest * PLAN_SHARE
-
-    ns, rec = run_sequential(
-        draw, rule, len(timed), over_time=over, afford=afford if capped else None
-    )
+    planned = None
+    if capped and per_execution is not None and max_seconds is not None:
+        planned = rule.planned_look(len(timed), per_execution, max_seconds)
+    ns, rec = run_sequential(draw, rule, len(timed), over_time=over, planned=planned)
     r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
     done = min(warmed, warmup) + warm.ns.size
     return Samples(ns.astype(np.int64), r, done, rec.reason == "time"), rec
