@@ -159,17 +159,20 @@ def test_the_time_cap_still_ends_a_slow_query(tmp_path):
     assert 1 <= r["n"] < 3000 and r["seconds"] < 5
 
 
-def test_a_capped_query_plans_one_look_where_a_bound_appears():
+def test_a_capped_query_looks_only_where_a_bound_appears_with_alpha_split_in_advance():
+    from perflab.measure.stopping import Look
+
     rule = StoppingRule()
-    assert rule.bound_counts(2000) == (6, 72, 368)
-    for n, q in zip(rule.bound_counts(2000), (0.5, 0.95, 0.99), strict=True):
-        assert n == min_count(q, 0.95)  # both bounds appear right there, in one look
-    assert rule.bound_counts(300) == (6, 72, 300)
-    # the largest count 0.8 of the cap pays for at the time per execution measured before
-    assert rule.planned_look(2000, 0.1, 60.0) == 368  # 36.7 s of 48
-    assert rule.planned_look(2000, 0.15, 60.0) == 72  # 368 would take 55 s
-    assert rule.planned_look(2000, 1.3, 60.0) == 6
-    assert rule.planned_look(2000, 20.0, 60.0) == 6  # none fits: the cap may end it first
+    # two looks, 0.01 of alpha at p95's bound, 0.04 at p99's: >= 95% whichever it stops at
+    first, second = rule.capped_looks(2000, 0.076, 60.0)
+    assert first == Look(min_count(0.95, 0.99), 0.99) == Look(104, 0.99)
+    assert second == Look(min_count(0.99, 0.96), 0.96) == Look(390, 0.96)
+    # the cap cannot even pay for the first (0.8 x 60 s < 104 x 0.5 s): one look at 95%,
+    # the largest bound count it pays for below p99's
+    assert rule.capped_looks(2000, 0.5, 60.0) == (Look(72, 0.95),)
+    assert rule.capped_looks(2000, 1.3, 60.0) == (Look(6, 0.95),)
+    assert rule.capped_looks(2000, 50.0, 60.0) == (Look(6, 0.95),)  # the cap may end it
+    assert rule.bound_counts(2000) == (6, 72, 368) and rule.bound_counts(300) == (6, 72, 300)
     assert StoppingRule.capped(2000, 0.059, 60.0)  # affords 1,017 of 2,000
     assert not StoppingRule.capped(2000, 0.02, 60.0)  # affords 3,000
     assert not StoppingRule.capped(2000, None, 60.0) and not StoppingRule.capped(2000, 1, None)
@@ -179,43 +182,55 @@ def _lognormal(seed):
     return _draws(np.random.default_rng(seed), lambda r, n: r.lognormal(0, 0.5, n))
 
 
-def test_a_capped_query_stops_at_its_planned_look_with_the_bound_it_was_for():
+def test_a_capped_query_stops_at_the_look_whose_successor_it_cannot_pay_for():
     rule = StoppingRule()
-    x, rec = run_sequential(_lognormal(4), rule, 2000, planned=72)
-    assert (rec.reason, rec.n, rec.looks, rec.conf) == ("planned", 72, 1, 0.95)
+    looks = rule.capped_looks(2000, 0.01, 60.0)
+    asked = []
+
+    def no(n, nxt, x):
+        asked.append((n, nxt, x.size))
+        return False
+
+    x, rec = run_sequential(_lognormal(4), rule, 2000, capped=looks, afford=no)
+    assert asked == [(104, 390, 104)]
+    assert (rec.reason, rec.n, rec.looks, rec.conf) == ("planned", 104, 1, 0.99)
     _, lo, hi = quantile_ci(x, 0.95, rec.conf)
-    assert lo is not None and hi is not None
-    x, rec = run_sequential(_lognormal(4), rule, 2000, planned=368)
-    assert (rec.reason, rec.n, rec.looks) == ("planned", 368, 1)
+    assert lo is not None and hi is not None  # the bound that look was for
+    x, rec = run_sequential(_lognormal(4), rule, 2000, capped=looks)
+    assert (rec.reason, rec.n, rec.looks, rec.conf) == ("planned", 390, 2, 0.96)
     assert math.isfinite(rec.rel_half_width["p99"])
     # an estimate that was too low: the cap ends the loop before the look
     draw = _lognormal(4)
-    x, rec = run_sequential(lambda k: draw(min(k, 50)), rule, 2000, planned=368)
+    x, rec = run_sequential(lambda k: draw(min(k, 50)), rule, 2000, capped=looks)
     assert (rec.reason, rec.n) == ("time", 50)
 
 
 def test_a_capped_query_keeps_its_coverage():
-    """The look is planned from a warm-up's mean (draws the interval never sees), so its
-    interval is a fixed-count 95% interval: exact coverage (300 runs; bench_stopping.py's
-    "planned" rows for more)."""
+    """Going on past the first look while the rest of a budget (the sum of the values, as
+    time) pays for the second is a data-dependent stop; the split fixed in advance keeps
+    every interval >= 95% (300 runs; bench_stopping.py's "capped" rows for more)."""
+    from perflab.measure.stopping import PLAN_SHARE
     from scipy import stats
 
     rule = StoppingRule()
     truth = {q: float(stats.lognorm.ppf(q, 0.5)) for q in (0.5, 0.95, 0.99)}
     hits = dict.fromkeys(truth, 0)
-    looks = set()
-    cap = 368 * 1.133 / 0.8  # 368 affordable at the true mean, so about half the plans
+    stops = set()
+    budget = 1.133 * 390 / PLAN_SHARE * 0.9  # the second look affordable about half the time
+    looks = rule.capped_looks(4000, 1.133, budget)
+
     for r in range(300):
-        draw = _lognormal([5, r])
-        per = float(draw(10).mean())  # the warm-up: thrown away
-        planned = rule.planned_look(4000, per, cap)
-        x, rec = run_sequential(draw, rule, 4000, planned=planned)
-        looks.add(rec.n)
+
+        def afford(n, nxt, x):
+            return float(x.mean()) * (nxt - n) <= (budget - float(x.sum())) * PLAN_SHARE
+
+        x, rec = run_sequential(_lognormal([5, r]), rule, 4000, capped=looks, afford=afford)
+        stops.add(rec.n)
         for q, t in truth.items():
             _, lo, hi = quantile_ci(x, q, rec.conf)
             hits[q] += (lo is None or lo <= t) and (hi is None or t <= hi)
-    assert looks == {72, 368}  # the test means something: both plans happen
-    assert min(h / 300 for h in hits.values()) >= 0.93, hits
+    assert stops == {104, 390}  # the test means something: both kinds of stop happen
+    assert min(h / 300 for h in hits.values()) >= 0.94, hits
 
 
 def test_a_slow_query_stops_where_its_cap_runs_out(tmp_path):
@@ -224,10 +239,9 @@ def test_a_slow_query_stops_where_its_cap_runs_out(tmp_path):
         conn, wl, Budget(iterations=3000, warmup=3, max_seconds=3.0), count=False
     )
     r = frame.loc["q"]
-    rule = StoppingRule()
     assert r["stop"] == "planned" and not bool(r["truncated"]), r["stop"]
-    assert r["n"] in rule.bound_counts(3000)
-    assert r["conf"] == pytest.approx(rule.conf) and samples["q"].ns.sum() / 1e9 < 3.0
+    assert r["n"] in (6, 72, 104, 390)  # where a bound appears (capped_looks)
+    assert r["conf"] in (0.95, 0.99, 0.96) and samples["q"].ns.sum() / 1e9 < 3.0
 
 
 def test_the_warm_up_after_the_counting_pass_is_bounded_in_time(tmp_path, monkeypatch):

@@ -99,12 +99,12 @@ PROFILES: dict[str, Profile] = {
         "quick",
         iterations=1000,
         warmup=100,
-        # per query: a query whose 1,000 executions this cannot pay for gets one look, at
-        # the count where its p99 gets both bounds (368 samples) if 0.8 of this pays for
-        # that, else p95's (72) or p50's (6) (measure.stopping.StoppingRule.planned_look).
-        # 2.5 s: every query up to 5 ms an execution still gets its p99 interval (at quick
-        # size only audit_by_operation, 16 ms, does not, as at 4 s); was 4 s, which spent
-        # 2.7 s on audit_by_namespace's 1,000 where 368 give the same bounds.
+        # per query: a query whose 1,000 executions this cannot pay for looks where its p95
+        # gets both bounds (104 samples), and goes on to where its p99 does (390) if 0.8 of
+        # the rest pays for it (measure.stopping.StoppingRule.capped_looks). 2.5 s: every
+        # query up to ~5 ms an execution still gets its p99 interval (at quick size only
+        # audit_by_operation, 16 ms, does not, as at 4 s); at 4 s audit_by_namespace spent
+        # 2.7 s on 1,000 executions where 390 give the same bounds.
         max_seconds=2.5,
         # Readers and drivers: figures no target or claim reads (only the sweep's failed
         # reads are judged, and the concurrent-reads scenario has its own repeats), so

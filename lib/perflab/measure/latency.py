@@ -24,8 +24,8 @@ LATENCY_COLUMNS = {
     "stopping rule's looks; NaN: too few samples)",
     "conf": "confidence of each interval at its look (1 - 0.05 / looks: Bonferroni)",
     "stop": "why sampling stopped: precise (intervals within tolerance), max, time, planned "
-    "(a query the cap cannot pay for: at its one look, the largest count where a bound "
-    "appears that the cap pays for)",
+    "(a query the cap cannot pay for: at the look where a bound appears after which the "
+    "rest of its cap could not pay for the next)",
     "ops_per_s": "1 / mean latency",
     "rows_mean, rows_min, rows_max": "rows returned per execution",
     "truncated": "stopped early by the time budget",
@@ -74,9 +74,9 @@ def measure_workload(
     where its p50, p95 and p99 intervals are tight enough, and its intervals are computed
     at the rule's per-look confidence so that each covers with at least 95% whatever the
     stopping time; a query whose time per execution (measured before its timed loop) says
-    the cap cannot pay for every execution has one look, chosen before its first timed
-    sample: the largest count where a bound appears that the cap pays for
-    (`StoppingRule.planned_look`, stop "planned", 95% intervals).
+    the cap cannot pay for every execution looks only where a bound appears, with alpha
+    split between those looks in advance, and stops at the one after which the rest of its
+    cap cannot pay for the next (`StoppingRule.capped_looks`, stop "planned").
     `stopping=None`: exactly `budget.iterations` (or until the time cap), 95% intervals.
 
     With `count`, each query's timed loop is preceded by an untimed counting pass on the

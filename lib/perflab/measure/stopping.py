@@ -27,19 +27,23 @@ cannot stop. A time cap still ends any loop: then the interval is reported as it
 A query the time cap cannot pay for: when its time per execution, measured *before* the
 timed loop (the counting pass, the warm-up), says the cap affords fewer than all
 executions, sampling up to the cap buys width but no new bound; only the counts at which
-a bound appears matter (`StoppingRule.bound_counts`: p50 6, p95 72, p99 368 samples at
-95%). Such a query is given one look, chosen before its first timed sample: the largest of
-those counts whose executions, at that time per execution, cost at most PLAN_SHARE of the
-cap (`StoppingRule.planned_look`); it stops there, stop reason "planned". One look fixed in
-advance needs no split: its interval is the plain 95% order-statistic interval, whose
-coverage is exact (`bench_stopping.py`, "planned" rows: 95.4-97.3% over lognormal, bimodal
-and Pareto draws, 1000 runs each, the look planned from a 10-draw warm-up). A time
-estimate that was too low lets the cap end the loop before the look (Pareto: 1-2% of the
-runs): stop reason "time", the interval as it is, as for any capped loop.
-(Until 2026-11 such a query looked at p50's, p95's and p99's counts at 1 - 0.05 / 3, 7, 94
-and 477, stopping at the first whose successor the rest of the cap could not pay for: the
-two early looks only guarded the estimate, and cost a third more samples per bound, ~30 s
-of full 02.)
+a bound appears matter. Such a query gets at most two looks, fixed before its first
+timed sample (`StoppingRule.capped_looks`): where p95's interval gains both bounds, then
+where p99's does, with the family's alpha split between them unequally and in advance
+(FIRST_LOOK_ALPHA: 0.01 at the first look, 0.04 at the second, 104 and 390 samples;
+weighted Bonferroni, so every reported interval covers with >= 95% whichever look it
+stops at). At the first look it goes on only if the rest of its cap, at the mean time
+per execution of the samples so far, pays for the second (PLAN_SHARE of it); either stop
+is "planned". A query whose estimate says the cap cannot even pay for the first look gets
+one look at 95%, the largest count where a bound appears that it pays for (p50 6,
+p95 72). `bench_stopping.py` simulates all three plans ("capped" rows, 1000 runs each
+over lognormal, bimodal and Pareto draws, looks fixed from a 10-draw warm-up): 96.0-99.9%
+coverage; with Pareto's tail 1-2% of the runs were cut by the cap before their look.
+Until 2026-11 these looks were p50's, p95's and p99's at an equal three-way split (7,
+94 and 477 samples). One look planned from the estimate alone (368) was tried and lost
+a heavy-tailed query's p99 at full: audit_by_namespace's first executions said > 130 ms
+each (its mean over 477 is ~75 ms), so it planned p95's look; the look at 104 now decides
+on its own samples.
 """
 
 from __future__ import annotations
@@ -134,13 +138,25 @@ class StoppingRule:
             sorted({min(max_n, min_count(PERCENTILES[p], self.conf)) for p in self.tolerance})
         )
 
-    def planned_look(self, max_n: int, per_execution: float, seconds: float) -> int:
-        """The one look of a query the cap cannot pay for: the largest `bound_counts` whose
-        executions at `per_execution` seconds cost at most PLAN_SHARE of `seconds`; the
-        smallest when none does (the cap may then end the loop first: stop "time")."""
-        counts = self.bound_counts(max_n)
+    def capped_looks(self, max_n: int, per_execution: float, seconds: float) -> tuple[Look, ...]:
+        """The looks of a query the cap cannot pay for, fixed before its first timed sample.
+
+        Two, when PLAN_SHARE of `seconds` pays for the first at `per_execution`: where the
+        second-highest tolerated percentile gains both bounds at 1 - FIRST_LOOK_ALPHA x
+        alpha, then where the highest does at the rest of alpha (p95 104, p99 390).
+        Otherwise one at `conf`: the largest `bound_counts` below the highest percentile's
+        that it pays for, the smallest when none (the cap may then end the loop first)."""
+        alpha = 1 - self.conf
+        qs = sorted(PERCENTILES[p] for p in self.tolerance)
+        if self.split and len(qs) >= 2:
+            c1 = 1 - alpha * FIRST_LOOK_ALPHA
+            c2 = 1 - alpha * (1 - FIRST_LOOK_ALPHA)
+            first = Look(min(max_n, min_count(qs[-2], c1)), c1)
+            if first.n * per_execution <= PLAN_SHARE * seconds:
+                return first, Look(min(max_n, min_count(qs[-1], c2)), c2)
+        counts = [min(max_n, min_count(q, self.conf)) for q in qs[:-1] or qs]
         fit = [c for c in counts if c * per_execution <= PLAN_SHARE * seconds]
-        return max(fit) if fit else counts[0]
+        return (Look(max(fit) if fit else min(counts), self.conf),)
 
     @staticmethod
     def capped(max_n: int, per_execution: float | None, seconds: float | None) -> bool:
@@ -162,13 +178,27 @@ def warmup_cap(max_seconds: float | None) -> float:
     return WARMUP_SECONDS if max_seconds is None else min(WARMUP_SECONDS, max_seconds / 4)
 
 
-#: Share of the cap a capped query's planned look may cost at its estimated time per
-#: execution: the estimate comes from a few executions, and a loop cut by the cap just
-#: before its look spends the time without gaining the bound.
+#: Share of the cap (of what is left of it, at a second look) a capped query plans on
+#: spending to reach its next look at its estimated time per execution: a loop cut by the
+#: cap just before a look spends the time without gaining the bound.
 PLAN_SHARE = 0.8
+
+#: Share of the family's alpha a capped query's first look spends, of two (weighted
+#: Bonferroni, fixed in advance): 0.01 there (p95 bounds at 104 samples), 0.04 at the second
+#: (p99 at 390). An equal split would put them at 86 and 436: most capped queries at full
+#: go on to the second look, so it is the one made cheap.
+FIRST_LOOK_ALPHA = 0.2
 
 #: The rule `latency.measure_workload` uses unless told otherwise.
 DEFAULT_RULE = StoppingRule()
+
+
+@dataclass(frozen=True)
+class Look:
+    """A count at which a capped query looks, and the confidence of its intervals there."""
+
+    n: int
+    conf: float
 
 
 @dataclass(frozen=True)
@@ -194,32 +224,44 @@ def run_sequential(
     max_n: int,
     *,
     over_time: Callable[[], bool] = lambda: False,
-    planned: int | None = None,
+    capped: Sequence[Look] | None = None,
+    afford: Callable[[int, int, np.ndarray], bool] = lambda n, nxt, x: True,
 ) -> tuple[np.ndarray, StopRecord]:
     """Sample through `draw(count)` (returns up to `count` new values; fewer when its own
     time cap ended it) up to each checkpoint, stopping at the first where the rule is
     satisfied, at `max_n`, or when `over_time()` says the time cap is spent.
 
-    `planned` (a query the cap cannot pay for; `rule.planned_look`, chosen before any value
-    is drawn): one look, there, at the rule's `conf`; reaching it is stop "planned"."""
-    if planned is None:
-        pts, conf = rule.checkpoints(max_n), rule.look_conf(max_n)
+    `capped` (a query the cap cannot pay for: `rule.capped_looks`, fixed before any value
+    is drawn): those looks instead, each at its own confidence; after each but the last,
+    sampling goes on only if `afford(n, next_look, values)` says the rest of the cap pays
+    for the next. Stopping at one of them is "planned"."""
+    if capped is None:
+        pts = rule.checkpoints(max_n)
+        confs = [rule.look_conf(max_n)] * len(pts)
     else:
-        pts, conf = (min(planned, max_n),), rule.conf
+        pts = [min(lk.n, max_n) for lk in capped]
+        confs = [lk.conf for lk in capped]
     parts: list[np.ndarray] = []
     n = 0
     looks = 0
-    reason = "max" if planned is None or pts[-1] >= max_n else "planned"
-    for target in pts:
+    conf = confs[0]
+    reason = "max" if capped is None or pts[-1] >= max_n else "planned"
+    for i, target in enumerate(pts):
+        conf = confs[i]
         new = np.asarray(draw(target - n))
         parts.append(new)
         n += new.size
         x = np.concatenate(parts) if parts else np.zeros(0)
-        if n < target or (planned is None and over_time()):
+        if n < target or (capped is None and over_time()):
             reason = "time"
             break
         looks += 1
-        if planned is None and target < max_n and rule.satisfied(x, conf):
+        if capped is not None:
+            if i + 1 < len(pts) and not afford(n, pts[i + 1], x):
+                reason = "planned"
+                break
+            continue
+        if target < max_n and rule.satisfied(x, conf):
             reason = "precise"
             break
     x = np.concatenate(parts) if parts else np.zeros(0)
@@ -248,9 +290,10 @@ def time_sequential(
 
     The time per execution, from the warm-up (timed, and thrown away) or else from
     `per_execution` (the counting pass's seconds per execution), decides before the first
-    timed sample whether the cap pays for every execution: if not, the query has one look,
-    at the largest count where a bound appears that PLAN_SHARE of the cap pays for at that
-    time per execution (`StoppingRule.planned_look`)."""
+    timed sample whether the cap pays for every execution: if not, the query looks only
+    where a bound appears (`StoppingRule.capped_looks`), going on past the first only if
+    the rest of the cap (PLAN_SHARE of it) pays for the second at the mean time per
+    execution so far."""
     rest = params[min(warmed, warmup) : warmup]
     warm = time_statement(conn, sql, rest, warmup=0, max_seconds=warmup_cap(max_seconds))
     if warm.ns.size:
@@ -274,10 +317,14 @@ def time_sequential(
     def over() -> bool:
         return deadline is not None and time.perf_counter() > deadline
 
-    planned = None
+    def afford(n: int, nxt: int, x: np.ndarray) -> bool:
+        rest = left()
+        return rest is None or float(x.mean()) / 1e9 * (nxt - n) <= rest * PLAN_SHARE
+
+    looks = None
     if capped and per_execution is not None and max_seconds is not None:
-        planned = rule.planned_look(len(timed), per_execution, max_seconds)
-    ns, rec = run_sequential(draw, rule, len(timed), over_time=over, planned=planned)
+        looks = rule.capped_looks(len(timed), per_execution, max_seconds)
+    ns, rec = run_sequential(draw, rule, len(timed), over_time=over, capped=looks, afford=afford)
     r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
     done = min(warmed, warmup) + warm.ns.size
     return Samples(ns.astype(np.int64), r, done, rec.reason == "time"), rec
