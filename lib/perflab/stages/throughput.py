@@ -45,6 +45,8 @@ class DriversRecord(Record):
     results: tuple[dict, ...]
     plans: tuple[dict, ...]
     plan_differences: tuple[str, ...]
+    # queries whose one execution outlasts a driver's budget: {query, reason}
+    not_compared: tuple[dict, ...] = ()
     frame: Any = shown()
     plans_frame: Any = shown()
 
