@@ -263,3 +263,25 @@ def test_sections_made_while_the_run_went_on_give_the_same_report(exported) -> N
     assert ids.sub("ID", render_report(folder, summary, {name: made})) == fresh
     given = Section(made.anchor, made.title, "<p>given-not-remade</p>")
     assert "given-not-remade" in render_report(folder, summary, {name: given})
+
+
+def test_a_warmed_exporter_makes_the_same_page_and_section(exported, tmp_path) -> None:
+    """The run warms its exporters before measuring (htmlexport.warm_up) and the processes
+    forked beside 06 use them: what they make is what fresh exporters make."""
+    import re
+
+    from perflab.present.htmlexport import export_notebook_html, make_exporter, warm_up
+    from perflab.present.report_page import render_section, section_exporter
+
+    ids = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+    nb = exported["ipynb"]
+    page, part = make_exporter(), section_exporter()
+    warm_up(page, part)
+    warm = export_notebook_html(nb, tmp_path / "warm.html", page).read_text()
+    cold = export_notebook_html(nb, tmp_path / "cold.html").read_text()
+    assert "Warm-up" not in warm and ids.sub("ID", warm) == ids.sub("ID", cold)
+    assert warm.count("Plotly.newPlot(") == 2  # both charts, plotly.js inlined as cold
+    name = nb.stem
+    assert ids.sub("ID", render_section(nb, name, part).html) == ids.sub(
+        "ID", render_section(nb, name).html
+    )

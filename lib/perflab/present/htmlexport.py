@@ -33,6 +33,7 @@ __all__ = [
     "export_many",
     "export_notebook_html",
     "make_exporter",
+    "warm_up",
 ]
 
 PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
@@ -114,6 +115,48 @@ def make_exporter(*, exclude_input_prompt: bool = True) -> HTMLExporter:
     )
     exporter.register_preprocessor(PlotlyOfflinePreprocessor(), enabled=True)
     return exporter
+
+
+def _warm_notebook() -> Any:
+    """A small executed notebook with one output of each kind a run's pages carry."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    fig = {"data": [{"type": "scatter", "x": [1, 2], "y": [1, 2]}], "layout": {}}
+    table = (
+        '<table border="1" class="dataframe"><thead><tr><th>a</th></tr></thead>'
+        "<tbody><tr><td>1.5</td></tr></tbody></table>"
+    )
+    outputs = [
+        new_output("display_data", data={PLOTLY_MIMETYPE: fig, "text/plain": "Figure"}),
+        new_output(
+            "execute_result", data={"text/html": table, "text/plain": "a"}, execution_count=1
+        ),
+        new_output("stream", name="stdout", text="done &amp; said\n"),
+    ]
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# Warm-up\n\n`code` & text\n```sql\nSELECT 1\n```"),
+            new_code_cell("import perflab\nx = 1  # a comment", execution_count=1, outputs=outputs),
+        ]
+    )
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
+    return nb
+
+
+def warm_up(*exporters: HTMLExporter) -> None:
+    """Render a small notebook once with each exporter, output discarded: a process's
+    first rendering costs ~0.45 s more than the next (templates compiled, the code lexer's
+    regular expressions, BeautifulSoup's entity table, plotly.js read), and a process
+    forked after this starts warm (perflab.run.runner makes the pages of 01-05 so)."""
+    nb = _warm_notebook()
+    for exporter in exporters:
+        resources = {"metadata": {"name": "warm-up", "path": "."}}
+        exporter.from_notebook_node(copy.deepcopy(nb), resources=resources)
 
 
 def _export(exporter: HTMLExporter, ipynb: Path, html: Path) -> Path:

@@ -223,6 +223,9 @@ def run(
         )
 
         ctx = _check_workload(ctx)
+        # the HTML exporters warm up while the kernel ends its imports, before anything is
+        # measured: the processes that make 01-05's pages beside 06 are forked warm
+        exports.warm()
         params = {
             "profile": profile,
             "run_dir": str(staging),
@@ -354,30 +357,25 @@ def _export_all(
     return secs, made
 
 
-def _exporters(warm_on: Path | None = None) -> tuple:
-    """An exporter of pages and one of report sections, for several notebooks. With
-    `warm_on` (an executed notebook) each renders it once, output discarded: the first
-    rendering in a process costs ~0.9 s more than the next (templates compiled, lexers
-    and their regular expressions, plotly.js read)."""
-    from perflab.present.htmlexport import make_exporter
+def _exporters(warm: bool = False) -> tuple:
+    """An exporter of pages and one of report sections, for several notebooks; with `warm`,
+    each has rendered a small notebook once (`htmlexport.warm_up`: a first rendering costs
+    ~0.45 s more than the next)."""
+    from perflab.present.htmlexport import make_exporter, warm_up
     from perflab.present.report_page import section_exporter
 
     page, part = make_exporter(), section_exporter()
-    if warm_on is not None:
-        import nbformat
-
-        nb = nbformat.read(warm_on, as_version=4)
-        resources = {"metadata": {"name": warm_on.stem, "path": str(warm_on.parent)}}
-        page.from_notebook_node(nb, resources=dict(resources))
-        part.from_notebook_node(nb, resources=dict(resources))
+    if warm:
+        warm_up(page, part)
     return page, part
 
 
-def _export_worker(conn, staging: Path, names: list[str]) -> None:
+def _export_worker(conn, staging: Path, names: list[str], exporters: tuple | None) -> None:
     """In a forked process: make, send, exit. A failure sends nothing; the run then
-    makes those itself, and raises there what is wrong."""
+    makes those itself, and raises there what is wrong. `exporters` are the run's, warm
+    (a forked process inherits them as they are)."""
     try:
-        conn.send(_export_all(staging, names))
+        conn.send(_export_all(staging, names, exporters=exporters))
     finally:
         conn.close()
 
@@ -395,22 +393,24 @@ class _Exports:
     notebook made once.
 
     Beside that notebook they are made in forked processes (Linux), on the core the kernel
-    does not use and, once it is done, on both; the run, idle until that notebook ends,
-    warms its own exporters meanwhile and then makes the notebook's own page and section
-    while they go on. Elsewhere all are made at `finish`."""
+    does not use and, once it is done, on both; the run then makes that notebook's own page
+    and section while they go on. Elsewhere all are made at `finish`. `warm` makes the
+    exporters warm now, before anything is measured (`_exporters`), so that the processes
+    forked later inherit them warm."""
 
     def __init__(self, staging: Path) -> None:
         self.staging = staging
         self.started: list[str] = []
         self.workers: list = []  # (process, connection)
-        self.warming = None
-        self.exporters = None  # the run's own exporters, warming up (a future)
+        self.exporters: tuple | None = None  # (page, section), from `warm`
+
+    def warm(self) -> None:
+        self.exporters = _exporters(warm=True)
 
     def start(self, names: list[str]) -> None:
         if not sys.platform.startswith("linux") or not names:
             return
         import multiprocessing
-        from concurrent.futures import ThreadPoolExecutor
 
         ctx = multiprocessing.get_context("fork")
         sizes = {n: _ipynb(self.staging, n).stat().st_size for n in names}
@@ -420,18 +420,14 @@ class _Exports:
         for group in groups:
             conn, child = ctx.Pipe(duplex=False)
             proc = ctx.Process(
-                target=_export_worker, args=(child, self.staging, group), daemon=True
+                target=_export_worker,
+                args=(child, self.staging, group, self.exporters),
+                daemon=True,
             )
             proc.start()
             child.close()
             self.workers.append((proc, conn))
         self.started = list(names)
-        # the run itself makes the last notebook's own when it ends; until then it only
-        # waits for the kernel, so its exporters warm up on the smallest notebook meanwhile
-        self.warming = ThreadPoolExecutor(max_workers=1, thread_name_prefix="perflab-html")
-        self.exporters = self.warming.submit(
-            _exporters, _ipynb(self.staging, min(names, key=sizes.__getitem__))
-        )
 
     def wait(self) -> tuple[dict[str, float], dict[str, Section]]:
         """What the processes made; nothing from one that failed or timed out (it is
@@ -450,17 +446,6 @@ class _Exports:
         self.cancel()
         return secs, made
 
-    def _warmed(self) -> tuple | None:
-        """The exporters warmed beside the last notebook; None (fresh ones) if that failed."""
-        if self.exporters is None:
-            return None
-        try:
-            return self.exporters.result()
-        except Exception:
-            return None
-        finally:
-            self.warming.shutdown()
-
     def cancel(self) -> None:
         """Stop the processes (those that sent are done already); drop what is unsent."""
         for proc, conn in self.workers:
@@ -474,13 +459,13 @@ class _Exports:
         """Every notebook's page and section: those the processes were not given here, while
         they go on; then theirs, and any they did not make."""
         mine = [n for n in names if n not in self.started]
-        secs, made = _export_all(self.staging, mine, exporters=self._warmed())
+        secs, made = _export_all(self.staging, mine, exporters=self.exporters)
         theirs_secs, theirs = self.wait()
         secs.update(theirs_secs)
         made.update(theirs)
         rest = [n for n in names if n not in secs]
         if rest:
-            late_secs, late = _export_all(self.staging, rest, exporters=self._warmed())
+            late_secs, late = _export_all(self.staging, rest, exporters=self.exporters)
             secs.update(late_secs)
             made.update(late)
         return secs, made
