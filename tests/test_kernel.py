@@ -53,6 +53,23 @@ def test_notebooks_share_one_process_but_not_their_variables(tmp_path):
     assert counts[0] == 1  # numbered as if it had run alone (a failing cell is named so)
 
 
+def test_the_shared_kernel_keeps_no_history_and_prints_no_history_error(tmp_path, monkeypatch):
+    # the reset between notebooks numbers cells from 1 again; with IPython's history on,
+    # its database (the user's ~/.ipython) refused the repeated (session, line) and
+    # "ERROR! Session/line number was not unique" landed in a cell of the next notebooks
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    for name in ("a", "b", "c"):
+        _notebook(tmp_path / f"{name}.ipynb", "y = 1", "print('ok', y)")
+    with SharedKernel(tmp_path / "kernel.log") as k:
+        k.start(tmp_path, "import os")  # as a run starts it
+        for name in ("a", "b", "c"):
+            k.execute(tmp_path / f"{name}.ipynb", tmp_path / f"{name}.out.ipynb", {}, tmp_path)
+    for name in ("a", "b", "c"):
+        assert _stdout(tmp_path / f"{name}.out.ipynb") == ["ok 1"]
+    assert (tmp_path / "ipython" / "profile_default").is_dir()  # the kernel used this dir
+    assert not list((tmp_path / "ipython").rglob("history.sqlite"))
+
+
 def test_a_failing_notebook_raises_and_the_kernel_still_shuts_down(tmp_path):
     _notebook(tmp_path / "bad.ipynb", "raise ValueError('boom')")
     with pytest.raises(pm.PapermillExecutionError), SharedKernel(tmp_path / "k.log") as k:

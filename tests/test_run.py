@@ -79,6 +79,19 @@ def test_run_folder_contract(tiny_run):
     } - {RUN_MARKER}
 
 
+def test_no_notebook_of_a_run_prints_a_stray_message(tiny_run):
+    """Text a notebook prints is its own (a figure, a table); an error from the kernel's
+    machinery (IPython's history refused the reset's cell numbers: "ERROR! Session/line
+    number was not unique") landed in whichever cell ran, and on the pages."""
+    out, _ = tiny_run
+    for path in sorted((out / "notebooks").glob("*.ipynb")):
+        nb = json.loads(path.read_text())
+        for cell in nb["cells"]:
+            for o in cell.get("outputs", []):
+                text = "".join(o.get("text", "")) if o.get("output_type") == "stream" else ""
+                assert "ERROR" not in text and o.get("name") != "stderr", (path.name, text)
+
+
 def test_pages_render_offline_in_chromium(tiny_run):
     from perflab.present.browser import check_pages, chromium_path
 

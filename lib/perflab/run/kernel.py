@@ -83,6 +83,10 @@ def warm_code(notebooks: list[Path]) -> str:
     return f"def _perflab_warm():\n{body}\n_perflab_warm()\ndel _perflab_warm\n{FREEZE}"
 
 
+#: Arguments of the run's kernel (`_LoggedKernelManager.format_kernel_cmd`).
+KERNEL_ARGS = ("--HistoryManager.enabled=False",)
+
+
 class _OneClient(AsyncKernelClient):
     """The run's client. Its channels are started once and stay up; it is waited for
     once (kernel_info answered, IOPub connected), not once per notebook."""
@@ -123,6 +127,13 @@ class _LoggedKernelManager(AsyncKernelManager):
                 parent=self,
             )
         return self.one
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        # No IPython history: the reset between notebooks sets the execution counter back
+        # to 1, and the history database (the user's ~/.ipython, not perflab's to write)
+        # then refused the same (session, line) and printed "ERROR! Session/line number
+        # was not unique in database" into whatever cell ran when it saved.
+        return super().format_kernel_cmd([*(extra_arguments or []), *KERNEL_ARGS])
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         assert self.log_path is not None
