@@ -35,6 +35,13 @@ def test_every_installed_driver_returns_the_same_rows(db):
     assert (by_k["rows_mean"] == 30).all()  # 300 rows, 10 keys
     assert (frame[frame["driver"] == "sqlite3"]["ratio_p50"] == 1).all()
     assert (frame["n"] == 2 * 35).all()  # (40 - 5 warm-up) per round
+    # every median and ratio with its interval (each median's at 97.5%: >= 95% together)
+    assert (frame["p50_lo"] <= frame["p50"]).all() and (frame["p50"] <= frame["p50_hi"]).all()
+    assert (frame["ratio_lo"] <= frame["ratio_p50"]).all()
+    assert (frame["ratio_p50"] <= frame["ratio_hi"]).all()
+    if "aiosqlite" in avail:  # a thread hop per call: slower than stdlib beyond doubt
+        slow = frame[(frame["driver"] == "aiosqlite") & (frame["query"] == "by_id")]
+        assert float(slow["ratio_lo"].iloc[0]) > 1
 
 
 def test_driver_versions_name_each_engine():

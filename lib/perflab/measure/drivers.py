@@ -24,7 +24,13 @@ import numpy as np
 import pandas as pd
 
 from perflab.inputs.workload import Workload
-from perflab.measure.timing import run_calls, run_calls_async, summarize, time_statement
+from perflab.measure.timing import (
+    quantile_ci,
+    run_calls,
+    run_calls_async,
+    summarize,
+    time_statement,
+)
 from perflab.sqlite import engine
 
 DRIVERS = ("sqlite3", "aiosqlite", "apsw")
@@ -151,6 +157,9 @@ def time_sqlite3(
 
 _TIMERS = {"sqlite3": time_sqlite3, "aiosqlite": time_aiosqlite, "apsw": time_apsw}
 
+#: Confidence of each median's interval: two of them bound a ratio with >= 95%.
+MEDIAN_CONF = 0.975
+
 
 def compare_drivers(
     path: Path,
@@ -167,8 +176,10 @@ def compare_drivers(
     Drivers run interleaved (query by query, `rounds` passes alternating the
     driver order) so machine drift does not favour one of them. Rows returned
     must agree across drivers; a mismatch is recorded in `rows_match`.
-    Columns: query, driver, sqlite_version, n, p50, p95, p99, mean, rows_mean,
-    ratio_p50 (to sqlite3), rows_match.
+    Columns: query, driver, sqlite_version, n, p50, p95, p99, mean, p50_lo, p50_hi (the
+    median's order-statistic interval at MEDIAN_CONF; None: too few samples), rows_mean,
+    rows_match, ratio_p50 (to sqlite3) and ratio_lo, ratio_hi (>= 95%, from the two
+    medians' intervals; NaN where a bound is missing).
 
     A query whose every execution in the first call outlasts a round's budget is not
     compared (`frame.attrs["not_compared"]`: query -> why): a driver's per-call cost is
@@ -207,6 +218,7 @@ def compare_drivers(
             ns = np.concatenate(per[d])
             rows = np.concatenate(rws[d])
             st = summarize(ns)
+            _, lo, hi = quantile_ci(ns / 1e6, 0.5, MEDIAN_CONF)
             mine = rws[d][0]
             k = min(len(first), len(mine))
             recs.append(
@@ -216,14 +228,23 @@ def compare_drivers(
                     "sqlite_version": vers[d],
                     "n": st["n"],
                     **{p: st["latency_ms"][p] for p in ("p50", "p95", "p99", "mean")},
+                    "p50_lo": lo,
+                    "p50_hi": hi,
                     "rows_mean": float(rows.mean()) if rows.size else 0.0,
                     "rows_match": bool(np.array_equal(mine[:k], first[:k])),
                 }
             )
     cols = ["query", "driver", "sqlite_version", "n", "p50", "p95", "p99", "mean"]
-    frame = pd.DataFrame(recs, columns=[*cols, "rows_mean", "rows_match"])
-    base = frame[frame["driver"] == "sqlite3"].set_index("query")["p50"]
-    frame["ratio_p50"] = frame["p50"] / frame["query"].map(base)
+    frame = pd.DataFrame(recs, columns=[*cols, "p50_lo", "p50_hi", "rows_mean", "rows_match"])
+    frame[["p50_lo", "p50_hi"]] = frame[["p50_lo", "p50_hi"]].astype(float)  # None: NaN
+    base = frame[frame["driver"] == "sqlite3"].set_index("query")
+    frame["ratio_p50"] = frame["p50"] / frame["query"].map(base["p50"])
+    # each median's interval at 97.5%, so both hold together with >= 95% (Bonferroni): the
+    # ratio lies between the ratio of its bounds crosswise
+    frame["ratio_lo"] = frame["p50_lo"] / frame["query"].map(base["p50_hi"])
+    frame["ratio_hi"] = frame["p50_hi"] / frame["query"].map(base["p50_lo"])
+    own = frame["driver"] == "sqlite3"
+    frame.loc[own, ["ratio_lo", "ratio_hi"]] = 1.0
     frame.attrs["not_compared"] = skipped
     return frame
 
