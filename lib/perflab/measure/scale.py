@@ -711,7 +711,8 @@ def _limits(
     arr = np.asarray(cross, float)
     if not np.isfinite(arr).any():
         return None
-    lo, hi = np.quantile(arr, [0.025, 0.975])
+    with np.errstate(invalid="ignore"):  # between two refits that never cross: inf - inf
+        lo, hi = np.quantile(arr, [0.025, 0.975])
     return [float(lo), float(hi) if np.isfinite(hi) else None]
 
 
