@@ -685,8 +685,8 @@ def _limits(
 ) -> list[float | None] | None:
     """Rows at which p99 is predicted to reach `threshold`, as [low, high]: the 2.5% and
     97.5% quantiles of the crossing over residual-bootstrap refits of every class the
-    claim allows (O(n) and O(n log n) for a linear claim); high is None when some refits
-    never cross; None when no fit crosses at all."""
+    claim allows (O(n) and O(n log n) for a linear claim); high is None when more than
+    2.5% of the refits never cross; None when no fit crosses at all, or 97.5% never do."""
     models = ("O(n log n)", "O(n)") if claim == LINEAR else (f99.model,)
     n = pts["n"].to_numpy(float)
     t = pts["p99"].to_numpy(float)
@@ -713,6 +713,8 @@ def _limits(
         return None
     with np.errstate(invalid="ignore"):  # between two refits that never cross: inf - inf
         lo, hi = np.quantile(arr, [0.025, 0.975])
+    if not np.isfinite(lo):  # 97.5% of the refits never cross: no crossing to range
+        return None
     return [float(lo), float(hi) if np.isfinite(hi) else None]
 
 
