@@ -440,3 +440,16 @@ def test_the_full_size_of_a_sweep_is_the_runs_own_database(tmp_path, monkeypatch
     assert builds[1].path == run_db.path and builds[1].row_counts == run_db.row_counts
     assert [b.scale for b in builds] == list(scale.sweep_scales(spec, "tiny", (0.125, 1.0)))
     assert len(list(tmp_path.glob("*.sqlite"))) == 2  # not a third, identical database
+
+
+def test_the_crossing_range_reads_refits_that_never_cross_without_a_warning():
+    import warnings
+
+    inf = float("inf")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # inf - inf between two never-crossing refits
+        assert scale.crossing_range([1.0, 2.0, 3.0] * 40) == [1.0, 3.0]
+        lo, hi = scale.crossing_range([1.0] * 90 + [inf] * 10)
+        assert lo == 1.0 and hi is None  # more than 2.5% never cross: no upper end
+        assert scale.crossing_range([1.0] + [inf] * 99) is None  # 97.5% never cross
+        assert scale.crossing_range([inf] * 10) is None

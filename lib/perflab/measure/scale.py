@@ -708,6 +708,12 @@ def _limits(
             except ValueError:
                 continue
             cross.append(np.inf if c is None else c)
+    return crossing_range(cross)
+
+
+def crossing_range(cross: Sequence[float]) -> list[float | None] | None:
+    """[2.5%, 97.5%] quantiles of crossings (inf: a refit that never crosses): high None
+    when more than 2.5% never cross; None when none, or 97.5% or more, cross."""
     arr = np.asarray(cross, float)
     if not np.isfinite(arr).any():
         return None
