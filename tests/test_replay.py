@@ -4,6 +4,7 @@ aimed at existing rows; what still fails is listed and the run goes on."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 
 import pytest
@@ -196,3 +197,191 @@ def test_join_table_inserts_draw_unused_parent_pairs(tmp_path):
     short = measure_writes(db, [w], Budget(iterations=30, warmup=2), batch_sizes=(1,))
     assert short[0]["status"] == "not_replayed"
     assert "no unused key left" in short[0]["error"]
+
+
+# ----------------------------------------------------------------- replay fidelity (issue 21)
+
+NOW = 1_796_000_000.0  # the application's "now" at capture (epoch seconds)
+
+
+def _scheduler_db(path, *, later: float = 0.0, text: bool = False):
+    """A job store: 150 recurring jobs due in the future, one one-off job that fell due
+    20 minutes before the capture ended; `later` moves every job (the database is that
+    much younger than the capture); `text`: ISO timestamps instead of epoch seconds."""
+
+    def ts(v: float):
+        if not text:
+            return v
+        return dt.datetime.fromtimestamp(v, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    c = sqlite3.connect(path)
+    c.execute(
+        "CREATE TABLE jobs(id TEXT PRIMARY KEY, next_run_time "
+        + ("TEXT" if text else "REAL")
+        + ", job_state BLOB)"
+    )
+    c.execute("CREATE INDEX jobs_next ON jobs(next_run_time)")
+    jobs = [(f"report-{i}", ts(NOW + later + 300 + 240 * i), b"\x80state") for i in range(150)]
+    jobs.append(("once-1", ts(NOW + later - 1200), b"\x80once"))
+    c.executemany("INSERT INTO jobs VALUES (?, ?, ?)", jobs)
+    c.commit()
+    c.close()
+    return path
+
+
+def _due_poll(text: bool = False):
+    """The scheduler's "which jobs are due" poll as captured: 60 polls an hour long, one
+    a minute, 20 rows in all (the one-off job was due for the last 20 of them)."""
+
+    def ts(v: float):
+        if not text:
+            return v
+        return dt.datetime.fromtimestamp(v, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    nows = [NOW - 3600 + 60 * k + 0.25 for k in range(1, 61)]
+    return {
+        "name": "due",
+        "sql": "SELECT id, job_state FROM jobs WHERE next_run_time <= ? ORDER BY next_run_time",
+        "params": [{"rows": [[ts(v)] for v in nows[::3]]}],  # the capture's 20 kept
+        "captured": {"calls": 60, "rows": 20, "total_ms": 1.2, "mean_ms": 0.02, "p95_ms": 0.04},
+    }
+
+
+BLOG = """
+CREATE TABLE post(id INTEGER PRIMARY KEY, slug TEXT NOT NULL UNIQUE, title TEXT,
+                  publish TEXT NOT NULL);
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 199)
+INSERT INTO post(slug, title, publish)
+SELECT 'post-' || i, 'Post ' || i, datetime('2025-01-01', '+' || (i * 37) || ' hours') FROM n;
+"""
+
+
+def _by_slug():
+    """Django's blog detail view (`get_object_or_404(Post, slug=slug, publish__year=y,
+    publish__month=m)`) as captured: every lookup a hit, 1.0 rows per execution."""
+    c = sqlite3.connect(":memory:")
+    c.executescript(BLOG)
+    rows = c.execute(
+        "SELECT slug, strftime('%Y', publish), strftime('%m', publish) FROM post WHERE id % 10 = 3"
+    ).fetchall()
+    c.close()
+    tuples = [[s, f"{y}-01-01 00:00:00", f"{y}-12-31 23:59:59.999999", m] for s, y, m in rows]
+    return {
+        "name": "post_by_slug",
+        "sql": "SELECT id, title FROM post WHERE slug = ? AND publish BETWEEN ? AND ?"
+        " AND strftime('%m', publish) = ? LIMIT 21",
+        "params": [{"rows": tuples}],
+        "captured": {"calls": 80, "rows": 80, "total_ms": 2.0, "mean_ms": 0.025, "p95_ms": 0.05},
+    }
+
+
+def _replayed(tmp_path, db, queries, **doc):
+    """Fit the captured queries to `db`, time them as the latency stage does, and return
+    each query's replay record (captured vs replayed rows per execution)."""
+    from perflab.measure.latency import latency_records, measure_workload
+
+    p = tmp_path / "cap.yaml"
+    p.write_text(
+        dump_typed({"name": "cap", "origin": "capture", "queries": queries, **doc}),
+        encoding="utf-8",
+    )
+    fit = fit_workload(db, p)
+    out = tmp_path / "fitted.yaml"
+    out.write_text(fit.text, encoding="utf-8")
+    wl = load_workload(out)
+    c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        frame, _, params = measure_workload(c, wl, Budget(iterations=40, warmup=2), count=False)
+    finally:
+        c.close()
+    return wl, {r["name"]: r for r in latency_records(frame, wl, params)}
+
+
+def test_a_due_poll_keeps_its_captured_now_instead_of_a_value_drawn_from_the_column(tmp_path):
+    """Issue 21: a scheduler's "due" poll returned 0.3 rows per execution in the
+    application and thousands in the replay, its "now" re-drawn from the column."""
+    db = _scheduler_db(tmp_path / "jobs.db")
+    wl, recs = _replayed(tmp_path, db, [_due_poll()])
+    rp = recs["due"]["replay"]
+    assert rp["captured_rows_per_exec"] == pytest.approx(1 / 3)
+    assert rp["status"] == "same", rp
+    assert 1 / 6 <= rp["replayed_rows_per_exec"] <= 2 / 3
+    assert wl.query("due").params_source == ("captured",)
+
+
+@pytest.mark.parametrize("text", [False, True], ids=["epoch", "iso-text"])
+def test_a_due_poll_on_a_younger_database_shifts_now_along_the_data(tmp_path, text):
+    """The database moved on a day since the capture: the captured "now" finds nothing
+    due (misses against the application's hits); the fit moves the captured values
+    together along the column until the poll returns the application's rows again."""
+    db = _scheduler_db(tmp_path / "jobs.db", later=86400.0, text=text)
+    wl, recs = _replayed(tmp_path, db, [_due_poll(text)])
+    rp = recs["due"]["replay"]
+    assert rp["status"] == "same", rp
+    q = wl.query("due")
+    assert "shifted by" in q.notes and "along next_run_time" in q.notes
+    (spec,) = q.params
+    first = spec.arg[0][0]
+    moved = (first - (NOW - 3600 + 60.25)) if not text else None
+    if text:
+        got = dt.datetime.fromisoformat(first).replace(tzinfo=dt.UTC).timestamp()
+        moved = got - (NOW - 3600 + 60.25)
+        assert len(first) == len("2026-12-01 00:00:00.000000")  # its own format kept
+    assert 86400 - 3600 <= moved <= 86400 + 3600  # "now" stays "now" relative to the data
+
+
+def test_a_slug_lookup_replays_hits_as_the_application_did(tmp_path):
+    """Issue 21: a web application's get-by-slug returned 1.0 rows per execution in the
+    application and 0.0 in the replay (slugs drawn from the column, the year and month
+    kept from the capture: another post's date)."""
+    db = tmp_path / "blog.db"
+    c = sqlite3.connect(db)
+    c.executescript(BLOG)
+    c.close()
+    wl, recs = _replayed(tmp_path, db, [_by_slug()])
+    rp = recs["post_by_slug"]["replay"]
+    assert (rp["captured_rows_per_exec"], rp["status"]) == (1.0, "same"), rp
+    assert rp["replayed_rows_per_exec"] == 1.0
+    assert wl.query("post_by_slug").sampler == "captured"
+
+
+def test_a_replay_that_cannot_match_is_labelled_and_decides_no_target(tmp_path):
+    """The slugs the application looked up are not in this database and the lookup's
+    parameter is not compared with a column: misses against hits. The query is labelled,
+    its latency target is undecided with the reason, until the workload accepts it."""
+    from perflab.inputs.targets import Target, Targets
+    from perflab.judge import verdict
+    from perflab.present.views import application_view
+
+    db = tmp_path / "blog.db"
+    c = sqlite3.connect(db)
+    c.executescript(BLOG)
+    c.close()
+    gone = {
+        "name": "by_upper_slug",
+        "sql": "SELECT id FROM post WHERE slug = lower(?)",
+        "params": [{"rows": [["GONE-1"], ["GONE-2"]]}],
+        "captured": {"calls": 10, "rows": 10, "total_ms": 0.1, "mean_ms": 0.01, "p95_ms": 0.01},
+    }
+    targets = Targets((Target("latency_p50_ms", "<", 1e6, query="by_upper_slug"),))
+    for accept, status in ((False, "differs"), (True, "accepted")):
+        _wl, recs = _replayed(tmp_path, db, [{**gone, "accept_replay": accept}])
+        rp = recs["by_upper_slug"]["replay"]
+        assert rp["status"] == status
+        assert rp["note"].endswith("captured 1.0 rows/exec, replayed 0.0")
+        summary = {"queries": list(recs.values())}
+        (t,) = verdict.evaluate_targets(summary, targets)
+        view = application_view(summary)
+        if accept:
+            assert t.status == "pass"  # the user accepted the replay: its figures decide
+            assert view.loc[0, "replay"].startswith("replay differs, accepted:")
+        else:
+            assert t.status == "inconclusive" and t.status_reason.startswith("undecided")
+            assert "replay differs: captured 1.0 rows/exec, replayed 0.0" in t.status_reason
+            a = verdict.assess(summary, targets)
+            assert a["decision"]["decision"] != "APPROVED"
+            assert any(
+                i["title"].startswith("target undecided (replay differs)") for i in a["issues"]
+            )
+            assert view.loc[0, "replay"] == "replay differs: captured 1.0 rows/exec, replayed 0.0"
+            assert (view.loc[0, "app rows/exec"], view.loc[0, "replayed rows/exec"]) == (1.0, 0.0)

@@ -17,6 +17,15 @@ the snapshot's schema and rewrites each captured write's parameters:
   columns together from existing rows (one ``sample:`` query); a SET of a UNIQUE column
   gets fresh values.
 
+A captured query's parameters must also return what the application's returned: each
+candidate (the column draws above, the captured tuples as they are, and for a range bound
+on a time-like column, i.e. epoch numbers or ISO text, the captured tuples shifted
+together along that column) is executed on the working copy and its rows per execution
+compared with the capture's (`perflab.inputs.fidelity`); the first that matches is kept,
+in that order, so a "which jobs are due" poll keeps its "now" instead of a value drawn
+from the column, and a lookup keeps hits. When none matches, the closest is kept and the
+run labels the query (``replay differs``).
+
 Then every statement is tried on a working copy (a few executions inside a transaction
 that is rolled back; queries executed once). What still fails is removed from the
 workload and listed with SQLite's reason (``not replayed: UNIQUE(trial_id, param_name)``);
@@ -25,15 +34,25 @@ the run goes on with the rest. Hand-written workloads are not rewritten.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import sqlite3
+import time
 from copy import deepcopy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from perflab.errors import PerflabError
-from perflab.inputs.workload import NotReplayed, ParamSampler, dump_typed, load_workload
+from perflab.inputs.fidelity import captured_rows_per_exec, differs, distance
+from perflab.inputs.workload import (
+    NotReplayed,
+    ParamSampler,
+    column_pool_sql,
+    dump_typed,
+    load_workload,
+    parse_params,
+)
 from perflab.sqlite import engine
 from perflab.sqlite.normalize import normalize
 from perflab.sqlite.schema import TableInfo, introspect, quote_ident
@@ -347,6 +366,9 @@ def fit_workload(db_path: Path, workload_path: Path, *, seed: int = 0) -> FitRes
                         ).lstrip("; ")
                 tmp.write_text(dump_typed(doc), encoding="utf-8")
                 wl = load_workload(tmp)
+            if _fit_rows(conn, doc, schema, kept, seed):
+                tmp.write_text(dump_typed(doc), encoding="utf-8")
+                wl = load_workload(tmp)
             skipped: list[NotReplayed] = list(wl.not_replayed)
             bad_q = set()
             for i, q in enumerate(wl.queries):
@@ -379,3 +401,199 @@ def fit_workload(db_path: Path, workload_path: Path, *, seed: int = 0) -> FitRes
         {"name": s.name, "kind": s.kind, "sql": s.sql, "reason": s.reason} for s in skipped
     ]
     return FitResult(dump_typed(doc), tuple(skipped), tuple(rewritten))
+
+
+# ----------------------------------------------------------------------- rows per execution
+
+#: The fit's measure of a candidate: this many executions, at most this long, at most this
+#: many rows counted per execution (enough to tell 2,320 rows from 0.3).
+FIT_DRAWS = 30
+FIT_SECONDS = 0.3
+FIT_ROW_CAP = 100_000
+
+
+def _rows_per_exec(conn: sqlite3.Connection, sql: str, params: list, seed: int) -> float | None:
+    """Mean rows per execution of `sql` with parameters drawn from `params` (a workload
+    ``params:`` list), or None when they cannot run here."""
+    try:
+        sampler = ParamSampler(conn, parse_params(params, "fit"), seed=seed, run_token="fit")
+        t0, total, n = time.perf_counter(), 0, 0
+        for _ in range(FIT_DRAWS):
+            cur = conn.execute(sql, sampler.draw())
+            got = 0
+            while got < FIT_ROW_CAP:
+                chunk = cur.fetchmany(1000)
+                if not chunk:
+                    break
+                got += len(chunk)
+            cur.close()
+            total, n = total + got, n + 1
+            if time.perf_counter() - t0 > FIT_SECONDS:
+                break
+    except (sqlite3.Error, PerflabError, ValueError, OverflowError):
+        return None
+    return total / n if n else None
+
+
+def _fit_rows(conn: sqlite3.Connection, doc: dict, schema, kept: dict, seed: int) -> bool:
+    """Per captured query with rows per execution: keep the first candidate whose rows per
+    execution match the capture's (module docstring); True if a query's params changed."""
+    changed = False
+    for i, q in enumerate(doc.get("queries") or []):
+        cap, _why = captured_rows_per_exec(q.get("captured"))
+        if cap is None or not q.get("params"):
+            continue
+        name = q.get("name")
+        original = kept.get(name, q["params"])  # the captured tuples
+        cands: list[tuple[str, list, str]] = []
+        if name in kept:
+            cands.append(("column draws", q["params"], "column"))
+        cands.append(("captured values", original, "captured"))
+        measured = []
+        for label, params, sampler in cands:
+            rows = _rows_per_exec(conn, q["sql"], params, seed + i)
+            if rows is not None:
+                measured.append((label, params, sampler, rows))
+        if measured and not any(not differs(cap, m[3]) for m in measured):
+            measured.extend(_shifted_candidates(conn, q, schema, original, cap, seed + i))
+        if not measured:
+            continue
+        ok = [m for m in measured if not differs(cap, m[3])]
+        label, params, sampler, rows = (
+            ok[0] if ok else min(measured, key=lambda m: distance(cap, m[3]))
+        )
+        if params is q["params"]:
+            continue
+        q["params"], q["sampler"] = params, sampler
+        first = measured[0]
+        q["notes"] = (
+            f"{q.get('notes') or ''}; {label}: the application's {cap:.3g} rows/exec "
+            f"against {first[3]:.3g} with {first[0]}, {rows:.3g} with these"
+        ).lstrip("; ")
+        changed = True
+    return changed
+
+
+def _time_kind(values: list[Any]) -> str | None:
+    """'number' (epoch seconds, ms or µs) or 'text' (ISO date-times) when every value is
+    one, else None."""
+    if not values:
+        return None
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return "number" if all(1e8 <= abs(v) < 1e17 for v in values) else None
+    if all(isinstance(v, str) for v in values):
+        return "text" if all(_iso_seconds(v) is not None for v in values) else None
+    return None
+
+
+def _iso_seconds(v: Any) -> float | None:
+    if not isinstance(v, str) or len(v) < 10 or v[4:5] != "-" or v[7:8] != "-":
+        return None
+    try:
+        d = dt.datetime.fromisoformat(v[:-1] + "+00:00" if v.endswith("Z") else v)
+    except ValueError:
+        return None
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=dt.UTC)
+    return d.timestamp()
+
+
+def _seconds(v: Any, kind: str) -> float | None:
+    if kind == "number":
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+    return _iso_seconds(v)
+
+
+def _shift(v: Any, kind: str, delta: float) -> Any:
+    """`v` moved by `delta` (the column's units; seconds for text), in `v`'s own form."""
+    if kind == "number":
+        return round(v + delta) if isinstance(v, int) else v + delta
+    zulu = v.endswith("Z")
+    d = dt.datetime.fromisoformat(v[:-1] + "+00:00" if zulu else v)
+    d = d + dt.timedelta(seconds=delta)
+    if len(v) == 10:
+        return d.date().isoformat()
+    spec = "microseconds" if "." in v[19:] else "seconds" if len(v) > 16 else "minutes"
+    out = d.isoformat(sep=v[10], timespec=spec)
+    return out[:-6] + "Z" if zulu and out.endswith("+00:00") else out
+
+
+def _shifted_candidates(
+    conn: sqlite3.Connection, q: dict, schema, original: list, cap: float, seed: int
+) -> list[tuple[str, list, str, float]]:
+    """The captured tuples with their time-like range bounds moved together along the
+    column (a "now" kept as "now" relative to the data): shifts that put the captured
+    median at the column's quantiles, nearest first, then halved between the two that
+    bracket the application's rows per execution."""
+    from perflab.sqlite.querymodel import param_columns, parse_query
+
+    if len(original) != 1 or "rows" not in original[0]:
+        return []
+    rows = [list(r) for r in original[0]["rows"]]
+    try:
+        model = parse_query(q["sql"], str(q.get("name")))
+    except PerflabError:
+        return []
+    cols = {t.name.lower(): {c.name.lower() for c in t.columns} for t in schema.tables}
+    pcs = param_columns(model, lambda t: cols.get(t.lower(), set()))
+    pos, kind, where = [], None, None
+    for i, pc in enumerate(pcs):
+        if pc is None or pc.op not in ("range", "between") or i >= len(rows[0]):
+            continue
+        k = _time_kind([r[i] for r in rows])
+        if k and (where is None or where == (pc.table, pc.column.lower())):
+            pos.append(i)
+            kind, where = k, (pc.table, pc.column.lower())
+    if not pos or kind is None or where is None:
+        return []
+    try:
+        pool = conn.execute(column_pool_sql(conn, where[0], [where[1]])).fetchall()
+    except sqlite3.Error:
+        return []
+    xs = sorted(s for (v,) in pool if (s := _seconds(v, kind)) is not None)
+    base = sorted(s for r in rows if (s := _seconds(r[pos[0]], kind)) is not None)
+    if not xs or not base:
+        return []
+    mid = base[len(base) // 2]
+    grid = {xs[min(len(xs) - 1, k * (len(xs) - 1) // 20)] for k in range(21)}
+    grid |= {xs[0] - 1, xs[-1] + 1}
+
+    def attempt(delta: float) -> tuple[str, list, str, float] | None:
+        shifted = [
+            [_shift(v, kind, delta) if j in pos else v for j, v in enumerate(r)] for r in rows
+        ]
+        params = [{"rows": shifted}]
+        got = _rows_per_exec(conn, q["sql"], params, seed)
+        if got is None:
+            return None
+        unit = "s" if kind == "text" else ""
+        label = f"captured values shifted by {delta:+,.6g}{unit} along {where[1]}"
+        return (label, params, "captured", got)
+
+    tried: list[tuple[float, tuple[str, list, str, float]]] = []
+    for delta in sorted({g - mid for g in grid}, key=abs):
+        m = attempt(delta)
+        if m is None:
+            continue
+        if not differs(cap, m[3]):
+            return [m]
+        tried.append((delta, m))
+    # rows per execution against the shift: halve the bracket around the capture's
+    tried.sort(key=lambda dm: dm[0])
+    for (lo, m0), (hi, m1) in zip(tried, tried[1:], strict=False):
+        if (m0[3] - cap) * (m1[3] - cap) >= 0:
+            continue
+        rlo = m0[3]
+        for _ in range(16):
+            m = attempt((lo + hi) / 2)
+            if m is None:
+                break
+            if not differs(cap, m[3]):
+                return [m]
+            tried.append(((lo + hi) / 2, m))
+            if (m[3] - cap) * (rlo - cap) > 0:
+                lo, rlo = (lo + hi) / 2, m[3]
+            else:
+                hi = (lo + hi) / 2
+        break
+    return [m for _d, m in tried]

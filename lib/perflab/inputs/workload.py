@@ -15,7 +15,9 @@ replacement, for keys that may be used once). A write's statement may carry ``re
 mode). ``column: {table, columns, prefix}`` draws the columns together from one row of the
 table (production's distribution, e.g. ``namespace = ? AND key = ?``); ``prefix: n`` makes a
 LIKE pattern of the value's first n characters. A captured query says which it uses with
-``sampler: column`` (the default on a fitted database) or ``sampler: captured``.
+``sampler: column`` (the default on a fitted database) or ``sampler: captured``, and may
+carry ``accept_replay: true``: its replay's rows per execution may differ from the
+application's and still decide targets (`perflab.inputs.fidelity`).
 
 Pools are deterministic: rows of `sample:` and `unused:` are sorted before drawing and
 `column:` reads rows in an order fixed by their rowid, so one seed draws the same
@@ -81,6 +83,9 @@ class QuerySpec:
     notes: str = ""
     captured: dict | None = field(default=None, compare=False)  # capture's statistics
     sampler: str = ""  # column | captured (captured queries); "" for hand-written ones
+    # the user accepts a replay whose rows per execution differ from the application's
+    # (`perflab.inputs.fidelity`): its figures decide targets again
+    accept_replay: bool = False
 
     @property
     def params_source(self) -> tuple[str, ...]:
@@ -217,6 +222,11 @@ def _params(raw: Any, where: str) -> tuple[ParamSpec, ...]:
     return tuple(out)
 
 
+def parse_params(raw: Any, where: str) -> tuple[ParamSpec, ...]:
+    """A workload entry's ``params:`` list as parameter specs (errors name `where`)."""
+    return _params(raw, where)
+
+
 class Flow(list):
     """A list dumped in YAML flow style ([a, b, c])."""
 
@@ -303,9 +313,16 @@ def _parse_workload(path: Path, text: str) -> Workload:
     for i, raw in enumerate(doc.get("queries") or []):
         where = f"{path}: queries[{i}]"
         raw = require_mapping(raw, where)
-        check_keys(raw, {"name", "sql", "params", "group", "notes", "captured", "sampler"}, where)
+        check_keys(
+            raw,
+            {"name", "sql", "params", "group", "notes", "captured", "sampler", "accept_replay"},
+            where,
+        )
         name = _name(raw, where, seen)
         where = f"{path}: query {name!r}"
+        accept = raw.get("accept_replay", False)
+        if not isinstance(accept, bool):
+            raise PerflabError(f"{where}: 'accept_replay' must be true or false")
         queries.append(
             QuerySpec(
                 name,
@@ -315,6 +332,7 @@ def _parse_workload(path: Path, text: str) -> Workload:
                 str(raw.get("notes") or ""),
                 _captured(raw, where),
                 _sampler(raw, where) or default_sampler,
+                accept,
             )
         )
     if not queries:

@@ -118,6 +118,9 @@ class QueryEvidence:
     reference_ms: float | None = None
     plan: PlanShape = PlanShape()
     counters: CounterEvidence | None = None  # None: a summary from before counters
+    # the replay returned other rows than the application (`perflab.inputs.fidelity`):
+    # its sentence; "" when the replay matches, was accepted or was not compared
+    replay_differs: str = ""
 
     @classmethod
     def from_summary(cls, q: dict) -> QueryEvidence:
@@ -135,6 +138,9 @@ class QueryEvidence:
             latency=lat,
             plan=PlanShape.from_summary(q),
             counters=CounterEvidence.from_summary(c) if isinstance(c, dict) else None,
+            replay_differs=str(rp.get("note") or "replay differs")
+            if isinstance(rp := q.get("replay"), dict) and rp.get("status") == "differs"
+            else "",
         )
 
 

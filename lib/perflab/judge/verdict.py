@@ -10,7 +10,10 @@ Target status, from the measured value's confidence interval:
   fail          the whole interval is on the bad side
   inconclusive  the interval straddles the threshold, or the bound that would
                 decide is missing (too few samples, or a figure with no
-                interval at all: a point estimate never passes or fails)
+                interval at all: a point estimate never passes or fails), or
+                the query's replay returned other rows per execution than the
+                application's ("undecided until the replay is fixed or
+                accepted": perflab.inputs.fidelity, accept_replay: true)
   not_measured  the run has no figure for it (a stage did not run)
 
 Issue severity (critical > high > medium > low > info):
@@ -66,6 +69,9 @@ from perflab.sqlite.schema import quote_ident
 SEVERITIES = ("critical", *reversed(FINDING_SEVERITIES))
 DECISIONS = ("APPROVED", "APPROVED WITH CONDITIONS", "REJECTED")
 _PCT = {"latency_p50_ms": "p50", "latency_p95_ms": "p95", "latency_p99_ms": "p99"}
+#: A target on a query whose replay returned other rows than the application's
+#: (`perflab.inputs.fidelity`) is inconclusive with this reason until fixed or accepted.
+UNDECIDED = "undecided until the replay is fixed or accepted (accept_replay: true)"
 
 
 @dataclass(frozen=True)
@@ -214,6 +220,9 @@ def evaluate_targets(evidence: Evidence | Mapping, targets: Targets) -> list[Tar
     for t in targets.targets:
         m = measured_value(evidence, t)
         status, reason = _status(t, m)
+        q = evidence.query(t.query) if t.query else None
+        if m is not None and q is not None and q.replay_differs:  # not the application's
+            status, reason = "inconclusive", f"{UNDECIDED}: {q.replay_differs}"
         out.append(
             TargetResult(
                 t.metric,
@@ -394,6 +403,17 @@ def derive_issues(
                 "targets",
                 r.subject,
                 gain,
+            )
+        elif r.status == "inconclusive" and r.status_reason.startswith(UNDECIDED):
+            add(
+                "medium",
+                f"target undecided (replay differs): {what}",
+                [*ev, r.status_reason],
+                "replay parameters that return the application's rows (the captured "
+                "values, or a database like the application's), or accept this replay: "
+                f"accept_replay: true on query {r.subject!r} in the workload file",
+                "targets",
+                r.subject,
             )
         elif r.status == "inconclusive":
             add(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import numpy as np
 import pandas as pd
 
+from perflab.inputs.fidelity import ReplayFidelity, replay_fidelity
 from perflab.inputs.workload import ParamSampler, Workload, check_statement
 from perflab.measure.stopping import DEFAULT_RULE, StoppingRule, time_sequential, warmup_cap
 from perflab.measure.timing import Budget, Samples, summarize, time_statement
@@ -169,9 +170,31 @@ def measure_workload(
     return frame, samples, params
 
 
+def replay_fidelities(frame: pd.DataFrame, workload: Workload) -> tuple[ReplayFidelity, ...]:
+    """Per captured query: the application's rows per execution beside those the timed
+    executions returned (`perflab.inputs.fidelity`); hand-written queries have none."""
+    out = []
+    for q in workload.queries:
+        if q.captured is None or q.name not in frame.index:
+            continue
+        rows, n = frame.loc[q.name, "rows_mean"], frame.loc[q.name, "n"]
+        ok = bool(np.isfinite(rows)) and bool(np.isfinite(n))
+        out.append(
+            replay_fidelity(
+                q.name,
+                q.captured,
+                float(rows) if ok else None,
+                int(n) if ok else 0,
+                accepted=q.accept_replay,
+            )
+        )
+    return tuple(out)
+
+
 def latency_records(frame: pd.DataFrame, workload: Workload, params: dict) -> list[dict]:
     """Per-query entries as summary.json carries them (plans are merged in later)."""
     out = []
+    replay = {f.query: f for f in replay_fidelities(frame, workload)}
     for q in workload.queries:
         r = frame.loc[q.name]
         out.append(
@@ -197,6 +220,7 @@ def latency_records(frame: pd.DataFrame, workload: Workload, params: dict) -> li
                 "params_example": list(params[q.name][0]) if params[q.name] else [],
                 "params_source": list(q.params_source),
                 **({"captured": dict(q.captured)} if q.captured else {}),
+                **({"replay": asdict(replay[q.name])} if q.name in replay else {}),
                 "counters": r["_counters"]
                 if "_counters" in r
                 else counters.counter_record(None, "not counted"),

@@ -235,6 +235,7 @@ def _application(summary: Mapping[str, Any], limit: int = 20) -> dict[str, Any] 
         return None
     more = max(0, len(df) - limit)
     units = {"share %": "%", "app total ms": "ms", "app mean ms": "ms", "calls": "count"}
+    units |= {"app rows/exec": "rows", "replayed rows/exec": "rows"}
     return {"table": tables.show(df.head(limit), units=units), "more": more}
 
 

@@ -406,8 +406,11 @@ def application_view(summary: dict) -> pd.DataFrame:
     (pg_stat_statements' top-N view), beside what this run measured at its scale.
 
     Columns: statement, kind, calls, app total ms, share %, app mean ms (from capture:
-    in-application time, the call plus fetching its rows), p50, p50 interval, p99,
-    p99 interval (ms, measured), plan, parameters (where each parameter was drawn from).
+    in-application time, the call plus fetching its rows), app rows/exec (rows the
+    application fetched per execution), replayed rows/exec (this run's), replay ("same",
+    or the label: "replay differs: captured 0.3 rows/exec, replayed 2,320", whose figures
+    decide no target until fixed or accepted), p50, p50 interval, p99, p99 interval (ms,
+    measured), plan, parameters (where each parameter was drawn from).
     Shares are of the whole captured time (every statement seen, also those not
     replayed); an IN-list length replayed as its own query has its time in its shape's
     row (share blank). Empty when the workload was not captured."""
@@ -420,6 +423,7 @@ def application_view(summary: dict) -> pd.DataFrame:
             continue
         lat, ci = q.get("latency_ms") or {}, q.get("latency_ci_ms") or {}
         pc = q.get("plan_classification") or {}
+        rp = q.get("replay") or {}
         rows.append(
             {
                 "statement": q["name"],
@@ -429,6 +433,9 @@ def application_view(summary: dict) -> pd.DataFrame:
                 "calls": c.get("calls"),
                 "app total ms": c.get("total_ms"),
                 "app mean ms": c.get("mean_ms"),
+                "app rows/exec": rp.get("captured_rows_per_exec"),
+                "replayed rows/exec": rp.get("replayed_rows_per_exec"),
+                "replay": "same" if rp.get("status") == "same" else rp.get("note", ""),
                 "p50": lat.get("p50"),
                 "p50 interval": _interval(ci.get("p50"), lat.get("p50")),
                 "p99": lat.get("p99"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from perflab.inputs.fidelity import ReplayFidelity
 from perflab.measure import latency, timing
 from perflab.stages.records import Record, StageContext, shown
 
@@ -16,6 +17,8 @@ class LatencyRecord(Record):
     STAGE = "latency"
     harness_overhead_ms: dict
     queries: tuple[dict, ...]
+    # per captured query: the application's rows per execution beside the replay's
+    replay: tuple[ReplayFidelity, ...] = ()
     frame: Any = shown()  # DataFrame, one row per query
     samples: dict | None = shown()  # name -> the timed samples (ms)
     params: dict | None = shown()
@@ -41,6 +44,7 @@ def run(ctx: StageContext, *, iterations: int | None = None) -> LatencyRecord:
     return LatencyRecord(
         overhead,
         tuple(latency.latency_records(frame, ctx.workload, params)),
+        latency.replay_fidelities(frame, ctx.workload),
         frame=frame,
         samples=samples,
         params=params,
