@@ -64,6 +64,7 @@ def test_normalize_replaces_value_literals_only():
         ("UPDATE t SET a = 5 WHERE id = 3", "write", 2),
         ("DELETE FROM t WHERE created < '2026-01-01'", "write", 1),
         ("INSERT INTO t(a) VALUES (1) ON CONFLICT(a) DO UPDATE SET n = n + 1", "write", 1),
+        ("REPLACE INTO t(key, value) VALUES ('k', x'00ff')", "write", 2),
         ("WITH x AS (SELECT 1 AS v) SELECT * FROM x WHERE v = 2", "query", 1),
         ("BEGIN", "other", 0),
         ("PRAGMA foreign_keys = ON", "other", 0),

@@ -341,6 +341,10 @@ def normalize(sql: str) -> Normalized:
     """Normalize one statement text (see the module docstring). Never raises on bad SQL:
     the result's kind is 'unparsed' and ``error`` says why."""
     text = sql.strip().rstrip(";").strip()
+    if text[:7].lower() == "replace" and text[7:8].isspace():
+        # SQLite's REPLACE is its alias for INSERT OR REPLACE (sqlitedict writes with it);
+        # sqlglot reads the bare form as an opaque command, which would drop every such write
+        text = "INSERT OR REPLACE" + text[7:]
     dialect, T, literal = _tokenizer()
     try:
         tokens = dialect.tokenize(text)
