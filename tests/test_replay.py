@@ -385,3 +385,89 @@ def test_a_replay_that_cannot_match_is_labelled_and_decides_no_target(tmp_path):
             )
             assert view.loc[0, "replay"] == "replay differs: captured 1.0 rows/exec, replayed 0.0"
             assert (view.loc[0, "app rows/exec"], view.loc[0, "replayed rows/exec"]) == (1.0, 0.0)
+
+
+SCHEDULER_APP = '''
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1])
+c.executescript("""
+CREATE TABLE jobs(id TEXT PRIMARY KEY, next_run_time REAL, job_state BLOB);
+CREATE INDEX jobs_next ON jobs(next_run_time);
+CREATE TABLE post(id INTEGER PRIMARY KEY, slug TEXT NOT NULL UNIQUE, title TEXT, publish TEXT);
+""")
+now = time.time()
+with c:
+    c.executemany("INSERT INTO jobs VALUES (?, ?, ?)",
+                  [(f"report-{i}", now + 300 + 240 * i, b"\\x80job") for i in range(150)])
+    c.executemany("INSERT INTO post(slug, title, publish) VALUES (?, ?, datetime('2025-01-01', ?))",
+                  [(f"post-{i}", f"Post {i}", f"+{i * 37} hours") for i in range(200)])
+for t in range(60):
+    if t % 3 == 0:  # a one-off job that fell due a moment ago
+        with c:
+            c.execute("INSERT INTO jobs VALUES (?, ?, ?)", (f"once-{t}", time.time() - 1, b"o"))
+    due = c.execute("SELECT id, job_state FROM jobs WHERE next_run_time <= ? "
+                    "ORDER BY next_run_time", (time.time(),)).fetchall()
+    with c:  # run them: a one-off job has no next run once run
+        c.executemany("UPDATE jobs SET next_run_time = NULL WHERE id = ?", [(j,) for j, _ in due])
+    slug = f"post-{(t * 7) % 200}"
+    y, m = c.execute("SELECT strftime('%Y', publish), strftime('%m', publish) FROM post "
+                     "WHERE slug = ?", (slug,)).fetchone()
+    got = c.execute("SELECT id, title FROM post WHERE slug = ? AND publish BETWEEN ? AND ? "
+                    "AND strftime('%m', publish) = ? LIMIT 21",
+                    (slug, f"{y}-01-01 00:00:00", f"{y}-12-31 23:59:59.999999", m)).fetchall()
+    assert len(got) == 1
+    time.sleep(0.002)
+c.close()
+'''
+
+
+def test_capture_then_run_replays_the_applications_rows_and_shows_them(tmp_path):
+    """The real CLI path: `perflab capture` a scheduler's due poll and a blog's
+    get-by-slug, `perflab run --profile tiny --db` the application's file: summary.json and
+    the application's view carry captured vs replayed rows per execution, both the same
+    workload as the application's, and their targets are decided."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from perflab.run.summary import validate_summary
+
+    env = {**os.environ, "PERFLAB_CACHE_DIR": str(tmp_path / "cache")}
+    cli = [sys.executable, "-m", "perflab.cli"]
+    (tmp_path / "app.py").write_text(SCHEDULER_APP)
+    db, wl, out = tmp_path / "app.db", tmp_path / "w.yaml", tmp_path / "out"
+    app = [sys.executable, str(tmp_path / "app.py"), str(db)]
+    cap = subprocess.run(
+        [*cli, "capture", "--out", str(wl), "--", *app], env=env, text=True, capture_output=True
+    )
+    assert cap.returncode == 0, cap.stderr
+    due, slug = "select_jobs_by_next_run_time", "select_post_by_slug_publish"
+    targets = tmp_path / "t.yaml"
+    targets.write_text(
+        "targets:\n"
+        + "".join(
+            f"  - {{metric: latency_p50_ms, query: {q}, comparator: '<', threshold: 1000}}\n"
+            for q in (due, slug)
+        )
+    )
+    before = db.read_bytes()
+    run = subprocess.run(
+        [*cli, "run", "--profile", "tiny", "--db", str(db), "--workload", str(wl)]
+        + ["--targets", str(targets), "--out", str(out)],
+        env=env,
+        text=True,
+        capture_output=True,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert db.read_bytes() == before
+    summary = json.loads((out / "summary.json").read_text())
+    validate_summary(summary)
+    replay = {q["name"]: q["replay"] for q in summary["queries"]}
+    assert replay[due]["captured_rows_per_exec"] == pytest.approx(20 / 60)
+    assert replay[slug]["captured_rows_per_exec"] == 1.0
+    assert {replay[due]["status"], replay[slug]["status"]} == {"same"}, replay
+    assert replay[slug]["replayed_rows_per_exec"] == 1.0
+    assert {t["subject"]: t["status"] for t in summary["targets"]} == {due: "pass", slug: "pass"}
+    page = (out / "index.html").read_text()
+    assert "replayed rows/exec" in page and "app rows/exec" in page

@@ -61,6 +61,8 @@ def part(record: type[Record]) -> Any:
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
+    if isinstance(value, tuple):  # a tuple of dataclasses (`_decode` rebuilds them)
+        return [_plain(v) for v in value]
     return value
 
 
