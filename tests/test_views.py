@@ -574,3 +574,32 @@ def test_not_replayed_lists_name_kind_reason():
         }
     ]
     assert views.not_replayed(summary()).empty
+
+
+def test_scale_curves_draw_points_without_a_line_for_a_nan_fit_or_an_empty_table():
+    """A fit that did not converge arrives as NaN (pandas fills the missing object) and an
+    empty table's size is 0: the chart draws the measured points and no fitted line, where
+    it used to raise ('float' has no attribute 'predict'; geomspace cannot include zero)."""
+    from perflab.measure.stats import GrowthFit
+
+    frame = pd.DataFrame(
+        {
+            "query": ["nan_fit", "nan_fit", "empty", "empty", "ok", "ok"],
+            "n": [100, 1000, 0, 10, 100, 1000],
+            "p50": [1.0, 2.0, 0.1, 0.1, 1.0, 10.0],
+            "p99": [2.0, 3.0, 0.2, 0.2, 2.0, 20.0],
+            "regime": ["cache"] * 6,
+        }
+    )
+    line = GrowthFit("O(n)", 0.0, 10.0, 1000.0, 0.0)
+    fits = pd.DataFrame(
+        {
+            "query": ["nan_fit", "empty", "ok"],
+            "model": ["O(n)"] * 3,
+            "_fit50": [float("nan"), line, line],
+        }
+    )
+    d = perf_figures.scale_curves(frame, fits, None).data
+    lines = [t for t in d if t.mode == "lines"]
+    assert [t.legendgroup for t in lines] == ["ok"]
+    assert {t.legendgroup for t in d if t.mode == "markers"} == {"nan_fit", "empty", "ok"}

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from perflab.inputs.targets import Targets
+from perflab.measure.stats import GrowthFit
 from perflab.present import charts, theme
 
 _LAYOUT = theme.layout(margin={"l": 70})
@@ -184,12 +185,15 @@ def scale_curves(
             )
         )
         f = fit_by.get(q)
-        if f and f.get("_fit50") is not None:
+        fit = f.get("_fit50") if f else None
+        # A fit that did not converge reaches the frame as NaN, and an empty table's size is
+        # 0 (no log axis holds it): the points are drawn, the line is not.
+        if isinstance(fit, GrowthFit) and g["n"].min() > 0:
             xs = np.geomspace(g["n"].min(), g["n"].max(), 50)
             fig.add_trace(
                 go.Scatter(
                     x=xs,
-                    y=f["_fit50"].predict(xs),
+                    y=fit.predict(xs),
                     mode="lines",
                     name=f"{q}: fitted {f['model']} (claim: {f.get('claim', 'none')})",
                     legendgroup=q,
