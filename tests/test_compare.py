@@ -342,3 +342,32 @@ def test_terminal_report_leads_with_the_select_1_ratio(runs):
     lines = compare.text_report(compare.compare(runs["a"], head)).splitlines()
     assert "SELECT 1 through the harness took 2.00x as long" in lines[1]
     assert "e-0" not in "\n".join(lines) and "e+0" not in "\n".join(lines)
+
+
+def _timed(name: str, p50: float, lo: float, hi: float, spread: float | None) -> dict:
+    """A summary of one query with a p50, its interval and its A/A spread, and no counters
+    (an older summary): only the timing rule decides."""
+    return {
+        "run_id": name,
+        "queries": [
+            {
+                "name": "q",
+                "latency_ms": {"p50": p50, "p99": p50},
+                "latency_ci_ms": {"p50": [lo, hi], "p99": [lo, hi]},
+                "latency_aa_spread": {"p50": spread},
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    "spread, verdict",
+    [(None, "regression"), (1.1, "regression"), (1.6, "inconclusive"), (2.0, "inconclusive")],
+)
+def test_a_timing_change_within_the_base_runs_own_aa_spread_is_inconclusive(spread, verdict):
+    base = _timed("base", 1.0, 0.95, 1.05, spread)
+    head = _timed("head", 1.5, 1.45, 1.55, None)  # 1.5x, intervals far apart
+    cmp = compare.compare(base, head)
+    (p50,) = [m for m in cmp["metrics"] if m["metric"] == "latency_p50_ms"]
+    assert p50["verdict"] == verdict and p50["aa_spread"] == spread
+    assert cmp["regressions"] == (verdict == "regression")

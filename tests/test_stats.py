@@ -180,3 +180,14 @@ def test_refit_keeps_the_given_class():
     f = stats.refit("O(log n)", sizes, t)
     assert f.model == "O(log n)"
     assert f.predict(1e6) == pytest.approx(0.5, rel=1e-6)
+
+
+def test_aa_spread_is_the_larger_of_the_two_half_splits():
+    from perflab.measure.stats import aa_spread
+
+    assert aa_spread([1.0] * 7) is None  # too few samples for two halves of four
+    assert aa_spread([3.0] * 10) == 1.0
+    drift = [1.0] * 10 + [2.0] * 10  # alternate halves agree; first vs second differ 2x
+    assert aa_spread(drift) == pytest.approx(2.0)
+    zigzag = [1.0, 3.0] * 10  # first vs second half agree; alternate samples differ 3x
+    assert aa_spread(zigzag) == pytest.approx(3.0)

@@ -43,6 +43,7 @@ from perflab.judge.evidence import (
     Evidence,
     PlanShape,
     QueryEvidence,
+    WriteCounterEvidence,
     WriteEvidence,
 )
 from perflab.results import frame_records
@@ -77,6 +78,12 @@ THRESHOLDS = {
     "work": "work per execution from SQLite's own counters (machine-independent), over the "
     "executions both runs counted: any counter above 1 + work_tolerance times the base, "
     "or full-scan, sort or automatic-index work where the base had none",
+    "write work": "work per write from SQLite's own counters (VM steps, pages written, rows "
+    "changed; an untimed pass on its own copy), over the writes both runs counted: any "
+    "counter above 1 + work_tolerance times the base",
+    "noise": "a timing change no larger than the base run's own A/A spread (two halves of "
+    "its samples) is inconclusive, and so is any timing change of a query or write whose "
+    "work counters (and plan) are identical: neither gates",
 }
 
 COUNTERS_NOTE = (
@@ -103,7 +110,10 @@ def load_summary(path: str | Path) -> dict:
     return data
 
 
-def _verdict(base, head, base_ci, head_ci, lower_is_better: bool, min_effect: float):
+def _verdict(base, head, base_ci, head_ci, lower_is_better: bool, min_effect: float, spread=None):
+    """regression | improvement | inconclusive | unchanged | not comparable, by the rule
+    above; `spread` is the base run's own A/A spread of the figure (ratio >= 1): a change
+    no larger than what two halves of one run already differ by is inconclusive."""
     if not base or base <= 0 or head is None:
         return None, "not comparable"
     ratio = head / base
@@ -111,6 +121,8 @@ def _verdict(base, head, base_ci, head_ci, lower_is_better: bool, min_effect: fl
     better = ratio <= 1 / (1 + min_effect) if lower_is_better else ratio >= 1 + min_effect
     if not (worse or better):
         return ratio, "unchanged"
+    if spread is not None and ratio > 0 and max(ratio, 1 / ratio) <= spread:
+        return ratio, "inconclusive"  # within the base run's own A/A spread
     b_lo, b_hi = base_ci if base_ci else (None, None)
     h_lo, h_hi = head_ci if head_ci else (None, None)
     head_above = h_lo is not None and b_hi is not None and h_lo > b_hi
@@ -122,20 +134,26 @@ def _verdict(base, head, base_ci, head_ci, lower_is_better: bool, min_effect: fl
     return ratio, "inconclusive"
 
 
-def _row(metric: str, subject: str, base=None, head=None, ratio=None, verdict=None) -> dict:
-    return {
-        "metric": metric,
-        "subject": subject,
-        "base": base,
-        "head": head,
-        "ratio": ratio,
-        "verdict": verdict,
-    }
+#: A metric row; `aa_spread` is the base run's own A/A spread of the figure (ratio >= 1).
+METRIC_COLUMNS = ["metric", "subject", "base", "head", "ratio", "verdict", "aa_spread"]
+
+
+def _row(
+    metric: str, subject: str, base=None, head=None, ratio=None, verdict=None, spread=None
+) -> dict:
+    return dict(
+        zip(METRIC_COLUMNS, (metric, subject, base, head, ratio, verdict, spread), strict=True)
+    )
 
 
 def _latency(q: QueryEvidence, key: str) -> tuple[float | None, tuple | None]:
     f = q.latency.get(key)
     return (None, None) if f is None else (f.value, (f.lo, f.hi))
+
+
+def _spread(q: QueryEvidence, key: str) -> float | None:
+    f = q.latency.get(key)
+    return None if f is None else f.aa_spread
 
 
 def _write_key(w: WriteEvidence) -> tuple:
@@ -155,8 +173,9 @@ def compare_metrics(
             continue
         for key in ("p50", "p99"):
             (bv, bci), (hv, hci) = _latency(b, key), _latency(q, key)
-            ratio, v = _verdict(bv, hv, bci, hci, True, min_effect)
-            rows.append(_row(f"latency_{key}_ms", q.name, bv, hv, ratio, v))
+            spread = _spread(b, key)
+            ratio, v = _verdict(bv, hv, bci, hci, True, min_effect, spread)
+            rows.append(_row(f"latency_{key}_ms", q.name, bv, hv, ratio, v, spread))
     for name in bq.keys() - {q.name for q in head.queries}:
         rows.append(_row("query", name, verdict="removed"))
     no_writes: tuple[WriteEvidence, ...] = ()
@@ -165,12 +184,17 @@ def compare_metrics(
         b = bw.get(_write_key(w))
         if b is None or w.ops_per_s is None:
             continue
+        spread = b.ops_per_s_aa_spread
         ratio, v = _verdict(
-            b.ops_per_s, w.ops_per_s, b.ops_per_s_ci, w.ops_per_s_ci, False, min_effect
+            b.ops_per_s, w.ops_per_s, b.ops_per_s_ci, w.ops_per_s_ci, False, min_effect, spread
         )
-        subject = f"{w.write} (batch {w.batch_size})"
-        rows.append(_row("ops_per_s", subject, b.ops_per_s, w.ops_per_s, ratio, v))
-    return pd.DataFrame(rows, columns=["metric", "subject", "base", "head", "ratio", "verdict"])
+        subject = write_subject(w)
+        rows.append(_row("ops_per_s", subject, b.ops_per_s, w.ops_per_s, ratio, v, spread))
+    return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+
+
+def write_subject(w: WriteEvidence) -> str:
+    return f"{w.write} (batch {w.batch_size})"
 
 
 def _fmt(x: float) -> str:
@@ -178,13 +202,17 @@ def _fmt(x: float) -> str:
     return f"{r:,}" if abs(x - r) < 0.05 else f"{x:,.1f}"
 
 
+def _older(what: str, base_missing: bool) -> str:
+    side = "base" if base_missing else "head"
+    return f"the {side} run has no {what}: a summary from before they existed"
+
+
 def _work_verdict(b: CounterEvidence | None, h: CounterEvidence | None, tolerance: float) -> dict:
     """One query's work verdict: same | within tolerance | regression | improvement |
     not comparable, with the means compared and why."""
     out: dict = {"verdict": "not comparable", "executions": 0, "why": ""}
     if b is None or h is None:
-        missing = "base" if b is None else "head"
-        out["why"] = f"the {missing} run has no work counters: a summary from before they existed"
+        out["why"] = _older("work counters", b is None)
         return out
     for side, rec in (("base", b), ("head", h)):
         if rec.source is None or not rec.means:
@@ -249,6 +277,77 @@ def compare_work(
     rows = [
         {"query": h.name, **_work_verdict(b.counters, h.counters, tolerance)}
         for b, h in _pairs(base, head)
+    ]
+    return pd.DataFrame(rows, columns=cols)
+
+
+WRITE_WORK_LABELS = {
+    "vm_steps": "VM steps",
+    "pages_written": "pages written",
+    "rows_changed": "rows changed",
+}
+
+
+def _write_work_verdict(
+    b: WriteCounterEvidence | None, h: WriteCounterEvidence | None, tolerance: float
+) -> dict:
+    """One write's work verdict (same | within tolerance | regression | improvement |
+    not comparable) over the writes both runs counted, with why."""
+    out: dict = {"verdict": "not comparable", "writes": 0, "why": ""}
+    if b is None or h is None:
+        out["why"] = _older("write counters", b is None)
+        return out
+    for side, rec in (("base", b), ("head", h)):
+        if rec.reason or rec.ops == 0:
+            out["why"] = f"{side}: {rec.reason or 'no write was counted'}"
+            return out
+    n = min(b.ops, h.ops)
+    bm, hm = b.means_over(n), h.means_over(n)
+    out["writes"] = n
+    worse, better, compared = [], [], []
+    for k, label in WRITE_WORK_LABELS.items():
+        out[f"base_{k}"], out[f"head_{k}"] = bv, hv = bm[k], hm[k]
+        if bv is None or hv is None:
+            continue
+        compared.append(bv == hv)
+        if bv == 0 and hv > 0:
+            worse.append(f"new {label}: {_fmt(hv)} per write")
+        elif bv > 0 and hv > bv * (1 + tolerance):
+            worse.append(f"{label} x{hv / bv:.2f} ({_fmt(bv)} -> {_fmt(hv)} per write)")
+        elif bv > 0 and hv < bv / (1 + tolerance):
+            better.append(f"{label} x{hv / bv:.2f} ({_fmt(bv)} -> {_fmt(hv)} per write)")
+    if all(compared):
+        out["verdict"] = "same"
+    elif worse:
+        out["verdict"], out["why"] = "regression", "; ".join(worse)
+    elif better:
+        out["verdict"], out["why"] = "improvement", "; ".join(better)
+    else:
+        out["verdict"] = "within tolerance"
+    return out
+
+
+def compare_write_work(
+    base: Evidence, head: Evidence, tolerance: float = DEFAULT_WORK_TOLERANCE
+) -> pd.DataFrame:
+    """Per write in both runs: its work verdict from SQLite's counters per executed write.
+
+    Columns: write, verdict, writes (compared), base_/head_ means of vm_steps,
+    pages_written, rows_changed, why."""
+    cols = ["write", "verdict", "writes"]
+    cols += [f"{s}_{k}" for k in WRITE_WORK_LABELS for s in ("base", "head")] + ["why"]
+
+    def by_name(ev: Evidence) -> dict[str, WriteEvidence]:
+        out: dict[str, WriteEvidence] = {}
+        for w in ev.throughput.writes if ev.throughput else ():
+            out.setdefault(str(w.write), w)
+        return out
+
+    bw, hw = by_name(base), by_name(head)
+    rows = [
+        {"write": name, **_write_work_verdict(bw[name].counters, w.counters, tolerance)}
+        for name, w in hw.items()
+        if name in bw
     ]
     return pd.DataFrame(rows, columns=cols)
 
@@ -351,15 +450,24 @@ def compare(
     m = compare_metrics(base, head, min_effect)
     p = compare_plans(base, head)
     w = compare_work(base, head, work_tolerance)
+    ww = compare_write_work(base, head, work_tolerance)
     gated = m["metric"].isin(GATED_METRICS)
     same_plan = set(p.loc[p["change"] == "same", "query"]) if not p.empty else set()
     same_work = set(w.loc[w["verdict"] == "same", "query"]) if not w.empty else set()
     unchanged = same_plan & same_work
+    same_writes = set(ww.loc[ww["verdict"] == "same", "write"]) if not ww.empty else set()
+    same_subjects = {
+        write_subject(x)
+        for x in (head.throughput.writes if head.throughput else ())
+        if x.write in same_writes
+    }
     # A timing that moved while SQLite did exactly the same work with the same plan is not
-    # evidence of a regression between two runs: the A/A test moved medians 1.6x with
-    # identical work. It is shown as inconclusive, and not gated; interleave to settle it.
+    # evidence of a regression between two runs: the A/A test moved medians 1.6x (and a
+    # write's throughput 0.54x) with identical work. It is shown as inconclusive, and not
+    # gated; interleave to settle it.
     same = [
-        metric.startswith("latency_") and subject in unchanged
+        (metric.startswith("latency_") and subject in unchanged)
+        or (metric == "ops_per_s" and subject in same_subjects)
         for metric, subject in zip(m["metric"], m["subject"], strict=True)
     ]
     m["work"] = ["identical" if s else "" for s in same]
@@ -376,6 +484,8 @@ def compare(
         "work": frame_records(w),
         "work_regressions": int((w["verdict"] == "regression").sum()),
         "work_improvements": int((w["verdict"] == "improvement").sum()),
+        "write_work": frame_records(ww),
+        "write_work_regressions": int((ww["verdict"] == "regression").sum()),
         "unchanged_work_and_plan": sorted(unchanged),
         "metrics": frame_records(m),
         "plans": p.to_dict("records"),
@@ -435,6 +545,28 @@ def work_lines(cmp: dict) -> list[str]:
     return lines
 
 
+def write_work_lines(cmp: dict) -> list[str]:
+    """The counter verdict per write, as the terminal shows it."""
+    rows = cmp.get("write_work") or []
+    if not rows:
+        return []
+    lines = ["", "work per write (SQLite's counters, an untimed pass on its own copy):"]
+    for w in rows:
+        if w["verdict"] in ("regression", "improvement", "not comparable"):
+            detail = w["why"]
+        else:
+            detail = (
+                ", ".join(
+                    f"{_fmt(w[f'head_{k}'])} {label}"
+                    for k, label in WRITE_WORK_LABELS.items()
+                    if w.get(f"head_{k}") is not None
+                )
+                + f" per write over {w['writes']} writes"
+            )
+        lines.append(f"  {w['write']}: {w['verdict']} ({detail})")
+    return lines
+
+
 def _value(v: float | None, metric: str) -> str:
     """A metric's value in its unit, as a reader reads it: 7.4 µs, 13.3k ops/s."""
     if v is None:
@@ -462,7 +594,7 @@ def text_report(cmp: dict) -> str:
         for c in ("base", "head"):
             show[c] = [_value(v, metric) for v, metric in zip(show[c], show["metric"], strict=True)]
         lines.append(show.to_string(index=False))
-    lines += ["", *work_lines(cmp)]
+    lines += ["", *work_lines(cmp), *write_work_lines(cmp)]
     changed = p[p["change"] != "same"] if not p.empty else p
     lines += ["", f"plans: {len(changed)} of {len(p)} changed"]
     for r in changed.to_dict("records") if not changed.empty else []:
@@ -476,6 +608,7 @@ def text_report(cmp: dict) -> str:
         f"removed {ix['removed'] or 'none'}",
         f"regressions (p50, ops/s): {cmp['regressions']}, plan regressions: "
         f"{cmp['plan_regressions']}, work regressions: {cmp.get('work_regressions', 0)}, "
+        f"write work regressions: {cmp.get('write_work_regressions', 0)}, "
         f"improvements: {cmp['improvements']}, "
         f"p99 regressions (not gated): {cmp['tail_regressions']}",
         cmp.get("counters_note", COUNTERS_NOTE),

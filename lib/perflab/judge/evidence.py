@@ -48,6 +48,8 @@ class Figure:
     value: float
     lo: float | None = None
     hi: float | None = None
+    # the run's own A/A spread of this figure (ratio >= 1; measure.stats.aa_spread)
+    aa_spread: float | None = None
 
 
 @dataclass(frozen=True)
@@ -125,11 +127,12 @@ class QueryEvidence:
     @classmethod
     def from_summary(cls, q: dict) -> QueryEvidence:
         ms, ci = q.get("latency_ms") or {}, q.get("latency_ci_ms") or {}
+        aa = q.get("latency_aa_spread") or {}
         lat = {}
         for p in _PERCENTILES:
             if ms.get(p) is not None:
                 lo, hi = _pair(ci.get(p)) or (None, None)
-                lat[p] = Figure(ms[p], lo, hi)
+                lat[p] = Figure(ms[p], lo, hi, aa.get(p))
         c = q.get("counters")
         return _read(
             cls,
@@ -144,6 +147,34 @@ class QueryEvidence:
         )
 
 
+#: SQLite's work counters a summary records per executed write (measure.write_counters).
+WRITE_COUNTERS = ("vm_steps", "pages_written", "rows_changed")
+
+
+@dataclass(frozen=True)
+class WriteCounterEvidence:
+    """A write's counts per executed write, in execution order; a counter not counted
+    (no `sqlite_stmt` for VM steps) is an empty tuple, `reason` set when none was."""
+
+    ops: int = 0
+    vm_steps: tuple[int, ...] = ()
+    pages_written: tuple[int, ...] = ()
+    rows_changed: tuple[int, ...] = ()
+    reason: str | None = None
+
+    @classmethod
+    def from_summary(cls, c: dict) -> WriteCounterEvidence:
+        vals = {k: tuple(int(x) for x in c.get(k) or ()) for k in WRITE_COUNTERS}
+        return cls(int(c.get("ops") or 0), **vals, reason=c.get("reason"))
+
+    def means_over(self, n: int) -> dict[str, float | None]:
+        """Each counter's mean over the first `n` writes; None where it was not counted."""
+        return {
+            k: (sum(v[:n]) / n if len(v := getattr(self, k)) >= n > 0 else None)
+            for k in WRITE_COUNTERS
+        }
+
+
 @dataclass(frozen=True)
 class WriteEvidence:
     """One write scenario of the throughput stage (one batch size, one set of pragmas)."""
@@ -154,6 +185,8 @@ class WriteEvidence:
     status: str | None = None
     ops_per_s: float | None = None
     ops_per_s_ci: tuple[float | None, float | None] | None = None
+    ops_per_s_aa_spread: float | None = None  # the run's own A/A spread (ratio >= 1)
+    counters: WriteCounterEvidence | None = None  # None: a summary from before them
 
 
 @dataclass(frozen=True)
@@ -165,7 +198,14 @@ class ThroughputEvidence:
     @classmethod
     def from_summary(cls, t: dict) -> ThroughputEvidence:
         writes = tuple(
-            _read(WriteEvidence, w, ops_per_s_ci=_pair(w.get("ops_per_s_ci")))
+            _read(
+                WriteEvidence,
+                w,
+                ops_per_s_ci=_pair(w.get("ops_per_s_ci")),
+                counters=WriteCounterEvidence.from_summary(c)
+                if isinstance(c := w.get("counters"), dict)
+                else None,
+            )
             for w in _dicts(t.get("writes"))
         )
         pragmas = (t.get("settings") or {}).get("pragmas")

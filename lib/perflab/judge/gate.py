@@ -1,8 +1,9 @@
 """What makes a CI run fail: `--fail-on reject` and `--fail-on regression`.
 
 A regression is any of: a gated timing that is worse by the interval and min-effect
-rule, a plan that got worse, or more work per execution by SQLite's own counters
-(perflab.judge.compare.compare_work), which holds whatever the clock says.
+rule, a plan that got worse, or more work per execution of a query or per write by SQLite's own
+counters (perflab.judge.compare.compare_work, compare_write_work), which holds whatever
+the clock says.
 """
 
 from __future__ import annotations
@@ -63,14 +64,18 @@ def check_gates(summary: dict, gates: Iterable[str]) -> list[str]:
                     f"{p['query']} ({p['why']})" for p in cmp["plans"] if p["change"] == "worse"
                 ]
                 out.append("regression: plan worse for " + ", ".join(worse))
-            if cmp.get("work_regressions"):
-                worse = [
-                    f"{w['query']} ({w['why']})"
-                    for w in cmp.get("work") or []
-                    if w["verdict"] == "regression"
-                ]
-                out.append(
-                    "regression: work per execution worse (SQLite's counters, "
-                    "machine-independent) for " + ", ".join(worse)
-                )
+            for key, rows, subject, per in (
+                ("work_regressions", "work", "query", "execution"),
+                ("write_work_regressions", "write_work", "write", "write"),
+            ):
+                if cmp.get(key):
+                    worse = [
+                        f"{w[subject]} ({w['why']})"
+                        for w in cmp.get(rows) or []
+                        if w["verdict"] == "regression"
+                    ]
+                    out.append(
+                        f"regression: work per {per} worse (SQLite's counters, "
+                        "machine-independent) for " + ", ".join(worse)
+                    )
     return out

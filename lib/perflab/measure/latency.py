@@ -11,6 +11,7 @@ import pandas as pd
 
 from perflab.inputs.fidelity import ReplayFidelity, replay_fidelity
 from perflab.inputs.workload import ParamSampler, Workload, check_statement
+from perflab.measure import stats
 from perflab.measure.stopping import DEFAULT_RULE, StoppingRule, time_sequential, warmup_cap
 from perflab.measure.timing import Budget, Samples, summarize, time_statement
 from perflab.sqlite import counters
@@ -158,6 +159,7 @@ def measure_workload(
                 "truncated": s.truncated,
                 "seconds": seconds,
                 "conf": conf,
+                "aa_spread_p50": stats.aa_spread(s.ns),
                 "stop": stop.reason if stop else ("time" if s.truncated else "max"),
                 **{k: per[k]["mean"] if per else np.nan for k in list(counters.COUNTERS)[:4]},
                 "work": rec["sentence"],
@@ -191,6 +193,11 @@ def replay_fidelities(frame: pd.DataFrame, workload: Workload) -> tuple[ReplayFi
     return tuple(out)
 
 
+def _finite(x: object) -> float | None:
+    """A frame cell as a JSON number, None for a missing or NaN one."""
+    return float(x) if isinstance(x, (int, float)) and np.isfinite(x) else None
+
+
 def latency_records(frame: pd.DataFrame, workload: Workload, params: dict) -> list[dict]:
     """Per-query entries as summary.json carries them (plans are merged in later)."""
     out = []
@@ -209,6 +216,7 @@ def latency_records(frame: pd.DataFrame, workload: Workload, params: dict) -> li
                     k: float(r[k]) for k in ("p50", "p95", "p99", "p999", "max", "mean", "min")
                 },
                 "latency_ci_ms": r["_ci"],
+                "latency_aa_spread": {"p50": _finite(r.get("aa_spread_p50"))},
                 **({"latency_ci_conf": float(r["conf"])} if "conf" in r else {}),
                 **({"stopping": r["_stopping"]} if r.get("_stopping") else {}),
                 "ops_per_s": float(r["ops_per_s"]),
@@ -254,6 +262,6 @@ def work_table(frame: pd.DataFrame) -> pd.DataFrame:
 def timing_table(frame: pd.DataFrame) -> pd.DataFrame:
     """The timing columns of `measure_workload`'s frame, rounded for display (the work
     counters have their own table, `work_table`)."""
-    hidden = {"_ci", "_counters", "_stopping", "query", "work", "seconds"}
+    hidden = {"_ci", "_counters", "_stopping", "query", "work", "seconds", "aa_spread_p50"}
     hidden |= set(list(counters.COUNTERS)[:4])
     return frame.drop(columns=[c for c in frame.columns if c in hidden]).round(4)

@@ -128,6 +128,31 @@ def repeatability(values: Sequence[float]) -> dict:
     }
 
 
+#: Fewest samples an A/A spread is computed from (4 per half).
+MIN_AA_SAMPLES = 8
+
+
+def aa_spread(
+    samples: Sequence[float], stat: Callable[[np.ndarray], float] = np.median
+) -> float | None:
+    """The run's own A/A spread: how far apart `stat` of two halves of its samples lie,
+    as a ratio >= 1. Two splits are taken (alternate samples, and first half against
+    second half, which also sees drift during the run) and the larger is kept; a
+    comparison calls a timing change only beyond it. None below `MIN_AA_SAMPLES`."""
+    x = np.asarray(samples, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size < MIN_AA_SAMPLES:
+        return None
+    h = x.size // 2
+    worst = 1.0
+    for a, b in ((x[0::2], x[1::2]), (x[:h], x[h:])):
+        sa, sb = float(stat(a)), float(stat(b))
+        if sa <= 0 or sb <= 0:
+            return None
+        worst = max(worst, sa / sb, sb / sa)
+    return worst
+
+
 # ------------------------------------------------------------------ comparison
 
 

@@ -28,7 +28,7 @@ import pandas as pd
 
 from perflab.errors import PerflabError
 from perflab.inputs.workload import ParamSampler, StatementSpec, WriteSpec, check_statement
-from perflab.measure.stats import Bootstrap, throughput_ci
+from perflab.measure.stats import Bootstrap, aa_spread, throughput_ci
 from perflab.measure.timing import Budget, summarize
 from perflab.sqlite import engine
 
@@ -145,6 +145,8 @@ class WriteRun:
             **base,
             "ops_per_s": tp["ops_per_s"],
             "ops_per_s_ci": tp["ci"],
+            # throughput is ops / mean transaction time: its halves' spread is of means
+            "ops_per_s_aa_spread": aa_spread(self.txn_ns, np.mean),
             "ops_per_s_wall": self.ops / self.seconds if self.seconds > 0 else None,
             "op_latency_ms": st["latency_ms"],
             "op_latency_ci_ms": st["latency_ci_ms"],
@@ -157,9 +159,10 @@ def _verify_value(conn: sqlite3.Connection, sql: str) -> float:
     return float(row[0]) if row and row[0] is not None else 0.0
 
 
-def _samplers(
+def samplers(
     conn: sqlite3.Connection, stmts: Sequence[StatementSpec], seed: int, token: str, where: str
 ) -> list[ParamSampler]:
+    """One checked parameter sampler per statement of a write (seeded per statement)."""
     out = []
     for j, st in enumerate(stmts):
         w = f"{where}.statements[{j}]"
@@ -198,7 +201,7 @@ def run_write(
     ops, warmup_ops, seed = budget.iterations, budget.warmup, budget.seed
     token = token or f"s{seed}b{batch_size}"
     try:
-        samplers = _samplers(conn, write.statements, seed, token, where)
+        draws = samplers(conn, write.statements, seed, token, where)
     except PerflabError as exc:
         raise NotReplayable(str(exc), exc) from None
     sqls = [st.sql for st in write.statements]
@@ -211,7 +214,7 @@ def run_write(
 
     def one_op() -> int:
         changed = 0
-        for sql, s in zip(sqls, samplers, strict=True):
+        for sql, s in zip(sqls, draws, strict=True):
             changed += execute(sql, s.draw()).rowcount
         return changed
 
@@ -429,6 +432,7 @@ def write_frame(records: Sequence[dict]) -> pd.DataFrame:
                 "op_p50_ms": lat.get("p50"),
                 "op_p99_ms": lat.get("p99"),
                 "status": r["status"],
+                "work": (r.get("counters") or {}).get("sentence", ""),
             }
         )
     return pd.DataFrame(rows, columns=WRITE_FRAME_COLUMNS)
@@ -446,6 +450,7 @@ WRITE_FRAME_COLUMNS = [
     "op_p50_ms",
     "op_p99_ms",
     "status",
+    "work",  # SQLite's own work per write (measure.write_counters), when counted
 ]
 
 

@@ -353,6 +353,9 @@ def _metric_rows(metrics: list[Mapping[str, Any]]) -> pd.DataFrame:
                 "head": theme.fmt_with_unit(m.get("head"), unit),
                 "head ÷ base": theme.fmt(m.get("ratio"), "ratio"),
                 "verdict": m.get("verdict"),
+                "base A/A spread": theme.fmt(m.get("aa_spread"), "ratio")
+                if m.get("aa_spread") is not None
+                else "",
                 "work": m.get("work") or "",
             }
         )
@@ -377,6 +380,7 @@ def comparison_context(cmp: Mapping[str, Any], chart_html: str) -> dict[str, Any
             ("regressions (p50, ops/s)", cmp.get("regressions", 0)),
             ("plan regressions", cmp.get("plan_regressions", 0)),
             ("work regressions", cmp.get("work_regressions", 0)),
+            ("write work regressions", cmp.get("write_work_regressions", 0)),
             ("improvements", cmp.get("improvements", 0)),
             ("p99 regressions (not gated)", cmp.get("tail_regressions", 0)),
         ],
@@ -395,5 +399,8 @@ def comparison_context(cmp: Mapping[str, Any], chart_html: str) -> dict[str, Any
         + f"; tolerance +{cmp.get('work_tolerance', 0):.0%}. "
         + cmp.get("counters_note", COUNTERS_NOTE),
         "work": tables.show(work) if not work.empty else None,
+        "write_work": tables.show(pd.DataFrame(cmp["write_work"]))
+        if cmp.get("write_work")
+        else None,
         "plans": tables.show(plans) if not plans.empty else None,
     }

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from perflab.inputs import config
-from perflab.measure import concurrency, drivers, throughput, timing
+from perflab.measure import concurrency, drivers, throughput, timing, write_counters
 from perflab.measure.latency import sample_params
 from perflab.stages.records import Record, StageContext, part, shown
 
@@ -109,6 +109,9 @@ def run(ctx: StageContext, **overrides: object) -> ThroughputRecord:
         concurrency.WorkerPool() as pool,
     ):
         writes = throughput.measure_writes(src, wl.writes, per_write, batch_sizes=(1, s.batch_size))
+        # SQLite's own work per write, untimed on its own copy: what a comparison gates on
+        work = write_counters.count_writes(src, wl.writes, seed)
+        writes = [{**w, "counters": work[w["write"]].record()} for w in writes]
         sweep = throughput.pragma_sweep(src, wl.writes[:1], per_write)
         failed = throughput.failures(writes) + throughput.failures(sweep)
         try:
