@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from perflab import paths
+from perflab.inputs.config import RunInputs
 from perflab.judge.compare import compare as compare_summaries
 from perflab.judge.compare import load_summary
 from perflab.run.runner import run
@@ -75,7 +76,8 @@ def used_index(summary: dict, ddl: str) -> tuple[str, str]:
 
 def one_run(out: Path, schema: Path) -> dict:
     t0 = time.perf_counter()
-    res = run("tiny", out, schema=schema, dataset=DATASET, workload=WORKLOAD, notebooks=NOTEBOOKS)
+    inputs = RunInputs.create("tiny", schema=schema, dataset=DATASET, workload=WORKLOAD)
+    res = run(inputs, out, notebooks=NOTEBOOKS)
     print(f"  run {out.name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return res.summary
 

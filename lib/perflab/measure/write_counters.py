@@ -64,7 +64,8 @@ class WriteCounters:
 
     def record(self) -> dict:
         """The `counters` entry of a write in summary.json."""
-        return {**asdict(self), "per_write": self.means(), "sentence": self.sentence()}
+        rec = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        return {**rec, "per_write": self.means(), "sentence": self.sentence()}
 
     def sentence(self) -> str:
         if self.reason:
