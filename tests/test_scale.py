@@ -453,3 +453,26 @@ def test_the_crossing_range_reads_refits_that_never_cross_without_a_warning():
         assert lo == 1.0 and hi is None  # more than 2.5% never cross: no upper end
         assert scale.crossing_range([1.0] + [inf] * 99) is None  # 97.5% never cross
         assert scale.crossing_range([inf] * 10) is None
+
+
+def test_a_query_that_fits_beside_one_that_cannot_is_a_valid_summary():
+    """One query fitted, one with every time zero (an empty table: nothing to fit): the
+    fitted one's `error` comes out of the frame as null, and the summary must accept it
+    (a huey queue with an empty kv table failed its whole run on exactly this)."""
+    fits = pd.concat(
+        [
+            _frame(N7, 0.01 + N7 * 1e-4, N7 * 10),
+            _frame(N7, np.zeros(7), np.zeros(7)).assign(query="empty"),
+        ]
+    )
+    fits = fits.assign(scale=[f"s{int(n)}" for n in fits["n"]], db_bytes=4096, cache_bytes=0)
+    f = scale.fit_sweep(fits)
+    rec = scale.scale_records(fits, f, factors=[1.0], base_scale="tiny")
+    by = {r["query"]: r for r in rec["fits"]}
+    assert by["q"]["error"] is None and by["q"]["model"] is not None
+    assert "at least" in by["empty"]["error"] and by["empty"]["model"] is None
+    schema = json.loads(paths.SUMMARY_SCHEMA.read_text())
+    jsonschema.validate(
+        {"fits": json.loads(json.dumps(to_jsonable(rec["fits"])))},
+        {**schema["properties"]["scale"], "required": ["fits"], "$defs": schema["$defs"]},
+    )

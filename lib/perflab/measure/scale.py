@@ -489,6 +489,13 @@ def judge_growth(
             f"{span[1]}); a claim needs >= {MIN_SIZES} sizes over >= {MIN_DECADES:g} decades",
         )
     )
+    if not (len(p50) and np.isfinite(p50[0]) and float(p50[0]) > 0):
+        # an empty table, or a time below the clock's resolution: no ratio to take
+        return verdict(
+            "inconclusive",
+            "not analysed: the median at the smallest size is "
+            f"{p50[0] if len(p50) else 'missing'} ms, so growth has nothing to scale from",
+        )
     r, r_lo, r_hi = growth_ratio(p50, p50_lo, p50_hi)
     ev["growth"] = {
         "ratio": r,
