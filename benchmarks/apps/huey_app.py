@@ -36,7 +36,8 @@ def main() -> None:
             break
         huey.execute(task)
         done += 1
-    total = sum(1 for r in results[: n // 2] if r.get() is not None)
+    drain = len(sys.argv) > 3 and sys.argv[3] == "drain"
+    total = sum(1 for r in results[: n if drain else n // 2] if r.get() is not None)
     print(f"{done} tasks run, {total} results read", file=sys.stderr)
 
 
