@@ -156,6 +156,12 @@ def draft_workload(db: str | Path | None = None, schema: str | Path | None = Non
         info, counts = introspect_ddl(load_ddl(source), str(source)), None
     entries = draft_entries(info, counts)
     if not entries:
+        if counts is not None and info.tables and not any(counts.values()):
+            raise PerflabError(
+                f"{source}: nothing to draft: all {len(info.tables)} tables are empty, so no "
+                "query has parameters to replay (give --workload with your queries, or a "
+                "database with rows)"
+            )
         raise PerflabError(f"{source}: nothing to draft (no tables with rows, indexes or keys)")
     header = [
         f"# Drafted by `perflab workload init` from {source}.",
