@@ -166,5 +166,16 @@ def check_world(world) -> None:
 # shrunk failures and the worlds that broke real runs, kept as regression seeds
 @example(((Table((Column("INTEGER", "random"),), 0, False, "plain", False),), 0))  # empty
 @example(((Table((Column("BLOB", "constant"),), 1, True, "expression", False),), 1))
+# found by the deep tier: a foreign key NULL in every row (its parent table empty) was
+# drafted as a lookup whose sampler finds nothing, and the run stopped with exit 2
+@example(
+    (
+        (
+            Table((Column("INTEGER", "unique"),), 0, False, "none", False),
+            Table((Column("TEXT", "unique"),), 1, False, "partial", True),
+        ),
+        0,
+    )
+)
 def test_any_database_runs_to_a_verdict_and_is_untouched(world):
     check_world(world)

@@ -733,3 +733,87 @@ def test_ignored_findings_reach_summary_json_and_validate(tmp_path):
     jsonschema.validate(got["ignored_findings"], props["ignored_findings"])
     with pytest.raises(jsonschema.ValidationError):  # an ignored finding needs its reason
         jsonschema.validate([{"query": "a"}], props["ignored_findings"])
+
+
+def test_the_verdict_lists_what_was_not_analysed_and_why():
+    """Each stage's own 'cannot' reaches one list with its stage and reason; an analysed
+    run lists nothing."""
+    from perflab.judge.verdict import not_analysed
+
+    summary = {
+        "queries": [
+            {"name": "q_ok", "counters": {"source": "sqlite_stmt", "executions": 1}},
+            {"name": "q_blind", "counters": {"source": None, "reason": "no sqlite_stmt"}},
+        ],
+        "workload": {"not_replayed": [{"name": "w_kv", "kind": "write", "reason": "kv empty"}]},
+        "throughput": {
+            "writes": [
+                {"write": "w_bad", "status": "not_replayed", "error": "not replayed: no table"},
+                {"write": "w_ok", "status": "ok", "counters": {"ops": 2, "reason": None}},
+            ]
+        },
+        "scale": {
+            "fits": [
+                {"query": "q_ok", "model": "O(1)", "claim": "O(1)"},
+                {
+                    "query": "q_flat",
+                    "model": None,
+                    "claim": "inconclusive",
+                    "claim_reason": "no fit: growth fit needs at least 5 sizes",
+                },
+            ]
+        },
+    }
+    got = {(x["stage"], x["subject"]): x["reason"] for x in not_analysed(summary)}
+    assert got == {
+        ("workload", "write w_kv"): "not replayed: kv empty",
+        ("latency", "q_blind"): "no sqlite_stmt",
+        ("throughput", "w_bad"): "not replayed: no table",
+        ("scale", "q_flat"): "no fit: growth fit needs at least 5 sizes",
+    }
+    clean = {k: v for k, v in summary.items() if k == "queries"}
+    clean["queries"] = clean["queries"][:1]
+    assert not_analysed(clean) == []
+
+
+def test_an_unused_partial_index_is_explained_first_with_both_fixes_measured(make_db):
+    """`status = ?` cannot use the partial index `... WHERE status IN ('active', 'paused')`
+    (SQLite proves implication by shape only). The issue the user reads must say so
+    first, and offer the two real fixes, each measured on a copy: the query made to imply
+    the index's WHERE (same rows checked), or the index changed."""
+    from perflab.analysis import diagnostics, findings
+    from perflab.inputs.targets import Targets
+    from perflab.inputs.workload import ParamSpec, QuerySpec, Workload
+    from perflab.judge.verdict import assess
+    from perflab.sqlite import plans
+
+    ddl = (
+        "CREATE TABLE s (id INTEGER PRIMARY KEY, status TEXT NOT NULL, t TEXT, pad TEXT);"
+        "CREATE INDEX s_status_t ON s(status, t DESC) WHERE status IN ('active', 'paused');"
+    )
+    rows = "".join(
+        f"INSERT INTO s VALUES ({i}, '{['active', 'paused', 'done', 'gone'][i % 4]}', "
+        f"'2025-01-01 {i % 24:02d}:{i % 60:02d}', 'x');"
+        for i in range(2000)  # >= 1,000 rows: a finding the verdict raises
+    )
+    conn = sqlite3.connect(make_db(ddl, rows=rows))
+    q = QuerySpec(
+        "by_status",
+        "SELECT * FROM s WHERE status = ? ORDER BY t DESC",
+        (ParamSpec("value", "active"),),
+    )
+    wl = Workload("w", (q,))
+    params = {"by_status": [("active",)] * 20}
+    pl = plans.workload_plans(conn, wl, params)
+    found = findings.findings_records(findings.plan_findings(conn, wl, pl, params))
+    diags = diagnostics.records(diagnostics.diagnose(conn, wl, params, executions=10))
+    conn.close()
+    out = assess({"findings": {"plan_findings": found, "diagnostics": diags}}, Targets(()))
+    mine = [i for i in out["issues"] if i["subject"] == "by_status"]
+    assert len(mine) == 1, mine  # one issue for the query, not one per plan symptom
+    (issue,) = mine
+    assert "partial index s_status_t not used" in issue["title"]
+    assert issue["evidence"][0].startswith("your partial index s_status_t is not used because")
+    rec = issue["recommendation"]
+    assert "status IN ('active', 'paused')" in rec.split("; or change the index:")[0]
+    assert "same rows: yes" in rec and "; or change the index: CREATE INDEX" in rec

@@ -130,14 +130,23 @@ def draft_writes(info: SchemaInfo, row_counts: dict[str, int] | None = None) -> 
     return out
 
 
-def _introspect_db(db: Path) -> tuple[SchemaInfo, dict[str, int]]:
-    """Schema and row counts of the user's database, read from a snapshot (never the file)."""
+def _introspect_db(db: Path) -> tuple[SchemaInfo, dict[str, int], list[dict], list[str]]:
+    """Schema, row counts and the drafted queries of the user's database, read from a
+    snapshot (never the file). A query whose sampler finds no value (a foreign key that is
+    NULL in every row) is left out and named, so the run never starts on a query it
+    cannot replay."""
     tmp = Path(tempfile.mkdtemp(prefix="perflab-draft-"))
     try:
         rep = snapshot(db, tmp / "draft.sqlite", check=False)
         conn = sqlite3.connect(rep.path)
         try:
-            return introspect(conn), dict(rep.row_counts)
+            info, counts = introspect(conn), dict(rep.row_counts)
+            kept, dropped = [], []
+            for e in draft_entries(info, counts):
+                sampler = e["params"][0]["sample"]
+                ok = conn.execute(f"SELECT 1 FROM ({sampler}) LIMIT 1").fetchone()
+                (kept if ok else dropped).append(e if ok else e["name"])
+            return info, counts, kept, dropped
         finally:
             conn.close()
     finally:
@@ -148,19 +157,25 @@ def draft_workload(db: str | Path | None = None, schema: str | Path | None = Non
     """The text of a drafted workload file for a database or a DDL file."""
     if (db is None) == (schema is None):
         raise PerflabError("give exactly one of --db or --schema")
+    dropped: list[str] = []
     if db is not None:
         source = Path(db)
-        info, counts = _introspect_db(source)
+        info, counts, entries, dropped = _introspect_db(source)
     else:
         source = Path(schema)
         info, counts = introspect_ddl(load_ddl(source), str(source)), None
-    entries = draft_entries(info, counts)
+        entries = draft_entries(info, counts)
     if not entries:
         if counts is not None and info.tables and not any(counts.values()):
             raise PerflabError(
                 f"{source}: nothing to draft: all {len(info.tables)} tables are empty, so no "
                 "query has parameters to replay (give --workload with your queries, or a "
                 "database with rows)"
+            )
+        if dropped:
+            raise PerflabError(
+                f"{source}: nothing to draft: every drafted lookup's column is NULL in every "
+                f"row ({', '.join(dropped)}); give --workload with your queries"
             )
         raise PerflabError(f"{source}: nothing to draft (no tables with rows, indexes or keys)")
     header = [
@@ -179,6 +194,10 @@ def draft_workload(db: str | Path | None = None, schema: str | Path | None = Non
     skipped = [t.name for t in info.tables if counts is not None and not counts.get(t.name)]
     if skipped:
         header.append(f"# empty tables (nothing to sample): {', '.join(skipped)}")
+    if dropped:
+        header.append(
+            f"# lookups left out (every value NULL, nothing to sample): {', '.join(dropped)}"
+        )
     doc: dict = {
         "name": f"{source.stem}_drafted",
         "description": f"drafted from {source.name}",

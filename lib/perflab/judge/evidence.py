@@ -186,6 +186,7 @@ class WriteEvidence:
     ops_per_s: float | None = None
     ops_per_s_ci: tuple[float | None, float | None] | None = None
     ops_per_s_aa_spread: float | None = None  # the run's own A/A spread (ratio >= 1)
+    error: str | None = None  # why it failed or was not replayed
     counters: WriteCounterEvidence | None = None  # None: a summary from before them
 
 
@@ -319,19 +320,42 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class DiagnosisEvidence:
+    """One diagnostic of a query (`analysis.diagnostics`): why the planner did what it did,
+    the fix tried on a copy, whether it changed the plan, returned the same rows, and its
+    interleaved p50 before and after."""
+
+    query: str | None
+    diagnostic: str | None = None
+    table: str | None = None
+    index: str | None = None
+    reason: str | None = None
+    fix_kind: str | None = None
+    fix: str | None = None
+    confirmed: bool | None = None
+    equivalent: Any = None
+    p50_before_ms: float | None = None
+    p50_after_ms: float | None = None
+    speedup: float | None = None
+
+
+@dataclass(frozen=True)
 class FindingsEvidence:
     plan_findings: tuple[FindingEvidence, ...] = ()
     not_analysed: tuple[Skipped, ...] = ()  # diagnostics of kind "not_analysed"
+    diagnoses: tuple[DiagnosisEvidence, ...] = ()
 
     @classmethod
     def from_summary(cls, f: dict) -> FindingsEvidence:
+        diags = _dicts(f.get("diagnostics"))
         return cls(
             tuple(FindingEvidence.from_summary(x) for x in _dicts(f.get("plan_findings"))),
             tuple(
                 Skipped(d.get("query"), d.get("reason"))
-                for d in _dicts(f.get("diagnostics"))
+                for d in diags
                 if d.get("diagnostic") == "not_analysed"
             ),
+            tuple(_read(DiagnosisEvidence, d) for d in diags),
         )
 
 
@@ -481,6 +505,8 @@ class Evidence:
     sqlite_version: str | None = None
     decision: str | None = None  # the run's own decision, when it was judged
     select_1_ms: float | None = None  # SELECT 1 through the harness: the machine's speed
+    # captured statements this database could not run (the workload's `not_replayed`)
+    not_replayed: tuple[Skipped, ...] = ()
 
     def query(self, name: str) -> QueryEvidence | None:
         return next((q for q in self.queries if q.name == name), None)
@@ -510,4 +536,8 @@ class Evidence:
             sqlite_version=d.get("sqlite_version"),
             decision=(d.get("decision") or {}).get("decision"),
             select_1_ms=(d.get("harness_overhead_ms") or {}).get("select_1"),
+            not_replayed=tuple(
+                Skipped(f"{x.get('kind', 'statement')} {x.get('name')}", x.get("reason"))
+                for x in _dicts((d.get("workload") or {}).get("not_replayed"))
+            ),
         )

@@ -55,6 +55,7 @@ from perflab.inputs.targets import Target, Targets
 from perflab.judge.evidence import (
     AdviceEvidence,
     ConcurrencyEvidence,
+    DiagnosisEvidence,
     Evidence,
     FindingEvidence,
     FitEvidence,
@@ -306,6 +307,55 @@ def _advice_for(evidence: Evidence, query: str) -> tuple[str, str]:
     return "", ""
 
 
+def _partial_diagnosis(evidence: Evidence, query: str) -> DiagnosisEvidence | None:
+    """The query's partial index that its WHERE fails to imply, confirmed on a copy."""
+    for d in evidence.findings.diagnoses if evidence.findings else ():
+        if d.query == query and d.diagnostic == "partial_not_implied" and d.confirmed:
+            return d
+    return None
+
+
+def _measured_fix(d: DiagnosisEvidence) -> str:
+    if d.p50_before_ms is None or d.p50_after_ms is None:
+        return f"plan after: changed as expected; same rows: {d.equivalent}"
+    return (
+        f"p50 {_fmt(d.p50_before_ms)} -> {_fmt(d.p50_after_ms)} ms (x{_fmt(d.speedup)}, "
+        f"interleaved); same rows: {d.equivalent}"
+    )
+
+
+def _partial_issue(
+    evidence: Evidence, d: DiagnosisEvidence, f: FindingEvidence
+) -> tuple[str, list[str], str, str]:
+    """Title, evidence, recommendation and gain of the issue that says first why the
+    schema's own partial index is not used, with the two real fixes side by side: the
+    query made to imply the index's WHERE (equivalence-checked), or the index changed."""
+    findings = evidence.findings.plan_findings if evidence.findings else ()
+    plan = "; ".join(sorted({x.rule.replace("_", " ") for x in findings if x.query == d.query}))
+    why = str(d.reason or "").split("; rewrite:", 1)[0]
+    ev = [
+        f"your partial index {d.index} is not used because {why}",
+        f"so the plan falls back to: {plan} (plan: `{f.plan_line}`)" if f.plan_line else plan,
+        _measured_p50(evidence, str(d.query), f.latency_ms),
+    ]
+    alt = next(
+        (
+            x
+            for x in (evidence.findings.diagnoses if evidence.findings else ())
+            if x.query == d.query and x.fix_kind == "index" and x.fix and x.confirmed
+        ),
+        None,
+    )
+    idx_rec, idx_gain = _advice_for(evidence, str(d.query))
+    if alt is not None and not idx_rec.startswith("CREATE"):
+        idx_rec, idx_gain = str(alt.fix), _measured_fix(alt)
+    rec = f"fix the query so it implies the index's WHERE: {d.fix} ({_measured_fix(d)})"
+    if idx_rec.startswith("CREATE") or idx_rec.startswith("DROP"):
+        rec += f"; or change the index: {idx_rec}" + (f" ({idx_gain})" if idx_gain else "")
+    title = f"{d.query}: partial index {d.index} not used (the query does not imply its WHERE)"
+    return title, [e for e in ev if e], rec, _measured_fix(d)
+
+
 def _index_cost(evidence: Evidence, index: str) -> str:
     """What keeping an index costs, from the interleaved write-cost measurement."""
     idx = evidence.indexes or IndexesEvidence()
@@ -346,6 +396,43 @@ def _skipped_analyses(evidence: Evidence) -> list[str]:
         evidence.advice.skipped if evidence.advice else ()
     )
     return [f"{s.what}: {s.reason}" for s in skipped]
+
+
+def not_analysed(evidence: Evidence | Mapping) -> list[dict]:
+    """Everything this run could not analyse, stage by stage, each with its reason: the
+    verdict's list, so a reader sees what the decision does not cover. A stage degrades
+    per query, write or size; the run goes on."""
+    evidence = as_evidence(evidence)
+    out = [
+        {"stage": "workload", "subject": s.what, "reason": f"not replayed: {s.reason}"}
+        for s in evidence.not_replayed
+    ]
+    out += [
+        {"stage": "plans", "subject": s.what, "reason": s.reason}
+        for s in (evidence.findings.not_analysed if evidence.findings else ())
+    ]
+    out += [
+        {"stage": "advisor", "subject": s.what, "reason": s.reason}
+        for s in (evidence.advice.skipped if evidence.advice else ())
+    ]
+    for q in evidence.queries:
+        c = q.counters
+        if c is not None and c.source is None:
+            out.append({"stage": "latency", "subject": q.name, "reason": str(c.reason)})
+    seen: set[str] = set()
+    for w in evidence.throughput.writes if evidence.throughput else ():
+        if w.status in ("failed", "not_replayed"):
+            out.append({"stage": "throughput", "subject": str(w.write), "reason": str(w.error)})
+        elif w.counters is not None and w.counters.reason and w.write not in seen:
+            seen.add(str(w.write))
+            out.append(
+                {"stage": "throughput", "subject": str(w.write), "reason": w.counters.reason}
+            )
+    for f in evidence.fits or ():
+        reason = str(f.claim_reason or "")
+        if f.model is None or "not analysed" in reason:
+            out.append({"stage": "scale", "subject": f.query, "reason": reason or "no fit"})
+    return out
 
 
 def derive_issues(
@@ -497,6 +584,7 @@ def derive_issues(
             "throughput",
         )
 
+    told: set[str] = set()  # queries whose partial-index explanation is already an issue
     for f in evidence.findings.plan_findings if evidence.findings else ():
         sev = f.severity if f.severity in FINDING_SEVERITIES else "info"
         q = f.query
@@ -504,6 +592,13 @@ def derive_issues(
             sev = _BUMP[sev]
         if sev == "info":
             ignored.append({**f.recorded, "why_ignored": _why_ignored(f, target_results)})
+            continue
+        partial = _partial_diagnosis(evidence, q)
+        if partial is not None:
+            if q not in told:
+                told.add(q)
+                title, ev, rec, gain = _partial_issue(evidence, partial, f)
+                add(sev, title, ev, rec, "plan findings", q, gain)
             continue
         rec, gain = _advice_for(evidence, q)
         text, line = str(f.evidence or ""), f.plan_line
@@ -686,6 +781,7 @@ def assess(
         "targets": [asdict(r) for r in results],
         "issues": [asdict(i) for i in issues],
         "ignored_findings": ignored,
+        "not_analysed": not_analysed(evidence),
         "decision": asdict(decision),
         "verdict": {
             "decision": decision.decision,

@@ -464,6 +464,11 @@ def application_view(summary: dict) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+def not_analysed(summary: dict) -> pd.DataFrame:
+    """What the run could not analyse (the verdict's list). Columns: stage, subject, reason."""
+    return _frame(summary.get("not_analysed"), ["stage", "subject", "reason"])
+
+
 def not_replayed(summary: dict) -> pd.DataFrame:
     """Captured statements this database could not run (listed; the run went on).
     Columns: name, kind, reason, sql."""

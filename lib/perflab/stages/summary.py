@@ -50,6 +50,8 @@ class VerdictRecord(Record):
     issues: tuple[dict, ...]
     ignored_findings: tuple[dict, ...]
     decision: dict
+    # what no stage could analyse, each with its stage and reason (`verdict.not_analysed`)
+    not_analysed: tuple[dict, ...] = ()
     integrity: IntegrityRecord | None = part(IntegrityRecord)
     summary: dict | None = shown()  # summary.json's shape, as 06 presents it (`present.views`)
     issues_frame: Any = shown()
@@ -144,14 +146,16 @@ def run(ctx: StageContext) -> VerdictRecord:
     # The records' saved content is the shape summary.json carries, so one mapping
     # (`Evidence.from_summary`) serves this run and old summaries alike; `judge` sits
     # below `stages` and cannot read the record classes.
-    assessment = verdict.assess(Evidence.from_summary(found), ctx.targets, ctx.deployment_rows)
+    wrec = workload_record(ctx.workload)
+    ev = Evidence.from_summary({**found, "workload": wrec})
+    assessment = verdict.assess(ev, ctx.targets, ctx.deployment_rows)
     summary = {
         **found,
         **assessment,
         "database": ctx.database_info(),
         "profile": ctx.config.profile.name,
         "sqlite_version": sqlite3.sqlite_version,
-        "workload": workload_record(ctx.workload),
+        "workload": wrec,
     }
     return VerdictRecord.of(
         assessment,
