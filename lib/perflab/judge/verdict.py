@@ -346,9 +346,19 @@ def _partial_issue(
         ),
         None,
     )
-    idx_rec, idx_gain = _advice_for(evidence, str(d.query))
-    if alt is not None and not idx_rec.startswith("CREATE"):
+    idx_rec, idx_gain = "", ""
+    if alt is not None:
         idx_rec, idx_gain = str(alt.fix), _measured_fix(alt)
+    for c in (evidence.advice or AdviceEvidence()).candidates:
+        v = c.verdicts.get(str(d.query))
+        if c.action == "create" and v is not None and v.p50_before_ms is not None:
+            # the advisor timed this index on a copy, interleaved: its figure, not the plan's
+            idx_rec = str(c.ddl)
+            idx_gain = (
+                f"p50 {_fmt(v.p50_before_ms)} -> {_fmt(v.p50_after_ms)} ms, interleaved; "
+                f"write cost {_fmt(c.insert_us)} us/insert"
+            )
+            break
     rec = f"fix the query so it implies the index's WHERE: {d.fix} ({_measured_fix(d)})"
     if idx_rec.startswith("CREATE") or idx_rec.startswith("DROP"):
         rec += f"; or change the index: {idx_rec}" + (f" ({idx_gain})" if idx_gain else "")
