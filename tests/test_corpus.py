@@ -24,7 +24,7 @@ def check_app(name: str, root: Path) -> dict:
     assert rec["capture_rc"] == 0, rec.get("capture_stderr")
     assert rec["run_rc"] == 0, rec.get("run_stderr")
     assert rec["unchanged"], (rec["sha256_before"], rec["sha256_after"])
-    assert rec["sha256_before"], "the application wrote no database"
+    assert rec["sha256_before"]["db"], "the application wrote no database"
     assert rec["decision"] in {"APPROVED", "APPROVED WITH CONDITIONS", "REJECTED"}
     listed = {x["name"] for x in rec["not_replayed"] or []}
     assert all(x["reason"] for x in rec["not_replayed"] or [])

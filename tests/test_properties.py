@@ -12,7 +12,6 @@ deep tier. Shrunk failures are kept below as `@example`s.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -25,6 +24,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from perflab.database.snapshot import fingerprint
 
 TYPES = ("INTEGER", "TEXT", "REAL", "BLOB", "NUMERIC", "")
 STYLES = ("unique", "random", "constant", "mostly_null")
@@ -111,19 +111,12 @@ def build(path: Path, world: tuple[tuple[Table, ...], int]) -> None:
     conn.close()
 
 
-def _sha(path: Path) -> dict[str, str]:
-    return {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(path.parent.glob(path.name + "*"))
-    }
-
-
 def check_world(world) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         db = d / "user.db"
         build(db, world)
-        before = _sha(db)
+        before = fingerprint(db)
         env = {**os.environ, "PERFLAB_CACHE_DIR": str(d / "cache")}
         out = d / "report"
         proc = subprocess.run(
@@ -143,7 +136,7 @@ def check_world(world) -> None:
             text=True,
             env=env,
         )
-        assert _sha(db) == before, "the user's file changed"
+        assert fingerprint(db) == before, "the user's file changed"
         if not any(t.rows for t in world[0]):
             # nothing to replay: a clear one-line input error, exit 2, nothing written
             assert proc.returncode == 2 and "all" in proc.stderr and "empty" in proc.stderr

@@ -3,9 +3,9 @@ write does more work (a trigger, an index), whatever the clock says."""
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 
+from perflab.database.snapshot import fingerprint
 from perflab.inputs.workload import ParamSpec, StatementSpec, WriteSpec
 from perflab.measure import write_counters
 from perflab.sqlite import counters
@@ -30,13 +30,13 @@ def _count(path):
 
 def test_counts_are_identical_across_runs_and_the_source_is_untouched(make_db):
     db = make_db(DDL, rows=ROWS)
-    sha = hashlib.sha256(db.read_bytes()).hexdigest()
+    sha = fingerprint(db)
     a, b = _count(db), _count(db)
     assert a == b and a.reason is None and a.ops == 10
     assert a.rows_changed == (1,) * 10
     assert all(p >= 1 for p in a.pages_written)
     assert len(a.vm_steps) == (10 if STMT else 0)
-    assert hashlib.sha256(db.read_bytes()).hexdigest() == sha
+    assert fingerprint(db) == sha
 
 
 def test_a_trigger_or_an_index_on_the_written_table_raises_the_counts(make_db):

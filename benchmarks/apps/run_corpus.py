@@ -10,7 +10,6 @@ replayed rows per execution for each shape. Writes every run under one /tmp fold
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -18,6 +17,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from perflab.database.snapshot import fingerprint
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
@@ -34,15 +35,6 @@ APPS: dict[str, tuple[str, list[str]]] = {
     "sqlitedict": ("sqlitedict_app.py", ["400"]),
     "litequeue": ("litequeue_app.py", ["300"]),
 }
-
-
-def files(db: Path) -> dict[str, str]:
-    """sha256 of the database and every file beside it that SQLite may use (-wal, -shm)."""
-    return {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(db.parent.glob(db.name + "*"))
-        if p.is_file()
-    }
 
 
 def table_rows(db: Path) -> dict[str, int]:
@@ -127,7 +119,7 @@ def drive(name: str, root: Path) -> dict:
     if db.is_dir():  # diskcache: the argument is its folder, the database is inside
         db = db / "cache.db"
     rec["tables"] = table_rows(db)
-    before = files(db)
+    before = fingerprint(db)
     t = time.perf_counter()
     run = subprocess.run(
         [*cli, "run", "--profile", "tiny", "--db", str(db), "--workload", str(wl)]
@@ -138,7 +130,7 @@ def drive(name: str, root: Path) -> dict:
     )
     rec["run_s"] = round(time.perf_counter() - t, 2)
     rec["run_rc"] = run.returncode
-    after = files(db)
+    after = fingerprint(db)
     rec["sha256_before"], rec["sha256_after"] = before, after
     rec["unchanged"] = before == after
     if run.returncode != 0:
