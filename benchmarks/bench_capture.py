@@ -8,6 +8,10 @@ capture/bare <= 1.3x), the recorder's cost per statement, perflab's fixed cost a
 application, and the workload file's size. Figures are printed, never asserted.
 
     python benchmarks/bench_capture.py [--repeats 3] [--tasks 9000]
+    python benchmarks/bench_capture.py --app litequeue [--tasks 3000]   # a real application
+
+`--app NAME` runs benchmarks/apps/NAME_app.py (installed from the registry, driven as its
+README shows) instead of the built-in script; `--tasks` is then its size argument.
 """
 
 from __future__ import annotations
@@ -47,17 +51,29 @@ for i in range(n):
 """
 
 
+def statements(workload: Path) -> int:
+    """How many calls the capture recorded, from its own workload file."""
+    import yaml
+
+    doc = yaml.safe_load(workload.read_text())
+    return int((doc.get("captured") or {}).get("statements") or 0)
+
+
 def main() -> None:
     from perflab.inputs.capture import ENV_VAR, SITECUSTOMIZE
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--tasks", type=int, default=9000)
+    ap.add_argument("--app", help="a real application under benchmarks/apps (e.g. litequeue)")
     a = ap.parse_args()
+    real = Path(__file__).parent / "apps" / f"{a.app}_app.py" if a.app else None
+    if real is not None and not real.is_file():
+        ap.error(f"--app {a.app}: no {real}")
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         app = tmp / "app.py"
-        app.write_text(APP)
+        app.write_text(APP if real is None else real.read_text())
         hook = tmp / "hook"
         hook.mkdir()
         (hook / "sitecustomize.py").write_text(SITECUSTOMIZE)
@@ -96,8 +112,9 @@ def main() -> None:
                 cpu[mode].append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
                 if mode == "capture":
                     size = out.stat().st_size
-        n = 3 * a.tasks
-        print(f"statements: {n:,} (plus implicit BEGIN/COMMIT), {a.repeats} interleaved repeats")
+        n = statements(tmp / f"cap{a.repeats - 1}.yaml") if real else 3 * a.tasks
+        what = a.app if real else "built-in queue script"
+        print(f"{what}: {n:,} statements, {a.repeats} interleaved repeats")
         for label, data in (("wall", times), ("cpu (user+sys of the processes)", cpu)):
             med = {m: statistics.median(v) for m, v in data.items()}
             print(f"-- {label}")
