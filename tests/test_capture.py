@@ -277,6 +277,14 @@ def test_capture_records_every_door_rows_and_transactions(tmp_path):
     assert any(n.endswith("_in1") or n.endswith("_in2") for n in names)  # lengths replayed
     main_q = next(q for q in wl.queries if q.captured and q.captured.get("in_lengths"))
     assert main_q.sql.count("?") == 3  # the most frequent length
+    # each replayed length carries its own rows, which replay fidelity compares with
+    own = {
+        q.captured["in_list"]["length"]: q.captured["in_list"]
+        for q in wl.queries
+        if q.captured and "in_list" in q.captured
+    }
+    assert own[3] == {"length": 3, "calls": 3, "rows": 66}
+    assert own[1]["rows"] == 8 and own[2]["rows"] == 15  # k in (0,) / (0, 1) of i % 7
 
 
 MANY = r"""
@@ -318,6 +326,7 @@ def test_capture_streams_chunks_while_the_application_runs(tmp_path):
     assert by_sql["INSERT INTO t(v) VALUES (?)"].calls == 9000
     scan = by_sql["SELECT id, v FROM t WHERE id > ?"]
     assert scan.calls == 1 and scan.rows == 9000
+    assert scan.main_variant[3] == 9000  # the late rows reach the IN-list length's count too
     assert by_sql["SELECT v FROM t WHERE id = ?"].calls == 5000
     (pattern,) = res.patterns
     assert pattern.count == 1 and pattern.statements == [9000]

@@ -471,3 +471,41 @@ def test_capture_then_run_replays_the_applications_rows_and_shows_them(tmp_path)
     assert {t["subject"]: t["status"] for t in summary["targets"]} == {due: "pass", slug: "pass"}
     page = (out / "index.html").read_text()
     assert "replayed rows/exec" in page and "app rows/exec" in page
+
+
+def test_an_in_list_length_is_compared_with_what_that_length_returned(tmp_path):
+    """A folded IN-list shape (peewee's `Tweet.user_id.in_([...])`, mostly one id) used to
+    be 'not compared': the capture kept rows for the whole shape. Each replayed length now
+    carries its own calls and rows, and the replay is held to them."""
+    db = tmp_path / "tweets.db"
+    c = sqlite3.connect(db)
+    c.executescript(
+        """
+        CREATE TABLE tweet(id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, content TEXT);
+        CREATE INDEX tweet_user ON tweet(user_id);
+        WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 399)
+        INSERT INTO tweet(user_id, content) SELECT 1 + i % 20, 'x' || i FROM n;
+        """
+    )
+    c.close()
+    # the application asked for users with no tweets, and one that has 20: 5 rows in 39
+    ids = [[100 + k] for k in range(19)] + [[3]]
+    entry = {
+        "name": "tweets_of",
+        "sql": "SELECT id FROM tweet WHERE user_id IN (?) ORDER BY id DESC LIMIT 20",
+        "params": [{"rows": ids}],
+        "captured": {
+            "calls": 40,
+            "rows": 25,
+            "total_ms": 0.4,
+            "mean_ms": 0.01,
+            "p95_ms": 0.02,
+            "in_lengths": {1: 39, 2: 1},
+            "in_list": {"length": 1, "calls": 39, "rows": 5},
+        },
+    }
+    _wl, recs = _replayed(tmp_path, db, [entry])
+    rp = recs["tweets_of"]["replay"]
+    assert rp["captured_rows_per_exec"] == pytest.approx(5 / 39), rp
+    assert rp["status"] in {"same", "differs"}, rp
+    assert rp["note"].startswith(("captured", "replay differs")), rp

@@ -400,10 +400,13 @@ class Shape:
     calls: int = 0
     rows: int = 0
     ns: list[int] = field(default_factory=list)
-    variants: dict[tuple, list] = field(default_factory=dict)  # in_lists -> [sql, n, samples]
+    # in_lists -> [sql, calls, samples, rows]: rows per IN-list length, so the replay of
+    # one length is compared with what that length returned in the application
+    variants: dict[tuple, list] = field(default_factory=dict)
     seen: int = 0
     insert_columns: tuple[str, ...] = ()
     dbs: set[str] = field(default_factory=set)
+    last_variant: list | None = None  # the variant of the newest call (late rows go there)
 
     @property
     def count(self) -> int:
@@ -428,8 +431,10 @@ class Shape:
         self.ns.append(ns)
         var = self.variants.get(n.in_lists)
         if var is None:
-            var = self.variants[n.in_lists] = [n.sql, 0, []]
+            var = self.variants[n.in_lists] = [n.sql, 0, [], 0]
         var[1] += 1
+        var[3] += max(rows, 0)
+        self.last_variant = var
         if not values:
             return
         samples = var[2]
@@ -598,6 +603,7 @@ class Grouper:
                 if hit is not None:
                     hit[0].rows += ev.fetched
                     hit[0].ns[hit[1]] += ev.ns
+                    hit[2][3] += ev.fetched
                 continue
             if cid in open_txn and not ev.tx_before:
                 self._close(cid)  # ended by commit() / rollback() / a context manager
@@ -621,7 +627,11 @@ class Grouper:
                     if len(self.recent) > 200_000:  # keep the newest half
                         for key in list(self.recent)[:100_000]:
                             del self.recent[key]
-                    self.recent[(cid, ev.seq)] = (self.last, len(self.last.ns) - 1)
+                    self.recent[(cid, ev.seq)] = (
+                        self.last,
+                        len(self.last.ns) - 1,
+                        self.last.last_variant,
+                    )
                 self.statements += 1
                 if k is None and ev.tx_after and not ev.tx_before:
                     n = normalize(ev.sql)
@@ -729,6 +739,8 @@ def build_workload(result: CaptureResult, *, name: str, source: str) -> str:
                     f"; IN list of {in_lists[0]}: {var[1]} of the shape's {sh.calls} calls"
                 )
             q["captured"] = sh.stats() if k == 0 else {"variant_of": entry_name, "calls": var[1]}
+            if len(sh.variants) > 1:  # what this entry's own IN-list length returned
+                q["captured"]["in_list"] = {"length": in_lists[0], "calls": var[1], "rows": var[3]}
             queries.append(q)
     wnames: set[str] = {q["name"] for q in queries}
     for p in result.patterns[:MAX_WRITE_PATTERNS]:

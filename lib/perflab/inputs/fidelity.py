@@ -13,7 +13,10 @@ rows per execution (the latency stage's timed executions) and compares:
   query's figures decide no target until the replay is fixed or the workload accepts it
   (``accept_replay: true`` on the query: ``accepted``);
 - ``not_compared``: the capture has no rows per execution for this entry (a hand-written
-  query, or an IN-list length whose rows the capture kept only for the whole shape).
+  query, or a capture made before rows were kept per IN-list length).
+
+An entry that replays one IN-list length of a folded shape is compared with the rows that
+length returned in the application (``captured.in_list``), not the whole shape's mean.
 
 `perflab.inputs.replay.fit_workload` uses the same test to choose the parameters it
 replays.
@@ -60,11 +63,13 @@ class ReplayFidelity:
 def captured_rows_per_exec(captured: dict | None) -> tuple[float | None, str]:
     """The application's mean rows per execution for one workload entry, or None and why.
 
-    The capture keeps rows per shape: an entry that is one IN-list length of a shape
-    replayed at several (``variant_of``, or ``in_lengths`` with more than one length) has
-    no rows of its own."""
+    An entry that is one IN-list length of a shape carries that length's own calls and rows
+    (``in_list``); a capture from before that has rows only for the whole shape."""
     if not captured:
         return None, "not captured"
+    own = captured.get("in_list")
+    if isinstance(own, dict) and isinstance(own.get("calls"), int) and own["calls"] > 0:
+        return own.get("rows", 0) / own["calls"], ""
     if "variant_of" in captured:
         return None, f"the capture keeps rows for the whole shape ({captured['variant_of']})"
     lengths = captured.get("in_lengths") or {}
