@@ -38,8 +38,8 @@ def run(profile: str, lib: Path, stages_: list[str], cprof: int = 0) -> dict:
     sys.path.insert(0, str(lib))
     from bench_stages import run_stage
     from perflab.inputs.config import RunInputs
+    from perflab.inputs.context import prepare
     from perflab.measure import interleave
-    from perflab.run.context import prepare
 
     comparisons: list[dict] = []
     real_ab = interleave.ab

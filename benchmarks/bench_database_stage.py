@@ -45,7 +45,7 @@ def cpu():
 
 
 from perflab.inputs.config import RunInputs, profile as get_profile
-from perflab.run import context
+from perflab.inputs import context
 from perflab.measure import scale
 from perflab.run.runner import notebook_names
 

@@ -4,7 +4,7 @@
 
 Each figure is the median wall time of fresh interpreters (``python -c ...``), run
 interleaved: a bare start (``pass``), ``import perflab`` (the public API, whose functions
-import their modules on first call), and ``import perflab.run.context`` (what the first call
+import their modules on first call), and ``import perflab.inputs.context`` (what the first call
 of `perflab.open_database` loads: pandas, numpy, the schema and dataset layers). Prints
 milliseconds and each one's excess over the bare start.
 """
@@ -20,7 +20,7 @@ import time
 CASES = {
     "bare interpreter": "pass",
     "import perflab": "import perflab",
-    "import perflab.run.context": "import perflab.run.context",
+    "import perflab.inputs.context": "import perflab.inputs.context",
 }
 
 

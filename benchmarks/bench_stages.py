@@ -223,7 +223,7 @@ def main() -> None:
         return
     sys.path.insert(0, str(lib))
     from perflab.inputs.config import RunInputs
-    from perflab.run.context import prepare
+    from perflab.inputs.context import prepare
 
     load = Path("/proc/loadavg")
     with tempfile.TemporaryDirectory() as tmp:

@@ -28,6 +28,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["PERFLAB_CACHE_DIR"] = tmp
         from perflab import paths
+        from perflab.database import sizes
         from perflab.database.build import cached_database
         from perflab.database.source import load_dataset_spec
         from perflab.inputs import config
@@ -42,7 +43,7 @@ def main() -> None:
         t0 = time.perf_counter()
         builds = scale.build_sweep(spec, base, factors)
         t_sweep = time.perf_counter() - t0
-        name, rows = list(scale.sweep_scales(spec, base, factors).items())[-1]
+        name, rows = list(sizes.sweep_scales(spec, base, factors).items())[-1]
         t0 = time.perf_counter()
         cached_database(replace(spec, scales={**spec.scales, name: rows}), name, progress=False)
         t_dup = time.perf_counter() - t0

@@ -26,9 +26,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 from perflab.inputs.config import RunInputs  # noqa: E402
+from perflab.inputs.context import prepare  # noqa: E402
 from perflab.measure.latency import sample_params  # noqa: E402
 from perflab.measure.timing import time_statement  # noqa: E402
-from perflab.run.context import prepare  # noqa: E402
 from perflab.sqlite import counters  # noqa: E402
 
 

@@ -1,4 +1,4 @@
-"""The database stage of a run (`perflab.run.context.prepare` with the run's notebooks): the
+"""The database stage of a run (`perflab.inputs.context.prepare` with the run's notebooks): the
 run's database, 05's sweep sizes and 06's integrity check made there, in parallel processes,
 and nothing more when a notebook prepares on its own."""
 
@@ -19,8 +19,8 @@ from perflab.database.source import load_dataset_spec
 from perflab.errors import PerflabError
 from perflab.inputs import config
 from perflab.inputs.config import RunInputs
+from perflab.inputs.context import prepare
 from perflab.measure import scale
-from perflab.run.context import prepare
 from test_dataset import _write
 
 #: Two sweep sizes below tiny and tiny itself: quick to build, and one is the run's own.

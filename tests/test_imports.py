@@ -221,7 +221,7 @@ def test_a_notebook_kernel_does_not_import_scipy_stats():
     import sys
 
     code = (
-        "import sys, perflab.run.context, perflab.stages, perflab.present.views, "
+        "import sys, perflab.inputs.context, perflab.stages, perflab.present.views, "
         "perflab.present.perf_figures, perflab.present.index_figures, perflab.present.figures; "
         "print('scipy.stats' in sys.modules)"
     )

@@ -14,8 +14,8 @@ from perflab.database import checks
 from perflab.database.build import BuildReport
 from perflab.database.snapshot import snapshot
 from perflab.inputs import config
+from perflab.inputs.context import RunContext
 from perflab.inputs.targets import Targets
-from perflab.run.context import RunContext
 from perflab.sqlite import engine
 from test_stages import WORKLOAD, _Source
 

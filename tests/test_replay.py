@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from pathlib import Path
 
 import pytest
 from perflab.inputs.replay import fit_workload
@@ -136,12 +137,11 @@ def test_a_write_that_cannot_run_is_listed_not_fatal(db, tmp_path):
 
 
 def test_schema_run_fits_a_captured_workload_before_the_notebooks(tmp_path, monkeypatch):
-    """--schema with a captured workload: `_check_workload` fits it to the generated
-    database; a captured query that cannot run there is listed, not fatal."""
+    """--schema with a captured workload: the front door (`prepare`) fits it to the
+    generated database; a captured query that cannot run there is listed, not fatal."""
     from perflab.inputs.config import RunInputs
+    from perflab.inputs.context import prepare
     from perflab.inputs.userdb import empty_targets, schema_spec
-    from perflab.run.context import prepare
-    from perflab.run.runner import _check_workload
 
     monkeypatch.setenv("PERFLAB_CACHE_DIR", str(tmp_path / "cache"))
     ddl = tmp_path / "app.sql"
@@ -160,14 +160,61 @@ def test_schema_run_fits_a_captured_workload_before_the_notebooks(tmp_path, monk
     inputs = RunInputs(
         "tiny", dataset=schema_spec(ddl, rows={"tiny": 50}), workload=wl, targets=empty_targets()
     )
-    ctx = prepare(inputs, progress=False)
-    fitted = _check_workload(ctx)
+    fitted = prepare(inputs, progress=False)
     assert fitted.workload.origin == "capture-fitted"
-    assert fitted.config.workload != ctx.config.workload
+    assert fitted.config.workload != Path(wl)
+    assert any(n.startswith("not replayed: query gone") for n in fitted.notes)
     assert [(s.name, s.kind) for s in fitted.workload.not_replayed] == [("gone", "query")]
     assert [q.name for q in fitted.workload.queries] == ["q"]
     kinds = [p.kind for p in fitted.workload.writes[0].statements[0].params]
     assert kinds == ["column", "unique", "values"]
+
+
+def _statements(ctx) -> list:
+    """What a run measures: every query's and write's SQL and parameter specs."""
+    wl = ctx.workload
+    return [(q.name, q.sql, q.params) for q in wl.queries] + [
+        (w.name, [(st.sql, st.params) for st in w.statements]) for w in wl.writes
+    ]
+
+
+def test_the_lab_and_the_cli_measure_the_same_fitted_statements(tmp_path, monkeypatch):
+    """Issue 22: `open_database(schema=..., workload=captured)` in JupyterLab measured the
+    captured workload unfitted while `perflab run` fitted it. Both now come through one
+    front door (`prepare`): the notebook `perflab run` executes opens the record it was
+    handed, and that record gives the lab's statements exactly."""
+    import json
+
+    import perflab
+    from perflab.inputs.config import RunInputs
+    from perflab.run.runner import run
+
+    monkeypatch.setenv("PERFLAB_CACHE_DIR", str(tmp_path / "cache"))
+    ddl = tmp_path / "app.sql"
+    keep = [s for s in DDL.splitlines() if not s.startswith(("PRAGMA", "CREATE TABLE strict_t"))]
+    ddl.write_text("\n".join(keep))
+    wl = _captured(
+        tmp_path,
+        [_w("ins_tag", "INSERT INTO tag(code, n) VALUES (?, ?)", [["zz", 1]])],
+    )
+    lab = perflab.open_database("tiny", schema=ddl, workload=wl)
+    assert lab.workload.origin == "capture-fitted"  # fitted in the lab too
+    res = run(
+        RunInputs("tiny", schema=ddl, workload=wl),
+        tmp_path / "out",
+        notebooks=["01_query_plans", "02_latency"],
+    )
+    nb = json.loads((res.run_dir / "notebooks" / "02_latency.ipynb").read_text())
+    injected = next(
+        "".join(c["source"])
+        for c in nb["cells"]
+        if "injected-parameters" in c["metadata"].get("tags", [])
+    )
+    handed = {}
+    exec(injected, {}, handed)  # the record papermill handed the notebook
+    cli = perflab.open_database(**handed["inputs"])
+    assert _statements(cli) == _statements(lab)
+    assert [q.name for q in cli.workload.queries] == ["q"]  # 'gone' not replayed, in both
 
 
 def test_join_table_inserts_draw_unused_parent_pairs(tmp_path):

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from perflab import paths
+from perflab.database import sizes
 from perflab.inputs import config
 from perflab.inputs.targets import Target, Targets
 from perflab.inputs.workload import ParamSpec, QuerySpec, Workload
@@ -21,7 +22,7 @@ from perflab.results import to_jsonable
 
 
 def test_scaled_rows_keep_shape_and_at_least_one_row():
-    rows = scale.scaled_rows({"a": 1000, "b": 10, "c": 0}, 0.01)
+    rows = sizes.scaled_rows({"a": 1000, "b": 10, "c": 0}, 0.01)
     assert rows == {"a": 10, "b": 1, "c": 0}
 
 
@@ -30,7 +31,7 @@ def test_sweep_scales_names_encode_rows_and_sort_small_first():
     class Spec:
         scales: dict
 
-    out = scale.sweep_scales(Spec({"q": {"t": 4000, "u": 40}}), "q", [1.0, 0.25, 0.5])
+    out = sizes.sweep_scales(Spec({"q": {"t": 4000, "u": 40}}), "q", [1.0, 0.25, 0.5])
     assert list(out) == ["sweep_1000", "sweep_2000", "sweep_4000"]
     assert out["sweep_1000"] == {"t": 1000, "u": 10}
 
@@ -303,7 +304,7 @@ def test_default_factors_meet_the_range_rule(profile):
     factors = config.profile(profile).scale_sweep.factors
     # sessions, the smallest table a default query reads, at the profile's scale
     sessions = {"tiny": 100, "quick": 2000, "full": 100_000}[profile]
-    rows = [scale.scaled_rows({"s": sessions}, f)["s"] for f in factors]
+    rows = [sizes.scaled_rows({"s": sessions}, f)["s"] for f in factors]
     assert scale._meets_range(rows)
     if profile != "full":  # no size more than the rule needs (full: 11 over 3 decades)
         assert not scale._meets_range(rows[1:])
@@ -438,7 +439,7 @@ def test_the_full_size_of_a_sweep_is_the_runs_own_database(tmp_path, monkeypatch
     builds = scale.build_sweep(spec, "tiny", (0.125, 1.0))
     assert [b.from_cache for b in builds] == [False, True]
     assert builds[1].path == run_db.path and builds[1].row_counts == run_db.row_counts
-    assert [b.scale for b in builds] == list(scale.sweep_scales(spec, "tiny", (0.125, 1.0)))
+    assert [b.scale for b in builds] == list(sizes.sweep_scales(spec, "tiny", (0.125, 1.0)))
     assert len(list(tmp_path.glob("*.sqlite"))) == 2  # not a third, identical database
 
 

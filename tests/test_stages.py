@@ -15,6 +15,7 @@ from perflab import paths, stages
 from perflab.database.build import BuildReport
 from perflab.errors import PerflabError
 from perflab.inputs import config
+from perflab.inputs.context import RunContext
 from perflab.inputs.targets import Target, Targets
 from perflab.inputs.workload import (
     ParamSpec,
@@ -23,7 +24,6 @@ from perflab.inputs.workload import (
 )
 from perflab.judge import verdict
 from perflab.measure.concurrency import REPEATS_FOR_CI
-from perflab.run.context import RunContext
 from perflab.run.runner import LAB_NOTEBOOKS
 from perflab.run.summary import collect
 from perflab.stages.summary import RunRecords, measured

@@ -10,7 +10,7 @@ the work, imported when first called, so ``import perflab`` stays fast.
 ``perflab capture``       `capture_workload` (the workload YAML text; written with ``out=``)
 ``perflab workload init`` `draft_workload` (the same, drafted from a database or DDL)
 ``perflab notebooks DIR`` `copy_notebooks` (the folder, to open in JupyterLab)
-(notebooks' first cell)   `open_database` -> a `perflab.run.context.RunContext`
+(notebooks' first cell)   `open_database` -> a `perflab.inputs.context.RunContext`
 (a query at a time)       `explain`, `time_query`, `count_work` on a context or connection
 (what if, on a copy)      `try_index`, `try_rewrite`; `query_box` (a JupyterLab widget)
 ========================  ===============================================================
@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
+    from perflab.inputs.context import RunContext
     from perflab.lab.explore import Experiment, Plan, Timing
-    from perflab.run.context import RunContext
     from perflab.run.runner import RunResult
 
 __version__ = "0.1.0"
@@ -152,7 +152,7 @@ def open_database(
     ``run_dir`` the stages save their records there. ``ctx.connect()`` gives a read-only
     connection with the run's pragmas."""
     from perflab.inputs.config import RunInputs
-    from perflab.run.context import prepare
+    from perflab.inputs.context import prepare
 
     return prepare(RunInputs.create(profile, **inputs), run_dir=run_dir, progress=False)
 

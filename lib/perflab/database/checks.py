@@ -11,7 +11,7 @@ holds; any change, and the check runs again. Each result says when it was taken,
 identity and how long it took, so a report can say so.
 
 `perflab run` takes the check during its database stage, beside the other builds, where
-nothing is measured (`perflab.run.context.prepare`); notebook 06 then reads it.
+nothing is measured (`perflab.inputs.context.prepare`); notebook 06 then reads it.
 """
 
 from __future__ import annotations

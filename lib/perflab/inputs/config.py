@@ -247,6 +247,15 @@ class RunInputs:
             )
         return cls(str(profile), **{k: v for k, v in given.items() if v is not None and v != ""})
 
+    def to_dict(self) -> dict[str, str | int]:
+        """The record as a notebook's ``inputs`` parameter (JSON: papermill passes it);
+        `create(**d)` reads it back. Inputs not given are left out."""
+        return {
+            f.name: (v if isinstance(v, int) else str(v))
+            for f in fields(self)
+            if (v := getattr(self, f.name)) is not None and v != ""
+        }
+
     @property
     def byo(self) -> bool:
         """The user brought a database or a schema: `resolve_inputs` has work to do."""

@@ -30,7 +30,6 @@ from perflab.database.spec import load_spec
 from perflab.errors import PerflabError
 from perflab.inputs.config import RunInputs
 from perflab.inputs.draft import draft_workload
-from perflab.inputs.replay import fit_workload
 from perflab.inputs.workload import load_workload
 from perflab.paths import cache_file
 from perflab.yamlio import load_yaml
@@ -117,28 +116,9 @@ def resolve_inputs(inputs: RunInputs, *, busy_timeout: float | None = None) -> R
         notes.append(
             f"no --workload: using a drafted workload ({wl}); edit it with `perflab workload init`"
         )
-    elif snap is not None:
-        wl = _fit_captured(snap.path, wl, notes)
     tg = Path(targets).expanduser().resolve() if targets else empty_targets()
     resolved = replace(inputs, db=None, schema=None, dataset=data_path, workload=wl, targets=tg)
     return ResolvedInputs(resolved, tuple(notes), snap)
-
-
-def _fit_captured(db: Path, wl: Path, notes: list[str]) -> Path:
-    """A captured workload, fitted to this database (perflab.inputs.replay): keys that respect its
-    constraints; statements that still cannot run are listed, not fatal."""
-    if load_workload(wl).origin != "capture":
-        return wl
-    fit = fit_workload(db, wl)
-    out = cache_file("workloads", wl.stem + "-fitted", fit.text, ".yaml")
-    if fit.rewritten:
-        notes.append(
-            f"captured writes fitted to the schema (keys, parents, existing rows): "
-            f"{', '.join(fit.rewritten)}"
-        )
-    for s in fit.not_replayed:
-        notes.append(f"not replayed: {s.kind} {s.name}: {s.reason}")
-    return out
 
 
 def _respec(dataset: Path, schema: Path) -> Path:

@@ -658,3 +658,18 @@ def check_statement(conn: sqlite3.Connection, sql: str, nparams: int, where: str
         raise PerflabError(f"{where}: parameter mismatch: {exc}") from None
     except sqlite3.Error as exc:
         raise PerflabError(f"{where}: SQL error: {exc}") from None
+
+
+def sample_params(
+    conn: sqlite3.Connection, workload: Workload, count: int, seed: int
+) -> dict[str, list[tuple]]:
+    """`count` parameter tuples per query, checked against the statement first: the run's
+    front door (`perflab.inputs.context.prepare`) draws one per query to fail before any
+    notebook, and the stages draw the tuples they time."""
+    out = {}
+    for i, q in enumerate(workload.queries):
+        sampler = ParamSampler(conn, q.params, seed=seed + i, where=f"query {q.name!r}")
+        params = sampler.draw_many(count)
+        check_statement(conn, q.sql, len(params[0]), f"query {q.name!r}")
+        out[q.name] = params
+    return out

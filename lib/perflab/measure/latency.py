@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from perflab.inputs.fidelity import ReplayFidelity, replay_fidelity
-from perflab.inputs.workload import ParamSampler, Workload, check_statement
+from perflab.inputs.workload import Workload, sample_params
 from perflab.measure import stats
 from perflab.measure.stopping import DEFAULT_RULE, StoppingRule, time_sequential, warmup_cap
 from perflab.measure.timing import Budget, Samples, summarize, time_statement
@@ -40,19 +40,6 @@ LATENCY_COLUMNS = {
 
 #: `measure_workload`'s budget when none is given (a run's comes from its profile).
 DEFAULT_BUDGET = Budget(iterations=1000, warmup=50)
-
-
-def sample_params(
-    conn: sqlite3.Connection, workload: Workload, count: int, seed: int
-) -> dict[str, list[tuple]]:
-    """`count` parameter tuples per query, checked against the statement first."""
-    out = {}
-    for i, q in enumerate(workload.queries):
-        sampler = ParamSampler(conn, q.params, seed=seed + i, where=f"query {q.name!r}")
-        params = sampler.draw_many(count)
-        check_statement(conn, q.sql, len(params[0]), f"query {q.name!r}")
-        out[q.name] = params
-    return out
 
 
 def measure_workload(

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from perflab import humanize
+from perflab.database.sizes import sweep_specs
 from perflab.inputs.targets import Targets
 from perflab.inputs.workload import Workload
 from perflab.measure.latency import measure_workload, sample_params
@@ -93,36 +94,6 @@ GROWING = ("O(log n)", *LINEAR_OR_WORSE)
 
 # --------------------------------------------------------------------- sizes
 
-
-def scaled_rows(base: dict[str, int], factor: float) -> dict[str, int]:
-    """Every table's rows × factor; tables that had rows keep at least one."""
-    return {t: (max(1, round(n * factor)) if n > 0 else 0) for t, n in base.items()}
-
-
-def sweep_scales(spec, base_scale: str, factors: Sequence[float]) -> dict[str, dict[str, int]]:
-    """Scale name -> row counts for each factor (names encode the rows, so the
-    cache reuses builds across runs)."""
-    base = dict(spec.scales[base_scale])
-    out = {}
-    for f in sorted(factors):
-        rows = scaled_rows(base, f)
-        out[f"sweep_{max(rows.values())}"] = rows
-    return out
-
-
-def sweep_specs(spec, base_scale: str, factors: Sequence[float]) -> list[tuple[str, object]]:
-    """(size name, the spec naming that size) per factor, smallest first. The spec is None
-    for a size whose rows are the base scale's (factor 1): that size *is* the run's own
-    database (the cache key hashes the rows, not the scale's name), so it is looked up under
-    the base scale's name instead of being built a second time under a sweep name (the
-    largest size is about half of a sweep's build time)."""
-    base_rows = dict(spec.scales[base_scale])
-    return [
-        (name, None if rows == base_rows else replace(spec, scales={**spec.scales, name: rows}))
-        for name, rows in sweep_scales(spec, base_scale, factors).items()
-    ]
-
-
 def build_sweep(
     spec,
     base_scale: str,
@@ -133,7 +104,7 @@ def build_sweep(
 ) -> list:
     """Build (or reuse from cache) one database per factor; returns BuildReports,
     smallest first. `perflab run` builds them ahead, in its database stage
-    (`perflab.run.context.prepare`), so a run finds them all in the cache here."""
+    (`perflab.inputs.context.prepare`), so a run finds them all in the cache here."""
     from perflab.database.build import cached_database
 
     items = sweep_specs(spec, base_scale, factors)

@@ -22,10 +22,9 @@ from typing import TYPE_CHECKING
 from perflab import paths
 from perflab.errors import PerflabError
 from perflab.fsio import share_mode
-from perflab.inputs.config import RunConfig, RunInputs
-from perflab.inputs.userdb import resolve_inputs
+from perflab.inputs.config import RunInputs
+from perflab.inputs.context import RunContext, prepare
 from perflab.ownership import check_run_folder, publish_run_folder
-from perflab.run.context import RunContext, load_inputs, prepare
 from perflab.run.kernel import SharedKernel, warm_code
 
 if TYPE_CHECKING:
@@ -200,12 +199,6 @@ def run(
         from perflab.present.report_page import write_report
         from perflab.run.summary import build_summary, write_summary
 
-        # bring your own: snapshot the db / generate a spec (perflab.inputs.userdb)
-        resolved = resolve_inputs(inputs)
-        for note in resolved.notes:
-            _say(f"perflab: {note}")
-        inputs = resolved.inputs
-        load_inputs(RunConfig.create(inputs))  # validate every input before saying anything else
         base_summary = None
         if baseline:
             from perflab.judge.compare import load_summary
@@ -214,27 +207,21 @@ def run(
 
         _say(f"perflab: profile {profile}: preparing the database")
         t0 = time.perf_counter()
+        # the front door, once: inputs resolved, checked and fitted, the database ready
         ctx: RunContext = prepare(inputs, progress=True, notebooks=names)
         stages["database"] = time.perf_counter() - t0
+        for note in ctx.notes:
+            _say(f"perflab: {note}")
         _say(
             f"perflab: database "
             f"{'snapshot' if ctx.build.source else 'reused' if ctx.build.from_cache else 'built'}: "
             f"{sum(ctx.build.row_counts.values()):,} rows ({ctx.db_path})"
         )
 
-        ctx = _check_workload(ctx)
         # the HTML exporters warm up while the kernel ends its imports, before anything is
         # measured: the processes that make 01-05's pages beside 06 are forked warm
         exports.warm()
-        params = {
-            "profile": profile,
-            "run_dir": str(staging),
-            "dataset": str(ctx.config.dataset),
-            "workload": str(ctx.config.workload),
-            "targets": str(ctx.config.targets),
-            "seed": ctx.build.seed,
-            "iterations": ctx.config.profile.iterations,
-        }
+        params = {"run_dir": str(staging), "inputs": ctx.inputs.to_dict()}
         for i, name in enumerate(names, 1):
             interrupts.check()
             _say(f"perflab: [{i}/{len(names)}] {name} ...")
@@ -304,34 +291,6 @@ def _add_comparison(
         f"{cmp['plan_regressions']} plan regression(s), {cmp['improvements']} improvement(s)"
         + (f"; warning: {cmp['machine']['warning']}" if cmp["machine"]["warning"] else "")
     )
-
-
-def _check_workload(ctx: RunContext) -> RunContext:
-    """Fail fast, before any notebook: every query prepares and its samplers return rows.
-
-    A captured workload not yet fitted to a database (--schema, or the default dataset)
-    is fitted to the one just prepared (perflab.inputs.replay): what cannot run there is listed,
-    not fatal. Returns the context the notebooks are given."""
-    from dataclasses import replace
-
-    from perflab.measure.latency import sample_params
-
-    if ctx.workload.origin == "capture":
-        from perflab.inputs.replay import fit_workload
-        from perflab.inputs.userdb import cache_file
-        from perflab.inputs.workload import load_workload
-
-        fit = fit_workload(ctx.db_path, ctx.config.workload)
-        path = cache_file("workloads", ctx.config.workload.stem + "-fitted", fit.text, ".yaml")
-        for s in fit.not_replayed:
-            _say(f"perflab: not replayed: {s.kind} {s.name}: {s.reason}")
-        ctx = replace(ctx, config=replace(ctx.config, workload=path), workload=load_workload(path))
-    conn = ctx.connect()
-    try:
-        sample_params(conn, ctx.workload, 1, seed=0)
-    finally:
-        conn.close()
-    return ctx
 
 
 def _export_all(

@@ -14,8 +14,8 @@ from typing import Any
 from perflab import paths, results
 from perflab.errors import PerflabError
 from perflab.fsio import atomic_write_text
+from perflab.inputs.context import RunContext
 from perflab.results import to_jsonable
-from perflab.run.context import RunContext
 from perflab.sqlite import engine
 from perflab.stages.summary import load_records, measured
 

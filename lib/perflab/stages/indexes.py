@@ -8,11 +8,12 @@ from typing import Any
 
 from perflab.analysis import advisor, diagnostics, indexes
 from perflab.inputs import config
+from perflab.inputs.context import RunContext
 from perflab.measure.latency import sample_params
 from perflab.sqlite import plans
 from perflab.sqlite.engine import working_copy
 from perflab.stages.plans import FindingsRecord
-from perflab.stages.records import Record, StageContext, part, shown
+from perflab.stages.records import Record, part, shown
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class IndexesRecord(Record):
     before_after_frame: Any = shown()
 
 
-def run(ctx: StageContext, **overrides: object) -> IndexesRecord:
+def run(ctx: RunContext, **overrides: object) -> IndexesRecord:
     """Measure the indexes and the advisor's changes; the after-schema copy is removed.
 
     `overrides` are the notebook's parameters, any field of `config.IndexSettings` (sample,
@@ -98,7 +99,7 @@ def run(ctx: StageContext, **overrides: object) -> IndexesRecord:
     ).save(ctx.run_dir)
 
 
-def _diagnoses(ctx: StageContext, conn, params, s: config.IndexSettings):
+def _diagnoses(ctx: RunContext, conn, params, s: config.IndexSettings):
     """Notebook 01's diagnoses when it ran in this run folder on the same database, queries
     and parameters (its `diagnosed_on` key matches): diagnosing again would time every
     rewrite a second time for the same answer. Otherwise diagnosed here."""

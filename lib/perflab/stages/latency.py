@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from perflab.inputs.context import RunContext
 from perflab.inputs.fidelity import ReplayFidelity
 from perflab.measure import latency, timing
-from perflab.stages.records import Record, StageContext, shown
+from perflab.stages.records import Record, shown
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class LatencyRecord(Record):
     work: Any = shown()  # latency.work_table(frame)
 
 
-def run(ctx: StageContext, *, iterations: int | None = None) -> LatencyRecord:
+def run(ctx: RunContext, *, iterations: int | None = None) -> LatencyRecord:
     """Time every query `iterations` times (default: the profile's) after its warm-up."""
     prof = ctx.config.profile
     budget = timing.Budget(

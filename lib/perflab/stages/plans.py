@@ -7,10 +7,11 @@ from typing import Any
 
 from perflab.analysis import diagnostics, findings
 from perflab.inputs import config
+from perflab.inputs.context import RunContext
 from perflab.measure.latency import sample_params
 from perflab.sqlite import counters, plans
 from perflab.sqlite.schema import introspect
-from perflab.stages.records import Record, StageContext, part, shown
+from perflab.stages.records import Record, part, shown
 
 #: Time cap of the counting pass per query (the counters are exact; a prefix is enough):
 #: the scale sweep's (measure.scale.COUNTER_SECONDS). It was 1 s, 8 of full 01's 58 s for
@@ -49,7 +50,7 @@ class PlansRecord(Record):
 
 
 def run(
-    ctx: StageContext, *, sample: int | None = None, executions: int | None = None
+    ctx: RunContext, *, sample: int | None = None, executions: int | None = None
 ) -> PlansRecord:
     """Explain every query with real parameters, judge the plans, test the diagnoses."""
     cfg = config.settings(ctx.config.profile, "plans", sample=sample, executions=executions)

@@ -7,8 +7,8 @@ records, never a stage's dict by key. Fields made with `shown()` carry what the 
 displays (DataFrames, plans) and are not saved; fields made with `part()` hold another
 stage's record, saved under its own stage key (notebook 04 saves three).
 
-A stage function takes a context shaped like `run.context.RunContext` (`StageContext`: the
-stages floor sits below `run`, so it names only what it uses).
+A stage function takes the run's `perflab.inputs.context.RunContext` (made by the front
+door, `prepare`, on the inputs floor below this one).
 """
 
 from __future__ import annotations
@@ -17,35 +17,12 @@ import dataclasses
 import typing
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from perflab import results
 from perflab.errors import PerflabError
 
 R = TypeVar("R", bound="Record")
-
-
-class StageContext(Protocol):
-    """What a stage reads from the run: `run.context.RunContext` provides it."""
-
-    config: Any  # inputs.config.RunConfig
-    build: Any  # database.build.BuildReport
-    workload: Any  # inputs.workload.Workload
-    targets: Any  # inputs.targets.Targets
-    run_dir: Path | None
-
-    @property
-    def db_path(self) -> Path: ...
-
-    @property
-    def dataset_spec(self) -> Any: ...  # database.spec.DatasetSpec, parsed once
-
-    @property
-    def deployment_rows(self) -> dict[str, int]: ...
-
-    def connect(self, *, readonly: bool = True) -> Any: ...
-
-    def database_info(self) -> dict: ...
 
 
 def shown(default: Any = None) -> Any:

@@ -6,8 +6,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from perflab.inputs import config
+from perflab.inputs.context import RunContext
 from perflab.measure import scale
-from perflab.stages.records import Record, StageContext, shown
+from perflab.stages.records import Record, shown
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class ScaleRecord(Record):
 
 
 def run(
-    ctx: StageContext,
+    ctx: RunContext,
     *,
     scale_factors: str | tuple[float, ...] | None = None,
     scale_iterations: int | None = None,

@@ -13,11 +13,12 @@ from typing import Any
 
 from perflab.analysis import integrity
 from perflab.database import checks
+from perflab.inputs.context import RunContext
 from perflab.inputs.workload import workload_record
 from perflab.judge import verdict
 from perflab.judge.evidence import Evidence
 from perflab.stages import indexes, latency, plans, scale, throughput
-from perflab.stages.records import Record, StageContext, part, shown
+from perflab.stages.records import Record, part, shown
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def measured(recs: RunRecords, targets=None) -> dict:
     return out
 
 
-def run(ctx: StageContext) -> VerdictRecord:
+def run(ctx: RunContext) -> VerdictRecord:
     """Read the run folder's records (or, opened without one, run the plans and latency
     stages now), check integrity, and reach the verdict by `judge.verdict`'s rules."""
     if ctx.run_dir:

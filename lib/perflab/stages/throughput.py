@@ -6,9 +6,10 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from perflab.inputs import config
+from perflab.inputs.context import RunContext
 from perflab.measure import concurrency, drivers, throughput, timing, write_counters
 from perflab.measure.latency import sample_params
-from perflab.stages.records import Record, StageContext, part, shown
+from perflab.stages.records import Record, part, shown
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class ThroughputRecord(Record):
     sweep_frame: Any = shown()
 
 
-def run(ctx: StageContext, **overrides: object) -> ThroughputRecord:
+def run(ctx: RunContext, **overrides: object) -> ThroughputRecord:
     """Measure the writes, the durability sweep, the readers and the drivers.
 
     `overrides` are the notebook's parameters, any field of `config.ThroughputSettings`
