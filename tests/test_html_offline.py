@@ -248,7 +248,7 @@ def test_printed_values_and_raw_frames_read_as_numbers_for_people() -> None:
 
 
 def test_sections_made_while_the_run_went_on_give_the_same_report(exported) -> None:
-    """The run makes report sections beside its last notebook (runner._Exports); the
+    """The run makes report sections beside its last notebook (run.html_workers.Exports); the
     report built from them is the one built from the notebooks, and a section given is
     used, not made again."""
     import re
