@@ -223,3 +223,20 @@ def test_a_query_card_shows_the_sql_escaped_its_parameters_work_and_tree(tmp_pat
     card = query_card("small_k", sql, (3,), plan, plan.table_rows, plan.counters)
     assert "<h3" in card and "small_k" in card and "k &lt; ?" in card and "(3,)" in card
     assert plan.counters["sentence"] in card and card.count('class="pl-node pl-hot"') == 1
+
+
+def test_browse_hands_a_read_only_sqlite_utils_database_on_the_snapshot(tmp_path, monkeypatch):
+    """Issue 22: the lab hands an engineer sqlite-utils on the run's snapshot; what they
+    type cannot change the file the run measured, nor the user's."""
+    monkeypatch.setenv("PERFLAB_CACHE_DIR", str(tmp_path / "cache"))
+    src = _db(tmp_path)
+    before = _sha(src)
+    ctx = perflab.open_database("tiny", db=src)
+    db = perflab.browse(ctx)
+    assert db.table("t").count == N
+    assert db.table("t").analyze_column("k", total_rows=N).num_distinct == 500
+    snap = _sha(ctx.db_path)
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        db.table("t").insert({"k": 1, "v": "x"})
+    db.conn.close()
+    assert _sha(ctx.db_path) == snap and _sha(src) == before

@@ -11,6 +11,7 @@ the work, imported when first called, so ``import perflab`` stays fast.
 ``perflab workload init`` `draft_workload` (the same, drafted from a database or DDL)
 ``perflab notebooks DIR`` `copy_notebooks` (the folder, to open in JupyterLab)
 (notebooks' first cell)   `open_database` -> a `perflab.inputs.context.RunContext`
+(the data, read-only)     `browse` (a sqlite-utils Database on the snapshot)
 (a query at a time)       `explain`, `time_query`, `count_work` on a context or connection
 (what if, on a copy)      `try_index`, `try_rewrite`; `query_box` (a JupyterLab widget)
 ========================  ===============================================================
@@ -44,6 +45,7 @@ __version__ = "0.1.0"
 __all__ = [
     "PerflabError",
     "__version__",
+    "browse",
     "capture_workload",
     "compare_runs",
     "copy_notebooks",
@@ -155,6 +157,14 @@ def open_database(
     from perflab.inputs.context import prepare
 
     return prepare(RunInputs.create(profile, **inputs), run_dir=run_dir, progress=False)
+
+
+def browse(target: RunContext | sqlite3.Connection) -> Any:
+    """A `sqlite_utils.Database` on the run's snapshot, opened read-only, for exploring the
+    data by hand (tables, rows, ``analyze_column``); your own connection is used as is."""
+    from perflab.lab.explore import browse as browse_db
+
+    return browse_db(target)
 
 
 def explain(

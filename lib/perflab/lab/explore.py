@@ -57,6 +57,17 @@ def connection(target: Target) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
+def browse(target: Target):
+    """A `sqlite_utils.Database` on the run's snapshot, read-only, for ad-hoc exploration
+    (``db["sessions"].rows_where(...)``, ``db.table("t").analyze_column("c")``): the
+    connection is opened with ``mode=ro``, so nothing the engineer types can change the
+    file the run measured. With a connection of yours, it is used as it is."""
+    import sqlite_utils
+
+    conn = target if isinstance(target, sqlite3.Connection) else target.connect()
+    return sqlite_utils.Database(conn, execute_plugins=False)
+
+
 def param_rows(params: Sequence, n: int | None = None) -> list[tuple]:
     """One parameter tuple, or a list of tuples; cycled to ``n`` rows when ``n`` is given."""
     if params and isinstance(params[0], (tuple, list)):

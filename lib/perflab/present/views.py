@@ -469,6 +469,28 @@ def not_analysed(summary: dict) -> pd.DataFrame:
     return _frame(summary.get("not_analysed"), ["stage", "subject", "reason"])
 
 
+def column_profiles(profiles) -> pd.DataFrame:
+    """Each profiled column's selectivity (`perflab.analysis.column_profile`). Columns:
+    table, column, named by, rows, distinct, NULL, rows per value, most common share,
+    profile (the sentence)."""
+    rows = [
+        {
+            "table": p["table"],
+            "column": p["column"],
+            "named by": p["named_by"],
+            "rows": p["rows"],
+            "distinct": p["distinct"],
+            "NULL": p["nulls"],
+            "rows per value": p["rows_per_value"],
+            "most common share": p["top_share"],
+            "profile": p["profile"],
+        }
+        for p in profiles or ()
+    ]
+    cols = ["table", "column", "named by", "rows", "distinct", "NULL", "rows per value"]
+    return pd.DataFrame(rows, columns=[*cols, "most common share", "profile"])
+
+
 def not_replayed(summary: dict) -> pd.DataFrame:
     """Captured statements this database could not run (listed; the run went on).
     Columns: name, kind, reason, sql."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from perflab.analysis import advisor, diagnostics, indexes
+from perflab.analysis import advisor, column_profile, diagnostics, indexes
 from perflab.inputs import config
 from perflab.inputs.context import RunContext
 from perflab.measure.latency import sample_params
@@ -47,6 +47,9 @@ class IndexesRecord(Record):
     candidates_count: int = shown(0)
     evaluated: Any = shown()  # DataFrame of every candidate measured
     before_after_frame: Any = shown()
+    # how selective each column a diagnosis or an advised index names is
+    # (`perflab.analysis.column_profile`: sqlite-utils' analyze_column)
+    column_profiles: tuple[dict, ...] = ()
 
 
 def run(ctx: RunContext, **overrides: object) -> IndexesRecord:
@@ -75,6 +78,7 @@ def run(ctx: RunContext, **overrides: object) -> IndexesRecord:
             cands, tool, skipped = advisor.candidates(
                 conn, db, wl, params, diag, health, scratch=pb
             )
+            profiles = column_profile.profile_columns(conn, _named_columns(diag, cands))
         finally:
             conn.close()
         trial = advisor.Trial(db, wl, params, s, seed, copies=(pa, pb))
@@ -96,7 +100,23 @@ def run(ctx: RunContext, **overrides: object) -> IndexesRecord:
         candidates_count=len(cands),
         evaluated=evaluated,
         before_after_frame=ba,
+        column_profiles=tuple(p.to_dict() for p in profiles),
     ).save(ctx.run_dir)
+
+
+def _named_columns(diag, cands: list[dict]) -> list[tuple[str, str, str]]:
+    """(table, column, what named it): each diagnosis's column, then each candidate index's
+    leading column (the one an equality search enters by)."""
+    out = []
+    if diag is not None and not diag.empty and "column" in diag:
+        for r in diag.itertuples():
+            if isinstance(r.table, str) and isinstance(r.column, str) and r.column:
+                out.append((r.table, r.column, f"diagnosis of {r.query}"))
+    for c in cands:
+        lead = column_profile.index_leading_column(c["ddl"])
+        if lead is not None:
+            out.append((*lead, f"candidate index: {c['ddl']}"))
+    return out
 
 
 def _diagnoses(ctx: RunContext, conn, params, s: config.IndexSettings):
