@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from perflab.cli import main
-from perflab.inputs import userdb
+from perflab.database.snapshot import fingerprint
 from perflab.ownership import mark_run_folder
 
 # a thread failing while a bad input stops the run would print under its one-line error
@@ -74,14 +74,14 @@ def _kernels() -> list[int]:
 
 
 def _fails(env, argv, capsys, match, code=2):
-    before = userdb.fingerprint(env["db"])
+    before = fingerprint(env["db"])
     rc = main(["run", "--profile", "tiny", "--out", str(env["out"]), *argv])
     err = capsys.readouterr().err
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert rc == code, err
     assert "Traceback" not in err
     assert lines[-1].startswith("perflab: error: ") and match in lines[-1], err
-    assert userdb.fingerprint(env["db"]) == before
+    assert fingerprint(env["db"]) == before
     assert (env["out"] / "index.html").read_text() == "earlier report"
     assert not list(env["out"].parent.glob(".report.partial-*"))
     assert not _kernels()
@@ -210,7 +210,7 @@ def test_db_and_schema_together(env, capsys):
 def test_unwritable_output_folder(env, capsys):
     blocker = env["tmp"] / "a-file"
     blocker.write_text("x")
-    before = userdb.fingerprint(env["db"])
+    before = fingerprint(env["db"])
     rc = main(
         [
             "run",
@@ -227,13 +227,13 @@ def test_unwritable_output_folder(env, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "Traceback" not in err
     assert "output folder is not writable" in err.strip().splitlines()[-1]
-    assert userdb.fingerprint(env["db"]) == before
+    assert fingerprint(env["db"]) == before
 
 
 def test_interrupt_mid_run(env):
     """Ctrl-C during the notebooks: exit 130, one line, staging removed, report intact."""
     wl = _workload(env["tmp"], GOOD_QUERY)
-    before = userdb.fingerprint(env["db"])
+    before = fingerprint(env["db"])
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -273,7 +273,7 @@ def test_interrupt_mid_run(env):
     assert err.strip().splitlines()[-1].startswith("perflab: interrupted")
     assert (env["out"] / "index.html").read_text() == "earlier report"
     assert not list(env["out"].parent.glob(".report.partial-*"))
-    assert userdb.fingerprint(env["db"]) == before
+    assert fingerprint(env["db"]) == before
 
 
 def test_an_interrupt_a_library_swallowed_still_stops_the_run():

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from perflab.inputs import userdb
+from perflab.database.snapshot import fingerprint
 from perflab.run.summary import validate_summary
 from test_draft import AWKWARD
 
@@ -87,7 +87,7 @@ def db_run(tmp_path_factory):
         tmp / "cache",
     )
     assert cap.returncode == 0, cap.stderr
-    before = userdb.fingerprint(db)
+    before = fingerprint(db)
     out = tmp / "report"
     proc = _perflab(
         ["run", "--profile", "tiny", "--db", str(db), "--workload", str(wl), "--out", str(out)],
@@ -133,7 +133,7 @@ def test_db_run_produces_complete_report(db_run):
 
 
 def test_db_run_never_touched_the_users_files(db_run):
-    assert userdb.fingerprint(db_run["db"]) == db_run["before"]
+    assert fingerprint(db_run["db"]) == db_run["before"]
     assert sorted(p.name for p in db_run["db"].parent.glob("forum.db*")) == ["forum.db"]
 
 

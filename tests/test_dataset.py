@@ -327,7 +327,7 @@ def test_default_spec_tiny_and_cache(tmp_path: Path) -> None:
 
 def _one_table(tmp_path: Path, columns: str):
     """A --schema dataset spec for CREATE TABLE t(id INTEGER PRIMARY KEY, <columns>)."""
-    from perflab.inputs.userdb import schema_spec
+    from perflab.database.schemaspec import schema_spec
 
     schema = tmp_path / "s.sql"
     schema.write_text(f"CREATE TABLE t(id INTEGER PRIMARY KEY, {columns});")

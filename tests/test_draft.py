@@ -7,8 +7,9 @@ import sqlite3
 import yaml
 from perflab.cli import main
 from perflab.database.build import BuildRequest, build_database
+from perflab.database.schemaspec import schema_spec
+from perflab.database.snapshot import fingerprint
 from perflab.database.spec import load_spec
-from perflab.inputs import userdb
 from perflab.inputs.draft import draft_workload
 from perflab.inputs.workload import ParamSampler, check_statement, load_workload
 
@@ -56,7 +57,7 @@ def test_draft_from_schema_runs_on_generated_data(tmp_path, monkeypatch):
     wl_path = tmp_path / "wl.yaml"
     wl_path.write_text(text)
     wl = load_workload(wl_path)
-    spec = load_spec(userdb.schema_spec(ddl))
+    spec = load_spec(schema_spec(ddl))
     db = build_database(BuildRequest.of(spec, "tiny"), tmp_path / "awk.db", progress=False).path
     conn = sqlite3.connect(db)
     for q in wl.queries:
@@ -77,14 +78,14 @@ def test_workload_init_cli_from_db(make_db, tmp_path, capsys):
         rows="INSERT INTO a(code, v) VALUES ('x', 1), ('y', 2); INSERT INTO b(a_id, w) "
         "VALUES (1, 'p'), (2, 'q');",
     )
-    before = userdb.fingerprint(db)
+    before = fingerprint(db)
     assert main(["workload", "init", "--db", str(db)]) == 0
     out = capsys.readouterr().out
     doc = yaml.safe_load(out)
     names = [q["name"] for q in doc["queries"]]
     assert "a_by_code" in names and "b_by_a_id" in names and "a_by_id" in names
     assert "empty tables (nothing to sample): empty" in out
-    assert userdb.fingerprint(db) == before
+    assert fingerprint(db) == before
     target = tmp_path / "drafted.yaml"
     assert main(["workload", "init", "--db", str(db), "--out", str(target)]) == 0
     assert load_workload(target).queries

@@ -139,9 +139,10 @@ def test_a_write_that_cannot_run_is_listed_not_fatal(db, tmp_path):
 def test_schema_run_fits_a_captured_workload_before_the_notebooks(tmp_path, monkeypatch):
     """--schema with a captured workload: the front door (`prepare`) fits it to the
     generated database; a captured query that cannot run there is listed, not fatal."""
+    from perflab.database.schemaspec import schema_spec
     from perflab.inputs.config import RunInputs
     from perflab.inputs.context import prepare
-    from perflab.inputs.userdb import empty_targets, schema_spec
+    from perflab.inputs.userdb import empty_targets
 
     monkeypatch.setenv("PERFLAB_CACHE_DIR", str(tmp_path / "cache"))
     ddl = tmp_path / "app.sql"

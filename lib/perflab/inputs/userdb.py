@@ -15,14 +15,10 @@ from pathlib import Path
 
 import yaml
 
-from perflab.database.schemaspec import DEFAULT_ROWS, schema_spec
+from perflab.database.schemaspec import schema_spec
 from perflab.database.snapshot import (
     SnapshotReport,
     check_source,
-    fingerprint,
-    is_sqlite_file,
-    is_working_copy,
-    schema_ddl,
     snapshot,
     snapshot_path,
 )
@@ -34,19 +30,7 @@ from perflab.inputs.workload import load_workload
 from perflab.paths import cache_file
 from perflab.yamlio import load_yaml
 
-__all__ = [
-    "DEFAULT_ROWS",
-    "SnapshotReport",
-    "cache_file",
-    "empty_targets",
-    "fingerprint",
-    "is_sqlite_file",
-    "is_working_copy",
-    "resolve_inputs",
-    "schema_ddl",
-    "schema_spec",
-    "snapshot",
-]
+__all__ = ["ResolvedInputs", "empty_targets", "resolve_inputs"]
 
 
 def empty_targets() -> Path:

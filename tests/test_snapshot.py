@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
+from perflab.database.snapshot import fingerprint, is_working_copy, schema_ddl, snapshot
 from perflab.database.source import Snapshot, load_dataset_spec, open_source
 from perflab.errors import PerflabError
-from perflab.inputs import userdb
 
 DDL = """
 CREATE TABLE users(id INTEGER PRIMARY KEY, email TEXT UNIQUE NOT NULL);
@@ -50,14 +50,14 @@ def _count(path: Path, table: str = "posts") -> int:
 
 def test_rollback_db_snapshot_leaves_file_identical(make_db, tmp_path):
     db = make_db(DDL, rows=ROWS)
-    before = userdb.fingerprint(db)
-    rep = userdb.snapshot(db, tmp_path / "work" / "copy.sqlite")
-    assert userdb.fingerprint(db) == before
+    before = fingerprint(db)
+    rep = snapshot(db, tmp_path / "work" / "copy.sqlite")
+    assert fingerprint(db) == before
     assert before["-wal"] is None and not Path(str(db) + "-shm").exists()
     assert rep.row_counts == {"users": 200, "posts": 500}
     assert rep.journal_mode == "rollback" and "mode=ro" in rep.method
     assert rep.integrity == () and rep.analyzed is False
-    assert _count(rep.path) == 500 and userdb.is_working_copy(rep.path)
+    assert _count(rep.path) == 500 and is_working_copy(rep.path)
 
 
 def test_wal_with_wal_and_shm_open_elsewhere(make_db, tmp_path):
@@ -74,9 +74,9 @@ def test_wal_with_wal_and_shm_open_elsewhere(make_db, tmp_path):
     )
     try:
         assert Path(str(db) + "-wal").stat().st_size > 0 and Path(str(db) + "-shm").exists()
-        before = userdb.fingerprint(db)
-        rep = userdb.snapshot(db, tmp_path / "copy.sqlite")
-        assert userdb.fingerprint(db) == before  # db, -wal and -shm byte-identical
+        before = fingerprint(db)
+        rep = snapshot(db, tmp_path / "copy.sqlite")
+        assert fingerprint(db) == before  # db, -wal and -shm byte-identical
         assert rep.row_counts["posts"] == 600  # committed WAL content included
         assert rep.journal_mode == "wal" and "-wal" in rep.method
     finally:
@@ -101,10 +101,10 @@ def test_wal_file_without_shm(make_db, tmp_path):
         proc.kill()
         proc.wait()
     target = src / "app.db"
-    before = userdb.fingerprint(target)
+    before = fingerprint(target)
     assert before["-shm"] is None and before["-wal"] is not None
-    rep = userdb.snapshot(target, tmp_path / "copy.sqlite")
-    assert userdb.fingerprint(target) == before  # no -shm created beside the user's file
+    rep = snapshot(target, tmp_path / "copy.sqlite")
+    assert fingerprint(target) == before  # no -shm created beside the user's file
     assert sorted(p.name for p in src.iterdir()) == ["app.db", "app.db-wal"]
     assert rep.row_counts["users"] == 201
 
@@ -115,10 +115,10 @@ def test_wal_header_without_wal_file_is_opened_immutable(make_db, tmp_path):
     conn.execute("PRAGMA journal_mode=WAL")
     conn.close()  # last connection: -wal and -shm removed
     assert not Path(str(db) + "-wal").exists()
-    before = userdb.fingerprint(db)
-    rep = userdb.snapshot(db, tmp_path / "copy.sqlite")
+    before = fingerprint(db)
+    rep = snapshot(db, tmp_path / "copy.sqlite")
     assert "immutable" in rep.method
-    assert userdb.fingerprint(db) == before
+    assert fingerprint(db) == before
     assert not Path(str(db) + "-wal").exists() and not Path(str(db) + "-shm").exists()
 
 
@@ -128,7 +128,7 @@ def test_locked_database_is_one_error_within_the_timeout(make_db, tmp_path):
     try:
         t0 = time.perf_counter()
         with pytest.raises(PerflabError, match="locked by another process"):
-            userdb.snapshot(db, tmp_path / "copy.sqlite", busy_timeout=0.5)
+            snapshot(db, tmp_path / "copy.sqlite", busy_timeout=0.5)
         assert time.perf_counter() - t0 < 5
     finally:
         proc.kill()
@@ -147,10 +147,10 @@ def test_integrity_problems_are_findings_when_readable(make_db, tmp_path):
     )
     conn.commit()
     conn.close()
-    before = userdb.fingerprint(db)
-    rep = userdb.snapshot(db, tmp_path / "copy.sqlite")
+    before = fingerprint(db)
+    rep = snapshot(db, tmp_path / "copy.sqlite")
     assert rep.integrity and "posts_user" in rep.integrity[0]
-    assert userdb.fingerprint(db) == before
+    assert fingerprint(db) == before
     build = Snapshot(rep.path).build()
     assert any("integrity" in n for n in build.notes)
 
@@ -161,11 +161,11 @@ def test_truncated_database_is_one_clear_error(make_db, tmp_path):
     bad = tmp_path / "trunc.db"
     bad.write_bytes(data[: len(data) // 2])
     with pytest.raises(PerflabError, match=r"trunc\.db: cannot read the database: .*malformed"):
-        userdb.snapshot(bad, tmp_path / "copy.sqlite")
+        snapshot(bad, tmp_path / "copy.sqlite")
     short = tmp_path / "short.db"
     short.write_bytes(data[:40])
     with pytest.raises(PerflabError, match="truncated database"):
-        userdb.snapshot(short, tmp_path / "copy.sqlite")
+        snapshot(short, tmp_path / "copy.sqlite")
 
 
 @pytest.mark.parametrize(
@@ -179,38 +179,38 @@ def test_not_a_database(tmp_path, content, message):
     p = tmp_path / "x.db"
     p.write_bytes(content)
     with pytest.raises(PerflabError, match=message):
-        userdb.snapshot(p, tmp_path / "copy.sqlite")
+        snapshot(p, tmp_path / "copy.sqlite")
 
 
 def test_database_without_tables(make_db, tmp_path):
     db = make_db("CREATE VIEW v AS SELECT 1 AS x;")
     with pytest.raises(PerflabError, match="empty database: no tables"):
-        userdb.snapshot(db, tmp_path / "copy.sqlite")
+        snapshot(db, tmp_path / "copy.sqlite")
 
 
 def test_missing_file(tmp_path):
     with pytest.raises(PerflabError, match="database file not found"):
-        userdb.snapshot(tmp_path / "nope.db", tmp_path / "copy.sqlite")
+        snapshot(tmp_path / "nope.db", tmp_path / "copy.sqlite")
 
 
 def test_existing_build_record(make_db, tmp_path, monkeypatch):
     monkeypatch.setenv("PERFLAB_CACHE_DIR", str(tmp_path / "cache"))
     db = make_db(DDL, rows=ROWS + "ANALYZE;")
-    before = userdb.fingerprint(db)
+    before = fingerprint(db)
     b = open_source(db, seed=7).build()
     assert b.scale == "existing" and b.from_cache is False and b.analyzed is True
     assert b.source == str(db.resolve()) and b.seed == 7
     assert b.row_counts == {"users": 200, "posts": 500}
     assert b.path != db and b.path.is_file()
-    assert userdb.fingerprint(db) == before  # ANALYZE never run on the user's file
+    assert fingerprint(db) == before  # ANALYZE never run on the user's file
 
 
 def test_schema_ddl_and_spec_for_database(make_db, tmp_path, monkeypatch):
     monkeypatch.setenv("PERFLAB_CACHE_DIR", str(tmp_path / "cache"))
     db = make_db(DDL + "CREATE VIRTUAL TABLE docs USING fts5(body);", rows=ROWS)
-    rep = userdb.snapshot(db, tmp_path / "copy.sqlite")
+    rep = snapshot(db, tmp_path / "copy.sqlite")
     assert rep.virtual_tables == ("docs",)
-    ddl = userdb.schema_ddl(rep.path)
+    ddl = schema_ddl(rep.path)
     assert "posts_user" in ddl and "fts5" not in ddl and "docs_data" not in ddl
     spec = load_dataset_spec(rep.path)  # a database path: the spec derived from it
     assert spec.scales["tiny"] == {"users": 200, "posts": 500}
