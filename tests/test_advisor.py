@@ -183,7 +183,7 @@ def test_the_trial_measures_as_its_settings_and_seed_say(db, monkeypatch):
     settings = IndexSettings(rounds=3, executions=7, min_effect=0.2, write_ops=9)
     trial = advisor.Trial(db, wl, {"by_cust": [(1,)]}, settings, seed=4)
     timed, compared, written = [], [], []
-    real_time, real_writes = interleave.Side.time, advisor._write_statements
+    real_time, real_writes = interleave.Side.time, advisor.index_write_statements
 
     def time(side, n, start=0, max_seconds=None):
         timed.append(n)
@@ -198,7 +198,7 @@ def test_the_trial_measures_as_its_settings_and_seed_say(db, monkeypatch):
         return stats.compare(a, b, **kw)
 
     monkeypatch.setattr(interleave.Side, "time", time)
-    monkeypatch.setattr(advisor, "_write_statements", write_statements)
+    monkeypatch.setattr(advisor, "index_write_statements", write_statements)
     monkeypatch.setattr(interleave, "compare", compare)
     cand = {"action": "create", "table": "o", "source": "t", "ddl": "CREATE INDEX c ON o(cust)"}
     ev = advisor.evaluate(trial, [cand])

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from perflab.analysis.indexes import _time_writes, _write_statements, index_sizes
+from perflab.analysis.indexes import index_sizes, index_write_statements, time_writes
 from perflab.errors import PerflabError
 from perflab.fsio import atomic_write_text
 from perflab.inputs.config import IndexSettings
@@ -291,7 +291,7 @@ def _evaluate_one(a, b, schema, analyzed, sizes, trial: Trial, base_plans, cand)
         ins = upd = None
         if table is not None:
             try:
-                ins, ins_rows, upd, upd_rows = _write_statements(
+                ins, ins_rows, upd, upd_rows = index_write_statements(
                     b, table, schema, trial.settings.write_ops, trial.seed
                 )
             except PerflabError as exc:
@@ -389,8 +389,8 @@ def _evaluate_one(a, b, schema, analyzed, sizes, trial: Trial, base_plans, cand)
 def _writes(conn, ins, ins_rows, upd, upd_rows) -> tuple[float, float | None]:
     conn.execute("SAVEPOINT wc")
     try:
-        i = float(np.median(_time_writes(conn, ins, ins_rows))) / 1e3
-        u = float(np.median(_time_writes(conn, upd, upd_rows))) / 1e3 if upd else None
+        i = float(np.median(time_writes(conn, ins, ins_rows))) / 1e3
+        u = float(np.median(time_writes(conn, upd, upd_rows))) / 1e3 if upd else None
     finally:
         conn.execute("ROLLBACK TO wc")
         conn.execute("RELEASE wc")

@@ -421,7 +421,7 @@ def _h(ix: IndexInfo, issue: str, droppable: bool, by: str | None, reason: str) 
 # write cost
 
 
-def _write_statements(
+def index_write_statements(
     conn: sqlite3.Connection, t: TableInfo, schema: SchemaInfo, n: int, seed: int
 ) -> tuple[str, list[tuple], str | None, list[tuple]]:
     """INSERT copying existing rows with fresh keys, and an UPDATE moving indexed columns
@@ -513,7 +513,7 @@ def _rows_at(conn: sqlite3.Connection, q: str, sel: str, key: str, picks: Sequen
     return out
 
 
-def _time_writes(conn: sqlite3.Connection, sql: str, rows: Sequence[tuple]) -> np.ndarray:
+def time_writes(conn: sqlite3.Connection, sql: str, rows: Sequence[tuple]) -> np.ndarray:
     clock = time.perf_counter_ns
     ex = conn.execute
     ns = np.empty(len(rows), dtype=np.int64)
@@ -574,7 +574,7 @@ def _write_cost(conn, tables, writes, rounds, seed) -> pd.DataFrame:
         if not explicit:
             continue
         try:
-            ins, ins_rows, upd, upd_rows = _write_statements(conn, t, schema, writes, seed)
+            ins, ins_rows, upd, upd_rows = index_write_statements(conn, t, schema, writes, seed)
         except PerflabError as exc:
             out.append(
                 {
@@ -608,7 +608,7 @@ def _write_cost(conn, tables, writes, rounds, seed) -> pd.DataFrame:
                     for op, sql, rows in ops:
                         conn.execute("SAVEPOINT op")
                         try:
-                            samples.setdefault((v, op), []).append(_time_writes(conn, sql, rows))
+                            samples.setdefault((v, op), []).append(time_writes(conn, sql, rows))
                         except sqlite3.Error as exc:
                             raise PerflabError(
                                 f"write cost on {t.name!r}: {op} failed: {exc}"

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from perflab import paths
-from perflab.database.generate import GENERATOR_VERSION, _check_scale, _generate
-from perflab.database.spec import ColumnSpec, DatasetSpec, _validate
+from perflab.database.generate import GENERATOR_VERSION, check_scale, generate_tables
+from perflab.database.spec import ColumnSpec, DatasetSpec, validate_spec
 from perflab.errors import PerflabError
 from perflab.fsio import atomic_write_text
 from perflab.sqlite.schema import (
@@ -87,7 +87,7 @@ def _jsonable(v: Any) -> Any:
 
 def cache_key(spec: DatasetSpec, ddl: str, scale: str, seed: int) -> str:
     """sha256 over everything that determines the database's contents."""
-    rows = _check_scale(spec, scale)
+    rows = check_scale(spec, scale)
     content = {
         "generator_version": GENERATOR_VERSION,
         "ddl": ddl,
@@ -153,13 +153,13 @@ def _is_create_virtual(stmt: str) -> bool:
 
 def _apply_virtual(conn: sqlite3.Connection, stmts: list[str], skipped: dict[str, str]) -> None:
     """Create virtual tables whose module this SQLite has; skip the others with the reason."""
-    from perflab.sqlite.schema import _tokenize
+    from perflab.sqlite.schema import tokenize_ddl
 
     for stmt in stmts:
         try:
             conn.execute(stmt)
         except sqlite3.Error as e:
-            toks = [t for t in _tokenize(stmt)]
+            toks = [t for t in tokenize_ddl(stmt)]
             name = next(
                 (toks[k + 1].value for k, t in enumerate(toks[:-1]) if t.value == "TABLE"), stmt
             )
@@ -167,9 +167,9 @@ def _apply_virtual(conn: sqlite3.Connection, stmts: list[str], skipped: dict[str
 
 
 def _first_words(stmt: str, k: int) -> list[str]:
-    from perflab.sqlite.schema import _tokenize
+    from perflab.sqlite.schema import tokenize_ddl
 
-    return [t.value for t in _tokenize(stmt)[:k] if t.kind == "word"]
+    return [t.value for t in tokenize_ddl(stmt)[:k] if t.kind == "word"]
 
 
 def _check_failure(source: str, schema, table: str, exc: sqlite3.IntegrityError) -> str:
@@ -203,7 +203,7 @@ class BuildRequest:
     @classmethod
     def of(cls, spec: DatasetSpec, scale: str, *, seed: int | None = None) -> BuildRequest:
         """An unknown scale is bad input, named before the DDL is read."""
-        _check_scale(spec, scale)
+        check_scale(spec, scale)
         seed = spec.seed if seed is None else int(seed)
         return cls(spec, scale, seed, load_ddl(spec.schema_path))
 
@@ -223,10 +223,10 @@ def build_database(request: BuildRequest, dest: Path, *, progress: bool = True) 
     started = time.perf_counter()
     dest = Path(dest)
     spec, scale, seed, ddl = request.spec, request.scale, request.seed, request.ddl
-    rows_for = _check_scale(spec, scale)
+    rows_for = check_scale(spec, scale)
     source = str(spec.schema_path)
     schema = introspect_ddl(ddl, source)
-    _validate(spec, schema)
+    validate_spec(spec, schema)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     os.close(fd)
@@ -254,7 +254,7 @@ def build_database(request: BuildRequest, dest: Path, *, progress: bool = True) 
             source,
         )
         bars: dict[str, Any] = {}
-        for chunk in _generate(spec, schema, scale, seed, dropped):
+        for chunk in generate_tables(spec, schema, scale, seed, dropped):
             bar = bars.get(chunk.table)
             if bar is None:
                 for b in bars.values():

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from perflab.database.spec import ColumnSpec, DatasetSpec, _deps, _fk_for, _validate
+from perflab.database.spec import ColumnSpec, DatasetSpec, fk_for, table_deps, validate_spec
 from perflab.errors import PerflabError
 from perflab.sqlite.schema import (
     ColumnInfo,
@@ -284,7 +284,7 @@ class _TableGen:
 
     def default_spec(self, col: ColumnInfo) -> ColumnSpec:
         t = self.table
-        fk = _fk_for(t, col.name)
+        fk = fk_for(t, col.name)
         if fk is not None:
             return ColumnSpec("fk", {}, 0.2 if not col.notnull else None)
         if t.rowid_alias == col.name:
@@ -352,7 +352,7 @@ class _TableGen:
 
     def _column_order(self, specs: dict[str, ColumnSpec], deferred: set[str]) -> list[str]:
         names = [n for n in specs if n not in deferred]
-        deps = {n: [d for d in _deps(specs[n]) if d in specs] for n in names}
+        deps = {n: [d for d in table_deps(specs[n]) if d in specs] for n in names}
         for n in names:
             for d in deps[n]:
                 if d in deferred:
@@ -486,7 +486,7 @@ class _TableGen:
             return _Col(self._counter(list(o["per"]), int(o.get("start", 1))))
         if k == "parent":
             via = self.cols[str(o["via"])]
-            fk = _fk_for(self.table, str(o["via"]))
+            fk = fk_for(self.table, str(o["via"]))
             assert fk is not None and via.rows is not None
             src = self.parents[fk.parent].cols[str(o["column"])]
             rows = np.where(via.rows < 0, 0, via.rows)
@@ -587,7 +587,7 @@ class _TableGen:
 
     def _fk(self, col: ColumnInfo, cs: ColumnSpec) -> _Col:
         t = self.table
-        fk = _fk_for(t, col.name)
+        fk = fk_for(t, col.name)
         assert fk is not None
         parent = self.parents[fk.parent]
         n = self.n
@@ -688,7 +688,7 @@ def _needed_columns(spec: DatasetSpec, schema: SchemaInfo) -> dict[str, set[str]
         for cs in ts.columns.values() if ts else ():
             for sub in _walk_specs(cs):
                 if sub.kind == "parent":
-                    fk = _fk_for(t, str(sub.options["via"]))
+                    fk = fk_for(t, str(sub.options["via"]))
                     if fk is not None:
                         need[fk.parent].add(str(sub.options["column"]))
     return need
@@ -704,17 +704,17 @@ def _walk_specs(cs: ColumnSpec) -> Iterator[ColumnSpec]:
             yield from _walk_specs(g)
 
 
-def _check_scale(spec: DatasetSpec, scale: str) -> Mapping[str, int]:
+def check_scale(spec: DatasetSpec, scale: str) -> Mapping[str, int]:
     if scale not in spec.scales:
         known = ", ".join(spec.scales)
         raise PerflabError(f"{spec.source}: unknown scale {scale!r} (known scales: {known})")
     return spec.scales[scale]
 
 
-def _generate(
+def generate_tables(
     spec: DatasetSpec, schema: SchemaInfo, scale: str, seed: int, dropped: dict[str, int]
 ) -> Iterator[GeneratedTable]:
-    rows_for = _check_scale(spec, scale)
+    rows_for = check_scale(spec, scale)
     need = _needed_columns(spec, schema)
     parents: dict[str, _Parent] = {}
     for tname in schema.dependency_order():
@@ -745,9 +745,9 @@ def generate(
     scale, seed); ``seed`` defaults to the spec's.
     """
     schema = introspect_ddl(ddl, str(spec.schema_path))
-    _validate(spec, schema)
-    _check_scale(spec, scale)
-    yield from _generate(spec, schema, scale, spec.seed if seed is None else seed, {})
+    validate_spec(spec, schema)
+    check_scale(spec, scale)
+    yield from generate_tables(spec, schema, scale, spec.seed if seed is None else seed, {})
 
 
 def _max_length(table_sql: str | None, column: str) -> int | None:

@@ -194,7 +194,7 @@ def load_spec(path: Path, *, schema: Path | None = None) -> DatasetSpec:
     y.yaml``). A path that may be a database instead: `perflab.database.source`.
     """
     spec, loc = parse_file(path, "dataset spec", _parse_spec, schema)
-    _validate(spec, introspect_ddl(load_ddl(spec.schema_path), str(spec.schema_path)), loc)
+    validate_spec(spec, introspect_ddl(load_ddl(spec.schema_path), str(spec.schema_path)), loc)
     return spec
 
 
@@ -387,7 +387,7 @@ def _parse_column(raw: Any, loc: _Locator, kp: tuple[str, ...]) -> ColumnSpec:
     return ColumnSpec(kind=kind, options=opts, null_fraction=nf, null_unless=null_unless)
 
 
-def _validate(spec: DatasetSpec, schema: SchemaInfo, loc: _Locator | None = None) -> None:
+def validate_spec(spec: DatasetSpec, schema: SchemaInfo, loc: _Locator | None = None) -> None:
     """Check the spec against the schema: tables, columns, scales, CHECK lists, NOT NULL."""
     loc = loc or _Locator(spec.source, "")
     names = {t.name for t in schema.tables}
@@ -426,7 +426,7 @@ def _validate_gen(
     where = f"{table.name}.{col.name}"
     if top and col.notnull and (cs.null_fraction or cs.null_unless):
         raise loc.error(kp, f"column {where} is NOT NULL; it cannot be made NULL")
-    for dep in _deps(cs):
+    for dep in table_deps(cs):
         if not table.has_column(dep):
             raise loc.error(kp, f"refers to column {dep!r}, which {table.name!r} does not have")
     if top and col.check_in_values is not None:
@@ -453,10 +453,10 @@ def _validate_gen(
             hi > col.check_max or (hi == col.check_max and not col.check_max_inclusive)
         ):
             raise loc.error(kp, f"max {hi} violates the CHECK upper bound of {where}")
-    if cs.kind == "fk" and _fk_for(table, col.name) is None:
+    if cs.kind == "fk" and fk_for(table, col.name) is None:
         raise loc.error(kp, f"kind fk on {where}, which is not a foreign key column")
     if cs.kind == "parent":
-        fk = _fk_for(table, str(cs.options["via"]))
+        fk = fk_for(table, str(cs.options["via"]))
         if fk is None or len(fk.columns) != 1:
             raise loc.error(kp, f"'via' {cs.options['via']!r} is not a single-column foreign key")
         if fk.parent == table.name:
@@ -471,7 +471,7 @@ def _validate_gen(
             _validate_gen(g, col, table, schema, loc, kp + ("options", str(i)), top=False)
 
 
-def _deps(cs: ColumnSpec) -> list[str]:
+def table_deps(cs: ColumnSpec) -> list[str]:
     """Other columns of the same row this generator reads."""
     out: list[str] = []
     if cs.null_unless:
@@ -485,14 +485,14 @@ def _deps(cs: ColumnSpec) -> list[str]:
         out.append(str(o["via"]))
     elif cs.kind == "template":
         for g in o["parts"].values():
-            out.extend(_deps(g))
+            out.extend(table_deps(g))
     elif cs.kind == "one_of":
         for _w, g in o["options"]:
-            out.extend(_deps(g))
+            out.extend(table_deps(g))
     return out
 
 
-def _fk_for(table: TableInfo, column: str) -> FkInfo | None:
+def fk_for(table: TableInfo, column: str) -> FkInfo | None:
     for fk in table.foreign_keys:
         if column in fk.columns:
             return fk

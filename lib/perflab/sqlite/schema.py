@@ -268,7 +268,7 @@ def split_statements(sql: str) -> list[str]:
 
 
 def _strip_comments(sql: str) -> str:
-    return "".join(t.text for t in _tokenize(sql))
+    return "".join(t.text for t in tokenize_ddl(sql))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,7 +301,7 @@ _TOKEN_RE = re.compile(
 )
 
 
-def _tokenize(sql: str) -> list[_Tok]:
+def tokenize_ddl(sql: str) -> list[_Tok]:
     toks: list[_Tok] = []
     for m in _TOKEN_RE.finditer(sql):
         kind = m.lastgroup
@@ -376,7 +376,7 @@ _TABLE_CONSTRAINT_WORDS = {"CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"
 
 
 def _table_body_parts(sql: str) -> tuple[list[_Tok], list[list[_Tok]]]:
-    toks = _tokenize(sql)
+    toks = tokenize_ddl(sql)
     i = next(k for k, t in enumerate(toks) if t.kind == "op" and t.text == "(")
     j = _match_paren(toks, i)
     return toks, _split_top(toks[i + 1 : j])
@@ -600,13 +600,13 @@ def _check_facts(sql: str | None) -> _CheckFacts:
 
 def _has_autoincrement(sql: str | None) -> bool:
     return bool(sql) and any(
-        t.kind == "word" and t.value == "AUTOINCREMENT" for t in _tokenize(sql)
+        t.kind == "word" and t.value == "AUTOINCREMENT" for t in tokenize_ddl(sql)
     )
 
 
 def _index_text(sql: str) -> tuple[list[str | None], str | None]:
     """From CREATE INDEX text: each term's expression text (None when a plain column) and WHERE."""
-    toks = _tokenize(sql)
+    toks = tokenize_ddl(sql)
     i = next(k for k, t in enumerate(toks) if t.text == "(")
     j = _match_paren(toks, i)
     terms: list[str | None] = []
@@ -848,14 +848,14 @@ def _introspect_ddl(ddl: str, source: str) -> SchemaInfo:
         skipped: list[str] = []
         kept: list[str] = []
         for stmt in split_statements(ddl):
-            words = [t.value for t in _tokenize(stmt)[:4]]
+            words = [t.value for t in tokenize_ddl(stmt)[:4]]
             if words[:2] == ["CREATE", "VIRTUAL"]:
                 # a module this SQLite lacks (vec0, ...): reported, not fatal
                 try:
                     conn.execute(stmt)
                 except sqlite3.Error:
                     name = words[-1] if words[2:3] == ["TABLE"] else stmt[:40]
-                    skipped.append(str(_tokenize(stmt)[3].value) if len(words) > 3 else name)
+                    skipped.append(str(tokenize_ddl(stmt)[3].value) if len(words) > 3 else name)
                 continue
             kept.append(stmt if stmt.endswith(";") else stmt + ";")
         apply_ddl(conn, "\n".join(kept), source)
