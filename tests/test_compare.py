@@ -21,7 +21,7 @@ from perflab.judge.evidence import CounterEvidence
 from perflab.judge.gate import check_gates
 from perflab.measure import latency
 from perflab.measure.timing import Budget
-from perflab.present.comparison import html_report
+from perflab.present.comparison import html_report, text_report
 from perflab.sqlite import counters, plans
 
 DDL = """
@@ -158,7 +158,7 @@ def test_aa_with_timings_moved_2x_flags_nothing_on_counters(runs, tmp_path, caps
     moved = [m for m in cmp["metrics"] if m["metric"] == "latency_p50_ms"]
     assert {(m["verdict"], m["work"]) for m in moved} == {("inconclusive", "identical")}
     assert check_gates({"comparison": cmp}, ["regression"]) == []
-    text = compare.text_report(cmp)
+    text = text_report(cmp)
     assert "by_a: same" in text and "plan identical too: no plan or work change" in text
     assert "SELECT 1 through the harness took 2.00x as long" in text
     assert "do not depend on the machine" in text
@@ -172,7 +172,7 @@ def test_base_without_counters_is_not_comparable(runs):
     assert {w["verdict"] for w in cmp["work"]} == {"not comparable"}
     assert cmp["work_regressions"] == 0
     assert cmp["counters_status"].startswith("counters: not comparable (the base run has no")
-    assert "counters: not comparable" in compare.text_report(cmp)
+    assert "counters: not comparable" in text_report(cmp)
     assert cmp["plan_regressions"] == 1  # the plan still tells
 
 
@@ -339,7 +339,7 @@ def test_ratio_bars_start_at_one_and_colour_the_direction(runs):
 def test_terminal_report_leads_with_the_select_1_ratio(runs):
     head = copy.deepcopy(runs["a"])
     head["harness_overhead_ms"]["select_1"] = 0.004
-    lines = compare.text_report(compare.compare(runs["a"], head)).splitlines()
+    lines = text_report(compare.compare(runs["a"], head)).splitlines()
     assert "SELECT 1 through the harness took 2.00x as long" in lines[1]
     assert "e-0" not in "\n".join(lines) and "e+0" not in "\n".join(lines)
 

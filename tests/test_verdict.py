@@ -16,6 +16,7 @@ from perflab.errors import PerflabError
 from perflab.inputs.targets import Target, Targets, load_targets
 from perflab.judge import compare, gate, verdict
 from perflab.judge.evidence import Evidence
+from perflab.present.comparison import text_report
 
 
 def q(
@@ -385,7 +386,7 @@ def test_machine_speed_drift_is_reported():
     cmp = compare.compare(base, head)
     assert cmp["machine"]["select_1_ratio"] == pytest.approx(2.0)
     assert "different speed" in cmp["machine"]["warning"]
-    assert "warning:" in compare.text_report(cmp)
+    assert "warning:" in text_report(cmp)
     head["harness_overhead_ms"] = {"select_1": 0.00105}
     assert compare.compare(base, head)["machine"]["warning"] == ""
 

@@ -100,7 +100,7 @@ def compare_cmd(base, head, html_out, min_effect, fail_on):
     from perflab.judge import compare
     from perflab.judge.gate import check_gates, parse_fail_on
     from perflab.ownership import check_file_target, write_owned_text
-    from perflab.present.comparison import html_report
+    from perflab.present.comparison import html_report, text_report
 
     gates = parse_fail_on(fail_on, "given")
     if html_out:
@@ -110,7 +110,7 @@ def compare_cmd(base, head, html_out, min_effect, fail_on):
         compare.load_summary(head),
         compare.DEFAULT_MIN_EFFECT if min_effect is None else min_effect,
     )
-    click.echo(compare.text_report(cmp))
+    click.echo(text_report(cmp))
     if html_out:
         write_owned_text(
             Path(html_out),

@@ -35,7 +35,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from perflab import humanize
 from perflab.errors import PerflabError
 from perflab.judge.evidence import (
     COUNTERS,
@@ -565,54 +564,3 @@ def write_work_lines(cmp: dict) -> list[str]:
             )
         lines.append(f"  {w['write']}: {w['verdict']} ({detail})")
     return lines
-
-
-def _value(v: float | None, metric: str) -> str:
-    """A metric's value in its unit, as a reader reads it: 7.4 µs, 13.3k ops/s."""
-    if v is None:
-        return ""
-    if metric.endswith("_ms"):
-        return humanize.duration_ms(v)
-    if metric.endswith("_per_s"):
-        return f"{humanize.count(v)} ops/s"
-    return humanize.count(v)
-
-
-def text_report(cmp: dict) -> str:
-    """The comparison as the terminal shows it."""
-    m = pd.DataFrame(cmp["metrics"])
-    p = pd.DataFrame(cmp["plans"])
-    lines = [
-        f"perflab compare: {cmp['base_run']} -> {cmp['head_run']} "
-        f"(min effect {cmp['min_effect']:.0%})",
-        machine_line(cmp),
-        "",
-    ]
-    if not m.empty:
-        show = m.copy()
-        show["ratio"] = show["ratio"].map(lambda r: "" if r is None else f"{r:.3f}")
-        for c in ("base", "head"):
-            show[c] = [_value(v, metric) for v, metric in zip(show[c], show["metric"], strict=True)]
-        lines.append(show.to_string(index=False))
-    lines += ["", *work_lines(cmp), *write_work_lines(cmp)]
-    changed = p[p["change"] != "same"] if not p.empty else p
-    lines += ["", f"plans: {len(changed)} of {len(p)} changed"]
-    for r in changed.to_dict("records") if not changed.empty else []:
-        lines.append(f"  {r['query']}: {r['change']} {('(' + r['why'] + ')') if r['why'] else ''}")
-        lines.append(f"    before: {r['base_plan']}")
-        lines.append(f"    after:  {r['head_plan']}")
-    ix = cmp["indexes"]
-    lines += [
-        "",
-        f"indexes ({ix['basis']}): added {ix['added'] or 'none'}, "
-        f"removed {ix['removed'] or 'none'}",
-        f"regressions (p50, ops/s): {cmp['regressions']}, plan regressions: "
-        f"{cmp['plan_regressions']}, work regressions: {cmp.get('work_regressions', 0)}, "
-        f"write work regressions: {cmp.get('write_work_regressions', 0)}, "
-        f"improvements: {cmp['improvements']}, "
-        f"p99 regressions (not gated): {cmp['tail_regressions']}",
-        cmp.get("counters_note", COUNTERS_NOTE),
-    ]
-    if cmp["machine"]["warning"]:
-        lines.append(f"warning: {cmp['machine']['warning']}")
-    return "\n".join(lines)
