@@ -47,11 +47,24 @@ class Target:
 
 
 @dataclass(frozen=True)
+class QueryBudget:
+    """What a query with no latency target of its own may cost before it is named an issue
+    (`perflab.judge.slow_queries`). An absolute p99, not "10x the workload's median": the
+    median moves whenever a query is added to or dropped from the workload, and is itself a
+    noisy figure, so two runs of the same code could draw the line in different places."""
+
+    p99_ms: float = 100.0
+    rows_per_execution: float = 1000.0  # more than this with no LIMIT: an unbounded result
+    source: str = "perflab default"
+
+
+@dataclass(frozen=True)
 class Targets:
     targets: tuple[Target, ...]
     source: str = ""
     path: Path | None = None
     claims: tuple[tuple[str, str], ...] = ()  # (CLAIMS key, what the source said)
+    budget: QueryBudget = QueryBudget()
 
     def for_query(self, name: str, metric: str = "latency_p99_ms") -> Target | None:
         for t in self.targets:
@@ -70,7 +83,8 @@ def _parse_targets(
     path: Path, text: str, queries: frozenset[str], operations: frozenset[str]
 ) -> Targets:
     doc = require_mapping(parse_yaml(text, path), str(path))
-    check_keys(doc, {"source", "targets", "claims"}, str(path))
+    check_keys(doc, {"source", "targets", "claims", "budget"}, str(path))
+    budget = _parse_budget(doc.get("budget"), path)
     claims = require_mapping(doc.get("claims") or {}, f"{path}: claims")
     check_keys(claims, set(CLAIMS), f"{path}: claims")
     out = []
@@ -127,4 +141,24 @@ def _parse_targets(
         str(doc.get("source") or ""),
         path,
         tuple((k, str(v)) for k, v in claims.items()),
+        budget,
     )
+
+
+def _parse_budget(raw: object, path: Path) -> QueryBudget:
+    """The targets file's `budget: {p99_ms, rows_per_execution}`; absent: the default."""
+    if raw is None:
+        return QueryBudget()
+    where = f"{path}: budget"
+    raw = require_mapping(raw, where)
+    check_keys(raw, {"p99_ms", "rows_per_execution"}, where)
+    vals = {}
+    for k in ("p99_ms", "rows_per_execution"):
+        if k in raw:
+            try:
+                vals[k] = float(raw[k])
+            except (TypeError, ValueError):
+                raise PerflabError(f"{where}: {k!r} must be a number") from None
+            if vals[k] <= 0:
+                raise PerflabError(f"{where}: {k!r} must be above 0")
+    return QueryBudget(**vals, source=str(path))

@@ -123,6 +123,7 @@ class QueryEvidence:
     # the replay returned other rows than the application (`perflab.inputs.fidelity`):
     # its sentence; "" when the replay matches, was accepted or was not compared
     replay_differs: str = ""
+    sql: str = ""  # the statement as the workload runs it ("" in a summary without it)
 
     @classmethod
     def from_summary(cls, q: dict) -> QueryEvidence:

@@ -25,10 +25,12 @@ Issue severity (critical > high > medium > low > info):
             cross its target before the horizon: the table's rows at the
             deployment size, or 10x the largest measured size if more
   medium    a plan finding of severity medium; an inconclusive target; a
-            pragma that the audit marks as a risk
+            pragma that the audit marks as a risk; a query with no latency target
+            whose p99 interval is above the slow-query budget (`judge.slow_queries`)
   low       index health (unused, redundant), pragma advice, low findings; a
             confident linear-or-worse growth claim that does not cross its target
-            before the horizon (inconclusive growth is listed as ignored, with why)
+            before the horizon (inconclusive growth is listed as ignored, with why);
+            an unbounded result (no LIMIT, rows per execution over the budget's)
   info      findings below the row threshold: listed, with the documented
             reason they are not issues
 
@@ -51,7 +53,8 @@ from perflab import humanize
 from perflab.analysis.advisor import index_name
 from perflab.analysis.findings import SEVERITIES as FINDING_SEVERITIES
 from perflab.analysis.findings import SEVERITY_THRESHOLDS
-from perflab.inputs.targets import Target, Targets
+from perflab.inputs.targets import QueryBudget, Target, Targets
+from perflab.judge import slow_queries
 from perflab.judge.evidence import (
     AdviceEvidence,
     ConcurrencyEvidence,
@@ -449,9 +452,11 @@ def derive_issues(
     evidence: Evidence | Mapping,
     target_results: list[TargetResult],
     deployment_rows: dict[str, int] | None = None,
+    budget: QueryBudget | None = None,
 ) -> tuple[list[Issue], list[dict]]:
     """Issues by the documented rules, and the findings deliberately not raised (with why)."""
     evidence = as_evidence(evidence)
+    budget = budget or QueryBudget()
     issues: list[Issue] = []
     ignored: list[dict] = []
     failing_queries = {
@@ -691,6 +696,16 @@ def derive_issues(
                 q,
             )
 
+    # No slow query unnamed: a query without a latency target is held to the budget
+    # (`judge.slow_queries`); inconclusive ones are listed as ignored, with why.
+    for c in slow_queries.check(evidence, budget, _latency_targeted(target_results)):
+        if c.is_issue:
+            sev, title, ev, rec = slow_queries.issue_text(c, budget)
+            adv, gain = _advice_for(evidence, c.query)
+            add(sev, title, ev, f"{adv}; {rec}" if adv else rec, "slow query budget", c.query, gain)
+        elif (skip := slow_queries.ignored(c, budget)) is not None:
+            ignored.append(skip)
+
     skipped = _skipped_analyses(evidence)
     if skipped:
         add(
@@ -752,6 +767,11 @@ def derive_issues(
     return issues, ignored
 
 
+def _latency_targeted(target_results: Iterable[TargetResult]) -> set[str]:
+    """Queries with a latency target of their own (any milestone): judged by it alone."""
+    return {r.subject for r in target_results if r.metric.startswith("latency")}
+
+
 def decide(target_results: list[TargetResult], issues: list[Issue]) -> Decision:
     """The decision by the rules in this module's docstring."""
     crit = [i for i in issues if i.severity == "critical"]
@@ -775,16 +795,20 @@ def assess(
     evidence: Evidence | Mapping,
     targets: Targets,
     deployment_rows: dict[str, int] | None = None,
+    budget: QueryBudget | None = None,
 ) -> dict:
     """Targets, issues and decision as summary.json carries them.
 
     `evidence` is the run's `Evidence`; a summary-shaped dict (summary.json, `perflab
     compare`, tests) is read through `Evidence.from_summary`. `deployment_rows` (rows per
     table at the size the application must reach, e.g. the dataset spec's largest scale)
-    sets the horizon of the scale rule."""
+    sets the horizon of the scale rule. `budget` (default: the targets file's) is what a
+    query with no latency target may cost (`judge.slow_queries`)."""
     evidence = as_evidence(evidence)
+    budget = budget or targets.budget
     results = evaluate_targets(evidence, targets)
-    issues, ignored = derive_issues(evidence, results, deployment_rows)
+    issues, ignored = derive_issues(evidence, results, deployment_rows, budget)
+    checks = slow_queries.check(evidence, budget, _latency_targeted(results))
     decision = decide(results, issues)
     counts = {s: sum(i.severity == s for i in issues) for s in SEVERITIES}
     return {
@@ -792,6 +816,12 @@ def assess(
         "issues": [asdict(i) for i in issues],
         "ignored_findings": ignored,
         "not_analysed": not_analysed(evidence),
+        "query_budget": {
+            "p99_ms": budget.p99_ms,
+            "rows_per_execution": budget.rows_per_execution,
+            "source": budget.source,
+            "queries": [slow_queries.as_record(c) for c in checks],
+        },
         "decision": asdict(decision),
         "verdict": {
             "decision": decision.decision,

@@ -381,6 +381,38 @@ def ignored_findings(summary: dict) -> pd.DataFrame:
     return _frame((summary.get("ignored_findings") or []), ["query", "rule", "rows", "why_ignored"])
 
 
+def query_budget(summary: dict) -> tuple[str, pd.DataFrame]:
+    """The slow-query budget as a sentence, and each query against it
+    (`judge.slow_queries`): judged by its target or the budget, p99 with its interval, rows
+    per execution, whether an index serves its WHERE with the plan line, and the issue."""
+    b = summary.get("query_budget") or {}
+    if not b:
+        return "No slow-query budget in this summary (a run from before it).", pd.DataFrame()
+    text = (
+        f"Budget for a query with no latency target of its own: p99 above "
+        f"{theme.fmt(b['p99_ms'], 'ms')}, or more than {b['rows_per_execution']:g} rows per "
+        f"execution without LIMIT ({b['source']}). A query with a latency target is judged by "
+        "that target; an interval straddling the budget is inconclusive, never an issue."
+    )
+    rows = [
+        {
+            "query": c["query"],
+            "judged by": c["judged_by"],
+            "p99": theme.fmt_interval(
+                c.get("p99_ms"), *(c.get("p99_ci_ms") or [None, None])[:2], "ms"
+            ),
+            "against budget": c["latency"],
+            "rows/exec": c.get("rows_per_execution"),
+            "LIMIT": {True: "yes", False: "no"}.get(c.get("has_limit"), "?"),
+            "WHERE served by": c["where_index"],
+            "plan line": c["where_plan_line"],
+            "issue": "yes" if c["issue"] else "",
+        }
+        for c in b.get("queries") or []
+    ]
+    return text, pd.DataFrame(rows)
+
+
 def _interval(ci, value=None) -> str:
     """``[lo, hi]`` in the magnitude ``value`` is shown in (ms in, "[11, 13]" beside 12 µs),
     or "" when a bound is missing."""

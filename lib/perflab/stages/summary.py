@@ -53,6 +53,8 @@ class VerdictRecord(Record):
     decision: dict
     # what no stage could analyse, each with its stage and reason (`verdict.not_analysed`)
     not_analysed: tuple[dict, ...] = ()
+    # the slow-query budget and each query's check against it (`judge.slow_queries`)
+    query_budget: dict | None = None
     integrity: IntegrityRecord | None = part(IntegrityRecord)
     summary: dict | None = shown()  # summary.json's shape, as 06 presents it (`present.views`)
     issues_frame: Any = shown()
