@@ -8,8 +8,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from browser import check_pages, chromium_path
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-from perflab.present.browser import check_pages, chromium_path
 from perflab.present.htmlexport import export_many, export_notebook_html
 from perflab.present.pages import write_index
 from perflab.present.report_page import write_report

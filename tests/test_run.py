@@ -93,7 +93,7 @@ def test_no_notebook_of_a_run_prints_a_stray_message(tiny_run):
 
 
 def test_pages_render_offline_in_chromium(tiny_run):
-    from perflab.present.browser import check_pages, chromium_path
+    from browser import check_pages, chromium_path
 
     if chromium_path() is None:
         if os.environ.get("PERFLAB_REQUIRE_BROWSER") == "1":

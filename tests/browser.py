@@ -1,5 +1,8 @@
 """Open report pages in a real headless browser, offline, and record what went wrong.
 
+Test-only (test_html_offline, test_run's page check): it lives beside the tests, not in the
+library, so the wheel carries no playwright code.
+
 Uses playwright's Python API to drive the system's Chromium (Debian's ``chromium`` package or
 ``PERFLAB_CHROMIUM``); no browser is ever downloaded. Each page is opened from ``file://`` in a
 context with ``offline=True``: any http(s) request is recorded as external, and any console
