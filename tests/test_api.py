@@ -4,6 +4,8 @@ the answers known for small schemas built here."""
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +18,24 @@ from readme_examples import python_blocks
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = Path(perflab.__file__).resolve().parent
+# The public names, spelled out: a name dropped from or added to __all__ is a decision.
+PUBLIC_API = {
+    "PerflabError",
+    "__version__",
+    "browse",
+    "capture_workload",
+    "compare_runs",
+    "copy_notebooks",
+    "count_work",
+    "draft_workload",
+    "explain",
+    "open_database",
+    "query_box",
+    "run_suite",
+    "time_query",
+    "try_index",
+    "try_rewrite",
+}
 
 
 def readme_examples() -> list[str]:
@@ -45,9 +65,17 @@ def test_public_names_are_not_module_names():
     modules = {p.stem for p in PACKAGE.glob("*.py")} | {
         p.name for p in PACKAGE.iterdir() if p.is_dir()
     }
+    assert set(perflab.__all__) == PUBLIC_API
     assert not set(perflab.__all__) & modules
-    for name in perflab.__all__:
-        assert getattr(perflab, name) is not None
+    for name in sorted(modules - {"__init__", "__main__", "__pycache__"}):
+        if (PACKAGE / f"{name}.py").is_file() or (PACKAGE / name / "__init__.py").is_file():
+            importlib.import_module(f"perflab.{name}")  # what would shadow a public name
+    assert isinstance(perflab.__version__, str) and perflab.__version__
+    assert issubclass(perflab.PerflabError, Exception)
+    for name in PUBLIC_API - {"__version__", "PerflabError"}:
+        obj = getattr(perflab, name)
+        assert inspect.isfunction(obj) and obj.__module__ == "perflab", name
+        assert (obj.__doc__ or "").strip(), f"{name} has no docstring"
 
 
 def test_import_perflab_loads_no_submodule_and_no_pandas():

@@ -168,9 +168,21 @@ def fake_timing(monkeypatch, before_ms, after_ms, noise=0.0):
     return calls
 
 
+# The two rewrites a prefix LIKE on a BINARY column gets: bounded by the prefix's range, or
+# GLOB (case-sensitive, so the index serves it).
+LIKE_REWRITES = {
+    "SELECT * FROM m WHERE ns LIKE ? AND ns >= ? AND ns < ?",
+    "SELECT * FROM m WHERE ns GLOB ?",
+}
+
+
 def rewrites(conn, **kw):
+    """The like_collation rewrites, checked to be exactly the two expected: the loops over
+    them in the tests below are never vacuous."""
     rows = diagnose_query(conn, "q", LIKE_SQL, LIKE_PARAMS, executions=40, **kw)
-    return [r for r in by_rule(rows, "like_collation") if r["fix_kind"] == "rewrite"]
+    rws = [r for r in by_rule(rows, "like_collation") if r["fix_kind"] == "rewrite"]
+    assert {r["fix"] for r in rws} == LIKE_REWRITES and len(rws) == len(LIKE_REWRITES)
+    return rws
 
 
 def test_original_and_rewrite_are_timed_interleaved(conn, monkeypatch):
