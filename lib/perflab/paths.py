@@ -27,7 +27,6 @@ DATASETS_DIR = DATA_DIR / "datasets"
 WORKLOADS_DIR = DATA_DIR / "workloads"
 TARGETS_DIR = DATA_DIR / "targets"
 NOTEBOOKS_DIR = PACKAGE_DIR / "notebooks"
-TEMPLATES_DIR = PACKAGE_DIR / "templates"
 SUMMARY_SCHEMA = DATA_DIR / "summary.schema.json"
 
 DEFAULT_NAME = "agent_orchestrator"
