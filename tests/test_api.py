@@ -122,6 +122,40 @@ def test_capture_workload_needs_exactly_one_source(tmp_path):
         perflab.capture_workload(["python", "x.py"], from_log=log)
 
 
+def test_the_api_and_the_cli_capture_alike(tmp_path, capsys):
+    """Issue 22: one capture path. The API now has what the command had: no statement
+    recorded is an error, a command that exits non-zero is heard, `max_values` bounds the
+    kept tuples; and both write the same workload from the same log."""
+    import sys
+
+    from perflab.cli import main
+
+    empty = tmp_path / "empty.sql"
+    empty.write_text("-- nothing\n")
+    with pytest.raises(PerflabError, match="no SQLite statements recorded"):
+        perflab.capture_workload(from_log=empty)
+    heard: list[str] = []
+    script = tmp_path / "app.py"
+    script.write_text(
+        "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\n"
+        "c.execute('CREATE TABLE t(k)')\n"
+        "for i in range(30):\n    c.execute('SELECT * FROM t WHERE k = ?', (i,))\n"
+        "sys.exit(3)\n"
+    )
+    text = perflab.capture_workload(
+        [sys.executable, str(script), str(tmp_path / "a.db")], warn=heard.append, max_values=4
+    )
+    assert heard == ["perflab: capture: the command exited with code 3"]
+    kept = text.split("  - rows:\n", 1)[1].split("  notes:", 1)[0]
+    assert kept.count("    - [") == 4  # 4 kept tuples of the 30 calls
+    log = tmp_path / "s.sql"
+    log.write_text("SELECT * FROM t WHERE k = 1;\nSELECT * FROM t WHERE k = 2;\n")
+    api_out, cli_out = tmp_path / "api.yaml", tmp_path / "cli.yaml"
+    perflab.capture_workload(from_log=log, name="w", out=api_out)
+    assert main(["capture", "--out", str(cli_out), "--name", "w", "--from-log", str(log)]) == 0
+    assert api_out.read_text() == cli_out.read_text()
+
+
 def test_capture_workload_out_never_overwrites_a_users_file(tmp_path):
     log = tmp_path / "s.sql"
     log.write_text("SELECT * FROM t WHERE k = 1;\nSELECT * FROM t WHERE k = 2;\n")

@@ -32,7 +32,7 @@ from perflab.errors import PerflabError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import sqlite3
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from pathlib import Path
     from typing import Any
 
@@ -103,29 +103,23 @@ def capture_workload(
     from_log: str | Path | None = None,
     name: str = "captured",
     out: str | Path | None = None,
+    max_values: int | None = None,
+    warn: Callable[[str], object] | None = None,
 ) -> str:
     """`perflab capture`: run ``command`` (or read ``from_log``) and return the workload YAML;
-    with ``out``, also write it there (only over a file perflab wrote and nobody edited)."""
-    from pathlib import Path
-
+    with ``out``, also write it there (only over a file perflab wrote and nobody edited).
+    ``max_values``: parameter tuples kept per shape; ``warn`` hears about a command that
+    exited non-zero. No statement recorded is an error, as on the command line."""
     from perflab.inputs import capture
-    from perflab.ownership import check_file_target, write_owned_text
 
-    if (command is None) == (from_log is None):
-        raise PerflabError("capture: give a command or from_log, not both")
-    if out is not None:
-        check_file_target(Path(out), "the workload file")  # before the application runs
-    grouper = capture.Grouper()
-    if from_log is not None:
-        source = str(from_log)
-        grouper.feed(capture.read_log(from_log))
-    else:
-        source = " ".join(command)
-        capture.capture_command(list(command), on_events=grouper.feed)
-    text = capture.build_workload(grouper.result(), name=name, source=source)
-    if out is not None:
-        write_owned_text(Path(out), text, "the workload file", "# ")
-    return text
+    return capture.capture(
+        tuple(command or ()),
+        from_log=from_log,
+        out=out,
+        name=name,
+        max_values=capture.MAX_VALUES if max_values is None else max_values,
+        warn=warn or (lambda _msg: None),
+    ).text
 
 
 def draft_workload(db: str | Path | None = None, schema: str | Path | None = None) -> str:

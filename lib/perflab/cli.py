@@ -74,12 +74,11 @@ def cli() -> None:
 )
 def run_cmd(out, baseline, min_effect, fail_on, **inputs):
     """Build or reuse the database, run every notebook, publish the report."""
-    from perflab.inputs.config import RunInputs
+    import perflab
     from perflab.judge.gate import check_gates, parse_fail_on
-    from perflab.run.runner import run
 
     gates = parse_fail_on(fail_on, baseline)
-    result = run(RunInputs.create(**inputs), out, baseline=baseline, min_effect=min_effect)
+    result = perflab.run_suite(out=out, baseline=baseline, min_effect=min_effect, **inputs)
     failures = check_gates(result.summary, gates)
     for f in failures:
         click.echo(f"perflab: fail-on {f}", err=True)
@@ -97,7 +96,7 @@ def compare_cmd(base, head, html_out, min_effect, fail_on):
     """Compare two runs (folders or summary.json files): metrics, plans, indexes."""
     from pathlib import Path
 
-    from perflab.judge import compare
+    import perflab
     from perflab.judge.gate import check_gates, parse_fail_on
     from perflab.ownership import check_file_target, write_owned_text
     from perflab.present.comparison import html_report, text_report
@@ -105,11 +104,7 @@ def compare_cmd(base, head, html_out, min_effect, fail_on):
     gates = parse_fail_on(fail_on, "given")
     if html_out:
         check_file_target(Path(html_out), "the comparison page")
-    cmp = compare.compare(
-        compare.load_summary(base),
-        compare.load_summary(head),
-        compare.DEFAULT_MIN_EFFECT if min_effect is None else min_effect,
-    )
+    cmp = perflab.compare_runs(base, head, min_effect)
     click.echo(text_report(cmp))
     if html_out:
         write_owned_text(
@@ -158,11 +153,11 @@ def capture_cmd(out, from_log, name, max_values, command) -> None:
     perflab capture --out app.yaml -- python app.py
     perflab capture --out app.yaml --from-log statements.sql
     """
-    from perflab.inputs.capture import capture_to_file
+    from perflab.inputs.capture import capture
 
-    report = capture_to_file(
-        out,
-        command=command,
+    report = capture(  # the one capture path, which perflab.capture_workload also takes
+        command,
+        out=out,
         from_log=from_log,
         name=name,
         max_values=max_values,

@@ -659,10 +659,11 @@ def capture_command(
 
 @dataclass(frozen=True)
 class CaptureReport:
-    """What `capture_to_file` recorded and wrote."""
+    """What a capture recorded, the workload text it made, and where it wrote it."""
 
     result: CaptureResult
-    out: Path
+    out: Path | None
+    text: str = ""
 
     @property
     def query_shapes(self) -> int:
@@ -675,27 +676,29 @@ class CaptureReport:
             f"perflab: captured {r.statements} statements ({r.distinct_texts} distinct "
             f"texts, {r.unfolded} shapes before IN-list folding) -> {nq} query shapes, "
             f"{len(r.shapes) - nq} write shapes in {len(r.patterns)} transaction "
-            f"patterns, in {self.out}"
+            f"patterns" + (f", in {self.out}" if self.out else "")
         )
 
 
-def capture_to_file(
-    out: str | Path,
-    *,
+def capture(
     command: Sequence[str] = (),
+    *,
     from_log: str | Path | None = None,
+    out: str | Path | None = None,
     name: str | None = None,
     max_values: int = MAX_VALUES,
     warn: Callable[[str], object] = lambda _msg: None,
 ) -> CaptureReport:
-    """Record ``command``'s statements (or read ``from_log``) and write them as a workload
-    file at ``out`` (a new file or one perflab wrote). The target is checked before the
-    application runs; ``warn`` hears about a command that exited non-zero (the capture is
-    still written: a crashing application's statements are worth keeping)."""
-    out_p = Path(out)
-    if from_log and command:
-        raise PerflabError("capture: give a command or --from-log, not both")
-    check_file_target(out_p, "the workload file")  # before the application runs
+    """The one capture path (`perflab capture` and `perflab.capture_workload`): record
+    ``command``'s statements (or read ``from_log``) and make the workload text; with
+    ``out``, write it there (a new file or one perflab wrote), the target checked before the
+    application runs. ``warn`` hears about a command that exited non-zero (the capture is
+    still made: a crashing application's statements are worth keeping)."""
+    if bool(from_log) == bool(command):
+        raise PerflabError("capture: give a command or --from-log (from_log), not both")
+    out_p = Path(out) if out is not None else None
+    if out_p is not None:
+        check_file_target(out_p, "the workload file")  # before the application runs
     grouper = Grouper(max_values=max_values)
     if from_log:
         source = str(from_log)
@@ -708,6 +711,13 @@ def capture_to_file(
     result = grouper.result()
     if not result.statements and not result.other and not result.failed:
         raise PerflabError(f"capture: no SQLite statements recorded from {source}")
-    text = build_workload(result, name=name or out_p.stem, source=source)
-    write_owned_text(out_p, text, "the workload file", "# ")
-    return CaptureReport(result, out_p)
+    stem = name or (out_p.stem if out_p is not None else "captured")
+    text = build_workload(result, name=stem, source=source)
+    if out_p is not None:
+        write_owned_text(out_p, text, "the workload file", "# ")
+    return CaptureReport(result, out_p, text)
+
+
+def capture_to_file(out: str | Path, **kw: Any) -> CaptureReport:
+    """`capture` writing to ``out``."""
+    return capture(out=out, **kw)
