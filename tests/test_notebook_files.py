@@ -46,7 +46,7 @@ def test_checkpoints_are_ignored_by_git() -> None:
         pytest.skip("not a git checkout")
     for p in (
         ".ipynb_checkpoints/x-checkpoint.ipynb",
-        "lib/perflab/notebooks/.ipynb_checkpoints/a",
+        "notebooks/.ipynb_checkpoints/a",
     ):
         proc = subprocess.run(
             ["git", "check-ignore", "-q", p], cwd=REPO, capture_output=True, check=False

@@ -23,15 +23,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _build_wheel(tmp: Path) -> Path:
-    """Build from a copy of pyproject.toml, README.md and lib/ (setuptools writes build/
-    beside the sources). Without build isolation when the venv's setuptools can make
-    wheels (offline); else with it, from the configured package index."""
+    """Build from a copy of pyproject.toml, README.md, lib/, notebooks/ and data/
+    (setuptools writes build/ beside the sources). Without build isolation when the
+    venv's setuptools can make wheels (offline); else with it, from the configured
+    package index."""
     src = tmp / "src"
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, src / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".ipynb_checkpoints")
-    shutil.copytree(ROOT / "lib", src / "lib", ignore=ignore)
+    for folder in ("lib", "notebooks", "data"):  # the card's layout: top-level notebooks/, data/
+        shutil.copytree(ROOT / folder, src / folder, ignore=ignore)
     dist = tmp / "dist"
     base = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(src)]
     for cmd in (base[:5] + ["--no-build-isolation"] + base[5:], base):
@@ -79,6 +81,14 @@ def _env(tmp: Path) -> dict[str, str]:
 @pytest.mark.timeout(400)
 def test_wheel_runs_tiny_profile_outside_the_checkout(tmp_path: Path) -> None:
     wheel = _build_wheel(tmp_path)
+    import zipfile
+
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):  # the card's top-level folders,
+        assert f"perflab/notebooks/{nb.name}" in names  # shipped inside the package
+    for f in sorted((ROOT / "data").rglob("*.*")):
+        assert f"perflab/data/{f.relative_to(ROOT / 'data').as_posix()}" in names
+    assert "perflab/inputs/capture_hook.py" in names and "perflab/py.typed" in names
     venv = _fresh_venv(tmp_path, wheel)
     env = _env(tmp_path)
     where = tmp_path / "elsewhere"

@@ -1,9 +1,10 @@
 """Locations of perflab's embedded inputs and of what it writes.
 
 The embedded inputs (notebooks, schemas, dataset specs, workloads, targets, the summary
-JSON Schema) are package data, found beside this file, never through the working
-directory: papermill runs kernels in the caller's directory and nbval in the notebook's,
-and an installed wheel has no checkout around it.
+JSON Schema) live in the checkout's top-level ``notebooks/`` and ``data/`` and ship inside
+the wheel as ``perflab/notebooks`` and ``perflab/data`` (`resource_dir` finds either),
+never through the working directory: papermill runs kernels in the caller's directory
+and nbval in the notebook's, and an installed wheel has no checkout around it.
 
 What perflab writes depends on where it runs from. In a source checkout (the package
 is its ``lib/perflab``): runs under ``outputs/``, the cache in ``outputs/.cache``, as
@@ -21,22 +22,6 @@ from pathlib import Path
 from perflab.fsio import atomic_write_text
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-DATA_DIR = PACKAGE_DIR / "data"
-SCHEMAS_DIR = DATA_DIR / "schemas"
-DATASETS_DIR = DATA_DIR / "datasets"
-WORKLOADS_DIR = DATA_DIR / "workloads"
-TARGETS_DIR = DATA_DIR / "targets"
-NOTEBOOKS_DIR = PACKAGE_DIR / "notebooks"
-SUMMARY_SCHEMA = DATA_DIR / "summary.schema.json"
-
-DEFAULT_NAME = "agent_orchestrator"
-DEFAULT_SCHEMA = SCHEMAS_DIR / f"{DEFAULT_NAME}.sql"
-DEFAULT_DATASET = DATASETS_DIR / f"{DEFAULT_NAME}.yaml"
-DEFAULT_WORKLOAD = WORKLOADS_DIR / f"{DEFAULT_NAME}.yaml"
-DEFAULT_TARGETS = TARGETS_DIR / f"{DEFAULT_NAME}.yaml"
-
-#: Folder of run folders when perflab is installed rather than run from a checkout.
-INSTALLED_RUNS = "perflab-runs"
 
 
 def _checkout() -> Path | None:
@@ -48,6 +33,33 @@ def _checkout() -> Path | None:
 
 #: The source checkout this package lives in (``lib/perflab``), or None when installed.
 CHECKOUT: Path | None = _checkout()
+
+
+def resource_dir(name: str) -> Path:
+    """The one resolver of perflab's embedded folders (``notebooks``, ``data``): the
+    checkout's top-level folder first (the layout of the design card), else the installed
+    package's copy (the wheel ships them inside ``perflab/``)."""
+    if CHECKOUT is not None and (CHECKOUT / name).is_dir():
+        return CHECKOUT / name
+    return PACKAGE_DIR / name
+
+
+DATA_DIR = resource_dir("data")
+SCHEMAS_DIR = DATA_DIR / "schemas"
+DATASETS_DIR = DATA_DIR / "datasets"
+WORKLOADS_DIR = DATA_DIR / "workloads"
+TARGETS_DIR = DATA_DIR / "targets"
+NOTEBOOKS_DIR = resource_dir("notebooks")
+SUMMARY_SCHEMA = DATA_DIR / "summary.schema.json"
+
+DEFAULT_NAME = "agent_orchestrator"
+DEFAULT_SCHEMA = SCHEMAS_DIR / f"{DEFAULT_NAME}.sql"
+DEFAULT_DATASET = DATASETS_DIR / f"{DEFAULT_NAME}.yaml"
+DEFAULT_WORKLOAD = WORKLOADS_DIR / f"{DEFAULT_NAME}.yaml"
+DEFAULT_TARGETS = TARGETS_DIR / f"{DEFAULT_NAME}.yaml"
+
+#: Folder of run folders when perflab is installed rather than run from a checkout.
+INSTALLED_RUNS = "perflab-runs"
 
 
 def runs_dir() -> Path:

@@ -1,5 +1,5 @@
 """summary.json: assembled from the stage records the notebooks saved, checked against
-``perflab/data/summary.schema.json`` (draft 2020-12) before it is written, and written
+``data/summary.schema.json`` (draft 2020-12) before it is written, and written
 atomically, so a bad summary never replaces a good one."""
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def _json_path(parts: Iterable[Any]) -> str:
 
 
 def validate_summary(summary: dict) -> None:
-    """Check ``summary`` against perflab/data/summary.schema.json.
+    """Check ``summary`` against data/summary.schema.json.
 
     Raises PerflabError with one line naming the JSON path that fails, for example
     ``summary.json: $.queries[0].latency_ms.p50: 'fast' is not of type 'number'``.
