@@ -94,6 +94,7 @@ GROWING = ("O(log n)", *LINEAR_OR_WORSE)
 
 # --------------------------------------------------------------------- sizes
 
+
 def build_sweep(
     spec,
     base_scale: str,
