@@ -13,6 +13,7 @@ from pathlib import Path
 
 import perflab
 import pytest
+from perflab import paths
 from perflab.errors import PerflabError
 from readme_examples import python_blocks
 
@@ -173,9 +174,9 @@ def test_copy_notebooks_then_refuses_once_the_copy_is_the_users(tmp_path):
     dest = tmp_path / "nb"
     got = perflab.copy_notebooks(dest)
     names = sorted(p.name for p in got.glob("*.ipynb"))
-    assert names == sorted(p.name for p in (PACKAGE / "notebooks").glob("*.ipynb"))
+    assert names == sorted(p.name for p in paths.NOTEBOOKS_DIR.glob("*.ipynb"))
     first = names[0]
-    assert (dest / first).read_bytes() == (PACKAGE / "notebooks" / first).read_bytes()
+    assert (dest / first).read_bytes() == (paths.NOTEBOOKS_DIR / first).read_bytes()
     perflab.copy_notebooks(dest)  # unchanged since: refreshed
     (dest / first).write_text("{}")  # the user edits a notebook
     with pytest.raises(PerflabError, match="will not replace"):
