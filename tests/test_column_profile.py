@@ -85,3 +85,14 @@ def test_a_record_row_carries_the_sentence():
     p = ColumnProfile("t", "c", "why", 10, 5, 0, (("a", 2),), 0.01)
     row = p.to_dict()
     assert row["rows_per_value"] == 2.0 and row["profile"] == p.sentence
+
+
+def test_the_view_shows_the_share_as_a_percentage():
+    """The report's "(%)" columns hold percentages: a 44% share is 44, not 0.44 (seen in
+    the quick run's report as "0.44%")."""
+    from perflab.present.views import column_profiles
+
+    p = ColumnProfile("t", "c", "why", 100, 5, 0, (("a", 44),), 0.01)
+    frame = column_profiles([p.to_dict()])
+    assert frame.loc[0, "most common share"] == 44.0
+    assert column_profiles([]).empty

@@ -514,7 +514,8 @@ def column_profiles(profiles) -> pd.DataFrame:
             "distinct": p["distinct"],
             "NULL": p["nulls"],
             "rows per value": p["rows_per_value"],
-            "most common share": p["top_share"],
+            # the table shows a share as a percentage (tables' "(%)" columns)
+            "most common share": None if p["top_share"] is None else 100 * p["top_share"],
             "profile": p["profile"],
         }
         for p in profiles or ()
