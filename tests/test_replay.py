@@ -136,6 +136,14 @@ def test_a_write_that_cannot_run_is_listed_not_fatal(db, tmp_path):
     assert not_replayed(recs) == ["dup: not replayed: UNIQUE(trial_id, param_name)"]
 
 
+def _schema_file(tmp_path) -> Path:
+    """The test's DDL as a --schema file (no PRAGMA; no CHECK table generation can't fill)."""
+    ddl = tmp_path / "app.sql"
+    keep = [s for s in DDL.splitlines() if not s.startswith(("PRAGMA", "CREATE TABLE strict_t"))]
+    ddl.write_text("\n".join(keep))
+    return ddl
+
+
 def test_schema_run_fits_a_captured_workload_before_the_notebooks(tmp_path, monkeypatch):
     """--schema with a captured workload: the front door (`prepare`) fits it to the
     generated database; a captured query that cannot run there is listed, not fatal."""
@@ -145,9 +153,7 @@ def test_schema_run_fits_a_captured_workload_before_the_notebooks(tmp_path, monk
     from perflab.inputs.userdb import empty_targets
 
     monkeypatch.setenv("PERFLAB_CACHE_DIR", str(tmp_path / "cache"))
-    ddl = tmp_path / "app.sql"
-    keep = [s for s in DDL.splitlines() if not s.startswith(("PRAGMA", "CREATE TABLE strict_t"))]
-    ddl.write_text("\n".join(keep))
+    ddl = _schema_file(tmp_path)
     wl = _captured(
         tmp_path,
         [
@@ -191,9 +197,7 @@ def test_the_lab_and_the_cli_measure_the_same_fitted_statements(tmp_path, monkey
     from perflab.run.runner import run
 
     monkeypatch.setenv("PERFLAB_CACHE_DIR", str(tmp_path / "cache"))
-    ddl = tmp_path / "app.sql"
-    keep = [s for s in DDL.splitlines() if not s.startswith(("PRAGMA", "CREATE TABLE strict_t"))]
-    ddl.write_text("\n".join(keep))
+    ddl = _schema_file(tmp_path)
     wl = _captured(
         tmp_path,
         [_w("ins_tag", "INSERT INTO tag(code, n) VALUES (?, ?)", [["zz", 1]])],
