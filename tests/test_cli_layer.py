@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 import perflab
-from perflab.inputs.capture import capture_to_file
+from perflab.inputs.capture import capture
 from perflab.inputs.draft import save_draft
 
 PACKAGE = Path(perflab.__file__).resolve().parent
@@ -34,7 +34,7 @@ def test_capture_writes_a_workload_from_python_without_the_cli(tmp_path):
     log = tmp_path / "statements.sql"
     log.write_text("SELECT k FROM t WHERE id = 1;\nSELECT k FROM t WHERE id = 2;\n")
     heard: list[str] = []
-    report = capture_to_file(tmp_path / "app.yaml", from_log=log, warn=heard.append)
+    report = capture(out=tmp_path / "app.yaml", from_log=log, warn=heard.append)
     assert report.out.read_text().count("SELECT k FROM t WHERE id = ?") == 1
     assert report.result.statements == 2 and report.query_shapes == 1
     assert "2 statements" in report.line() and str(report.out) in report.line()
@@ -53,9 +53,7 @@ def test_a_failing_command_is_heard_and_its_statements_still_written(tmp_path):
     heard: list[str] = []
     import sys
 
-    report = capture_to_file(
-        tmp_path / "app.yaml", command=[sys.executable, str(script)], warn=heard.append
-    )
+    report = capture([sys.executable, str(script)], out=tmp_path / "app.yaml", warn=heard.append)
     assert heard == ["perflab: capture: the command exited with code 3"]
     assert report.out.is_file()
 

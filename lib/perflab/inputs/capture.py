@@ -56,7 +56,7 @@ __all__ = [
     "build_workload",
     "CaptureReport",
     "capture_command",
-    "capture_to_file",
+    "capture",
     "group",
     "read_events",
     "read_log",
@@ -716,8 +716,3 @@ def capture(
     if out_p is not None:
         write_owned_text(out_p, text, "the workload file", "# ")
     return CaptureReport(result, out_p, text)
-
-
-def capture_to_file(out: str | Path, **kw: Any) -> CaptureReport:
-    """`capture` writing to ``out``."""
-    return capture(out=out, **kw)

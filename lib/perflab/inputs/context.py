@@ -52,7 +52,7 @@ class RunContext:
     @property
     def inputs(self) -> RunInputs:
         """The resolved inputs as one record: what `perflab run` hands every notebook
-        (`RunInputs.to_json`), so a notebook opens exactly this run's files."""
+        (`RunInputs.to_dict`), so a notebook opens exactly this run's files."""
         return RunInputs(
             self.config.profile.name,
             dataset=str(self.config.dataset),
