@@ -28,6 +28,29 @@ def collect(run_dir: Path, targets=None) -> dict:
     return measured(load_records(run_dir), targets)
 
 
+def checkout_commit(cwd: Path | None = None) -> dict | None:
+    """The git commit of the checkout perflab runs in (`git rev-parse HEAD` and its
+    committer time), so `perflab history` can order runs by commit; None outside a
+    checkout or without git: the summary then has no `commit`, never a guessed one."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "show", "-s", "--format=%H %cI", "HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    parts = out.stdout.split()
+    if out.returncode != 0 or len(parts) != 2 or len(parts[0]) < 40:
+        return None
+    return {"sha": parts[0], "committed_at": parts[1]}
+
+
 def build_summary(
     run_dir: Path,
     ctx: RunContext,
@@ -48,7 +71,9 @@ def build_summary(
         "format_version": FORMAT_VERSION,
         "run_id": run_id,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        **({"commit": c} if (c := checkout_commit()) else {}),
         "profile": ctx.config.profile.name,
+        "milestone": ctx.config.milestone,
         "sqlite_version": info["sqlite_version"],
         "engine": info,
         "pragmas": pragmas,
