@@ -1,0 +1,674 @@
+"""A sweep's cells side by side: which plans and work counters differ, and which axis did it.
+
+Each cell of a sweep is one complete run. Per query and per write, the cells fall into
+groups that did exactly the same work (the same plan lines and, over the executions both
+counted, the same SQLite work counters, by `judge.compare`'s own exact comparison). When
+there is more than one group, the difference is explained by the axis whose value alone
+decides the group (every value of it falls in one group); if none does, or several axes
+change together in these cells, the sentence says so rather than guess.
+
+Timings are compared only between cells measured on the same machine (the worker's
+identity string), with `perflab compare`'s rule: a ratio past the minimum effect with
+non-overlapping intervals, and a cell whose work and plan are identical to the other's is
+inconclusive however its clock moved (between-run noise). Across machines only counters
+and plans are compared: they do not depend on the machine.
+
+Nothing here is keyed on a table or index name: groups come from the plan lines and the
+counters as a whole; names appear only in the sentences, quoted from the plans.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from perflab.judge.compare import (
+    DEFAULT_MIN_EFFECT,
+    DEFAULT_WORK_TOLERANCE,
+    MACHINE_DRIFT,
+    THRESHOLDS,
+    WORK_COUNTERS,
+    WRITE_WORK_LABELS,
+    _fmt,
+    _latency,
+    _plan_change,
+    _spread,
+    _verdict,
+    _work_verdict,
+    _write_work_verdict,
+    load_summary,
+    write_subject,
+)
+from perflab.judge.evidence import (
+    COUNTERS,
+    CounterEvidence,
+    Evidence,
+    Figure,
+    PlanShape,
+    WriteCounterEvidence,
+    WriteEvidence,
+)
+from perflab.judge.verdict import TargetResult
+from perflab.results import to_jsonable
+from perflab.sqlite.plans import classify
+
+__all__ = [
+    "CellInput",
+    "CellSummary",
+    "Difference",
+    "MatrixResult",
+    "SubjectCell",
+    "SubjectMatrix",
+    "TimingRatio",
+    "cell_from_run",
+    "compare_cells",
+    "targets_from_summary",
+]
+
+FORMAT_VERSION = 1
+
+CROSS_MACHINE_NOTE = (
+    "These cells ran on {n} machines: timings are compared only between cells of the same "
+    "machine; across machines only work counters and plans are compared (they do not depend "
+    "on the machine)."
+)
+ONE_MACHINE_NOTE = (
+    "All cells ran on one machine ({machine}); each timing is compared with the first "
+    "finished cell as perflab compare does (ratio past the minimum effect with non-overlapping "
+    "95% intervals; identical work and plan: inconclusive)."
+)
+
+
+@dataclass(frozen=True)
+class CellInput:
+    """One cell of a sweep as the comparison reads it (the sweep builds these)."""
+
+    key: str  # the cell's content-hash id
+    axes: Mapping[str, str]  # axis name -> value label ("engine" -> "apsw 3.54.1")
+    machine: str  # the worker's machine identity (hostname, CPU model and count, platform)
+    select_1_ms: float | None  # the worker's SELECT 1 speed
+    status: str  # "finished" | "failed"
+    reason: str  # why it failed; "" when finished
+    evidence: Evidence | None  # Evidence.from_summary(summary.json); None when failed
+    targets: tuple[TargetResult, ...] = ()  # the run's target results (summary "targets")
+    run_dir: str = ""  # where the cell's run folder is, as the sweep recorded it
+
+
+def targets_from_summary(summary: Mapping[str, Any]) -> tuple[TargetResult, ...]:
+    """summary.json's `targets` (each `asdict(TargetResult)`) back as TargetResults."""
+    names = {f.name for f in fields(TargetResult)}
+    out = []
+    for t in summary.get("targets") or ():
+        if not isinstance(t, dict) or not {"metric", "subject", "status"} <= t.keys():
+            continue
+        kw = {k: v for k, v in t.items() if k in names}
+        kw.setdefault("comparator", "")
+        kw.setdefault("threshold", 0.0)
+        kw.setdefault("milestone", "")
+        ci = kw.get("ci") or (None, None)
+        kw["ci"] = (ci[0], ci[1] if len(ci) > 1 else None)
+        out.append(TargetResult(**kw))
+    return tuple(out)
+
+
+def cell_from_run(
+    key: str,
+    axes: Mapping[str, str],
+    machine: str,
+    select_1_ms: float | None,
+    run_dir: str | Path,
+) -> CellInput:
+    """A finished cell from its run folder; a folder without a readable summary gives a
+    failed cell with the reason (never an exception: one bad cell does not break a page)."""
+    try:
+        summary = load_summary(run_dir)
+    except Exception as exc:  # noqa: BLE001 - any unreadable summary is this cell's failure
+        return CellInput(
+            key, dict(axes), machine, select_1_ms, "failed", str(exc), None, (), str(run_dir)
+        )
+    ev = Evidence.from_summary(summary)
+    s1 = select_1_ms if select_1_ms is not None else ev.select_1_ms
+    return CellInput(
+        key,
+        dict(axes),
+        machine,
+        s1,
+        "finished",
+        "",
+        ev,
+        targets_from_summary(summary),
+        str(run_dir),
+    )
+
+
+# ------------------------------------------------------------------------------ results
+
+
+@dataclass(frozen=True)
+class CellSummary:
+    """A cell as the page's header shows it: its axes, machine, status and decision."""
+
+    key: str
+    label: str  # the axis values joined, how the page names the cell
+    axes: Mapping[str, str]
+    machine: str
+    select_1_ms: float | None
+    status: str
+    reason: str
+    run_dir: str
+    decision: str | None = None
+    sqlite_version: str | None = None
+    targets_passed: int = 0
+    targets_failed: int = 0
+    targets_inconclusive: int = 0
+    targets_not_measured: int = 0
+
+
+@dataclass(frozen=True)
+class CellTarget:
+    metric: str
+    status: str  # pass | fail | inconclusive | not_measured
+    value: float | None
+    threshold: float
+    comparator: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class SubjectCell:
+    """One query (or write) in one cell: its timings, its work, its plan, its targets."""
+
+    cell: str  # the cell's key
+    present: bool  # False: the cell failed, or its workload has no such subject
+    absent_reason: str = ""
+    group: str = ""  # A, B, ...: cells in one group did the same work with the same plan
+    p50_ms: Figure | None = None
+    p99_ms: Figure | None = None
+    ops_per_s: Figure | None = None  # writes: throughput with its interval
+    counters: Mapping[str, float] = field(default_factory=dict)  # means per execution/write
+    counted: int = 0  # executions (or writes) counted
+    counters_note: str = ""  # why there are no counters
+    plan: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    targets: tuple[CellTarget, ...] = ()
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Cells of one subject that differ in plan or work, and the axis that explains it."""
+
+    subject: str
+    kind: str  # query | write
+    what: str  # plan | work | plan and work
+    axis: str | None  # the one axis whose value alone decides the group; None: no single one
+    candidates: tuple[str, ...]  # the axes that vary between the groups
+    groups: Mapping[str, tuple[str, ...]]  # group letter -> cell keys
+    sentence: str
+
+
+@dataclass(frozen=True)
+class TimingRatio:
+    """A cell's figure against the first finished cell of its machine (compare's rule)."""
+
+    subject: str
+    kind: str  # query | write
+    metric: str  # latency_p50_ms | latency_p99_ms | ops_per_s
+    machine: str
+    base_cell: str
+    head_cell: str
+    base: float | None
+    head: float | None
+    ratio: float | None
+    verdict: str  # regression | improvement | unchanged | inconclusive | not comparable
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class SubjectMatrix:
+    name: str
+    kind: str  # query | write
+    cells: tuple[SubjectCell, ...]
+    difference: Difference | None
+    timings: tuple[TimingRatio, ...] = ()
+
+
+@dataclass(frozen=True)
+class MatrixResult:
+    """The merged result of a sweep: `to_dict()` is sweep.json's body."""
+
+    axes: Mapping[str, tuple[str, ...]]  # axis -> its values in cell order
+    cells: tuple[CellSummary, ...]
+    queries: tuple[SubjectMatrix, ...]
+    writes: tuple[SubjectMatrix, ...]
+    differences: tuple[Difference, ...]
+    machines: tuple[str, ...]
+    timing_note: str
+    min_effect: float = DEFAULT_MIN_EFFECT
+    work_tolerance: float = DEFAULT_WORK_TOLERANCE
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types, as sweep.json carries them (data/sweep.schema.json)."""
+        d = to_jsonable(asdict(self))
+        d["format_version"] = FORMAT_VERSION
+        d["rule"] = {k: THRESHOLDS[k] for k in ("latency", "throughput", "noise")}
+        return d
+
+    def cell(self, key: str) -> CellSummary | None:
+        return next((c for c in self.cells if c.key == key), None)
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _label(axes: Mapping[str, str]) -> str:
+    return " · ".join(str(v) for v in axes.values()) or "(one cell)"
+
+
+def _kinds(plan: PlanShape) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(str(classify(d).get("kind", "other")) for d in plan.details))
+
+
+def plan_words(plan: PlanShape) -> str:
+    """What a plan does, in words quoted from its own lines (which index, which scan)."""
+    parts: list[str] = []
+    for d in plan.details:
+        c = classify(d)
+        k, table, index = c.get("kind"), c.get("table"), c.get("index")
+        if k == "scan_table":
+            parts.append(f"scans {table}")
+        elif k in ("search_index", "search_covering_index", "scan_index", "scan_covering_index"):
+            verb = "searches" if k.startswith("search") else "walks"
+            parts.append(f"{verb} {table} by {index}")
+        elif k == "search_automatic_index":
+            parts.append(f"builds an automatic index on {table}")
+        elif k in ("search_rowid", "search_primary_key"):
+            parts.append(f"looks {table} up by its key")
+        elif k == "temp_btree":
+            parts.append(f"sorts in a temp B-tree ({c.get('purpose')})")
+    parts = list(dict.fromkeys(parts))
+    if not parts:
+        return "runs " + (" | ".join(plan.details) or "no plan")
+    return ", ".join(parts)
+
+
+def _counter_means(c: CounterEvidence | None) -> tuple[dict[str, float], int, str]:
+    if c is None:
+        return {}, 0, "a summary from before work counters"
+    if c.source is None or not c.means:
+        return {}, 0, c.reason or "counters unavailable"
+    return ({k: c.means[k] for k in COUNTERS if k in c.means}, c.executions, "")
+
+
+def _write_means(c: WriteCounterEvidence | None) -> tuple[dict[str, float], int, str]:
+    if c is None:
+        return {}, 0, "a summary from before write counters"
+    if c.reason or c.ops == 0:
+        return {}, 0, c.reason or "no write was counted"
+    m = c.means_over(c.ops)
+    return ({k: v for k, v in m.items() if v is not None}, c.ops, "")
+
+
+def _cell_targets(targets: Sequence[TargetResult], subject: str) -> tuple[CellTarget, ...]:
+    return tuple(
+        CellTarget(t.metric, t.status, t.value, t.threshold, t.comparator, t.status_reason)
+        for t in targets
+        if t.subject == subject
+    )
+
+
+def _writes_by_subject(ev: Evidence) -> dict[str, WriteEvidence]:
+    """A cell's writes by name and batch size (the first of each: its pragmas are the
+    cell's, which an axis may change, so they are not part of the key)."""
+    out: dict[str, WriteEvidence] = {}
+    for w in ev.throughput.writes if ev.throughput else ():
+        out.setdefault(write_subject(w), w)
+    return out
+
+
+def _same(kind: str, a: Any, b: Any, tolerance: float) -> tuple[bool, bool]:
+    """(same plan, same work) of two subjects; work not comparable counts as same (it is
+    shown as 'counters unavailable', never as a difference)."""
+    if kind == "query":
+        plan_same = _plan_change(a.plan, b.plan)[0] == "same"
+        v = _work_verdict(a.counters, b.counters, tolerance)["verdict"]
+    else:
+        plan_same = True
+        v = _write_work_verdict(a.counters, b.counters, tolerance)["verdict"]
+    return plan_same, v in ("same", "not comparable")
+
+
+def _group(kind: str, items: list[tuple[str, Any]], tolerance: float):
+    """Cells (key, subject) into groups of identical plan and work, in first-seen order;
+    returns {key: letter}, {letter: representative}, and what differed between groups."""
+    reps: list[tuple[str, Any]] = []
+    of: dict[str, str] = {}
+    plan_diff = work_diff = False
+    for key, s in items:
+        for letter, r in reps:
+            ps, ws = _same(kind, r, s, tolerance)
+            if ps and ws:
+                of[key] = letter
+                break
+        else:
+            for _, r in reps:
+                ps, ws = _same(kind, r, s, tolerance)
+                plan_diff |= not ps
+                work_diff |= not ws
+            letter = chr(ord("A") + len(reps)) if len(reps) < 26 else f"G{len(reps) + 1}"
+            reps.append((letter, s))
+            of[key] = letter
+    what = "plan and work" if plan_diff and work_diff else "plan" if plan_diff else "work"
+    return of, dict(reps), what
+
+
+def _explaining_axes(
+    groups: Mapping[str, tuple[str, ...]], axes_of: Mapping[str, Mapping[str, str]]
+) -> tuple[list[str], list[str]]:
+    """(axes whose value alone decides the group, axes that vary between groups)."""
+    names = list(dict.fromkeys(a for k in axes_of for a in axes_of[k]))
+    group_of = {k: g for g, ks in groups.items() for k in ks}
+    explain, vary = [], []
+    for a in names:
+        vals = {k: axes_of[k].get(a, "") for k in group_of}
+        by_val: dict[str, set[str]] = {}
+        for k, v in vals.items():
+            by_val.setdefault(v, set()).add(group_of[k])
+        if len(by_val) < 2:
+            continue
+        # does the axis vary between cells of different groups?
+        if len({vals[ks[0]] for ks in groups.values()}) > 1 or any(
+            len(gs) > 1 for gs in by_val.values()
+        ):
+            vary.append(a)
+        if all(len(gs) == 1 for gs in by_val.values()):
+            explain.append(a)
+    return explain, vary
+
+
+def _work_words(kind: str, rep: Any, others: Sequence[Any], tolerance: float) -> str:
+    """The counters that differ, per execution (or write), from compare's means."""
+    labels = WORK_COUNTERS if kind == "query" else WRITE_WORK_LABELS
+    per = "per execution" if kind == "query" else "per write"
+    moved: list[str] = []
+    for o in others:
+        if kind == "query":
+            v = _work_verdict(rep.counters, o.counters, tolerance)
+            ks = [*labels, "rows"]
+        else:
+            v = _write_work_verdict(rep.counters, o.counters, tolerance)
+            ks = list(labels)
+        for k in ks:
+            b, h = v.get(f"base_{k}"), v.get(f"head_{k}")
+            if b is not None and h is not None and b != h:
+                moved.append(f"{labels.get(k, 'rows returned')} {_fmt(b)} vs {_fmt(h)}")
+    moved = list(dict.fromkeys(moved))
+    return (", ".join(moved) + f" {per}") if moved else ""
+
+
+def _difference(
+    name: str,
+    kind: str,
+    of: Mapping[str, str],
+    reps: Mapping[str, Any],
+    what: str,
+    axes_of: Mapping[str, Mapping[str, str]],
+    tolerance: float,
+) -> Difference:
+    groups: dict[str, tuple[str, ...]] = {}
+    for k, g in of.items():
+        groups[g] = (*groups.get(g, ()), k)
+    explain, vary = _explaining_axes(groups, axes_of)
+    axis = explain[0] if len(explain) == 1 else None
+    subject = f"`{name}`"
+
+    def side(letter: str) -> str:
+        r = reps[letter]
+        if kind == "query" and what != "work":
+            return plan_words(r.plan)
+        means = (_counter_means if kind == "query" else _write_means)(r.counters)[0]
+        labels = WORK_COUNTERS if kind == "query" else WRITE_WORK_LABELS
+        per = "per execution" if kind == "query" else "per write"
+        shown = ", ".join(f"{_fmt(means[k])} {lab}" for k, lab in labels.items() if k in means)
+        return f"does {shown} {per}" if shown else "has no counters"
+
+    letters = list(groups)
+    work = _work_words(kind, reps[letters[0]], [reps[x] for x in letters[1:]], tolerance)
+    if axis is not None:
+        parts = []
+        for g in letters:
+            vals = ", ".join(dict.fromkeys(axes_of[k].get(axis, "") for k in groups[g]))
+            parts.append(f"on {axis} {vals} {subject} {side(g)}")
+        sentence = "; ".join(parts)
+        if what == "plan and work" and work:
+            sentence += f" ({work})"
+        sentence += "."
+    elif len(explain) > 1:
+        sentence = (
+            f"{subject} differs in {what} between cells where {_and(explain)} change together: "
+            "these cells cannot tell which made the difference"
+            + (f" ({work})" if work else "")
+            + "."
+        )
+    else:
+        sentence = (
+            f"{subject} differs in {what} across {_and(vary) if vary else 'the cells'} together: "
+            "no single axis separates its groups ("
+            + "; ".join(f"{g}: {side(g)}" for g in letters)
+            + ")."
+        )
+    return Difference(name, kind, what, axis, tuple(vary), groups, sentence)
+
+
+def _and(xs: Sequence[str]) -> str:
+    xs = list(xs)
+    return xs[0] if len(xs) == 1 else ", ".join(xs[:-1]) + " and " + xs[-1]
+
+
+def _timings(
+    name: str,
+    kind: str,
+    present: list[tuple[CellInput, Any]],
+    of: Mapping[str, str],
+    min_effect: float,
+) -> list[TimingRatio]:
+    """Each cell against the first finished cell of its machine, by compare's rule."""
+    out: list[TimingRatio] = []
+    by_machine: dict[str, list[tuple[CellInput, Any]]] = {}
+    for c, s in present:
+        by_machine.setdefault(c.machine, []).append((c, s))
+    for machine, cs in by_machine.items():
+        (bc, b), rest = cs[0], cs[1:]
+        for hc, h in rest:
+            note = ""
+            if bc.select_1_ms and hc.select_1_ms:
+                r = hc.select_1_ms / bc.select_1_ms
+                if not MACHINE_DRIFT[0] <= r <= MACHINE_DRIFT[1]:
+                    note = f"SELECT 1 took {r:.2f}x as long: the machine's speed moved"
+            identical = of.get(bc.key) == of.get(hc.key)
+            if kind == "query":
+                rows = []
+                for p in ("p50", "p99"):
+                    (bv, bci), (hv, hci) = _latency(b, p), _latency(h, p)
+                    ratio, v = _verdict(bv, hv, bci, hci, True, min_effect, _spread(b, p))
+                    rows.append((f"latency_{p}_ms", bv, hv, ratio, v))
+            else:
+                ratio, v = _verdict(
+                    b.ops_per_s,
+                    h.ops_per_s,
+                    b.ops_per_s_ci,
+                    h.ops_per_s_ci,
+                    False,
+                    min_effect,
+                    b.ops_per_s_aa_spread,
+                )
+                rows = [("ops_per_s", b.ops_per_s, h.ops_per_s, ratio, v)]
+            for metric, bv, hv, ratio, v in rows:
+                n = note
+                if identical and v in ("regression", "improvement"):
+                    v = "inconclusive"
+                    n = "; ".join(x for x in (n, "identical work and plan: between-run noise") if x)
+                out.append(
+                    TimingRatio(name, kind, metric, machine, bc.key, hc.key, bv, hv, ratio, v, n)
+                )
+    return out
+
+
+def _subject_cell(kind: str, c: CellInput, s: Any, group: str) -> SubjectCell:
+    if kind == "query":
+        means, n, why = _counter_means(s.counters)
+        return SubjectCell(
+            c.key,
+            True,
+            group=group,
+            p50_ms=s.latency.get("p50"),
+            p99_ms=s.latency.get("p99"),
+            counters=means,
+            counted=n,
+            counters_note=why,
+            plan=s.plan.details,
+            kinds=_kinds(s.plan),
+            targets=_cell_targets(c.targets, s.name),
+        )
+    means, n, why = _write_means(s.counters)
+    lo, hi = s.ops_per_s_ci or (None, None)
+    ops = None if s.ops_per_s is None else Figure(s.ops_per_s, lo, hi, s.ops_per_s_aa_spread)
+    return SubjectCell(
+        c.key,
+        s.status in (None, "ok"),
+        absent_reason="" if s.status in (None, "ok") else (s.error or str(s.status)),
+        group=group,
+        ops_per_s=ops,
+        counters=means,
+        counted=n,
+        counters_note=why,
+        targets=_cell_targets(c.targets, str(s.write)),
+    )
+
+
+def _subject(
+    name: str,
+    kind: str,
+    cells: Sequence[CellInput],
+    lookup,
+    min_effect: float,
+    tolerance: float,
+) -> SubjectMatrix:
+    present: list[tuple[CellInput, Any]] = []
+    for c in cells:
+        s = lookup(c)
+        if s is not None and (kind == "query" or s.status in (None, "ok")):
+            present.append((c, s))
+    of, reps, what = _group(kind, [(c.key, s) for c, s in present], tolerance)
+    axes_of = {c.key: c.axes for c, _ in present}
+    diff = _difference(name, kind, of, reps, what, axes_of, tolerance) if len(reps) > 1 else None
+    rows = []
+    for c in cells:
+        s = lookup(c)
+        if c.status != "finished" or c.evidence is None:
+            rows.append(SubjectCell(c.key, False, f"cell failed: {c.reason or 'no evidence'}"))
+        elif s is None:
+            rows.append(SubjectCell(c.key, False, f"not in this cell's {kind}s"))
+        else:
+            rows.append(_subject_cell(kind, c, s, of.get(c.key, "")))
+    return SubjectMatrix(
+        name, kind, tuple(rows), diff, tuple(_timings(name, kind, present, of, min_effect))
+    )
+
+
+def _cell_summary(c: CellInput) -> CellSummary:
+    ev = c.evidence
+    count = {
+        s: sum(t.status == s for t in c.targets)
+        for s in ("pass", "fail", "inconclusive", "not_measured")
+    }
+    return CellSummary(
+        c.key,
+        _label(c.axes),
+        dict(c.axes),
+        c.machine,
+        c.select_1_ms,
+        c.status,
+        c.reason,
+        c.run_dir,
+        None if ev is None else ev.decision,
+        None if ev is None else ev.sqlite_version,
+        count["pass"],
+        count["fail"],
+        count["inconclusive"],
+        count["not_measured"],
+    )
+
+
+def compare_cells(
+    cells: Sequence[CellInput],
+    min_effect: float = DEFAULT_MIN_EFFECT,
+    work_tolerance: float = DEFAULT_WORK_TOLERANCE,
+) -> MatrixResult:
+    """The merged comparison of a sweep's cells (in the sweep's order)."""
+    cells = list(cells)
+    done = [c for c in cells if c.status == "finished" and c.evidence is not None]
+    axes: dict[str, tuple[str, ...]] = {}
+    for c in cells:
+        for a, v in c.axes.items():
+            if v not in axes.get(a, ()):
+                axes[a] = (*axes.get(a, ()), str(v))
+    qnames = list(dict.fromkeys(q.name for c in done for q in c.evidence.queries))
+    wnames = list(dict.fromkeys(n for c in done for n in _writes_by_subject(c.evidence)))
+    queries = tuple(
+        _subject(
+            n,
+            "query",
+            cells,
+            lambda c, n=n: c.evidence.query(n) if c.evidence else None,
+            min_effect,
+            work_tolerance,
+        )
+        for n in qnames
+    )
+    writes = tuple(
+        _subject(
+            n,
+            "write",
+            cells,
+            lambda c, n=n: _writes_by_subject(c.evidence).get(n) if c.evidence else None,
+            min_effect,
+            work_tolerance,
+        )
+        for n in wnames
+    )
+    machines = tuple(dict.fromkeys(c.machine for c in done))
+    if len(machines) > 1:
+        note = CROSS_MACHINE_NOTE.format(n=len(machines))
+    elif machines:
+        note = ONE_MACHINE_NOTE.format(machine=machines[0])
+    else:
+        note = "No cell finished: nothing was measured."
+    warnings = []
+    versions = {c.evidence.sqlite_version for c in done if c.evidence.sqlite_version}
+    if len(versions) > 1:
+        warnings.append(
+            f"SQLite versions {', '.join(sorted(versions))}: VM steps count bytecode, which "
+            "a version may compile differently; scans, sorts and rows are comparable as they are"
+        )
+    diffs = tuple(s.difference for s in (*queries, *writes) if s.difference is not None)
+    return MatrixResult(
+        axes,
+        tuple(_cell_summary(c) for c in cells),
+        queries,
+        writes,
+        diffs,
+        machines,
+        note,
+        min_effect,
+        work_tolerance,
+        tuple(warnings),
+    )
+
+
+def dumps(result: MatrixResult) -> str:
+    """sweep.json's text."""
+    return json.dumps(result.to_dict(), indent=2, sort_keys=False) + "\n"
