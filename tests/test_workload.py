@@ -8,8 +8,8 @@ from perflab.inputs.workload import ParamSampler, check_statement, load_workload
 
 
 def test_default_workload_has_ten_queries_and_writes():
-    wl = load_workload(paths.DEFAULT_WORKLOAD)
-    assert len(wl.queries) == 10
+    wl, waiting = load_workload(paths.DEFAULT_WORKLOAD).at_milestone(1)
+    assert len(wl.queries) == 10 and len(waiting) == 10  # the next milestone's wait
     assert {w.name for w in wl.writes} == {"memory_write", "memory_update", "event_append"}
     assert wl.concurrency[0].readers == 50
 

@@ -73,8 +73,8 @@ def run_suite(
     """`perflab run`: build or reuse the database, run every notebook, publish the run folder.
 
     ``inputs`` are the run's, as the command's options: ``db``, ``schema``, ``dataset``,
-    ``workload``, ``targets``, ``seed``, ``iterations`` (`perflab.inputs.config.RunInputs`).
-    ``notebooks`` (names) runs only some; ``baseline`` and ``min_effect`` compare with an
+    ``workload``, ``targets``, ``seed``, ``iterations``, ``milestone``
+    (`perflab.inputs.config.RunInputs`). ``notebooks`` (names) runs only some; ``baseline`` and ``min_effect`` compare with an
     earlier run. Progress goes to stderr, as on the command line.
     """
     from perflab.inputs.config import RunInputs
@@ -144,7 +144,8 @@ def open_database(
     """The inputs loaded and the database ready, as a notebook starts: the embedded example
     built at ``profile`` (cached), a snapshot of your ``db``, or data generated for your
     ``schema``. ``inputs`` are `perflab run`'s: ``db``, ``schema``, ``dataset``,
-    ``workload``, ``targets``, ``seed``, ``iterations`` (None or "": not given). With
+    ``workload``, ``targets``, ``seed``, ``iterations``, ``milestone`` (None or "": not
+    given). With
     ``run_dir`` the stages save their records there. ``ctx.connect()`` gives a read-only
     connection with the run's pragmas."""
     from perflab.inputs.config import RunInputs

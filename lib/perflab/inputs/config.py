@@ -233,6 +233,8 @@ class RunInputs:
     targets: str | Path | None = None
     seed: int | None = None  # None: the dataset spec's seed
     iterations: int | None = None  # None: the profile's timed executions per query
+    # the milestone judged: queries and targets labelled with a later one wait (None: 1)
+    milestone: int | None = None
 
     @classmethod
     def create(cls, profile: str = "tiny", **given: object) -> RunInputs:
@@ -272,6 +274,7 @@ class RunConfig:
     workload: Path = paths.DEFAULT_WORKLOAD
     targets: Path = paths.DEFAULT_TARGETS
     seed: int | None = None  # None: the dataset spec's seed
+    milestone: int = 1  # queries and targets labelled with a later milestone wait
 
     @classmethod
     def create(cls, inputs: RunInputs) -> RunConfig:
@@ -282,7 +285,10 @@ class RunConfig:
         prof = profile(inputs.profile)
         if inputs.iterations:
             prof = replace(prof, iterations=int(inputs.iterations))
-        cfg = cls(prof, seed=inputs.seed)
+        milestone = 1 if inputs.milestone is None else inputs.milestone
+        if isinstance(milestone, bool) or not isinstance(milestone, int) or milestone < 1:
+            raise PerflabError(f"milestone: must be a whole number >= 1, got {milestone!r}")
+        cfg = cls(prof, seed=inputs.seed, milestone=milestone)
         for field in ("dataset", "workload", "targets"):
             value = getattr(inputs, field)
             if value:

@@ -60,6 +60,7 @@ class RunContext:
             targets=str(self.config.targets),
             seed=self.build.seed,
             iterations=self.config.profile.iterations,
+            milestone=self.config.milestone,
         )
 
     @property
@@ -118,14 +119,27 @@ class RunContext:
             conn.close()
 
 
-def load_inputs(cfg: RunConfig) -> tuple[Source, Workload, Targets]:
-    """Parse and cross-check every input file; errors name the file and entry."""
+def load_inputs(cfg: RunConfig, notes: list[str] | None = None) -> tuple[Source, Workload, Targets]:
+    """Parse and cross-check every input file; errors name the file and entry. Queries of a
+    later milestone than ``cfg.milestone`` wait, named in ``notes``."""
     source = open_source(cfg.dataset, scale=cfg.profile.scale, seed=cfg.seed)
-    wl = load_workload(cfg.workload)
+    wl, waiting = load_workload(cfg.workload).at_milestone(cfg.milestone)
+    if not wl.queries:
+        raise PerflabError(
+            f"{cfg.workload}: no query at milestone {cfg.milestone} "
+            f"(every query waits for a later one; try --milestone)"
+        )
+    if waiting and notes is not None:
+        notes.append(
+            f"{len(waiting)} queries of a later milestone than {cfg.milestone} not run "
+            f"(--milestone runs them): {', '.join(waiting)}"
+        )
     tg = load_targets(
         cfg.targets,
         queries={q.name for q in wl.queries},
         operations={w.name for w in wl.writes} | {c.name for c in wl.concurrency},
+        milestone=cfg.milestone,
+        waiting=waiting,
     )
     return source, wl, tg
 
@@ -145,14 +159,14 @@ def prepare(
     measured while they run: this returns only once every process has finished."""
     resolved = resolve_inputs(inputs)
     cfg = RunConfig.create(resolved.inputs)
-    source, wl, tg = load_inputs(cfg)  # every file checked before the database is built
+    notes = list(resolved.notes)
+    source, wl, tg = load_inputs(cfg, notes)  # every file checked before the database is built
     wants = {str(n).split("_", 1)[-1] for n in notebooks}
     if wants & {"scale", "summary"}:
         sizes = _sweep_sizes(source, cfg) if "scale" in wants else []
         build = build_ahead(source, sizes, check="summary" in wants, progress=progress)
     else:
         build = source.build(progress=progress)
-    notes = list(resolved.notes)
     if wl.origin == "capture":  # fitted to the database it will run on, here alone
         cfg, wl = _fit_captured(build.path, cfg, wl, notes)
     conn = engine.connect(build.path, readonly=True)

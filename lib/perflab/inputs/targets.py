@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +31,16 @@ class Target:
     operation: str | None = None
     reference: float | None = None
     reference_note: str = ""
-    milestone: str = "current"
+    milestone: str = "current"  # the label shown: "current", a number, or "next"
     note: str = ""
+    # judged at this run's milestone; set at load from --milestone (None: the label says:
+    # "current" is, anything else is not)
+    selected: bool | None = None
+
+    @property
+    def current(self) -> bool:
+        """Gates this run (a later milestone's target is shown, never gating)."""
+        return self.milestone == "current" if self.selected is None else self.selected
 
     @property
     def subject(self) -> str:
@@ -68,19 +77,48 @@ class Targets:
 
     def for_query(self, name: str, metric: str = "latency_p99_ms") -> Target | None:
         for t in self.targets:
-            if t.query == name and t.metric == metric and t.milestone == "current":
+            if t.query == name and t.metric == metric and t.current:
                 return t
         return None
 
 
-def load_targets(path: Path, *, queries: set[str], operations: set[str]) -> Targets:
+def load_targets(
+    path: Path,
+    *,
+    queries: set[str],
+    operations: set[str],
+    milestone: int = 1,
+    waiting: Iterable[str] = (),
+) -> Targets:
     """Load a targets file; an unknown metric, query or operation is an error naming it.
-    Parsed once per process for the same content and names (`perflab.fsio.parse_file`)."""
-    return parse_file(path, "file", _parse_targets, frozenset(queries), frozenset(operations))
+    Parsed once per process for the same content and names (`perflab.fsio.parse_file`).
+
+    ``milestone``: the one this run judges. A target labelled with a number gates when that
+    number is at most ``milestone``; a later one is shown as not current. ``waiting``: the
+    workload's queries of a later milestone, left out of this run: their targets go too."""
+    return parse_file(
+        path,
+        "file",
+        _parse_targets,
+        frozenset(queries),
+        frozenset(operations),
+        milestone,
+        frozenset(waiting),
+    )
+
+
+def _selected(label: str, milestone: int) -> bool | None:
+    """Whether a target labelled ``label`` gates at ``milestone`` (None: decided by label)."""
+    return int(label) <= milestone if label.isdigit() else None
 
 
 def _parse_targets(
-    path: Path, text: str, queries: frozenset[str], operations: frozenset[str]
+    path: Path,
+    text: str,
+    queries: frozenset[str],
+    operations: frozenset[str],
+    milestone: int = 1,
+    waiting: frozenset[str] = frozenset(),
 ) -> Targets:
     doc = require_mapping(parse_yaml(text, path), str(path))
     check_keys(doc, {"source", "targets", "claims", "budget"}, str(path))
@@ -113,6 +151,8 @@ def _parse_targets(
         q, op = raw.get("query"), raw.get("operation")
         if (q is None) == (op is None):
             raise PerflabError(f"{where}: give exactly one of 'query' or 'operation'")
+        if q is not None and q in waiting:
+            continue  # its query waits for a later milestone
         if q is not None and q not in queries:
             raise PerflabError(f"{where}: unknown query {q!r}")
         if op is not None and op not in operations:
@@ -134,6 +174,7 @@ def _parse_targets(
                 str(ref.get("note") or ""),
                 str(raw.get("milestone") or "current"),
                 str(raw.get("note") or ""),
+                _selected(str(raw.get("milestone") or "current"), milestone),
             )
         )
     return Targets(

@@ -32,7 +32,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,9 @@ class QuerySpec:
     # the user accepts a replay whose rows per execution differ from the application's
     # (`perflab.inputs.fidelity`): its figures decide targets again
     accept_replay: bool = False
+    # the milestone that brings this query in (None: every milestone); a run at an earlier
+    # one leaves it out (`Workload.at_milestone`)
+    milestone: int | None = None
 
     @property
     def params_source(self) -> tuple[str, ...]:
@@ -162,6 +165,15 @@ class Workload:
     origin: str = ""  # "capture" for a captured workload
     not_replayed: tuple[NotReplayed, ...] = ()
     captured: dict | None = field(default=None, compare=False)  # statements, total_ms
+
+    def at_milestone(self, milestone: int) -> tuple[Workload, tuple[str, ...]]:
+        """The workload a run at ``milestone`` measures, and the queries that wait for a
+        later one (named in the run's notes, so none disappears silently)."""
+        later = tuple(q.name for q in self.queries if q.milestone and q.milestone > milestone)
+        if not later:
+            return self, ()
+        kept = tuple(q for q in self.queries if q.name not in later)
+        return replace(self, queries=kept), later
 
     def query(self, name: str) -> QuerySpec:
         for q in self.queries:
@@ -284,6 +296,15 @@ def _sql(raw: dict, where: str) -> str:
     return " ".join(sql.split())
 
 
+def _milestone(raw: dict, where: str) -> int | None:
+    m = raw.get("milestone")
+    if m is None:
+        return None
+    if isinstance(m, bool) or not isinstance(m, int) or m < 1:
+        raise PerflabError(f"{where}: 'milestone' must be a whole number >= 1, got {m!r}")
+    return m
+
+
 def load_workload(path: Path) -> Workload:
     """Load and validate a workload file; every error names the file and entry. Parsed once
     per process for the same content (`perflab.fsio.parse_file`)."""
@@ -315,7 +336,17 @@ def _parse_workload(path: Path, text: str) -> Workload:
         raw = require_mapping(raw, where)
         check_keys(
             raw,
-            {"name", "sql", "params", "group", "notes", "captured", "sampler", "accept_replay"},
+            {
+                "name",
+                "sql",
+                "params",
+                "group",
+                "notes",
+                "captured",
+                "sampler",
+                "accept_replay",
+                "milestone",
+            },
             where,
         )
         name = _name(raw, where, seen)
@@ -333,6 +364,7 @@ def _parse_workload(path: Path, text: str) -> Workload:
                 _captured(raw, where),
                 _sampler(raw, where) or default_sampler,
                 accept,
+                _milestone(raw, where),
             )
         )
     if not queries:

@@ -104,6 +104,7 @@ class TargetResult:
     reference_source: str = ""
     note: str = ""
     status_reason: str = ""  # why this status, from the interval and threshold
+    current: bool = True  # judged at the run's milestone; False: a later one's, never gating
 
 
 @dataclass(frozen=True)
@@ -244,6 +245,7 @@ def evaluate_targets(evidence: Evidence | Mapping, targets: Targets) -> list[Tar
                 targets.source if t.reference is not None else "",
                 t.note,
                 reason,
+                t.current,
             )
         )
     return out
@@ -397,7 +399,7 @@ def _why_ignored(finding: FindingEvidence, target_results: list[TargetResult]) -
     st = [
         f"{r.metric} {r.status}"
         for r in target_results
-        if r.subject == q and r.metric.startswith("latency") and r.milestone == "current"
+        if r.subject == q and r.metric.startswith("latency") and r.current
     ]
     tgt = f"target of {q}: {', '.join(st)}" if st else f"{q} has no latency target"
     return f"{size}; {tgt}"
@@ -485,11 +487,12 @@ def derive_issues(
         ev = [
             f"measured {_fmt(r.value)} (interval {_fmt(r.ci[0])}..{_fmt(r.ci[1])}) from {r.source}"
         ]
-        if r.milestone != "current":
+        if not r.current:
             if r.status == "fail":
+                later = f"milestone {r.milestone}" if r.milestone.isdigit() else "next-milestone"
                 add(
                     "low",
-                    f"next-milestone target missed: {what}",
+                    f"{later} target missed: {what}",
                     ev,
                     origin="targets",
                     subject=r.subject,
@@ -784,7 +787,7 @@ def decide(target_results: list[TargetResult], issues: list[Issue]) -> Decision:
             (f"{len(conditions)} high or medium issue(s) to resolve",),
             conditions,
         )
-    current = [r for r in target_results if r.milestone == "current"]
+    current = [r for r in target_results if r.current]
     return Decision(
         "APPROVED",
         (f"all {len(current)} current targets pass; no issue above low",),

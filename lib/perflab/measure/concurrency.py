@@ -740,6 +740,6 @@ def scenario(workload) -> ConcurrencySpec:
 def operation_target(targets, operation: str, metric: str = "total_ms"):
     """The current-milestone target of an operation (e.g. concurrent reads), or None."""
     for t in targets.targets:
-        if t.operation == operation and t.metric == metric and t.milestone == "current":
+        if t.operation == operation and t.metric == metric and t.current:
             return t
     return None

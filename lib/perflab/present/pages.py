@@ -170,7 +170,7 @@ def _targets(targets: list[Mapping[str, Any]]) -> list[dict[str, str]]:
             {
                 "subject": t.get("subject", ""),
                 "metric": t.get("metric", ""),
-                "milestone": t.get("milestone", ""),
+                "milestone": theme.fmt_milestone(t),
                 "measured": theme.fmt_interval(t.get("value"), lo, hi, unit),
                 "target": f"{t.get('comparator', '')} "
                 f"{theme.fmt_with_unit(t.get('threshold'), unit)}",

@@ -38,7 +38,7 @@ def write_throughput(frame: pd.DataFrame, targets: Targets | None = None) -> go.
             if (
                 t.metric == "ops_per_s"
                 and t.operation in set(ok["write"])
-                and t.milestone == "current"
+                and t.current
             ):
                 drawn.append(t.threshold)
                 fig.add_trace(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from perflab import humanize
@@ -241,3 +241,12 @@ def humanize_text(s: str) -> str:
         return MISSING
     s = _MISSING_INSIDE.sub(MISSING, s)
     return _LONG_NUMBER.sub(lambda m: _plain(float(m.group(0))), s)
+
+
+def fmt_milestone(target: Mapping[str, Any]) -> str:
+    """A summary target's milestone as the report shows it: its label, and for a later
+    milestone's target that it is shown but not judged (older summaries lack ``current``:
+    only the label "current" gated then)."""
+    label = str(target.get("milestone") or "current")
+    current = target.get("current", label == "current")
+    return label if current else f"{label} (later: not judged)"

@@ -71,7 +71,7 @@ def quick_reference(summary: dict) -> pd.DataFrame:
             {
                 "metric": t["metric"],
                 "subject": t["subject"],
-                "milestone": t["milestone"],
+                "milestone": theme.fmt_milestone(t),
                 "measured": theme.fmt_interval(t.get("value"), lo, hi, unit),
                 "target": f"{t['comparator']} {theme.fmt_with_unit(t['threshold'], unit)}",
                 "status": t["status"].replace("_", " "),
@@ -196,7 +196,11 @@ def measured_vs_target(summary: dict) -> go.Figure:
     ts = [t for t in summary.get("targets") or [] if t.get("value") is not None]
     labels = [
         f"{t['subject']} · {t['metric']}"
-        + (f" ({t['milestone']})" if t.get("milestone", "current") != "current" else "")
+        + (
+            ""
+            if t.get("current", t.get("milestone") == "current")
+            else f" (milestone {t['milestone']})"
+        )
         for t in ts
     ]
     x = [_target_ratio(t["value"], t["threshold"], t["comparator"]) for t in ts]
