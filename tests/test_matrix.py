@@ -1,51 +1,196 @@
-"""The sweep's merged comparison (judge.matrix) and its page (present.sweep_page)."""
+"""The sweep's merged comparison (judge.matrix) and its page (present.sweep_page).
+
+Each cell's summary is built from a real SQLite file in tmp_path: the plan is SQLite's own
+EXPLAIN QUERY PLAN and the work its own counters, so which cells differ is known from the
+schema (an index present or not). Timings are set by hand: no test times anything.
+"""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import jsonschema
+import pytest
+
 from perflab import paths
-from perflab.judge.evidence import CounterEvidence, Evidence, Figure, PlanShape, QueryEvidence
-from perflab.judge.matrix import CellInput, compare_cells
-from perflab.present.sweep_page import write_sweep_page
+from perflab.judge.evidence import Evidence
+from perflab.judge.matrix import CellInput, cell_from_run, compare_cells, targets_from_summary
+from perflab.present.sweep_page import render_sweep_page, write_sweep_page
+from perflab.sqlite.counters import count_work, counter_record
+from perflab.sqlite.plans import explain, plan_records
 
-SCAN = PlanShape(details=("SCAN t",), full_scans=1)
-SEARCH = PlanShape(details=("SEARCH t USING INDEX t_a (a=?)",), uses_index=True, indexes=("t_a",))
+SQL = "SELECT b FROM t WHERE a = ?"
+PARAMS = [(i,) for i in range(0, 200, 20)]
 
 
-def _query(plan: PlanShape, vm: int, full: int, p50: float = 1.0) -> QueryEvidence:
-    n = 3
-    vals = {"vm_steps": (vm,) * n, "fullscan_steps": (full,) * n, "sorts": (0,) * n}
-    vals |= {"autoindex": (0,) * n, "rows": (1,) * n}
-    means = {k: float(v[0]) for k, v in vals.items()}
-    return QueryEvidence(
-        "by_a",
-        latency={"p50": Figure(p50, p50 * 0.9, p50 * 1.1), "p99": Figure(p50 * 2, p50, p50 * 3)},
-        plan=plan,
-        counters=CounterEvidence("sqlite_stmt", None, n, means, vals),
+class _Q:  # what plan_records reads of a workload
+    def __init__(self) -> None:
+        self.queries = [type("Q", (), {"name": "by_a", "sql": SQL})()]
+
+
+def _db(tmp_path, name: str, indexed: bool, rows: int = 200) -> sqlite3.Connection:
+    path = tmp_path / f"{name}.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b TEXT)")
+    conn.executemany("INSERT INTO t (a, b) VALUES (?, ?)", [(i, f"v{i}") for i in range(rows)])
+    if indexed:
+        conn.execute("CREATE INDEX t_a ON t (a)")
+    conn.commit()
+    return conn
+
+
+def _summary(conn, p50: float = 0.01, width: float = 0.001, target_ok: bool = True) -> dict:
+    """A summary-shaped dict for one query, with SQLite's own plan and counters."""
+    (q,) = plan_records(_Q(), {"by_a": explain(conn, SQL, PARAMS[0])})
+    q["latency_ms"] = {"p50": p50, "p99": p50 * 3}
+    q["latency_ci_ms"] = {"p50": [p50 - width, p50 + width], "p99": [p50 * 2, p50 * 4]}
+    q["counters"] = counter_record(count_work(conn, SQL, PARAMS))
+    status = "pass" if target_ok else "fail"
+    return {
+        "run_id": "r",
+        "sqlite_version": sqlite3.sqlite_version,
+        "queries": [q],
+        "decision": {"decision": "APPROVED" if target_ok else "REJECTED"},
+        "harness_overhead_ms": {"select_1": 0.001},
+        "targets": [
+            {"metric": "latency_p99_ms", "subject": "by_a", "comparator": "<", "threshold": 1.0}
+            | {"milestone": "current", "status": status, "value": p50 * 3, "ci": [0.0, 1.0]}
+        ],
+    }
+
+
+def _cell(key, axes, summary, machine="m1") -> CellInput:
+    ev = Evidence.from_summary(summary)
+    return CellInput(
+        key, axes, machine, 0.001, "finished", "", ev, targets_from_summary(summary), f"/r/{key}"
     )
 
 
-def _cell(key, axes, q, machine="m1", status="finished", reason=""):
-    ev = None if q is None else Evidence(queries=(q,), decision="APPROVED", sqlite_version="3.40.1")
-    return CellInput(key, axes, machine, 0.001, status, reason, ev)
+def _schema() -> dict:
+    return json.loads((paths.DATA_DIR / "sweep.schema.json").read_text())
 
 
-def test_plan_difference_named_by_the_schema_axis_and_valid_json(tmp_path):
+@pytest.fixture
+def dbs(tmp_path):
+    return {"plain": _db(tmp_path, "plain", False), "indexed": _db(tmp_path, "indexed", True)}
+
+
+def test_the_schema_axis_alone_explains_a_plan_difference(dbs, tmp_path):
     cells = [
-        _cell("a", {"engine": "stdlib", "schema": "plain"}, _query(SCAN, 900, 300)),
-        _cell("b", {"engine": "stdlib", "schema": "indexed"}, _query(SEARCH, 20, 0)),
-        _cell("c", {"engine": "apsw", "schema": "plain"}, _query(SCAN, 900, 300)),
-        _cell("d", {"engine": "apsw", "schema": "indexed"}, _query(SEARCH, 20, 0)),
+        _cell(f"{e}-{s}", {"engine": e, "schema": s}, _summary(dbs[s]))
+        for e in ("stdlib 3.40.1", "apsw 3.54.1")
+        for s in ("plain", "indexed")
     ]
     r = compare_cells(cells)
     (d,) = r.differences
-    assert d.axis == "schema" and d.what == "plan and work"
-    assert "on schema plain" in d.sentence and "on schema indexed" in d.sentence
-    schema = json.loads((paths.DATA_DIR / "sweep.schema.json").read_text())
-    jsonschema.validate(r.to_dict(), schema)
+    assert (d.axis, d.what, d.candidates) == ("schema", "plan and work", ("engine", "schema"))
+    assert d.groups == {"A": ("stdlib 3.40.1-plain", "apsw 3.54.1-plain")} | {
+        "B": ("stdlib 3.40.1-indexed", "apsw 3.54.1-indexed")
+    }
+    assert d.sentence.startswith("`by_a`: plans and work differ by schema: on plain it scans t")
+    assert "on indexed it searches t by t_a" in d.sentence
+    # the full-scan steps the scan does and the index does not, from SQLite's counters
+    plain = r.queries[0].cells[0]
+    assert plain.counters["fullscan_steps"] > 0 == r.queries[0].cells[1].counters["fullscan_steps"]
+    assert plain.kinds == ("scan_table",) and r.queries[0].cells[1].kinds == ("search_index",)
+    jsonschema.validate(r.to_dict(), _schema())
     page = write_sweep_page(r, tmp_path / "sweep.html").read_text()
-    assert d.sentence.split(";")[0].replace("`", "") in page.replace("<code>", "").replace(
-        "</code>", ""
+    assert "plans and work differ by schema" in page and "<script src" not in page
+
+
+def test_identical_plans_and_counters_are_no_difference(dbs):
+    # same schema under two pragma sets: SQLite does the same work; timings differ a lot
+    cells = [
+        _cell("wal", {"pragmas": "wal"}, _summary(dbs["indexed"], p50=0.01)),
+        _cell("delete", {"pragmas": "delete"}, _summary(dbs["indexed"], p50=0.05)),
+    ]
+    r = compare_cells(cells)
+    assert r.differences == () and r.queries[0].difference is None
+    assert {c.group for c in r.queries[0].cells} == {"A"}
+    # 5x apart with intervals apart, but identical work and plan: inconclusive, as compare
+    (p50, p99) = r.queries[0].timings
+    assert p50.ratio == pytest.approx(5.0) and p50.verdict == "inconclusive"
+    assert "identical work and plan" in p50.note
+    assert "No plan or work difference" in render_sweep_page(r)
+
+
+def test_a_timing_is_settled_only_past_min_effect_with_intervals_apart(dbs):
+    base = _cell("a", {"schema": "indexed"}, _summary(dbs["indexed"], p50=0.01, width=0.001))
+    apart = _cell("b", {"schema": "plain"}, _summary(dbs["plain"], p50=0.02, width=0.001))
+    overlap = _cell("c", {"schema": "plain2"}, _summary(dbs["plain"], p50=0.02, width=0.015))
+    small = _cell("d", {"schema": "plain3"}, _summary(dbs["plain"], p50=0.011, width=0.0001))
+    r = compare_cells([base, apart, overlap, small])
+    p50 = {t.head_cell: t for t in r.queries[0].timings if t.metric == "latency_p50_ms"}
+    assert {k: t.verdict for k, t in p50.items()} == {
+        "b": "regression",
+        "c": "inconclusive",
+        "d": "unchanged",
+    }
+    assert all(t.base_cell == "a" for t in p50.values())
+    assert "<code>by_a</code>: p50 x2 in plain against indexed (slower" in render_sweep_page(r)
+
+
+def test_timings_across_machines_are_never_compared(dbs):
+    cells = [
+        _cell("a", {"schema": "plain"}, _summary(dbs["plain"], p50=0.01), machine="host-1 (2 cpu)"),
+        _cell("b", {"schema": "indexed"}, _summary(dbs["indexed"], p50=0.5), machine="host-2"),
+    ]
+    r = compare_cells(cells)
+    assert r.queries[0].timings == () and r.machines == ("host-1 (2 cpu)", "host-2")
+    assert r.differences[0].axis == "schema"  # counters and plans still compared
+    page = render_sweep_page(r)
+    assert "ran on 2 machines" in page and "only work counters and plans" in page
+    assert " vs plain" not in page  # no ratio beside any cell
+
+
+def test_a_failed_cell_is_shown_with_its_reason(dbs, tmp_path):
+    ok = _cell("a", {"engine": "stdlib"}, _summary(dbs["plain"]))
+    died = CellInput(
+        "b", {"engine": "apsw"}, "m1", None, "failed", "worker died: KilledWorker", None
     )
+    missing = cell_from_run("c", {"engine": "other"}, "m1", None, tmp_path / "no-such-run")
+    assert missing.status == "failed" and "no summary.json" in missing.reason
+    r = compare_cells([ok, died, missing])
+    assert [c.status for c in r.cells] == ["finished", "failed", "failed"]
+    assert r.cell("b").reason == "worker died: KilledWorker"
+    rows = r.queries[0].cells
+    assert [c.present for c in rows] == [True, False, False]
+    assert rows[1].absent_reason == "cell failed: worker died: KilledWorker"
+    assert r.differences == ()
+    jsonschema.validate(r.to_dict(), _schema())
+    page = render_sweep_page(r)
+    assert page.count("worker died: KilledWorker") >= 2  # the cells table and the query table
+    assert "1 of 3" in page
+
+
+def test_no_single_axis_and_confounded_axes_are_said_so(dbs):
+    # only the (apsw, indexed) cell has the index: neither axis alone decides the plan
+    cells = [
+        _cell(f"{e}-{s}", {"engine": e, "schema": s}, _summary(dbs[want]))
+        for e, s, want in (
+            ("stdlib", "v1", "plain"),
+            ("stdlib", "v2", "plain"),
+            ("apsw", "v1", "plain"),
+            ("apsw", "v2", "indexed"),
+        )
+    ]
+    (d,) = compare_cells(cells).differences
+    assert d.axis is None and d.candidates == ("engine", "schema")
+    assert "across engine and schema together; no single axis" in d.sentence
+    # two cells that differ in both axes: either could be the cause
+    two = [cells[0], cells[3]]
+    (d,) = compare_cells(two).differences
+    assert d.axis is None and "engine and schema change together" in d.sentence
+
+
+def test_a_cell_from_its_run_folder(dbs, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "summary.json").write_text(json.dumps(_summary(dbs["plain"], target_ok=False)))
+    c = cell_from_run("k", {"scale": "tiny"}, "m1", None, run)
+    assert c.status == "finished" and c.select_1_ms == 0.001 and c.run_dir == str(run)
+    assert [(t.subject, t.status) for t in c.targets] == [("by_a", "fail")]
+    r = compare_cells([c])
+    assert r.cells[0].decision == "REJECTED" and r.cells[0].targets_failed == 1
+    assert r.queries[0].cells[0].targets[0].status == "fail"

@@ -368,45 +368,54 @@ def _group(kind: str, items: list[tuple[str, Any]], tolerance: float):
 def _explaining_axes(
     groups: Mapping[str, tuple[str, ...]], axes_of: Mapping[str, Mapping[str, str]]
 ) -> tuple[list[str], list[str]]:
-    """(axes whose value alone decides the group, axes that vary between groups)."""
+    """(axes whose value alone decides the group, axes that vary between groups).
+
+    An axis explains the difference when each of its values falls in one group only; it
+    varies between groups when two cells of different groups have different values of it."""
     names = list(dict.fromkeys(a for k in axes_of for a in axes_of[k]))
     group_of = {k: g for g, ks in groups.items() for k in ks}
     explain, vary = [], []
     for a in names:
-        vals = {k: axes_of[k].get(a, "") for k in group_of}
-        by_val: dict[str, set[str]] = {}
-        for k, v in vals.items():
-            by_val.setdefault(v, set()).add(group_of[k])
-        if len(by_val) < 2:
-            continue
-        # does the axis vary between cells of different groups?
-        if len({vals[ks[0]] for ks in groups.values()}) > 1 or any(
-            len(gs) > 1 for gs in by_val.values()
-        ):
+        val = {k: str(axes_of[k].get(a, "")) for k in group_of}
+        groups_of_value: dict[str, set[str]] = {}
+        for k, v in val.items():
+            groups_of_value.setdefault(v, set()).add(group_of[k])
+        if any(group_of[x] != group_of[y] and val[x] != val[y] for x in group_of for y in group_of):
             vary.append(a)
-        if all(len(gs) == 1 for gs in by_val.values()):
-            explain.append(a)
+            if all(len(gs) == 1 for gs in groups_of_value.values()):
+                explain.append(a)
     return explain, vary
 
 
-def _work_words(kind: str, rep: Any, others: Sequence[Any], tolerance: float) -> str:
-    """The counters that differ, per execution (or write), from compare's means."""
-    labels = WORK_COUNTERS if kind == "query" else WRITE_WORK_LABELS
+def _group_means(kind: str, reps: Mapping[str, Any]) -> dict[str, dict[str, float]]:
+    """Each group's counter means over the executions (or writes) every group counted."""
+    if kind == "query":
+        recs = {g: r.counters for g, r in reps.items()}
+        ok = {g: c for g, c in recs.items() if c is not None and c.source and c.means}
+        n = min((c.executions for c in ok.values()), default=0)
+        return {g: c.means_over(n) for g, c in ok.items()} if n else {}
+    recs = {g: r.counters for g, r in reps.items()}
+    ok = {g: c for g, c in recs.items() if c is not None and not c.reason and c.ops}
+    n = min((c.ops for c in ok.values()), default=0)
+    out = {g: {k: v for k, v in c.means_over(n).items() if v is not None} for g, c in ok.items()}
+    return out if n else {}
+
+
+def _differing_work(kind: str, reps: Mapping[str, Any]) -> dict[str, str]:
+    """Per group: only the counters that differ between groups, in words."""
+    labels = {**WORK_COUNTERS, "rows": "rows returned"} if kind == "query" else WRITE_WORK_LABELS
+    means = _group_means(kind, reps)
+    moved = [
+        k
+        for k in labels
+        if len({m.get(k) for m in means.values()}) > 1 and all(k in m for m in means.values())
+    ]
     per = "per execution" if kind == "query" else "per write"
-    moved: list[str] = []
-    for o in others:
-        if kind == "query":
-            v = _work_verdict(rep.counters, o.counters, tolerance)
-            ks = [*labels, "rows"]
-        else:
-            v = _write_work_verdict(rep.counters, o.counters, tolerance)
-            ks = list(labels)
-        for k in ks:
-            b, h = v.get(f"base_{k}"), v.get(f"head_{k}")
-            if b is not None and h is not None and b != h:
-                moved.append(f"{labels.get(k, 'rows returned')} {_fmt(b)} vs {_fmt(h)}")
-    moved = list(dict.fromkeys(moved))
-    return (", ".join(moved) + f" {per}") if moved else ""
+    return {
+        g: ", ".join(f"{_fmt(m[k])} {labels[k]}" for k in moved) + f" {per}"
+        for g, m in means.items()
+        if moved
+    }
 
 
 def _difference(
@@ -416,49 +425,53 @@ def _difference(
     reps: Mapping[str, Any],
     what: str,
     axes_of: Mapping[str, Mapping[str, str]],
-    tolerance: float,
 ) -> Difference:
+    """The sentence: which axis decides the group, and what each group's plan and work is."""
     groups: dict[str, tuple[str, ...]] = {}
     for k, g in of.items():
         groups[g] = (*groups.get(g, ()), k)
     explain, vary = _explaining_axes(groups, axes_of)
     axis = explain[0] if len(explain) == 1 else None
-    subject = f"`{name}`"
+    work = _differing_work(kind, reps)
 
-    def side(letter: str) -> str:
-        r = reps[letter]
-        if kind == "query" and what != "work":
-            return plan_words(r.plan)
-        means = (_counter_means if kind == "query" else _write_means)(r.counters)[0]
-        labels = WORK_COUNTERS if kind == "query" else WRITE_WORK_LABELS
-        per = "per execution" if kind == "query" else "per write"
-        shown = ", ".join(f"{_fmt(means[k])} {lab}" for k, lab in labels.items() if k in means)
-        return f"does {shown} {per}" if shown else "has no counters"
+    def side(g: str) -> str:
+        plan = plan_words(reps[g].plan) if kind == "query" and what != "work" else ""
+        w = work.get(g, "")
+        if plan and w:
+            return f"{plan} ({w})"
+        return plan or (f"does {w}" if w else "has no comparable counters")
+
+    def values(g: str, a: str) -> str:
+        return ", ".join(dict.fromkeys(str(axes_of[k].get(a, "")) for k in groups[g]))
 
     letters = list(groups)
-    work = _work_words(kind, reps[letters[0]], [reps[x] for x in letters[1:]], tolerance)
+    head = f"`{name}`" + ("" if kind == "query" else " (write)")
+    differs = {"plan": "plans differ", "work": "work differs (same plan)"}.get(
+        what, "plans and work differ"
+    )
+    if kind == "write":
+        differs = "work differs"
     if axis is not None:
-        parts = []
-        for g in letters:
-            vals = ", ".join(dict.fromkeys(axes_of[k].get(axis, "") for k in groups[g]))
-            parts.append(f"on {axis} {vals} {subject} {side(g)}")
-        sentence = "; ".join(parts)
-        if what == "plan and work" and work:
-            sentence += f" ({work})"
-        sentence += "."
-    elif len(explain) > 1:
+        sides = "; ".join(f"on {values(g, axis)} it {side(g)}" for g in letters)
+        sentence = f"{head}: {differs} by {axis}: {sides}."
+    elif explain:
         sentence = (
-            f"{subject} differs in {what} between cells where {_and(explain)} change together: "
-            "these cells cannot tell which made the difference"
-            + (f" ({work})" if work else "")
+            f"{head}: {differs} between cells where {_and(explain)} change together, so "
+            "these cells cannot tell which made the difference: "
+            + "; ".join(
+                f"on {' / '.join(values(g, a) for a in explain)} it {side(g)}" for g in letters
+            )
             + "."
         )
     else:
         sentence = (
-            f"{subject} differs in {what} across {_and(vary) if vary else 'the cells'} together: "
-            "no single axis separates its groups ("
-            + "; ".join(f"{g}: {side(g)}" for g in letters)
-            + ")."
+            f"{head}: {differs} across {_and(vary) if vary else 'the cells'} together; "
+            "no single axis separates the cells: "
+            + "; ".join(
+                f"{g} ({'; '.join(_label(axes_of[k]) for k in groups[g])}) {side(g)}"
+                for g in letters
+            )
+            + "."
         )
     return Difference(name, kind, what, axis, tuple(vary), groups, sentence)
 
@@ -564,7 +577,7 @@ def _subject(
             present.append((c, s))
     of, reps, what = _group(kind, [(c.key, s) for c, s in present], tolerance)
     axes_of = {c.key: c.axes for c, _ in present}
-    diff = _difference(name, kind, of, reps, what, axes_of, tolerance) if len(reps) > 1 else None
+    diff = _difference(name, kind, of, reps, what, axes_of) if len(reps) > 1 else None
     rows = []
     for c in cells:
         s = lookup(c)

@@ -114,8 +114,8 @@ def _settled(result: MatrixResult, labels: dict[str, str]) -> list[str]:
                 if t.metric == "ops_per_s":
                     word = "lower throughput" if t.verdict == "regression" else "higher throughput"
                 out.append(
-                    f"`{s.name}` {_METRIC[t.metric]}: {labels.get(t.head_cell)} is "
-                    f"{theme.fmt(t.ratio, 'ratio')} of {labels.get(t.base_cell)} ({word}, "
+                    f"`{s.name}`: {_METRIC[t.metric]} {theme.fmt(t.ratio, 'ratio')} in "
+                    f"{labels.get(t.head_cell)} against {labels.get(t.base_cell)} ({word}; "
                     "intervals apart, same machine)"
                 )
     return out
