@@ -12,7 +12,6 @@ import sqlite3
 
 import jsonschema
 import pytest
-
 from perflab import paths
 from perflab.judge.evidence import Evidence
 from perflab.judge.matrix import CellInput, cell_from_run, compare_cells, targets_from_summary
