@@ -307,8 +307,11 @@ def _evaluate_one(a, b, schema, analyzed, sizes, trial: Trial, base_plans, cand)
             row["why"] = f"could not apply on the copy: {exc}"
             return row
         if cand["action"] == "create" and name:
-            sz = b.execute("SELECT sum(pgsize) FROM dbstat WHERE name = ?", (name,)).fetchone()
-            row["size_bytes"] = sz[0] if sz else np.nan
+            try:
+                sz = b.execute("SELECT sum(pgsize) FROM dbstat WHERE name = ?", (name,)).fetchone()
+            except sqlite3.Error:  # a SQLite without dbstat (APSW's engine): size unknown
+                sz = None
+            row["size_bytes"] = sz[0] if sz and sz[0] is not None else np.nan
         elif name:
             row["size_bytes"] = sizes.get(name, (np.nan, np.nan))[1]
         w1 = _writes(b, ins, ins_rows, upd, upd_rows) if ins else None

@@ -85,6 +85,15 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
+def _journal_mode() -> str:
+    """The journal mode the database is left in: the application's (WAL), or a sweep
+    cell's (`perflab.sqlite.engines` pragma overrides): read-only connections cannot
+    change it, so the file itself carries it."""
+    from perflab.sqlite.engine import APP_PRAGMAS
+
+    return str(APP_PRAGMAS.get("journal_mode", "WAL")).upper()
+
+
 def cache_key(spec: DatasetSpec, ddl: str, scale: str, seed: int) -> str:
     """sha256 over everything that determines the database's contents."""
     rows = check_scale(spec, scale)
@@ -98,6 +107,8 @@ def cache_key(spec: DatasetSpec, ddl: str, scale: str, seed: int) -> str:
         "scale_rows": dict(sorted(rows.items())),
         "seed": int(seed),
     }
+    if _journal_mode() != "WAL":  # a sweep's rollback-journal cell: a file of its own
+        content["journal_mode"] = _journal_mode()
     blob = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -288,7 +299,7 @@ def build_database(request: BuildRequest, dest: Path, *, progress: bool = True) 
                     raise PerflabError(f"{source}: SQLite error: {e} (in: {s[:80]})") from None
             conn.execute("COMMIT")
         conn.execute("ANALYZE")
-        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA journal_mode={_journal_mode()}")
         conn.close()
         conn = None
         for suffix in ("-wal", "-shm"):

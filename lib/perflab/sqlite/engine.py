@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from perflab.errors import PerflabError
+from perflab.sqlite import engines
 
 #: The application's connection settings (seed workload).
 APP_PRAGMAS: Mapping[str, object] = {
@@ -25,7 +26,10 @@ APP_PRAGMAS: Mapping[str, object] = {
     "foreign_keys": "ON",
     "busy_timeout": 5000,
     "wal_autocheckpoint": 1000,
+    # a process started for a sweep cell runs its own (perflab.sqlite.engines)
+    **engines.pragma_overrides(),
 }
+engines.activate()  # APSW's engine: the sqlite_stmt table for the counters
 
 #: Pragmas that are reported for every run, whether set or not.
 REPORTED_PRAGMAS = (
@@ -44,7 +48,15 @@ REPORTED_PRAGMAS = (
 )
 
 # Read-only connections cannot change journal_mode; these apply everywhere.
-_SESSION_PRAGMAS = {"synchronous", "foreign_keys", "busy_timeout", "wal_autocheckpoint"}
+_SESSION_PRAGMAS = {
+    "synchronous",
+    "foreign_keys",
+    "busy_timeout",
+    "wal_autocheckpoint",
+    "cache_size",  # a sweep's pragma set may name these (perflab.sqlite.engines)
+    "mmap_size",
+    "temp_store",
+}
 
 
 def _check_sqlite_file(path: Path) -> None:
