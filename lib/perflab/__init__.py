@@ -6,6 +6,7 @@ the work, imported when first called, so ``import perflab`` stays fast.
 
 ========================  ===============================================================
 ``perflab run``           `run_suite` (a `perflab.run.runner.RunResult`: folder, index, summary)
+``perflab sweep MATRIX``  `sweep` (a `perflab.run.sweep.SweepResult`: cells, sweep.json, page)
 ``perflab compare A B``   `compare_runs` (the comparison dict; `perflab.judge.compare` renders it)
 ``perflab capture``       `capture_workload` (the workload YAML text; written with ``out=``)
 ``perflab workload init`` `draft_workload` (the same, drafted from a database or DDL)
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from perflab.inputs.context import RunContext
     from perflab.lab.explore import Experiment, Plan, Timing
     from perflab.run.runner import RunResult
+    from perflab.run.sweep import SweepResult
 
 __version__ = "0.1.0"
 
@@ -55,6 +57,7 @@ __all__ = [
     "open_database",
     "query_box",
     "run_suite",
+    "sweep",
     "time_query",
     "try_index",
     "try_rewrite",
@@ -87,6 +90,24 @@ def run_suite(
         baseline=baseline,
         min_effect=min_effect,
     )
+
+
+def sweep(
+    matrix: str | Path,
+    out: str | Path | None = None,
+    *,
+    scheduler: str | None = None,
+    shared_dir: str | Path | None = None,
+    progress: bool = True,
+) -> SweepResult:
+    """`perflab sweep MATRIX.yaml`: every cell of the matrix one complete run on Dask
+    distributed (a local cluster of one worker and one thread, or ``scheduler``'s workers),
+    cells already finished in ``out`` reused, then compared into ``sweep.json`` and
+    ``sweep.html``. Ctrl-C cancels the cells left and raises KeyboardInterrupt after
+    writing sweep.json from the finished ones."""
+    from perflab.run.sweep import sweep as run_sweep
+
+    return run_sweep(matrix, out, scheduler=scheduler, shared_dir=shared_dir, progress=progress)
 
 
 def compare_runs(base: str | Path, head: str | Path, min_effect: float | None = None) -> dict:

@@ -193,6 +193,27 @@ def init_cmd(db, schema, out) -> None:
         click.echo(draft_workload(db=db, schema=schema), nl=False)
 
 
+@cli.command("sweep")
+@click.argument("matrix")
+@_out("Sweep folder (default: outputs/sweep-<name>/); cells already finished there are reused.")
+@click.option(
+    "--scheduler",
+    default=None,
+    help="An existing Dask scheduler (address or scheduler file); its workers started as "
+    "'dask worker ADDRESS --nworkers 1 --nthreads 1 --resources measure=1'. Default: a local "
+    "cluster of one worker, one thread.",
+)
+@click.option("--shared-dir", default=None, help="Workers write the cells' run folders here.")
+def sweep_cmd(matrix, out, scheduler, shared_dir):
+    """Run every cell of a matrix (engine x pragmas x scale x schema x workload x targets),
+    each one complete run, and compare them: sweep.json and sweep.html."""
+    import perflab
+
+    result = perflab.sweep(matrix, out, scheduler=scheduler, shared_dir=shared_dir)
+    click.echo(str(result.page))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         code = cli.main(args=argv, prog_name="perflab", standalone_mode=False)
