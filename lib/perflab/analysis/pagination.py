@@ -601,6 +601,23 @@ def _render(tree: exp.Expression) -> tuple[str, Any]:
 # ------------------------------------------------------------------------------ measuring
 
 
+def keyset_pages(conn: sqlite3.Connection, rw: Rewrite, params: tuple):
+    """The keyset pages in order, as the application would walk them: (page number, the
+    cursor that asked for it (empty for page 1), its rows cut to the original SELECT
+    list), until a page comes back short."""
+    k, cursor = 1, ()
+    while True:
+        if k == 1:
+            rows = conn.execute(rw.first_sql, rw.first_fn(params)).fetchall()
+        else:
+            rows = conn.execute(rw.keyset_sql, rw.keyset_fn((*params, *cursor))).fetchall()
+        yield k, cursor, [tuple(r[: rw.width]) for r in rows]
+        if not rows:
+            return
+        cursor = tuple(rows[-1][i] for i in rw.key_positions)
+        k += 1
+
+
 def _not(query: str, sql: str, reason: str, **kw: Any) -> PaginationResult:
     return PaginationResult(query, sql, "not_analysed", reason, **kw)
 
@@ -741,18 +758,13 @@ def _analyse(
     ref = conn.execute(rw.prefix_sql, rw.prefix_fn((*p, depths[-1] * page))).fetchall()
     # walk the keyset pages, checking each against its slice of the reference
     walk: dict[int, tuple] = {}  # page -> the cursor that asks for it
-    cursor: tuple | None = None
     checked, equivalent, eq_note = 0, True, ""
-    for k in range(1, depths[-1] + 1):
+    for k, cursor, got in keyset_pages(conn, rw, p):
         if k in depths:
-            walk[k] = cursor if cursor is not None else ()
-        if k == 1:
-            got = conn.execute(rw.first_sql, rw.first_fn(p)).fetchall()
-        else:
-            got = conn.execute(rw.keyset_sql, rw.keyset_fn((*p, *cursor))).fetchall()
+            walk[k] = cursor
         want = ref[(k - 1) * page : k * page]
         checked = k
-        if [tuple(r[: rw.width]) for r in got] != [tuple(r) for r in want]:
+        if got != [tuple(r) for r in want]:
             return _not(
                 name,
                 sql,
@@ -761,8 +773,9 @@ def _analyse(
                 pages_checked=k,
                 **common,
             )
-        cursor = tuple(got[-1][i] for i in rw.key_positions)
-        if time.perf_counter() > t0 + cap / 3 and k < depths[-1]:
+        if k >= depths[-1]:
+            break
+        if time.perf_counter() > t0 + cap / 3:
             depths = [d for d in depths if d <= k]  # the walk stopped: no deeper depths
             cut = True
             break
