@@ -43,6 +43,7 @@ from perflab.measure import interleave
 from perflab.measure.interleave import AB, Side
 from perflab.measure.stats import COMPARE_BOOTSTRAP
 from perflab.results import frame_records
+from perflab.sqlite.counters import count_work
 from perflab.sqlite.engine import connect, copy_database, row_counts, working_copy
 from perflab.sqlite.plans import explain
 from perflab.sqlite.querymodel import inline_params, parse_query
@@ -186,6 +187,10 @@ class Trial:
     # transaction rolled back, then the whole advice): at full a copy took ~10 s, and each
     # function made its own. None: each function copies `db` itself.
     copies: tuple[Path, Path] | None = None
+    # Also count SQLite's work (VM steps per execution, `sqlite.counters`) and keep the new
+    # plan of each changed query, before and after: the join analysis shows them beside
+    # the timing; notebook 03 leaves it off (its timings are what it reports).
+    work: bool = False
 
     def query_params(self, name: str) -> Sequence[tuple]:
         return self.params.get(name) or [()]
@@ -217,6 +222,31 @@ def timed(c: AB) -> dict:
     """How much a comparison timed: executions per side, and whether the comparison's time
     budget cut them (its interval is then as wide as that many executions leave it)."""
     return {"executions": c.n, "budget_cut": c.cut}
+
+
+#: Executions (the first parameter tuples) and seconds per side of `work_before_after`.
+WORK_EXECUTIONS = 10
+WORK_SECONDS = 0.5
+
+
+def work_before_after(a, b, q: QuerySpec, trial: Trial) -> dict:
+    """VM steps per execution of `q` on A and on B over the same first parameter tuples (the
+    common prefix when a time cap stops one side early), and B's plan; the counters are
+    exact, so a few executions settle what timings leave noisy."""
+    p = list(trial.query_params(q.name))
+    wa = count_work(a, q.sql, p, max_executions=WORK_EXECUTIONS, max_seconds=WORK_SECONDS)
+    wb = count_work(b, q.sql, p, max_executions=WORK_EXECUTIONS, max_seconds=WORK_SECONDS)
+    out: dict = {"plan_after": " | ".join(n.detail for n in explain(b, q.sql, p[0]))}
+    if wa is None or wb is None:
+        out.update(vm_steps_before=None, vm_steps_after=None, work_executions=0)
+        return out
+    n = min(wa.executions, wb.executions)
+    out.update(
+        vm_steps_before=float(wa.vm_steps[:n].mean()),
+        vm_steps_after=float(wb.vm_steps[:n].mean()),
+        work_executions=n,
+    )
+    return out
 
 
 def _stat1(conn) -> bool:
@@ -333,6 +363,7 @@ def _evaluate_one(a, b, schema, analyzed, sizes, trial: Trial, base_plans, cand)
                 "p50_before_ms": c.p50_before_ms,
                 "p50_after_ms": c.p50_after_ms,
                 **timed(c),
+                **(work_before_after(a, b, q, trial) if trial.work else {}),
             }
             ratios.append(c.ratio)
             gain += c.p50_before_ms - c.p50_after_ms

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from perflab.analysis import diagnostics, findings
+from perflab.analysis import diagnostics, findings, joins
 from perflab.inputs import config
 from perflab.inputs.context import RunContext
 from perflab.measure.latency import sample_params
@@ -31,12 +31,29 @@ class FindingsRecord(Record):
 
 
 @dataclass(frozen=True)
+class JoinsRecord(Record):
+    """Every multi-table query: SQLite's loops in order with the rows each visits, and each
+    missing join index measured on a copy (`analysis.joins`)."""
+
+    STAGE = "joins"
+    queries: tuple[joins.JoinQuery, ...] = ()
+    not_analysed: tuple[dict, ...] = ()
+    method: str = ""
+    cap: str = ""
+
+    @property
+    def analysis(self) -> joins.JoinAnalysis:
+        return joins.JoinAnalysis(self.queries, self.not_analysed, self.method, self.cap)
+
+
+@dataclass(frozen=True)
 class PlansRecord(Record):
     """Per query: its plan (`id, parent, detail, kind`), the plan text and its class."""
 
     STAGE = "plans"
     queries: tuple[dict, ...]
     findings: FindingsRecord | None = part(FindingsRecord)
+    joins: JoinsRecord | None = part(JoinsRecord)
     params: dict | None = shown()  # the parameter tuple each query was explained with
     query_plans: dict | None = shown()  # name -> the plan steps
     overview: Any = shown()  # DataFrame: one row per query
@@ -76,6 +93,16 @@ def run(
             )
             for q in wl.queries
         }
+        # multi-table queries: loops, rows per loop, and missing join indexes measured on
+        # copies as notebook 03's advisor measures an index (its profile settings)
+        join = joins.analyse(
+            conn,
+            ctx.db_path,
+            wl,
+            fparams,
+            settings=config.settings(ctx.config.profile, "indexes"),
+            seed=seed,
+        )
     finally:
         conn.close()
     return PlansRecord(
@@ -85,6 +112,7 @@ def run(
             tuple(diagnostics.records(diag)),
             diagnostics.inputs_key(ctx.build.cache_key, wl, fparams),
         ),
+        JoinsRecord(join.queries, join.not_analysed, join.method, join.cap),
         params=params,
         query_plans=query_plans,
         overview=plans.plans_overview(wl, query_plans),
