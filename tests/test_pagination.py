@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import random
 import sqlite3
+from dataclasses import asdict, replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -205,3 +206,68 @@ def test_keyset_returns_the_offset_pages(tmp_path_factory, case):
             break
     assert got == want[: len(got)] and len(got) == len(want)
     conn.close()
+
+
+def test_mixed_directions_take_the_expanded_or_form(events):
+    """ORDER BY ts DESC, id (mixed): no row-value comparison orders this way; the OR form
+    leads with a range on ts, which the index on ts can seek, so keyset stays flat."""
+    sql = "SELECT * FROM ev ORDER BY ts DESC, id LIMIT 200 OFFSET ?"
+    r = pg.analyse_query(events, "mixed", sql, [(0,)], cap_seconds=1.5)
+    assert r is not None and r.status == "analysed", r
+    assert r.keyset_form == "expanded OR with a range on the first key"
+    assert "WHERE ts <= ? AND ((ts < ?) OR (ts = ? AND id > ?))" in r.keyset_sql
+    assert r.equivalent is True and r.pages_checked == 100
+    assert r.offset_vm.kind == "linear" and r.keyset_vm.kind == "flat"
+
+
+# --------------------------------------------------------------- the verdict's rule
+
+
+def _summary_entry(r: pg.PaginationResult) -> dict:
+    from perflab import results
+
+    return {**results.to_jsonable(asdict(r)), "missed": r.missed, "sentence": r.sentence()}
+
+
+def test_a_missed_pagination_is_an_issue_with_the_measured_fix(events):
+    from perflab.inputs.targets import Target, Targets
+    from perflab.judge import verdict
+
+    sql = "SELECT id, ts, v FROM ev ORDER BY ts DESC, id DESC LIMIT 200 OFFSET ?"
+    r = pg.analyse_query(events, "paged", sql, [(0,)], cap_seconds=1.5)
+    bare = pg.analyse_query(events, "bare", "SELECT * FROM ev LIMIT 9 OFFSET ?", [(0,)])
+    assert r.missed  # 19,800 rows skipped against a seek: ~30x here, far past any noise
+    summary = {"pagination": [_summary_entry(r), _summary_entry(bare)]}
+    a = verdict.assess(summary, Targets(()))
+    issues = [i for i in a["issues"] if i["origin"] == "pagination"]
+    assert len(issues) == 1 and issues[0]["subject"] == "paged"
+    assert issues[0]["severity"] == "medium"
+    assert "OFFSET paging grows linearly" in issues[0]["title"]
+    assert r.keyset_sql in issues[0]["recommendation"]
+    assert "VM steps" in issues[0]["gain"] and "same pages: True" in issues[0]["gain"]
+    assert any("linear" in e and "per row skipped" in e for e in issues[0]["evidence"])
+    assert {"stage": "latency", "subject": "bare", "reason": f"pagination: {bare.reason}"} in (
+        a["not_analysed"]
+    )
+    # a failed target on the paged query carries the same measured fix
+    t = Targets((Target("latency_p50_ms", "<", 1e-9, query="paged"),))
+    q = {"name": "paged", "latency_ms": {"p50": 1.0}, "latency_ci_ms": {"p50": [0.9, 1.1]}}
+    a = verdict.assess({**summary, "queries": [q]}, t)
+    failed = next(i for i in a["issues"] if i["origin"] == "targets")
+    assert r.keyset_sql in failed["recommendation"]
+
+
+def test_linear_offset_without_a_faster_keyset_is_ignored_with_why(events):
+    from perflab.inputs.targets import Targets
+    from perflab.judge import verdict
+
+    sql = "SELECT id, ts, v FROM ev ORDER BY ts DESC, id DESC LIMIT 200 OFFSET ?"
+    r = pg.analyse_query(events, "paged", sql, [(0,)], cap_seconds=1.5)
+    d = r.pages[-1]
+    slow = replace(d, verdict="inconclusive", ratio_ci=(0.5, 1.2))
+    r2 = replace(r, pages=(*r.pages[:-1], slow))
+    assert not r2.missed
+    a = verdict.assess({"pagination": [_summary_entry(r2)]}, Targets(()))
+    assert not [i for i in a["issues"] if i["origin"] == "pagination"]
+    why = [x for x in a["ignored_findings"] if x.get("rule") == "pagination"]
+    assert len(why) == 1 and "not measured faster" in why[0]["why_ignored"]

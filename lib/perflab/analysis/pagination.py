@@ -145,7 +145,7 @@ class PaginationResult:
     reason: str = ""
     page_size: int = 0
     result_rows: int | None = None  # rows the query matches with the parameters used
-    params: tuple = ()  # the parameter tuple used (the OFFSET slot as given)
+    params: tuple[Any, ...] = ()  # the parameter tuple used (the OFFSET slot as given)
     order_by: str = ""  # the ORDER BY as analysed (tie-breaker included)
     tie_breaker: str = ""  # the columns appended to make the order total ("" if it was)
     keyset_form: str = ""  # row-value | expanded OR | expanded OR, NULL-aware
@@ -428,6 +428,15 @@ def keyset_condition(keys: Sequence[_Key], first_param: int) -> tuple[exp.Expres
     for b in branches[1:]:
         out = exp.Or(this=out, expression=b)
     form = "expanded OR, NULL-aware" if any(k.nullable for k in keys) else "expanded OR"
+    first = keys[0]
+    if not first.nullable:
+        # every row after the cursor is on its side of the first key: a range an index on
+        # that key can seek (the OR alone would be a scan)
+        bound = exp.LTE if first.desc else exp.GTE
+        rng = bound(this=first.expr.copy(), expression=phs[0].copy())
+        return exp.And(
+            this=rng, expression=exp.Paren(this=out)
+        ), form + " with a range on the first key"
     return out, form
 
 

@@ -491,6 +491,66 @@ class FitEvidence:
 
 
 @dataclass(frozen=True)
+class PageEvidence:
+    """One page depth of a paged query: both forms' work and p50, and their comparison."""
+
+    page: int
+    offset: int = 0
+    offset_vm_steps: int | None = None
+    keyset_vm_steps: int | None = None
+    offset_p50_ms: float | None = None
+    offset_p50_ci: tuple[float | None, float | None] | None = None
+    keyset_p50_ms: float | None = None
+    keyset_p50_ci: tuple[float | None, float | None] | None = None
+    ratio: float | None = None  # keyset / OFFSET
+    ratio_ci: tuple[float | None, float | None] | None = None
+    verdict: str | None = None
+
+
+@dataclass(frozen=True)
+class PaginationEvidence:
+    """A paged query as the latency stage analysed it (`perflab.analysis.pagination`)."""
+
+    query: str
+    status: str = "not_analysed"
+    reason: str = ""
+    missed: bool = False  # OFFSET grows linearly and keyset is measured faster
+    sentence: str = ""
+    page_size: int | None = None
+    keyset_sql: str = ""
+    keyset_form: str = ""
+    tie_breaker: str = ""
+    equivalent: bool | None = None
+    equivalence_note: str = ""
+    depths_note: str = ""
+    offset_vm_kind: str = ""
+    offset_vm_slope: float | None = None  # VM steps per row skipped
+    keyset_vm_kind: str = ""
+    pages: tuple[PageEvidence, ...] = ()
+
+    @classmethod
+    def from_summary(cls, p: dict) -> PaginationEvidence:
+        ovm, kvm = p.get("offset_vm") or {}, p.get("keyset_vm") or {}
+        pages = tuple(
+            _read(
+                PageEvidence,
+                x,
+                **{k: _pair(x.get(k)) for k in ("offset_p50_ci", "keyset_p50_ci", "ratio_ci")},
+            )
+            for x in _dicts(p.get("pages"))
+        )
+        return _read(
+            cls,
+            p,
+            query=str(p.get("query")),
+            offset_vm_kind=str(ovm.get("kind") or ""),
+            offset_vm_slope=ovm.get("slope"),
+            keyset_vm_kind=str(kvm.get("kind") or ""),
+            pages=pages,
+        )
+
+
+@dataclass(frozen=True)
 class Evidence:
     """Everything the verdict reads; a stage that did not run is None."""
 
@@ -508,6 +568,8 @@ class Evidence:
     select_1_ms: float | None = None  # SELECT 1 through the harness: the machine's speed
     # captured statements this database could not run (the workload's `not_replayed`)
     not_replayed: tuple[Skipped, ...] = ()
+    # each paged query's pagination analysis (the latency stage); () when none pages
+    pagination: tuple[PaginationEvidence, ...] = ()
 
     def query(self, name: str) -> QueryEvidence | None:
         return next((q for q in self.queries if q.name == name), None)
@@ -540,5 +602,8 @@ class Evidence:
             not_replayed=tuple(
                 Skipped(f"{x.get('kind', 'statement')} {x.get('name')}", x.get("reason"))
                 for x in _dicts((d.get("workload") or {}).get("not_replayed"))
+            ),
+            pagination=tuple(
+                PaginationEvidence.from_summary(p) for p in _dicts(d.get("pagination"))
             ),
         )

@@ -26,7 +26,9 @@ Issue severity (critical > high > medium > low > info):
             deployment size, or 10x the largest measured size if more
   medium    a plan finding of severity medium; an inconclusive target; a
             pragma that the audit marks as a risk; a query with no latency target
-            whose p99 interval is above the slow-query budget (`judge.slow_queries`)
+            whose p99 interval is above the slow-query budget (`judge.slow_queries`);
+            a missed pagination: OFFSET work grows linearly with page depth and the
+            keyset rewrite, equivalent, is measured faster (`judge.paging`)
   low       index health (unused, redundant), pragma advice, low findings; a
             confident linear-or-worse growth claim that does not cross its target
             before the horizon (inconclusive growth is listed as ignored, with why);
@@ -54,7 +56,7 @@ from perflab.analysis.advisor import index_name
 from perflab.analysis.findings import SEVERITIES as FINDING_SEVERITIES
 from perflab.analysis.findings import SEVERITY_THRESHOLDS
 from perflab.inputs.targets import QueryBudget, Target, Targets
-from perflab.judge import slow_queries
+from perflab.judge import paging, slow_queries
 from perflab.judge.evidence import (
     AdviceEvidence,
     ConcurrencyEvidence,
@@ -309,6 +311,9 @@ def _advice_for(evidence: Evidence, query: str) -> tuple[str, str]:
                 else f"gain {_fmt(c.gain_ms)} ms"
             )
             return str(c.ddl), f"{gain}; write cost {_fmt(c.insert_us)} us/insert"
+    for p in evidence.pagination:  # a missed pagination: the keyset rewrite, measured
+        if p.query == query and p.missed:
+            return paging.fix(p)
     return "", ""
 
 
@@ -443,6 +448,11 @@ def not_analysed(evidence: Evidence | Mapping) -> list[dict]:
             out.append(
                 {"stage": "throughput", "subject": str(w.write), "reason": w.counters.reason}
             )
+    out += [
+        {"stage": "latency", "subject": p.query, "reason": f"pagination: {p.reason}"}
+        for p in evidence.pagination
+        if p.status != "analysed"
+    ]
     for f in evidence.fits or ():
         reason = str(f.claim_reason or "")
         if f.model is None or "not analysed" in reason:
@@ -707,6 +717,14 @@ def derive_issues(
             adv, gain = _advice_for(evidence, c.query)
             add(sev, title, ev, f"{adv}; {rec}" if adv else rec, "slow query budget", c.query, gain)
         elif (skip := slow_queries.ignored(c, budget)) is not None:
+            ignored.append(skip)
+
+    # A missed pagination (`judge.paging`): OFFSET grows linearly, keyset measured faster.
+    for p in evidence.pagination:
+        if p.missed:
+            sev, title, ev, rec, gain = paging.issue_text(p)
+            add(sev, title, ev, rec, "pagination", p.query, gain)
+        elif (skip := paging.ignored(p)) is not None:
             ignored.append(skip)
 
     skipped = _skipped_analyses(evidence)

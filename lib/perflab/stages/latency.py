@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from perflab.analysis import pagination
+from perflab.analysis.pagination import PaginationResult
 from perflab.inputs.context import RunContext
 from perflab.inputs.fidelity import ReplayFidelity
 from perflab.measure import latency, timing
@@ -20,6 +22,8 @@ class LatencyRecord(Record):
     queries: tuple[dict, ...]
     # per captured query: the application's rows per execution beside the replay's
     replay: tuple[ReplayFidelity, ...] = ()
+    # per paged query (LIMIT with OFFSET): pages by depth, OFFSET against keyset
+    pagination: tuple[PaginationResult, ...] = ()
     frame: Any = shown()  # DataFrame, one row per query
     samples: dict | None = shown()  # name -> the timed samples (ms)
     params: dict | None = shown()
@@ -40,12 +44,17 @@ def run(ctx: RunContext, *, iterations: int | None = None) -> LatencyRecord:
     try:
         overhead = timing.harness_overhead(conn)
         frame, samples, params = latency.measure_workload(conn, ctx.workload, budget)
+        # after the timed loops, so its work never sits between them (capped per query)
+        pages = pagination.analyse_workload(
+            conn, ctx.workload.queries, params, min_effect=prof.indexes.min_effect
+        )
     finally:
         conn.close()
     return LatencyRecord(
         overhead,
         tuple(latency.latency_records(frame, ctx.workload, params)),
         latency.replay_fidelities(frame, ctx.workload),
+        pages,
         frame=frame,
         samples=samples,
         params=params,

@@ -109,9 +109,18 @@ def measured(recs: RunRecords, targets=None) -> dict:
         if recs.latency
         else {},
     }
+    if recs.latency and recs.latency.pagination:
+        # each paged query as recorded, with the rule's conclusion beside it (the verdict
+        # reads `missed`; it sits below this floor and cannot call the record's method)
+        saved = recs.latency.content()["pagination"]
+        out["pagination"] = [
+            {**d, "missed": r.missed, "sentence": r.sentence()}
+            for d, r in zip(saved, recs.latency.pagination, strict=True)
+        ]
     parts: list[Record | None] = [
         recs.indexes,
         recs.plans and recs.plans.findings,
+        recs.plans and recs.plans.joins,
         recs.indexes and recs.indexes.advice,
         recs.throughput,
         recs.throughput and recs.throughput.concurrency,
