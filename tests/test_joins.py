@@ -199,3 +199,24 @@ def test_frames_have_one_row_per_loop_or_advice(tmp_path, frame):
     a = _analyse(db, ("one_parent", ONE_PARENT))
     n = sum(len(q.loops) for q in a.queries) if frame is joins.loops_frame else 1
     assert len(frame(a)) == n
+
+
+def test_measured_missing_join_index_is_an_issue_and_a_rejected_one_is_ignored(tmp_path):
+    from perflab.judge import verdict
+    from perflab.judge.evidence import Evidence
+
+    db = _db(tmp_path, indexed=False)
+    a = _analyse(db, ("one_parent", ONE_PARENT), ("left", LEFT))
+    rec = JoinsRecord(a.queries, a.not_analysed, a.method, a.cap)
+    issues, ignored = verdict.derive_issues(Evidence.from_summary({"joins": rec.content()}), [])
+    advice = {x.ddl: x for q in a.queries for x in q.advice}
+    raised = [i for i in issues if i.origin == "joins"]
+    assert {i.recommendation for i in raised} == {d for d, x in advice.items() if x.recommended}
+    for i in raised:
+        x = advice[i.recommendation]
+        assert "missing index on join column" in i.title and i.severity != "info"
+        assert any("99% CI" in e for e in i.evidence)
+        assert any("VM steps" in e and f"{x.vm_steps_before:,.0f}" in e for e in i.evidence)
+    skipped = {d["ddl"] for d in ignored if d.get("rule") == "missing_join_index"}
+    assert skipped == {d for d, x in advice.items() if x.measured and not x.recommended}
+    assert raised or skipped  # the small schema gives at least one of each kind

@@ -420,6 +420,60 @@ class AdviceEvidence:
 
 
 @dataclass(frozen=True)
+class JoinIndexEvidence:
+    """A missing join-column index the join analysis advised and measured on a copy
+    (`analysis.joins`): its loop, rows visited there, and the interleaved before/after."""
+
+    query: str
+    ddl: str
+    table: str | None = None
+    columns: tuple[str, ...] = ()
+    reason: str = ""
+    measured: bool = False
+    verdict: str | None = None
+    p50_before_ms: float | None = None
+    p50_after_ms: float | None = None
+    ratio: float | None = None
+    ratio_ci_lo: float | None = None
+    ratio_ci_hi: float | None = None
+    executions: int | None = None
+    vm_steps_before: float | None = None
+    vm_steps_after: float | None = None
+    plan_after: str | None = None
+    insert_us: float | None = None
+    recommended: bool = False
+    why: str = ""
+    rows_visited: float | None = None  # by the inner loop the index is for, per execution
+
+
+@dataclass(frozen=True)
+class JoinsEvidence:
+    advice: tuple[JoinIndexEvidence, ...] = ()
+    not_analysed: tuple[Skipped, ...] = ()  # queries, or their rows per loop, not analysed
+
+    @classmethod
+    def from_summary(cls, j: dict) -> JoinsEvidence:
+        out = []
+        for q in _dicts(j.get("queries")):
+            loops = {lp.get("position"): lp for lp in _dicts(q.get("loops"))}
+            for a in _dicts(q.get("advice")):
+                out.append(
+                    _read(
+                        JoinIndexEvidence,
+                        a,
+                        columns=tuple(a.get("columns") or ()),
+                        measured=bool(a.get("measured")),
+                        recommended=bool(a.get("recommended")),
+                        rows_visited=(loops.get(a.get("loop")) or {}).get("rows_visited"),
+                    )
+                )
+        skipped = tuple(
+            Skipped(s.get("query"), s.get("reason")) for s in _dicts(j.get("not_analysed"))
+        )
+        return cls(tuple(out), skipped)
+
+
+@dataclass(frozen=True)
 class WriteCostEvidence:
     index: str | None
     op: str | None
@@ -561,6 +615,7 @@ class Evidence:
     findings: FindingsEvidence | None = None
     advice: AdviceEvidence | None = None
     indexes: IndexesEvidence | None = None
+    joins: JoinsEvidence | None = None  # the join analysis (plans stage)
     fits: tuple[FitEvidence, ...] | None = None  # the scale stage's fits
     run_id: str | None = None
     sqlite_version: str | None = None
@@ -592,6 +647,7 @@ class Evidence:
             findings=stage("findings", FindingsEvidence.from_summary),
             advice=stage("advice", AdviceEvidence.from_summary),
             indexes=stage("indexes", IndexesEvidence.from_summary),
+            joins=stage("joins", JoinsEvidence.from_summary),
             fits=tuple(FitEvidence.from_summary(f) for f in _dicts(scale.get("fits")))
             if isinstance(scale, dict) and scale
             else None,

@@ -33,6 +33,10 @@ Issue severity (critical > high > medium > low > info):
             confident linear-or-worse growth claim that does not cross its target
             before the horizon (inconclusive growth is listed as ignored, with why);
             an unbounded result (no LIMIT, rows per execution over the budget's)
+  (joins)   a missing index on a join column, advised by `analysis.joins` and measured
+            faster on a copy by the advisor's rule: severity from the rows its inner
+            loop visits per execution (the plan findings' thresholds), at least low; one
+            measured but not recommended is listed as ignored, with the advisor's why
   info      findings below the row threshold: listed, with the documented
             reason they are not issues
 
@@ -55,6 +59,7 @@ from perflab import humanize
 from perflab.analysis.advisor import index_name
 from perflab.analysis.findings import SEVERITIES as FINDING_SEVERITIES
 from perflab.analysis.findings import SEVERITY_THRESHOLDS
+from perflab.analysis.findings import severity as finding_severity
 from perflab.inputs.targets import QueryBudget, Target, Targets
 from perflab.judge import paging, slow_queries
 from perflab.judge.evidence import (
@@ -435,6 +440,10 @@ def not_analysed(evidence: Evidence | Mapping) -> list[dict]:
         {"stage": "advisor", "subject": s.what, "reason": s.reason}
         for s in (evidence.advice.skipped if evidence.advice else ())
     ]
+    out += [
+        {"stage": "plans", "subject": s.what, "reason": s.reason}
+        for s in (evidence.joins.not_analysed if evidence.joins else ())
+    ]
     for q in evidence.queries:
         c = q.counters
         if c is not None and c.source is None:
@@ -727,6 +736,8 @@ def derive_issues(
         elif (skip := paging.ignored(p)) is not None:
             ignored.append(skip)
 
+    _join_issues(evidence, add, ignored)
+
     skipped = _skipped_analyses(evidence)
     if skipped:
         add(
@@ -786,6 +797,43 @@ def derive_issues(
     order = {s: i for i, s in enumerate(SEVERITIES)}
     issues.sort(key=lambda i: (order[i.severity], i.id))
     return issues, ignored
+
+
+def _join_issues(evidence: Evidence, add, ignored: list[dict]) -> None:
+    """A measured missing join index (`analysis.joins`) as an issue, once per index: the
+    loop that scans or builds an automatic index, and the interleaved before/after."""
+    seen: set[str] = set()
+    for a in evidence.joins.advice if evidence.joins else ():
+        if not a.measured or a.ddl in seen:
+            continue
+        seen.add(a.ddl)
+        if not a.recommended:
+            ignored.append(
+                {"query": a.query, "rule": "missing_join_index", "ddl": a.ddl, "why_ignored": a.why}
+            )
+            continue
+        rows = None if a.rows_visited is None else int(a.rows_visited)
+        sev = max(finding_severity(rows), "low", key=FINDING_SEVERITIES.index)  # measured
+        measured = (
+            f"measured on a copy, interleaved: p50 {_fmt(a.p50_before_ms)} -> "
+            f"{_fmt(a.p50_after_ms)} ms (after/before {_fmt(a.ratio)}, 99% CI "
+            f"{_fmt(a.ratio_ci_lo)}..{_fmt(a.ratio_ci_hi)}, {a.executions} executions per side)"
+        )
+        work = (
+            f"SQLite's VM steps per execution {a.vm_steps_before:,.0f} -> {a.vm_steps_after:,.0f}"
+            if a.vm_steps_before is not None and a.vm_steps_after is not None
+            else ""
+        )
+        add(
+            sev,
+            f"{a.query}: missing index on join column {a.table}.{', '.join(a.columns)}",
+            [e for e in (a.reason, measured, work, f"plan after: `{a.plan_after}`") if e],
+            a.ddl,
+            "joins",
+            a.query,
+            f"p50 {_fmt(a.p50_before_ms)} -> {_fmt(a.p50_after_ms)} ms; "
+            f"write cost {_fmt(a.insert_us)} us/insert",
+        )
 
 
 def _latency_targeted(target_results: Iterable[TargetResult]) -> set[str]:
