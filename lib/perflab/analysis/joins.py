@@ -655,7 +655,9 @@ def join_index_candidates(
                 if not mine:
                     continue
                 others = t.refs - {key}
-                if isinstance(b, exp.Column) and others and not list(b.find_all(exp.Placeholder)):
+                if others and t.cols[key] == {a.name.lower()}:
+                    # the other side reads only other tables (a column, or an expression of
+                    # them): an index on this column is what a nested-loop search needs
                     join_cols.append(a.name)
                 elif not others and not list(b.find_all(exp.Column)):
                     eq_cols.append(a.name)
@@ -827,7 +829,9 @@ def loops_frame(analysis: JoinAnalysis) -> pd.DataFrame:
 
 def advice_frame(analysis: JoinAnalysis) -> pd.DataFrame:
     """One row per advised join index. Columns: query, ddl, verdict, p50_before_ms,
-    p50_after_ms, ratio, ci99, vm_steps_before, vm_steps_after, plan_after, recommended."""
+    p50_after_ms, ratio with ratio_lo/ratio_hi (99% interval of after/before),
+    executions (timed per side), vm_steps_before, vm_steps_after, insert_us, plan_after,
+    recommended, why."""
     rows = [
         {
             "query": a.query,
@@ -836,13 +840,15 @@ def advice_frame(analysis: JoinAnalysis) -> pd.DataFrame:
             "p50_before_ms": a.p50_before_ms,
             "p50_after_ms": a.p50_after_ms,
             "ratio": a.ratio,
-            "ci99": None
-            if a.ratio_ci_lo is None
-            else f"[{a.ratio_ci_lo:.3f}, {a.ratio_ci_hi:.3f}]",
+            "ratio_lo": a.ratio_ci_lo,
+            "ratio_hi": a.ratio_ci_hi,
+            "executions": a.executions,
             "vm_steps_before": a.vm_steps_before,
             "vm_steps_after": a.vm_steps_after,
+            "insert_us": a.insert_us,
             "plan_after": a.plan_after,
             "recommended": a.recommended,
+            "why": a.why,
         }
         for q in analysis.queries
         for a in q.advice
@@ -854,10 +860,14 @@ def advice_frame(analysis: JoinAnalysis) -> pd.DataFrame:
         "p50_before_ms",
         "p50_after_ms",
         "ratio",
-        "ci99",
+        "ratio_lo",
+        "ratio_hi",
+        "executions",
         "vm_steps_before",
         "vm_steps_after",
+        "insert_us",
         "plan_after",
         "recommended",
+        "why",
     ]
     return pd.DataFrame(rows, columns=cols)
