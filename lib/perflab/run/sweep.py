@@ -309,7 +309,8 @@ def _finished_before(cell: Cell, folder: Path) -> CellOutcome | None:
         return None
     if not (folder / "run" / "summary.json").is_file():
         return None
-    return _outcome(cell, folder / "run", True, **d)
+    kept = ("status", "reason", "machine", "select_1_ms", "seconds")
+    return _outcome(cell, folder / "run", True, **{k: d.get(k) for k in kept})
 
 
 def _record(cell: Cell, folder: Path, res: dict[str, Any]) -> CellOutcome:
