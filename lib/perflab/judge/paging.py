@@ -47,7 +47,7 @@ def fix(p: PaginationEvidence) -> tuple[str, str]:
     lo, hi = d.ratio_ci or (None, None)
     gain = (
         f"page {d.page}: p50 {_ms(d.offset_p50_ms)} -> {_ms(d.keyset_p50_ms)} "
-        f"(x{1 / d.ratio:.3g} faster; keyset/OFFSET 99% CI {lo:.3g}..{hi:.3g}, interleaved); "
+        f"({1 / d.ratio:.3g}x faster; keyset/OFFSET 99% CI {lo:.3g}..{hi:.3g}, interleaved); "
         f"VM steps {d.offset_vm_steps:,} -> {d.keyset_vm_steps:,}; same pages: "
         f"{p.equivalent}"
     )
@@ -76,7 +76,7 @@ def issue_text(p: PaginationEvidence) -> tuple[str, str, list[str], str, str]:
     rec, gain = fix(p)
     title = (
         f"{p.query}: OFFSET paging grows linearly with page depth; keyset paging measured "
-        f"x{1 / d.ratio:.3g} faster at page {d.page}"
+        f"{1 / d.ratio:.3g}x faster at page {d.page}"
     )
     return SEVERITY, title, [e for e in ev if e], rec, gain
 
