@@ -143,6 +143,12 @@ class TimingChange:
         r = self.after / self.before
         return (1 / r - 1) if self.metric == "ops_per_s" else (r - 1)
 
+    @property
+    def size(self) -> str:
+        """The change's size as a reader says it: "31%", or "7.6x" from twice on."""
+        pct = abs(self.change)
+        return f"{pct + 1:.1f}x" if pct >= 1 else f"{pct:.0%}"
+
 
 @dataclass(frozen=True)
 class Step:
@@ -190,9 +196,9 @@ class History:
     @property
     def sentences(self) -> tuple[str, ...]:
         """One sentence per change point and step, in run order: the manager's view."""
-        items = [(c.run, c.sentence) for c in self.change_points]
-        items += [(s.run, s.sentence) for s in self.steps]
-        return tuple(s for _, s in sorted(items, key=lambda x: x[0]))
+        items = [(c.run, 1, c.sentence) for c in self.change_points]
+        items += [(s.run, 0 if s.what == "plan" else 2, s.sentence) for s in self.steps]
+        return tuple(s for *_, s in sorted(items, key=lambda x: x[:2]))  # plans lead a run
 
     def run(self, index: int) -> RunPoint:
         return self.runs[index - 1]
@@ -530,8 +536,7 @@ def _with_sentence(
 
     from perflab.judge.compare import MACHINE_DRIFT
 
-    pct = abs(c.change)
-    size = f"{pct + 1:.1f}x" if pct >= 1 else f"{pct:.0%}"  # "7.6x slower", "31% slower"
+    size = c.size  # "7.6x slower", "31% slower"
     if c.metric == "ops_per_s":
         what = f"`{c.subject}`'s throughput got {size} {'lower' if c.worse else 'higher'}"
     else:
@@ -670,3 +675,22 @@ def history(
         DEFAULT_MIN_EFFECT if min_effect is None else min_effect,
         DEFAULT_WORK_TOLERANCE if work_tolerance is None else work_tolerance,
     )
+
+
+def validate_history(doc: Mapping[str, Any]) -> None:
+    """Check `doc` (`History.to_dict`) against data/history.schema.json; one line naming
+    the JSON path that fails."""
+    import json
+
+    import jsonschema
+    from jsonschema.exceptions import best_match
+
+    from perflab import paths
+
+    schema = json.loads((paths.DATA_DIR / "history.schema.json").read_text(encoding="utf-8"))
+    error = best_match(jsonschema.Draft202012Validator(schema).iter_errors(doc))
+    if error is not None:
+        where = "$" + "".join(
+            f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path
+        )
+        raise PerflabError(f"history.json: {where}: {' '.join(str(error.message).split())}")
