@@ -23,8 +23,8 @@ PACKAGE = Path(perflab.__file__).resolve().parent
 # fmt: off
 PUBLIC_API = {
     "PerflabError", "__version__", "browse", "capture_workload", "compare_runs",
-    "copy_notebooks", "count_work", "draft_workload", "explain", "open_database", "query_box",
-    "run_suite", "sweep", "time_query", "try_index", "try_rewrite",
+    "copy_notebooks", "count_work", "draft_workload", "explain", "history", "open_database",
+    "query_box", "run_suite", "sweep", "time_query", "try_index", "try_rewrite",
 }
 # fmt: on
 

@@ -8,6 +8,7 @@ the work, imported when first called, so ``import perflab`` stays fast.
 ``perflab run``           `run_suite` (a `perflab.run.runner.RunResult`: folder, index, summary)
 ``perflab sweep MATRIX``  `sweep` (a `perflab.run.sweep.SweepResult`: cells, sweep.json, page)
 ``perflab compare A B``   `compare_runs` (the comparison dict; `perflab.judge.compare` renders it)
+``perflab history RUNS``  `history` (a `perflab.judge.history.History`; ``out=``: its page and JSON)
 ``perflab capture``       `capture_workload` (the workload YAML text; written with ``out=``)
 ``perflab workload init`` `draft_workload` (the same, drafted from a database or DDL)
 ``perflab notebooks DIR`` `copy_notebooks` (the folder, to open in JupyterLab)
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from perflab.inputs.context import RunContext
+    from perflab.judge.history import History
     from perflab.lab.explore import Experiment, Plan, Timing
     from perflab.run.runner import RunResult
     from perflab.run.sweep import SweepResult
@@ -54,6 +56,7 @@ __all__ = [
     "count_work",
     "draft_workload",
     "explain",
+    "history",
     "open_database",
     "query_box",
     "run_suite",
@@ -116,6 +119,27 @@ def compare_runs(base: str | Path, head: str | Path, min_effect: float | None = 
 
     effect = DEFAULT_MIN_EFFECT if min_effect is None else min_effect
     return compare(load_summary(base), load_summary(head), effect)
+
+
+def history(
+    paths: str | Path | Sequence[str | Path],
+    out: str | Path | None = None,
+    *,
+    min_effect: float | None = None,
+) -> History:
+    """`perflab history RUNS...`: run folders or summary.json files (or folders of them),
+    ordered by commit and time, with each query's and write's timings and work as series
+    and their change points; with ``out``, history.html and history.json written there
+    (a new folder or one perflab wrote). A path that is no run is an error, nothing written."""
+    from pathlib import Path as _Path
+
+    from perflab.judge.history import history as build
+    from perflab.present.history_page import write_history
+
+    h = build([paths] if isinstance(paths, (str, _Path)) else list(paths), min_effect)
+    if out is not None:
+        write_history(h, out)
+    return h
 
 
 def capture_workload(
