@@ -130,6 +130,23 @@ def compare_cmd(base, head, html_out, min_effect, fail_on):
     return 1 if failures else 0
 
 
+@cli.command("history")
+@click.argument("paths", nargs=-1, required=True)
+@_out("Folder for history.html and history.json (default: ./perflab-history).")
+@_min_effect("Smallest timing change that counts (default 0.25).")
+def history_cmd(paths, out, min_effect):
+    """Trend of runs (folders, summary.json files, or folders of them) by commit and time:
+    timings, work and plans per query, and where they changed."""
+    import perflab
+
+    out = out or "perflab-history"
+    h = perflab.history(paths, out=out, min_effect=min_effect)
+    for line in h.sentences or [f"no change over {len(h.runs)} runs"]:
+        click.echo(line)
+    click.echo(f"{out}/history.html")
+    return 0
+
+
 @cli.command("notebooks")
 @click.argument("dest")
 def notebooks_cmd(dest):
