@@ -87,8 +87,11 @@ def test_the_schema_axis_alone_explains_a_plan_difference(dbs, tmp_path):
     assert d.groups == {"A": ("stdlib 3.40.1-plain", "apsw 3.54.1-plain")} | {
         "B": ("stdlib 3.40.1-indexed", "apsw 3.54.1-indexed")
     }
-    assert d.sentence.startswith("`by_a`: plans and work differ by schema: on plain it scans t")
-    assert "on indexed it searches t by t_a" in d.sentence
+    assert d.sentence == (
+        "`by_a`: plans and work differ by schema: on plain it scans t (609 VM steps, 199 "
+        "full-scan steps per execution); on indexed it searches t by index t_a (15 VM steps, "
+        "0 full-scan steps per execution)."
+    )
     # the full-scan steps the scan does and the index does not, from SQLite's counters
     plain = r.queries[0].cells[0]
     assert plain.counters["fullscan_steps"] > 0 == r.queries[0].cells[1].counters["fullscan_steps"]
@@ -127,7 +130,26 @@ def test_a_timing_is_settled_only_past_min_effect_with_intervals_apart(dbs):
         "d": "unchanged",
     }
     assert all(t.base_cell == "a" for t in p50.values())
-    assert "<code>by_a</code>: p50 x2 in plain against indexed (slower" in render_sweep_page(r)
+    page = render_sweep_page(r)
+    assert "<code>by_a</code> p50: 2x slower with schema plain instead of indexed" in page
+
+
+def test_timings_pair_cells_one_axis_apart(dbs):
+    """In a 2x2, each ratio is between cells that differ in one axis (never the diagonal),
+    the base holding the axis's first value."""
+    cells = [
+        _cell(f"{e}-{p}", {"engine": e, "pragmas": p}, _summary(dbs["indexed"]))
+        for e in ("stdlib", "apsw")
+        for p in ("wal", "delete")
+    ]
+    r = compare_cells(cells)
+    pairs = {(t.axis, t.base_cell, t.head_cell) for t in r.queries[0].timings}
+    assert pairs == {
+        ("pragmas", "stdlib-wal", "stdlib-delete"),
+        ("engine", "stdlib-wal", "apsw-wal"),
+        ("engine", "stdlib-delete", "apsw-delete"),
+        ("pragmas", "apsw-wal", "apsw-delete"),
+    }
 
 
 def test_timings_across_machines_are_never_compared(dbs):
@@ -159,7 +181,8 @@ def test_a_failed_cell_is_shown_with_its_reason(dbs, tmp_path):
     assert r.differences == ()
     jsonschema.validate(r.to_dict(), _schema())
     page = render_sweep_page(r)
-    assert page.count("worker died: KilledWorker") >= 2  # the cells table and the query table
+    assert "<b>Failed cell</b> apsw: worker died: KilledWorker" in page  # at the top
+    assert page.count("worker died: KilledWorker") == 3  # and in the cells and query tables
     assert "1 of 3" in page
 
 

@@ -70,15 +70,22 @@ __all__ = [
 
 FORMAT_VERSION = 1
 
+TIMING_RULE = (
+    "Timings are compared between two cells that differ in one axis only, by perflab "
+    "compare's rule: a change needs a ratio past the minimum effect and non-overlapping 95% "
+    "intervals, and a change of a query or write whose plan and work are identical in the two "
+    "cells is inconclusive (between-run noise)."
+)
 CROSS_MACHINE_NOTE = (
     "These cells ran on {n} machines: timings are compared only between cells of the same "
     "machine; across machines only work counters and plans are compared (they do not depend "
-    "on the machine)."
+    "on the machine). " + TIMING_RULE
 )
-ONE_MACHINE_NOTE = (
-    "All cells ran on one machine ({machine}); each timing is compared with the first "
-    "finished cell as perflab compare does (ratio past the minimum effect with non-overlapping "
-    "95% intervals; identical work and plan: inconclusive)."
+ONE_MACHINE_NOTE = "All cells ran on one machine ({machine}). " + TIMING_RULE
+#: why a timing change past the rule is still inconclusive (judge.compare's A/A finding)
+IDENTICAL_WORK = (
+    "identical work and plan: between separate runs this is not told from noise "
+    "(perflab compare's rule); measure interleaved to settle"
 )
 
 
@@ -207,16 +214,21 @@ class Difference:
     candidates: tuple[str, ...]  # the axes that vary between the groups
     groups: Mapping[str, tuple[str, ...]]  # group letter -> cell keys
     sentence: str
+    values: Mapping[str, str] = field(default_factory=dict)  # group -> its `axis` values
+    plans: Mapping[str, str] = field(default_factory=dict)  # group -> its plan in words
+    work: Mapping[str, str] = field(default_factory=dict)  # group -> the counters that differ
 
 
 @dataclass(frozen=True)
 class TimingRatio:
-    """A cell's figure against the first finished cell of its machine (compare's rule)."""
+    """A figure of two cells on one machine that differ in one axis only (compare's rule):
+    the base holds the axis's first value, the head another."""
 
     subject: str
     kind: str  # query | write
     metric: str  # latency_p50_ms | latency_p99_ms | ops_per_s
     machine: str
+    axis: str  # the one axis the two cells differ in
     base_cell: str
     head_cell: str
     base: float | None
@@ -282,7 +294,8 @@ def plan_words(plan: PlanShape) -> str:
             parts.append(f"scans {table}")
         elif k in ("search_index", "search_covering_index", "scan_index", "scan_covering_index"):
             verb = "searches" if k.startswith("search") else "walks"
-            parts.append(f"{verb} {table} by {index}")
+            how = "covering index" if "covering" in k else "index"
+            parts.append(f"{verb} {table} by {how} {index}")
         elif k == "search_automatic_index":
             parts.append(f"builds an automatic index on {table}")
         elif k in ("search_rowid", "search_primary_key"):
@@ -434,8 +447,14 @@ def _difference(
     axis = explain[0] if len(explain) == 1 else None
     work = _differing_work(kind, reps)
 
+    plans: dict[str, str] = {}
+    if kind == "query" and what != "work":
+        plans = {g: plan_words(r.plan) for g, r in reps.items()}
+        if len(set(plans.values())) < len(plans):  # the words hide the difference: quote
+            plans = {g: "runs " + " | ".join(r.plan.details) for g, r in reps.items()}
+
     def side(g: str) -> str:
-        plan = plan_words(reps[g].plan) if kind == "query" and what != "work" else ""
+        plan = plans.get(g, "")
         w = work.get(g, "")
         if plan and w:
             return f"{plan} ({w})"
@@ -473,7 +492,8 @@ def _difference(
             )
             + "."
         )
-    return Difference(name, kind, what, axis, tuple(vary), groups, sentence)
+    by_value = {g: values(g, axis) for g in letters} if axis else {}
+    return Difference(name, kind, what, axis, tuple(vary), groups, sentence, by_value, plans, work)
 
 
 def _and(xs: Sequence[str]) -> str:
@@ -481,52 +501,87 @@ def _and(xs: Sequence[str]) -> str:
     return xs[0] if len(xs) == 1 else ", ".join(xs[:-1]) + " and " + xs[-1]
 
 
+def _small_work_change(kind: str, b: Any, h: Any, tolerance: float) -> str:
+    """A note when two cells' work differs, but within compare's work tolerance: such a
+    difference does not account for a timing change past the minimum effect."""
+    if kind == "query":
+        v = _work_verdict(b.counters, h.counters, tolerance)
+    else:
+        v = _write_work_verdict(b.counters, h.counters, tolerance)
+    if v["verdict"] != "within tolerance":
+        return ""
+    return (
+        f"the work differs by less than the {tolerance:.0%} work tolerance: it does not "
+        "account for a timing change this large"
+    )
+
+
+def _pairs(
+    present: Sequence[tuple[CellInput, Any]], axes: Mapping[str, tuple[str, ...]]
+) -> list[tuple[str, tuple[CellInput, Any], tuple[CellInput, Any]]]:
+    """(axis, base, head): cells of one machine that differ in exactly one axis, the base
+    holding that axis's first value; so each ratio is what that one axis did."""
+    out = []
+    for hc, h in present:
+        for a, vals in axes.items():
+            if hc.axes.get(a) in (None, vals[0]):
+                continue
+            want = {**hc.axes, a: vals[0]}
+            for bc, b in present:
+                if bc.machine == hc.machine and dict(bc.axes) == want:
+                    out.append((a, (bc, b), (hc, h)))
+                    break
+    return out
+
+
 def _timings(
     name: str,
     kind: str,
     present: list[tuple[CellInput, Any]],
     of: Mapping[str, str],
+    axes: Mapping[str, tuple[str, ...]],
     min_effect: float,
+    tolerance: float,
 ) -> list[TimingRatio]:
-    """Each cell against the first finished cell of its machine, by compare's rule."""
+    """Per one-axis pair of cells on one machine, each figure by compare's rule."""
     out: list[TimingRatio] = []
-    by_machine: dict[str, list[tuple[CellInput, Any]]] = {}
-    for c, s in present:
-        by_machine.setdefault(c.machine, []).append((c, s))
-    for machine, cs in by_machine.items():
-        (bc, b), rest = cs[0], cs[1:]
-        for hc, h in rest:
-            note = ""
-            if bc.select_1_ms and hc.select_1_ms:
-                r = hc.select_1_ms / bc.select_1_ms
-                if not MACHINE_DRIFT[0] <= r <= MACHINE_DRIFT[1]:
-                    note = f"SELECT 1 took {r:.2f}x as long: the machine's speed moved"
-            identical = of.get(bc.key) == of.get(hc.key)
-            if kind == "query":
-                rows = []
-                for p in ("p50", "p99"):
-                    (bv, bci), (hv, hci) = _latency(b, p), _latency(h, p)
-                    ratio, v = _verdict(bv, hv, bci, hci, True, min_effect, _spread(b, p))
-                    rows.append((f"latency_{p}_ms", bv, hv, ratio, v))
-            else:
-                ratio, v = _verdict(
-                    b.ops_per_s,
-                    h.ops_per_s,
-                    b.ops_per_s_ci,
-                    h.ops_per_s_ci,
-                    False,
-                    min_effect,
-                    b.ops_per_s_aa_spread,
+    for axis, (bc, b), (hc, h) in _pairs(present, axes):
+        note = ""
+        if bc.select_1_ms and hc.select_1_ms:
+            r = hc.select_1_ms / bc.select_1_ms
+            if not MACHINE_DRIFT[0] <= r <= MACHINE_DRIFT[1]:
+                note = f"SELECT 1 took {r:.2f}x as long: the machine's speed moved"
+        identical = of.get(bc.key) == of.get(hc.key)
+        small = "" if identical else _small_work_change(kind, b, h, tolerance)
+        if kind == "query":
+            rows = []
+            for p in ("p50", "p99"):
+                (bv, bci), (hv, hci) = _latency(b, p), _latency(h, p)
+                ratio, v = _verdict(bv, hv, bci, hci, True, min_effect, _spread(b, p))
+                rows.append((f"latency_{p}_ms", bv, hv, ratio, v))
+        else:
+            ratio, v = _verdict(
+                b.ops_per_s,
+                h.ops_per_s,
+                b.ops_per_s_ci,
+                h.ops_per_s_ci,
+                False,
+                min_effect,
+                b.ops_per_s_aa_spread,
+            )
+            rows = [("ops_per_s", b.ops_per_s, h.ops_per_s, ratio, v)]
+        for metric, bv, hv, ratio, v in rows:
+            n = note
+            if identical and v in ("regression", "improvement"):
+                v = "inconclusive"
+                n = "; ".join(x for x in (n, IDENTICAL_WORK) if x)
+            elif small and v in ("regression", "improvement"):
+                n = "; ".join(x for x in (n, small) if x)
+            out.append(
+                TimingRatio(
+                    name, kind, metric, hc.machine, axis, bc.key, hc.key, bv, hv, ratio, v, n
                 )
-                rows = [("ops_per_s", b.ops_per_s, h.ops_per_s, ratio, v)]
-            for metric, bv, hv, ratio, v in rows:
-                n = note
-                if identical and v in ("regression", "improvement"):
-                    v = "inconclusive"
-                    n = "; ".join(x for x in (n, "identical work and plan: between-run noise") if x)
-                out.append(
-                    TimingRatio(name, kind, metric, machine, bc.key, hc.key, bv, hv, ratio, v, n)
-                )
+            )
     return out
 
 
@@ -567,6 +622,7 @@ def _subject(
     kind: str,
     cells: Sequence[CellInput],
     lookup,
+    axes: Mapping[str, tuple[str, ...]],
     min_effect: float,
     tolerance: float,
 ) -> SubjectMatrix:
@@ -588,7 +644,11 @@ def _subject(
         else:
             rows.append(_subject_cell(kind, c, s, of.get(c.key, "")))
     return SubjectMatrix(
-        name, kind, tuple(rows), diff, tuple(_timings(name, kind, present, of, min_effect))
+        name,
+        kind,
+        tuple(rows),
+        diff,
+        tuple(_timings(name, kind, present, of, axes, min_effect, tolerance)),
     )
 
 
@@ -627,7 +687,7 @@ def compare_cells(
     axes: dict[str, tuple[str, ...]] = {}
     for c in cells:
         for a, v in c.axes.items():
-            if v not in axes.get(a, ()):
+            if str(v) not in axes.get(a, ()):
                 axes[a] = (*axes.get(a, ()), str(v))
     qnames = list(dict.fromkeys(q.name for c in done for q in c.evidence.queries))
     wnames = list(dict.fromkeys(n for c in done for n in _writes_by_subject(c.evidence)))
@@ -637,6 +697,7 @@ def compare_cells(
             "query",
             cells,
             lambda c, n=n: c.evidence.query(n) if c.evidence else None,
+            axes,
             min_effect,
             work_tolerance,
         )
@@ -648,6 +709,7 @@ def compare_cells(
             "write",
             cells,
             lambda c, n=n: _writes_by_subject(c.evidence).get(n) if c.evidence else None,
+            axes,
             min_effect,
             work_tolerance,
         )
