@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -254,9 +255,16 @@ def test_a_worker_killed_mid_cell_loses_no_cell(tmp_path, monkeypatch):
                     if p.is_running() and p.status() != psutil.STATUS_ZOMBIE
                 ]
             ),
-            30,
+            20,
             "the killed worker's run to end",
         )
+        # and its working folder went with it
+        left = [
+            c.key
+            for c in result.cells
+            if list(Path(tempfile.gettempdir()).glob(f"perflab-cell-{c.key}-*"))
+        ]
+        assert not left, left
 
         # a re-run runs only what did not finish
         ran: list = []

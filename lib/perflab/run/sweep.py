@@ -44,6 +44,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -150,6 +151,7 @@ def run_cell(cell: Cell, shared_dir: str | None = None) -> dict[str, Any]:
         spec["out"] = str(out)
         spec["engine"] = cell.engine
         spec["parent"] = os.getpid()
+        spec["workdir"] = str(tmp)
         cache = paths.cache_dir()
         env = engines.environment(cell.engine, dict(cell.pragmas), cache, os.environ)
         # a database per engine: it is built (and ANALYZEd) by the engine that reads it
@@ -162,6 +164,7 @@ def run_cell(cell: Cell, shared_dir: str | None = None) -> dict[str, Any]:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # a terminal's Ctrl-C is the submitter's to handle
             )
             try:
                 rc = proc.wait()
@@ -213,6 +216,11 @@ def _cell_main(spec_json: str) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    finally:
+        if os.getppid() != spec["parent"]:  # the worker is gone: nobody else removes it
+            import shutil
+
+            shutil.rmtree(spec["workdir"], ignore_errors=True)
     return 0
 
 
@@ -347,24 +355,36 @@ def _client(scheduler: str | None):
     from distributed import Client, LocalCluster
 
     if scheduler:
-        if Path(scheduler).is_file():
-            client = Client(scheduler_file=scheduler, timeout="30s")
-        else:
-            client = Client(scheduler, timeout="30s")
+        try:
+            if Path(scheduler).is_file():
+                client = Client(scheduler_file=scheduler, timeout="30s")
+            else:
+                client = Client(scheduler, timeout="30s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise PerflabError(f"--scheduler {scheduler}: cannot connect: {exc}") from None
         try:
             yield client
         finally:
             client.close()
         return
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        cluster = LocalCluster(
-            n_workers=1,
-            threads_per_worker=1,
-            processes=True,
-            resources=dict(RESOURCES),
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
+    # the worker processes start with Ctrl-C ignored (a disposition a child inherits): the
+    # terminal's SIGINT reaches the whole process group, and only this process acts on it
+    # (cancels, then closes the cluster, which ends the workers and their runs)
+    own = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if own else None
+    try:
+        with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+            cluster = LocalCluster(
+                n_workers=1,
+                threads_per_worker=1,
+                processes=True,
+                resources=dict(RESOURCES),
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     client = Client(cluster)
     try:
         yield client
