@@ -33,8 +33,9 @@ BY this module, on the run's database and never keyed on a name:
 A *missed pagination* (`PaginationResult.missed`): OFFSET VM steps grow linearly, the
 keyset pages are equivalent, and at the deepest page keyset is faster by the interleaved
 comparison (its interval below 1 past the minimum effect) with non-overlapping p50
-intervals. Each query costs at most `CAP_SECONDS` (the depths and the timed executions
-shrink to fit; the result says when the cap cut them).
+intervals. Each query's analysis is capped at `CAP_SECONDS` (the depths and the timed
+executions shrink to fit, and the result says when the cap cut them; the execution that
+crosses the cap finishes, so a run may end a little past it).
 
 What cannot be analysed (no ORDER BY, a join or compound SELECT, an order with no unique
 tie-breaker, an empty or single-page result, a statement that errors) is a result with

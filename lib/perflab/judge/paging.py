@@ -64,9 +64,9 @@ def issue_text(p: PaginationEvidence) -> tuple[str, str, list[str], str, str]:
     klat = ", ".join(f"page {x.page} {_ms(x.keyset_p50_ms)}" for x in p.pages)
     slope = f"{p.offset_vm_slope:.3g}" if p.offset_vm_slope is not None else "?"
     ev = [
-        f"OFFSET: VM steps per page {vm}: linear, {slope} steps per row skipped "
+        f"OFFSET VM steps per page: {vm}: linear, {slope} steps per row skipped "
         "(SQLite's own counters: the same on any machine)",
-        f"keyset: VM steps per page {kvm} ({p.keyset_vm_kind or 'not fitted'})",
+        f"keyset VM steps per page: {kvm} ({p.keyset_vm_kind or 'not fitted'})",
         f"p50 per page, OFFSET: {lat}; keyset: {klat} (interleaved in one process)",
         f"at page {d.page}: OFFSET p50 {_ms(d.offset_p50_ms)} {_ci(d.offset_p50_ci)}, keyset "
         f"{_ms(d.keyset_p50_ms)} {_ci(d.keyset_p50_ci)} (95% intervals, apart)",
