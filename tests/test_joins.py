@@ -6,7 +6,6 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-
 from perflab.analysis import joins
 from perflab.inputs.config import IndexSettings
 from perflab.inputs.workload import QuerySpec, Workload
@@ -41,7 +40,10 @@ def _db(tmp_path, *, indexed: bool) -> str:
                             w INTEGER);
         """
     )
-    conn.executemany("INSERT INTO parent VALUES (?, ?)", [(i, "k") for i in range(1, PARENTS + 2)])
+    conn.executemany(  # kind 'x': parents 10, 20, 30, 40, 50
+        "INSERT INTO parent VALUES (?, ?)",
+        [(i, "x" if i % 10 == 0 else "k") for i in range(1, PARENTS + 2)],
+    )
     kids = [
         (p * 100 + k, p, k % 10) for p in range(1, PARENTS + 1) for k in range(CHILDREN_PER_PARENT)
     ]
@@ -78,7 +80,12 @@ def test_unindexed_fk_inner_loop_scans_and_its_index_is_advised_and_measured(tmp
     db = _db(tmp_path, indexed=False)
     q = _query(_analyse(db, ("one_parent", ONE_PARENT)), "one_parent")
     outer, inner = q.loops
-    assert (outer.table, outer.access, outer.runs, outer.rows_out) == ("parent", "search_rowid", 1, 1)
+    assert (outer.table, outer.access, outer.runs, outer.rows_out) == (
+        "parent",
+        "search_rowid",
+        1,
+        1,
+    )
     assert inner.table == "child" and inner.access in ("scan_table", "search_automatic_index")
     assert inner.runs == 1 and inner.rows_out == CHILDREN_PER_PARENT
     if inner.access == "scan_table":  # every child row read once
@@ -98,6 +105,26 @@ def test_unindexed_fk_inner_loop_scans_and_its_index_is_advised_and_measured(tmp
     if inner.access == "scan_table":
         assert q.fullscan_steps == PARENTS * CHILDREN_PER_PARENT - 1
         assert "agrees" in q.counters_note
+
+
+def test_outer_scan_of_the_child_with_a_filter_on_the_parent_is_advised(tmp_path):
+    # no index on child.parent_id: SQLite scans child and looks each parent up; the
+    # filter on parent could drive the join if child were indexed on its join column
+    sql = "SELECT c.v FROM parent p JOIN child c ON c.parent_id = p.id WHERE p.kind = ?"
+    db = _db(tmp_path, indexed=False)
+    q = _query(_analyse(db, ("by_kind", sql), params=(("x",),)), "by_kind")
+    assert [(lp.table, lp.access) for lp in q.loops] == [
+        ("child", "scan_table"),
+        ("parent", "search_rowid"),
+    ]
+    assert [lp.rows_out for lp in q.loops] == [PARENTS * CHILDREN_PER_PARENT, 5 * 20]
+    (adv,) = q.advice
+    assert adv.loop == 1 and adv.columns == ("parent_id",) and adv.measured
+    assert adv.vm_steps_after < adv.vm_steps_before
+    assert "SEARCH c USING INDEX" in adv.plan_after
+    # with the index no loop lacks one
+    db2 = _db(tmp_path, indexed=True)
+    assert _query(_analyse(db2, ("by_kind", sql), params=(("x",),)), "by_kind").advice == ()
 
 
 def test_indexed_fk_no_advice_and_exact_rows_per_loop(tmp_path):
@@ -220,3 +247,24 @@ def test_measured_missing_join_index_is_an_issue_and_a_rejected_one_is_ignored(t
     skipped = {d["ddl"] for d in ignored if d.get("rule") == "missing_join_index"}
     assert skipped == {d for d, x in advice.items() if x.measured and not x.recommended}
     assert raised or skipped  # the small schema gives at least one of each kind
+
+
+def test_anti_join_counts_and_a_rowid_join_column_is_never_advised(tmp_path):
+    # parents without children: the outer scan of parent joins on its rowid (the table's
+    # own key), so no index is missing although a WHERE term on child exists
+    sql = "SELECT p.id FROM parent p LEFT JOIN child c ON c.parent_id = p.id WHERE c.v IS NULL"
+    q = _query(_analyse(_db(tmp_path, indexed=True), ("orphans", sql)), "orphans")
+    assert [lp.table for lp in q.loops] == ["parent", "child"] and q.loops[1].left_join
+    assert [lp.rows_out for lp in q.loops] == [PARENTS + 1, 1]
+    assert q.rows_returned == 1 and q.advice == ()
+
+
+def test_left_join_on_terms_never_drive_the_join(tmp_path):
+    # every child must be read (a LEFT JOIN keeps them all): the ON term on parent is no
+    # filter that could start the join from parent, so child's join column is not advised
+    sql = (
+        "SELECT c.id, p.kind FROM child c LEFT JOIN parent p ON p.id = c.parent_id AND p.kind = 'x'"
+    )
+    q = _query(_analyse(_db(tmp_path, indexed=False), ("kids", sql)), "kids")
+    assert q.loops[0].table == "child" and q.loops[0].access == "scan_table"
+    assert q.loops[1].rows_out == PARENTS * CHILDREN_PER_PARENT and q.advice == ()

@@ -625,9 +625,17 @@ def _equality_pairs(e: exp.Expression) -> tuple[exp.Column, exp.Expression] | No
 def join_index_candidates(
     conn: sqlite3.Connection, q: JoinQuery, schema: SchemaInfo | None = None
 ) -> list[JoinIndexAdvice]:
-    """For each inner loop that scans or builds an automatic index on a table compared by
-    equality with another table's column: the index on (join columns, then the columns
-    compared by equality with a parameter or literal). Unmeasured."""
+    """The index a loop lacks on its join column, for each loop that
+
+    - is inner (not the outermost) and scans its table, a whole index, or builds an
+      automatic index, or
+    - is the outermost and scans its table while another table of the join has a term of
+      its own (`= ?`, a range...) that could drive the join from that side instead,
+
+    on a table compared by equality with another table's column (or an expression of
+    other tables) where no index of the table is led by that column: the index on (join
+    columns, then its columns compared by equality with a parameter or literal).
+    Unmeasured; `analyse` measures them."""
     schema = schema or introspect(conn)
     try:
         sources, terms, ons, _ = _sources(q.sql, q.query, schema)
@@ -637,55 +645,82 @@ def join_index_candidates(
     every = list(terms) + [t for ts in ons.values() for t in ts]  # LEFT JOINs' ON terms too
     out: list[JoinIndexAdvice] = []
     seen = set()
-    for lp in q.loops[1:]:
+    for lp in q.loops:
         key = lp.alias.lower()
-        if lp.access not in _MISSING or key not in by_key:
+        if key not in by_key:
             continue
-        join_cols, eq_cols = [], []
-        for t in every:
-            if key not in t.refs:
+        if lp.position == 1:
+            # a term of another table alone (WHERE or an inner ON, never a LEFT JOIN's ON)
+            filtered = any(len(t.refs) == 1 and key not in t.refs for t in terms)
+            if lp.access != "scan_table" or not filtered:
                 continue
-            for a, b in ((t.expr.this, t.expr.expression), (t.expr.expression, t.expr.this)):
-                if not isinstance(t.expr, exp.EQ) or not isinstance(a, exp.Column):
-                    continue
-                mine = (a.table.lower() if a.table else None) in (
-                    key,
-                    None,
-                ) and a.name.lower() in t.cols.get(key, set())
-                if not mine:
-                    continue
-                others = t.refs - {key}
-                if others and t.cols[key] == {a.name.lower()}:
-                    # the other side reads only other tables (a column, or an expression of
-                    # them): an index on this column is what a nested-loop search needs
-                    join_cols.append(a.name)
-                elif not others and not list(b.find_all(exp.Column)):
-                    eq_cols.append(a.name)
-        cols = list(dict.fromkeys(c.lower() for c in join_cols))
+        elif lp.access not in _MISSING:
+            continue
+        join_cols, eq_cols = _join_columns(every, key)
+        table = by_key[key].table
+        info = schema.table(table)
+        led = {  # the rowid (its INTEGER PRIMARY KEY alias) and every full index's first key
+            ix.key_columns[0].name.lower()
+            for ix in schema.indexes_of(table)
+            if ix.key_columns and ix.key_columns[0].name and not ix.partial
+        } | ({"rowid", "oid", "_rowid_"} if not info.without_rowid else set())
+        if info.rowid_alias:
+            led.add(info.rowid_alias.lower())
+        if info.without_rowid and info.primary_key:
+            led.add(info.primary_key[0].lower())
+        cols = [c for c in join_cols if c not in led]
         if not cols:
             continue
-        cols += [c for c in dict.fromkeys(c.lower() for c in eq_cols) if c not in cols]
-        table = by_key[key].table
+        cols += [c for c in eq_cols if c not in cols]
         real = [schema.table(table).column(c).name for c in cols]
         ddl = index_ddl(table, [quote_ident(c) for c in real])
         if ddl in seen:
             continue
         seen.add(ddl)
-        how = "scans" if lp.access in _SCANS else "builds an automatic index on"
         visited = f" ({_n(lp.rows_visited)} rows visited per execution)" if lp.rows_visited else ""
+        if lp.position == 1:
+            how = (
+                f"the outer loop scans {table}{visited}: `{lp.detail}`; with an index on "
+                f"{table}.{real[0]} SQLite could start from the other table's own terms and "
+                f"look {table} up"
+            )
+        else:
+            verb = "scans" if lp.access in _SCANS else "builds an automatic index on"
+            how = f"inner loop {lp.position} {verb} {table}{visited}: `{lp.detail}`"
         out.append(
             JoinIndexAdvice(
                 q.query,
                 table,
                 tuple(real),
                 ddl,
-                f"inner loop {lp.position} {how} {table}{visited}: `{lp.detail}`; "
-                f"{table}.{real[0]} is compared with another table's column and no index "
-                "is led by it",
+                f"{how}; {table}.{real[0]} is compared with another table's column and no "
+                "index is led by it",
                 lp.position,
             )
         )
     return out
+
+
+def _join_columns(terms: Sequence[_Term], key: str) -> tuple[list[str], list[str]]:
+    """(columns of FROM item `key` compared by `=` with other tables, its columns compared
+    by `=` with a parameter or literal), lower case, in the query's order."""
+    join_cols, eq_cols = [], []
+    for t in terms:
+        if key not in t.refs or not isinstance(t.expr, exp.EQ):
+            continue
+        for a, b in ((t.expr.this, t.expr.expression), (t.expr.expression, t.expr.this)):
+            if not isinstance(a, exp.Column) or a.name.lower() not in t.cols[key]:
+                continue
+            if a.table and a.table.lower() != key:
+                continue
+            others = t.refs - {key}
+            if others and t.cols[key] == {a.name.lower()}:
+                # the other side reads only other tables (a column, or an expression of
+                # them): an index on this column is what a nested-loop search needs
+                join_cols.append(a.name.lower())
+            elif not others and not list(b.find_all(exp.Column)):
+                eq_cols.append(a.name.lower())
+    return list(dict.fromkeys(join_cols)), list(dict.fromkeys(eq_cols))
 
 
 def _measured(a: JoinIndexAdvice, row: Mapping) -> JoinIndexAdvice:
