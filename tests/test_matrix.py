@@ -13,8 +13,14 @@ import sqlite3
 import jsonschema
 import pytest
 from perflab import paths
-from perflab.judge.evidence import Evidence
+from perflab.judge.evidence import (
+    Evidence,
+    ThroughputEvidence,
+    WriteCounterEvidence,
+    WriteEvidence,
+)
 from perflab.judge.matrix import CellInput, cell_from_run, compare_cells, targets_from_summary
+from perflab.judge.verdict import TargetResult
 from perflab.present.sweep_page import render_sweep_page, write_sweep_page
 from perflab.sqlite.counters import count_work, counter_record
 from perflab.sqlite.plans import explain, plan_records
@@ -216,3 +222,42 @@ def test_a_cell_from_its_run_folder(dbs, tmp_path):
     r = compare_cells([c])
     assert r.cells[0].decision == "REJECTED" and r.cells[0].targets_failed == 1
     assert r.queries[0].cells[0].targets[0].status == "fail"
+
+
+def _writes(vm: int, ops: float, failed: bool = False) -> Evidence:
+    def w(batch: int) -> WriteEvidence:
+        counters = WriteCounterEvidence(3, (vm,) * 3, (2,) * 3, (1,) * 3)
+        if failed and batch == 50:
+            return WriteEvidence("put", batch, status="error", error="disk I/O error")
+        return WriteEvidence(
+            "put", batch, None, "ok", ops, (ops * 0.9, ops * 1.1), None, None, counters
+        )
+
+    return Evidence(throughput=ThroughputEvidence((w(1), w(50))), decision="APPROVED")
+
+
+def test_writes_are_grouped_by_their_work_and_targets_follow_their_scenario():
+    target = TargetResult(
+        "ops_per_s", "put", ">", 30.0, "current", "pass", 900.0,
+        source="throughput.writes[put, batch 1].ops_per_s",
+    )  # fmt: skip
+    old, new = _writes(128, 1000.0), _writes(126, 1000.0, failed=True)
+    cells = [
+        CellInput("old", {"engine": "old"}, "m1", 0.001, "finished", "", old, (target,)),
+        CellInput("new", {"engine": "new"}, "m1", 0.001, "finished", "", new),
+    ]
+    r = compare_cells(cells)
+    assert [s.name for s in r.writes] == ["put (batch 1)", "put (batch 50)"]
+    (d,) = r.differences  # batch 50 failed in "new": one cell left, nothing to differ
+    assert d.subject == "put (batch 1)" and (d.axis, d.what) == ("engine", "work")
+    assert d.sentence == (
+        "`put (batch 1)` (write): work differs by engine: on old it does 128 VM steps per "
+        "write; on new it does 126 VM steps per write."
+    )
+    b1, b50 = r.writes
+    assert [len(c.targets) for c in b1.cells] == [1, 0] and b50.cells[0].targets == ()
+    assert b50.cells[1].present is False and b50.cells[1].absent_reason == "disk I/O error"
+    assert b50.timings == ()  # nothing is timed against a write that failed
+    assert b1.timings[0].verdict == "unchanged"
+    jsonschema.validate(r.to_dict(), _schema())
+    assert "ops/s &gt; 30: pass" in render_sweep_page(r)

@@ -58,6 +58,7 @@ from perflab.sqlite.plans import classify
 __all__ = [
     "CellInput",
     "CellSummary",
+    "CellTarget",
     "Difference",
     "MatrixResult",
     "SubjectCell",
@@ -325,11 +326,16 @@ def _write_means(c: WriteCounterEvidence | None) -> tuple[dict[str, float], int,
     return ({k: v for k, v in m.items() if v is not None}, c.ops, "")
 
 
-def _cell_targets(targets: Sequence[TargetResult], subject: str) -> tuple[CellTarget, ...]:
+def _cell_targets(
+    targets: Sequence[TargetResult], subject: str, scenario: str = ""
+) -> tuple[CellTarget, ...]:
+    """The targets on `subject`; for a write, only those measured on its `scenario`
+    ("memory_write, batch 1", as the target's source names it) when the source says."""
     return tuple(
         CellTarget(t.metric, t.status, t.value, t.threshold, t.comparator, t.status_reason)
         for t in targets
         if t.subject == subject
+        and (not scenario or "batch" not in t.source or f"[{scenario}]" in t.source)
     )
 
 
@@ -613,7 +619,7 @@ def _subject_cell(kind: str, c: CellInput, s: Any, group: str) -> SubjectCell:
         counters=means,
         counted=n,
         counters_note=why,
-        targets=_cell_targets(c.targets, str(s.write)),
+        targets=_cell_targets(c.targets, str(s.write), f"{s.write}, batch {s.batch_size}"),
     )
 
 

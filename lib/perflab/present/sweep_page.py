@@ -18,6 +18,7 @@ from perflab.judge.compare import WORK_COUNTERS, WRITE_WORK_LABELS
 from perflab.judge.evidence import Figure, PlanShape
 from perflab.judge.matrix import (
     IDENTICAL_WORK,
+    CellTarget,
     MatrixResult,
     SubjectMatrix,
     TimingRatio,
@@ -45,6 +46,14 @@ def _fig(f: Figure | None, unit: str) -> dict[str, str]:
     full = theme.fmt_interval(f.value, f.lo, f.hi, unit)
     head, _, ci = full.partition(" [")
     return {"value": head, "ci": f"[{ci}" if ci else ""}
+
+
+def _target_text(t: CellTarget) -> str:
+    """ "p99 < 50 ms: pass"."""
+    name = _METRIC.get(t.metric, t.metric.replace("latency_", "").replace("_ms", ""))
+    unit = "ms" if t.metric.endswith("_ms") else None
+    bound = theme.fmt_with_unit(t.threshold, unit) if unit else theme.fmt(t.threshold)
+    return f"{name} {t.comparator} {bound}: {t.status.replace('_', ' ')}"
 
 
 _ORDER = ("regression", "improvement", "inconclusive", "unchanged", "not comparable")
@@ -96,16 +105,14 @@ def _subject_rows(
                 "p99": _fig(c.p99_ms, "ms"),
                 "ops": _fig(c.ops_per_s, "ops/s"),
                 "counters": [
-                    theme.fmt(c.counters.get(k), "count") if k in c.counters else theme.MISSING
-                    for k in counters
+                    theme.fmt(c.counters[k]) if k in c.counters else theme.MISSING for k in counters
                 ],
                 "counted": c.counted,
                 "counters_note": c.counters_note,
                 "kinds": [{"kind": k, "bad": k in _FLAG_KINDS} for k in c.kinds],
                 "targets": [
                     {
-                        "text": f"{t.metric.replace('latency_', '').replace('_ms', '')} "
-                        f"{t.comparator} {theme.fmt(t.threshold)}: {t.status.replace('_', ' ')}",
+                        "text": _target_text(t),
                         "css": _TARGET_CSS.get(t.status, ""),
                         "why": t.reason,
                     }
