@@ -290,3 +290,11 @@ def test_linear_offset_without_a_faster_keyset_is_ignored_with_why(events):
     assert not [i for i in a["issues"] if i["origin"] == "pagination"]
     why = [x for x in a["ignored_findings"] if x.get("rule") == "pagination"]
     assert len(why) == 1 and "not measured faster" in why[0]["why_ignored"]
+
+
+def test_the_cap_stops_the_walk_and_says_so(events):
+    """A cap too small for the walk: it stops after the first page, too shallow for a fit."""
+    sql = "SELECT id, ts, v FROM ev ORDER BY ts DESC, id DESC LIMIT 200 OFFSET ?"
+    r = pg.analyse_query(events, "page", sql, [(0,)], cap_seconds=1e-4)
+    assert r.status == "not_analysed" and r.cut
+    assert "cap let the equivalence walk reach page 1 only" in r.reason

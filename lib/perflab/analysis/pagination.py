@@ -72,6 +72,8 @@ CAP_SECONDS = 2.0
 ROUNDS = 4
 EXECUTIONS = 15
 MIN_EXECUTIONS = 2
+#: Share of the cap the equivalence walk may spend; where it stops is the deepest depth.
+WALK_SHARE = 0.5
 #: Parameter tuples tried when choosing the one whose result is longest.
 PARAM_CANDIDATES = 10
 #: Growth rules against rows skipped (module docstring, step 5): "linear" when the straight
@@ -785,8 +787,10 @@ def _analyse(
             )
         if k >= depths[-1]:
             break
-        if time.perf_counter() > t0 + cap / 3:
-            depths = [d for d in depths if d <= k]  # the walk stopped: no deeper depths
+        if time.perf_counter() > t0 + cap * WALK_SHARE:
+            # the walk stops here: the deepest page walked is the deepest measured
+            depths = sorted({d for d in depths if d <= k} | {k})
+            walk[k] = cursor
             cut = True
             break
     if len(depths) < 3:
