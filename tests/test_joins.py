@@ -268,3 +268,20 @@ def test_left_join_on_terms_never_drive_the_join(tmp_path):
     q = _query(_analyse(_db(tmp_path, indexed=False), ("kids", sql)), "kids")
     assert q.loops[0].table == "child" and q.loops[0].access == "scan_table"
     assert q.loops[1].rows_out == PARENTS * CHILDREN_PER_PARENT and q.advice == ()
+
+
+def test_a_failure_in_the_advice_or_its_measurement_is_reported_not_raised(tmp_path, monkeypatch):
+    db = _db(tmp_path, indexed=False)
+
+    def broken(*args, **kwargs):
+        raise ValueError("planted")
+
+    monkeypatch.setattr(joins.advisor, "evaluate", broken)
+    (q,) = _analyse(db, ("one_parent", ONE_PARENT)).queries
+    (adv,) = q.advice
+    assert not adv.measured and not adv.recommended and "not measured" in adv.why
+    assert "planted" in adv.why
+    monkeypatch.setattr(joins, "join_index_candidates", broken)
+    a = _analyse(db, ("one_parent", ONE_PARENT))
+    assert a.queries[0].advice == ()
+    assert any("planted" in s["reason"] for s in a.not_analysed)

@@ -778,7 +778,8 @@ def analyse(
     seed: int = 0,
 ) -> JoinAnalysis:
     """Every multi-table query of the workload: loops, rows, counters, and each advised
-    join index measured on copies of `db` (`advisor.evaluate`; copies only if advised)."""
+    join index measured on copies of `db` (`advisor.evaluate`; copies only if advised).
+    A query that cannot be analysed is listed with the reason; the run goes on."""
     schema = introspect(conn)
     cache: dict = {}
     found: list[JoinQuery] = []
@@ -788,40 +789,64 @@ def analyse(
             jq = analyse_query(
                 conn, q.name, q.sql, params.get(q.name) or [()], schema=schema, row_cache=cache
             )
-        except (PerflabError, sqlite3.Error) as exc:
-            skipped.append({"query": q.name, "reason": f"join analysis: {exc}"})
+        except _FAILURES as exc:
+            skipped.append({"query": q.name, "reason": f"join analysis: {_why(exc)}"})
             continue
         if jq is not None:
             if not jq.rows_analysed:
                 skipped.append({"query": q.name, "reason": jq.rows_note})
             found.append(jq)
-    advice = {q.query: join_index_candidates(conn, q, schema) for q in found}
+    advice: dict[str, list[JoinIndexAdvice]] = {}
+    for q in found:
+        try:
+            advice[q.query] = join_index_candidates(conn, q, schema)
+        except _FAILURES as exc:
+            advice[q.query] = []
+            skipped.append({"query": q.query, "reason": f"join index advice: {_why(exc)}"})
     cands = {a.ddl: a for lst in advice.values() for a in lst}
-    if cands:
-        trial = advisor.Trial(db, workload, params, settings or IndexSettings(), seed, work=True)
+    if not cands:
+        return JoinAnalysis(tuple(found), tuple(skipped), METHOD, CAP)
+    trial = advisor.Trial(db, workload, params, settings or IndexSettings(), seed, work=True)
+    try:
         frame = advisor.evaluate(
             trial,
             [
-                {
-                    "action": "create",
-                    "ddl": a.ddl,
-                    "table": a.table,
-                    "source": "joins:missing_index",
-                }
-                for a in cands.values()
+                {"action": "create", "ddl": d, "table": a.table, "source": "joins:missing_index"}
+                for d, a in cands.items()
             ],
         )
         rows = {r["ddl"]: r for r in frame.to_dict("records")}
-        found = [
-            JoinQuery(
-                **{
-                    **q.__dict__,
-                    "advice": tuple(_measured(a, rows.get(a.ddl, {})) for a in advice[q.query]),
-                }
-            )
-            for q in found
-        ]
+    except _FAILURES as exc:  # the advice stays, unmeasured, and says why
+        rows = {d: {"why": f"not measured: {_why(exc)}"} for d in cands}
+    found = [
+        JoinQuery(
+            **{
+                **q.__dict__,
+                "advice": tuple(_measured(a, rows.get(a.ddl, {})) for a in advice[q.query]),
+            }
+        )
+        for q in found
+    ]
     return JoinAnalysis(tuple(found), tuple(skipped), METHOD, CAP)
+
+
+#: What one query's analysis may raise: it is then "not analysed", with the reason.
+_FAILURES = (
+    PerflabError,
+    sqlite3.Error,
+    OSError,
+    KeyError,
+    ValueError,
+    AttributeError,
+    TypeError,
+    IndexError,
+)
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, PerflabError | sqlite3.Error):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 # ---------------------------------------------------------------------------------------------
