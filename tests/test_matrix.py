@@ -261,3 +261,25 @@ def test_writes_are_grouped_by_their_work_and_targets_follow_their_scenario():
     assert b1.timings[0].verdict == "unchanged"
     jsonschema.validate(r.to_dict(), _schema())
     assert "ops/s &gt; 30: pass" in render_sweep_page(r)
+
+
+def test_a_plan_axis_is_named_even_when_another_axis_changes_every_count(tmp_path):
+    """Scale changes the rows and so every counter; the index changes the plan: the plan is
+    explained by the schema axis alone, and scale is named as what moves the work."""
+    cells = []
+    for scale, rows in (("small", 200), ("large", 400)):
+        for s in ("plain", "indexed"):
+            conn = _db(tmp_path, f"{scale}-{s}", s == "indexed", rows)
+            cells.append(_cell(f"{scale}-{s}", {"scale": scale, "schema": s}, _summary(conn)))
+    (d,) = compare_cells(cells).differences
+    assert (d.axis, d.what) == ("schema", "plan and work")
+    # the index lookup does the same work at both sizes; the scan does not
+    assert d.groups == {"A": ("small-plain",), "B": ("small-indexed", "large-indexed")} | {
+        "C": ("large-plain",)
+    }
+    assert d.values == {"A": "plain", "B": "indexed", "C": "plain"}
+    assert d.sentence == (
+        "`by_a`: plans differ by schema: on plain it scans t; on indexed it searches t by "
+        "index t_a. Work also differs within one plan, by scale with the other axes held "
+        "fixed (the table has the counters)."
+    )

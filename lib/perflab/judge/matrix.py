@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -360,16 +360,16 @@ def _same(kind: str, a: Any, b: Any, tolerance: float) -> tuple[bool, bool]:
     return plan_same, v in ("same", "not comparable")
 
 
-def _group(kind: str, items: list[tuple[str, Any]], tolerance: float):
-    """Cells (key, subject) into groups of identical plan and work, in first-seen order;
-    returns {key: letter}, {letter: representative}, and what differed between groups."""
+def _group(kind: str, items: list[tuple[str, Any]], tolerance: float, plan_only: bool = False):
+    """Cells (key, subject) into groups of identical plan and work (`plan_only`: plan), in
+    first-seen order; returns {key: letter}, {letter: representative}, and what differed."""
     reps: list[tuple[str, Any]] = []
     of: dict[str, str] = {}
     plan_diff = work_diff = False
     for key, s in items:
         for letter, r in reps:
             ps, ws = _same(kind, r, s, tolerance)
-            if ps and ws:
+            if ps and (ws or plan_only):
                 of[key] = letter
                 break
         else:
@@ -444,14 +444,49 @@ def _difference(
     reps: Mapping[str, Any],
     what: str,
     axes_of: Mapping[str, Mapping[str, str]],
+    plan_of: Mapping[str, str] | None = None,
+    plan_reps: Mapping[str, Any] | None = None,
+    with_work: bool = True,
 ) -> Difference:
-    """The sentence: which axis decides the group, and what each group's plan and work is."""
+    """The sentence: which axis decides the group, and what each group's plan and work is.
+
+    When plans differ and, within one plan, work differs too (a scale axis changes every
+    count), the plan is explained on its own (`plan_of`), and the axes that change the work
+    within a plan, holding the others fixed, are named after it."""
     groups: dict[str, tuple[str, ...]] = {}
     for k, g in of.items():
         groups[g] = (*groups.get(g, ()), k)
+    if plan_of and 1 < len(plan_reps) < len(reps):
+        d = _difference(name, kind, plan_of, plan_reps, "plan", axes_of, with_work=False)
+        within = sorted(
+            {
+                a
+                for x in of
+                for y in of
+                if plan_of[x] == plan_of[y] and of[x] != of[y]
+                for a in _one_axis_apart(axes_of[x], axes_of[y])
+            }
+        )
+        extra = (
+            f" Work also differs within one plan, by {_and(within)} with the other axes held"
+            " fixed (the table has the counters)."
+            if within
+            else " Work also differs within one plan (the table has the counters)."
+        )
+        _, vary = _explaining_axes(groups, axes_of)
+        pg = {g: plan_of[ks[0]] for g, ks in groups.items()}  # each group's plan group
+        return replace(
+            d,
+            values={g: d.values[p] for g, p in pg.items() if p in d.values},
+            plans={g: d.plans[p] for g, p in pg.items() if p in d.plans},
+            what="plan and work",
+            groups=groups,
+            candidates=tuple(vary),
+            sentence=d.sentence + extra,
+        )
     explain, vary = _explaining_axes(groups, axes_of)
     axis = explain[0] if len(explain) == 1 else None
-    work = _differing_work(kind, reps)
+    work = _differing_work(kind, reps) if with_work else {}
 
     plans: dict[str, str] = {}
     if kind == "query" and what != "work":
@@ -500,6 +535,12 @@ def _difference(
         )
     by_value = {g: values(g, axis) for g in letters} if axis else {}
     return Difference(name, kind, what, axis, tuple(vary), groups, sentence, by_value, plans, work)
+
+
+def _one_axis_apart(a: Mapping[str, str], b: Mapping[str, str]) -> list[str]:
+    """The one axis two cells differ in; [] when they differ in none or several."""
+    diff = [k for k in {*a, *b} if a.get(k) != b.get(k)]
+    return diff if len(diff) == 1 else []
 
 
 def _and(xs: Sequence[str]) -> str:
@@ -637,9 +678,15 @@ def _subject(
         s = lookup(c)
         if s is not None and (kind == "query" or s.status in (None, "ok")):
             present.append((c, s))
-    of, reps, what = _group(kind, [(c.key, s) for c, s in present], tolerance)
+    items = [(c.key, s) for c, s in present]
+    of, reps, what = _group(kind, items, tolerance)
+    plan_of, plan_reps, _ = _group(kind, items, tolerance, plan_only=True)
     axes_of = {c.key: c.axes for c, _ in present}
-    diff = _difference(name, kind, of, reps, what, axes_of) if len(reps) > 1 else None
+    diff = (
+        _difference(name, kind, of, reps, what, axes_of, plan_of, plan_reps)
+        if len(reps) > 1
+        else None
+    )
     rows = []
     for c in cells:
         s = lookup(c)
