@@ -283,3 +283,28 @@ def test_a_plan_axis_is_named_even_when_another_axis_changes_every_count(tmp_pat
         "index t_a. Work also differs within one plan, by scale with the other axes held "
         "fixed (the table has the counters)."
     )
+
+
+def test_cells_the_comparison_cannot_read_never_break_it(dbs):
+    """An old summary (no plan, no counters), a cell finished without a summary and a
+    cancelled one: no difference is invented, every cell is listed, the JSON is valid."""
+    old = Evidence.from_summary({"queries": [{"name": "by_a"}]})
+    cells = [
+        CellInput("old", {"engine": "a"}, "m1", None, "finished", "", old),
+        _cell("new", {"engine": "b"}, _summary(dbs["indexed"])),
+        CellInput("lost", {"engine": "c"}, "m1", None, "finished", "", None),
+        CellInput("stop", {"engine": "d"}, "m1", None, "cancelled", "Ctrl-C", None),
+    ]
+    r = compare_cells(cells)
+    assert r.differences == ()
+    assert [(c.status, c.reason) for c in r.cells] == [
+        ("finished", ""),
+        ("finished", ""),
+        ("failed", "finished without a summary"),
+        ("failed", "cancelled: Ctrl-C"),
+    ]
+    assert r.queries[0].cells[0].counters_note == "a summary from before work counters"
+    jsonschema.validate(r.to_dict(), _schema())
+    assert "not recorded" in render_sweep_page(r)
+    empty = compare_cells([])
+    assert empty.cells == () and "No cell finished" in render_sweep_page(empty)

@@ -305,7 +305,7 @@ def plan_words(plan: PlanShape) -> str:
             parts.append(f"sorts in a temp B-tree ({c.get('purpose')})")
     parts = list(dict.fromkeys(parts))
     if not parts:
-        return "runs " + (" | ".join(plan.details) or "no plan")
+        return ("runs " + " | ".join(plan.details)) if plan.details else "has no plan recorded"
     return ", ".join(parts)
 
 
@@ -349,10 +349,11 @@ def _writes_by_subject(ev: Evidence) -> dict[str, WriteEvidence]:
 
 
 def _same(kind: str, a: Any, b: Any, tolerance: float) -> tuple[bool, bool]:
-    """(same plan, same work) of two subjects; work not comparable counts as same (it is
-    shown as 'counters unavailable', never as a difference)."""
+    """(same plan, same work) of two subjects; work not comparable, or a plan a summary
+    did not record, counts as same (it is shown as unavailable, never as a difference)."""
     if kind == "query":
-        plan_same = _plan_change(a.plan, b.plan)[0] == "same"
+        unknown = not a.plan.details or not b.plan.details
+        plan_same = unknown or _plan_change(a.plan, b.plan)[0] == "same"
         v = _work_verdict(a.counters, b.counters, tolerance)["verdict"]
     else:
         plan_same = True
@@ -729,14 +730,26 @@ def _cell_summary(c: CellInput) -> CellSummary:
     )
 
 
+def _normal(c: CellInput) -> CellInput:
+    """A cell whose status is finished or failed: finished without evidence, or any other
+    status (cancelled), is failed with its reason."""
+    if c.status == "finished" and c.evidence is not None:
+        return c
+    if c.status == "finished":
+        return replace(c, status="failed", reason=c.reason or "finished without a summary")
+    if c.status != "failed":
+        return replace(c, status="failed", reason=f"{c.status}: {c.reason}".rstrip(": "))
+    return c
+
+
 def compare_cells(
     cells: Sequence[CellInput],
     min_effect: float = DEFAULT_MIN_EFFECT,
     work_tolerance: float = DEFAULT_WORK_TOLERANCE,
 ) -> MatrixResult:
     """The merged comparison of a sweep's cells (in the sweep's order)."""
-    cells = list(cells)
-    done = [c for c in cells if c.status == "finished" and c.evidence is not None]
+    cells = [_normal(c) for c in cells]
+    done = [c for c in cells if c.status == "finished"]
     axes: dict[str, tuple[str, ...]] = {}
     for c in cells:
         for a, v in c.axes.items():
