@@ -295,3 +295,24 @@ def test_the_sweep_folder_is_never_someone_elses(tmp_path, capsys):
     assert "not a folder perflab sweep made" in capsys.readouterr().err
     assert sorted(p.name for p in theirs.iterdir()) == ["notes.txt"]
     assert paths.DATA_DIR.joinpath("sweep.schema.json").is_file()
+
+
+def test_a_cell_is_reused_only_when_its_folder_finished_that_key(tmp_path):
+    cell = load_matrix(_inputs(tmp_path / "in")).cells[0]
+    folder = tmp_path / "cells" / cell.key
+    (folder / "run").mkdir(parents=True)
+    (folder / "run" / "summary.json").write_text("{}")
+
+    def record(**d) -> None:
+        (folder / "cell.json").write_text(json.dumps({"key": cell.key, **d}))
+
+    record(status="finished", machine="m", select_1_ms=0.001, reused=False, label="x")
+    before = sweep_mod._finished_before(cell, folder)
+    assert before is not None and before.reused and before.machine == "m"
+    record(status="failed", reason="KilledWorker: ...")
+    assert sweep_mod._finished_before(cell, folder) is None  # run again
+    (folder / "cell.json").write_text(json.dumps({"key": "0" * 16, "status": "finished"}))
+    assert sweep_mod._finished_before(cell, folder) is None  # another cell's result
+    record(status="finished")
+    (folder / "run" / "summary.json").unlink()
+    assert sweep_mod._finished_before(cell, folder) is None  # no summary: not finished
