@@ -49,12 +49,15 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perflab import paths
 from perflab.errors import PerflabError
 from perflab.fsio import atomic_write_text
 from perflab.inputs.matrix import Cell, Matrix, load_matrix
+
+if TYPE_CHECKING:
+    from perflab.judge.matrix import MatrixResult
 
 __all__ = [
     "WORKER_COMMAND",
@@ -249,12 +252,15 @@ class CellOutcome:
 
 @dataclass(frozen=True)
 class SweepResult:
+    """What a sweep made: its folder, sweep.json, the page, each cell as it ended, whether
+    Ctrl-C cut it short, and the merged comparison of the finished cells."""
+
     out: Path
     sweep_json: Path
     page: Path
     cells: tuple[CellOutcome, ...]
     interrupted: bool
-    comparison: Any  # perflab.judge.matrix.MatrixResult
+    comparison: MatrixResult
 
 
 def _check_out(out: Path) -> None:
