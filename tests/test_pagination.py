@@ -229,7 +229,12 @@ def test_mixed_directions_take_the_expanded_or_form(events):
 def _summary_entry(r: pg.PaginationResult) -> dict:
     from perflab import results
 
-    return {**results.to_jsonable(asdict(r)), "missed": r.missed, "sentence": r.sentence()}
+    return {
+        **results.to_jsonable(asdict(r)),
+        "missed": r.missed,
+        "faster": r.faster,
+        "sentence": r.sentence(),
+    }
 
 
 def test_a_missed_pagination_is_an_issue_with_the_measured_fix(events):
@@ -261,7 +266,8 @@ def test_a_missed_pagination_is_an_issue_with_the_measured_fix(events):
     issues = [i for i in a["issues"] if i["origin"] == "pagination"]
     assert len(issues) == 1 and issues[0]["subject"] == "paged"
     assert issues[0]["severity"] == "medium"
-    assert "OFFSET paging grows linearly" in issues[0]["title"]
+    assert "OFFSET paging work grows linearly" in issues[0]["title"]
+    assert "measured 28.6x faster" in issues[0]["title"]
     assert r.keyset_sql in issues[0]["recommendation"]
     assert "VM steps" in issues[0]["gain"] and "same pages: True" in issues[0]["gain"]
     assert any("linear" in e and "per row skipped" in e for e in issues[0]["evidence"])
@@ -276,20 +282,37 @@ def test_a_missed_pagination_is_an_issue_with_the_measured_fix(events):
     assert r.keyset_sql in failed["recommendation"]
 
 
-def test_linear_offset_without_a_faster_keyset_is_ignored_with_why(events):
+def test_the_counters_decide_and_an_unsettled_timing_is_labelled_inconclusive(events):
+    """Two runs of the same code raise the same issue: the counters decide, not the clock."""
     from perflab.inputs.targets import Targets
     from perflab.judge import verdict
 
     sql = "SELECT id, ts, v FROM ev ORDER BY ts DESC, id DESC LIMIT 200 OFFSET ?"
     r = pg.analyse_query(events, "paged", sql, [(0,)], cap_seconds=1.5)
     d = r.pages[-1]
-    slow = replace(d, verdict="inconclusive", ratio_ci=(0.5, 1.2))
+    slow = replace(d, verdict="inconclusive", ratio=0.9, ratio_ci=(0.5, 1.2))
     r2 = replace(r, pages=(*r.pages[:-1], slow))
+    assert r2.missed and not r2.faster
+    a = verdict.assess({"pagination": [_summary_entry(r2)]}, Targets(()))
+    (issue,) = [i for i in a["issues"] if i["origin"] == "pagination"]
+    assert "timing difference inconclusive" in issue["title"], issue["title"]
+    assert "faster" not in issue["title"]
+
+
+def test_linear_offset_without_a_cheaper_keyset_is_ignored_with_why(events):
+    from perflab.inputs.targets import Targets
+    from perflab.judge import verdict
+
+    sql = "SELECT id, ts, v FROM ev ORDER BY ts DESC, id DESC LIMIT 200 OFFSET ?"
+    r = pg.analyse_query(events, "paged", sql, [(0,)], cap_seconds=1.5)
+    d = r.pages[-1]
+    costly = replace(d, keyset_vm_steps=d.offset_vm_steps)
+    r2 = replace(r, pages=(*r.pages[:-1], costly))
     assert not r2.missed
     a = verdict.assess({"pagination": [_summary_entry(r2)]}, Targets(()))
     assert not [i for i in a["issues"] if i["origin"] == "pagination"]
     why = [x for x in a["ignored_findings"] if x.get("rule") == "pagination"]
-    assert len(why) == 1 and "not measured faster" in why[0]["why_ignored"]
+    assert len(why) == 1 and "does not cut the work" in why[0]["why_ignored"]
 
 
 def test_the_cap_stops_the_walk_and_says_so(events):

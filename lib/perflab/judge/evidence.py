@@ -568,7 +568,8 @@ class PaginationEvidence:
     query: str
     status: str = "not_analysed"
     reason: str = ""
-    missed: bool = False  # OFFSET grows linearly and keyset is measured faster
+    missed: bool = False  # OFFSET work grows linearly, keyset's does not (counters)
+    faster: bool = False  # keyset measured faster at the deepest page (timings)
     sentence: str = ""
     page_size: int | None = None
     keyset_sql: str = ""

@@ -28,7 +28,7 @@ Issue severity (critical > high > medium > low > info):
             pragma that the audit marks as a risk; a query with no latency target
             whose p99 interval is above the slow-query budget (`judge.slow_queries`);
             a missed pagination: OFFSET work grows linearly with page depth and the
-            keyset rewrite, equivalent, is measured faster (`judge.paging`)
+            keyset rewrite, equivalent, does at most half of it (`judge.paging`)
   low       index health (unused, redundant), pragma advice, low findings; a
             confident linear-or-worse growth claim that does not cross its target
             before the horizon (inconclusive growth is listed as ignored, with why);
@@ -728,7 +728,7 @@ def derive_issues(
         elif (skip := slow_queries.ignored(c, budget)) is not None:
             ignored.append(skip)
 
-    # A missed pagination (`judge.paging`): OFFSET grows linearly, keyset measured faster.
+    # A missed pagination (`judge.paging`): OFFSET work grows linearly, keyset's does not.
     for p in evidence.pagination:
         if p.missed:
             sev, title, ev, rec, gain = paging.issue_text(p)

@@ -59,8 +59,13 @@ def summary_markdown(results: Sequence[PaginationResult]) -> str:
             continue
         d, f = r.pages[-1], r.pages[0]
         head = (
-            f"**missed pagination**: OFFSET work grows linearly with depth and keyset is "
-            f"{1 / d.ratio:.3g}x faster at page {d.page}"
+            f"**missed pagination**: OFFSET work grows linearly with depth; keyset does "
+            f"{d.offset_vm_steps / max(d.keyset_vm_steps, 1):.3g}x less work at page {d.page}"
+            + (
+                f" and is measured {1 / d.ratio:.3g}x faster"
+                if r.faster and d.ratio
+                else " (the timing difference is inconclusive at this size)"
+            )
             if r.missed
             else f"OFFSET work is {r.offset_vm.kind or 'not fitted'} with depth"
         )

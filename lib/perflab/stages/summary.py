@@ -114,7 +114,7 @@ def measured(recs: RunRecords, targets=None) -> dict:
         # reads `missed`; it sits below this floor and cannot call the record's method)
         saved = recs.latency.content()["pagination"]
         out["pagination"] = [
-            {**d, "missed": r.missed, "sentence": r.sentence()}
+            {**d, "missed": r.missed, "faster": r.faster, "sentence": r.sentence()}
             for d, r in zip(saved, recs.latency.pagination, strict=True)
         ]
     parts: list[Record | None] = [
