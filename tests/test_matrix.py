@@ -144,11 +144,14 @@ def test_timings_pair_cells_one_axis_apart(dbs):
     """In a 2x2, each ratio is between cells that differ in one axis (never the diagonal),
     the base holding the axis's first value."""
     cells = [
-        _cell(f"{e}-{p}", {"engine": e, "pragmas": p}, _summary(dbs["indexed"]))
+        _cell(f"{e}-{p}", {"engine": e, "pragmas": p, "scale": "tiny"}, _summary(dbs["indexed"]))
         for e in ("stdlib", "apsw")
         for p in ("wal", "delete")
     ]
     r = compare_cells(cells)
+    # an axis with one value is the same everywhere: it names no cell
+    assert r.varying == ("engine", "pragmas") and r.cells[0].label == "stdlib · wal"
+    assert "4 cells over engine × pragmas" in render_sweep_page(r)
     pairs = {(t.axis, t.base_cell, t.head_cell) for t in r.queries[0].timings}
     assert pairs == {
         ("pragmas", "stdlib-wal", "stdlib-delete"),

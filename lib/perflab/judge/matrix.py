@@ -270,6 +270,11 @@ class MatrixResult:
         d["rule"] = {k: THRESHOLDS[k] for k in ("latency", "throughput", "noise")}
         return d
 
+    @property
+    def varying(self) -> tuple[str, ...]:
+        """The axes with more than one value (the others are the same in every cell)."""
+        return tuple(a for a, v in self.axes.items() if len(v) > 1)
+
     def cell(self, key: str) -> CellSummary | None:
         return next((c for c in self.cells if c.key == key), None)
 
@@ -277,8 +282,10 @@ class MatrixResult:
 # ------------------------------------------------------------------------------ helpers
 
 
-def _label(axes: Mapping[str, str]) -> str:
-    return " · ".join(str(v) for v in axes.values()) or "(one cell)"
+def _label(axes: Mapping[str, str], keep: Sequence[str] | None = None) -> str:
+    """The cell's axis values joined; `keep`: only those axes (the ones that vary)."""
+    vals = [str(v) for a, v in axes.items() if keep is None or a in keep]
+    return " · ".join(vals) or "(one cell)"
 
 
 def _kinds(plan: PlanShape) -> tuple[str, ...]:
@@ -529,7 +536,7 @@ def _difference(
             f"{head}: {differs} across {_and(vary) if vary else 'the cells'} together; "
             "no single axis separates the cells: "
             + "; ".join(
-                f"{g} ({'; '.join(_label(axes_of[k]) for k in groups[g])}) {side(g)}"
+                f"{g} ({'; '.join(_label(axes_of[k], vary) for k in groups[g])}) {side(g)}"
                 for g in letters
             )
             + "."
@@ -598,7 +605,10 @@ def _timings(
         if bc.select_1_ms and hc.select_1_ms:
             r = hc.select_1_ms / bc.select_1_ms
             if not MACHINE_DRIFT[0] <= r <= MACHINE_DRIFT[1]:
-                note = f"SELECT 1 took {r:.2f}x as long: the machine's speed moved"
+                note = (
+                    f"SELECT 1 through the harness took {r:.2f}x as long: the machine's speed "
+                    "(or, between engines, their cost per statement) moved"
+                )
         identical = of.get(bc.key) == of.get(hc.key)
         small = "" if identical else _small_work_change(kind, b, h, tolerance)
         if kind == "query":
@@ -706,7 +716,7 @@ def _subject(
     )
 
 
-def _cell_summary(c: CellInput) -> CellSummary:
+def _cell_summary(c: CellInput, varying: Sequence[str]) -> CellSummary:
     ev = c.evidence
     count = {
         s: sum(t.status == s for t in c.targets)
@@ -714,7 +724,7 @@ def _cell_summary(c: CellInput) -> CellSummary:
     }
     return CellSummary(
         c.key,
-        _label(c.axes),
+        _label(c.axes, varying or None),
         dict(c.axes),
         c.machine,
         c.select_1_ms,
@@ -798,7 +808,7 @@ def compare_cells(
     diffs = tuple(s.difference for s in (*queries, *writes) if s.difference is not None)
     return MatrixResult(
         axes,
-        tuple(_cell_summary(c) for c in cells),
+        tuple(_cell_summary(c, [a for a, v in axes.items() if len(v) > 1]) for c in cells),
         queries,
         writes,
         diffs,

@@ -161,7 +161,7 @@ def _pair_words(t: TimingRatio, result: MatrixResult) -> str:
     b, h = result.cell(t.base_cell), result.cell(t.head_cell)
     if b is None or h is None:
         return ""
-    rest = ", ".join(f"{a} {v}" for a, v in h.axes.items() if a != t.axis)
+    rest = ", ".join(f"{a} {v}" for a, v in h.axes.items() if a != t.axis and a in result.varying)
     return f"with {t.axis} {h.axes.get(t.axis)} instead of {b.axes.get(t.axis)}" + (
         f" ({rest})" if rest else ""
     )
@@ -299,7 +299,8 @@ def context(result: MatrixResult) -> dict[str, Any]:
         ]
 
     return {
-        "title": f"perflab sweep: {len(result.cells)} cells over {', '.join(axes) or 'no axis'}",
+        "title": f"perflab sweep: {len(result.cells)} cells over "
+        + (" × ".join(result.varying) or "no axis"),
         "facts": [
             ("cells finished", f"{len(finished)} of {len(result.cells)}"),
             ("failed", str(len(failed))),
