@@ -167,18 +167,24 @@ def _pair_words(t: TimingRatio, result: MatrixResult) -> str:
     )
 
 
-def _timing_changes(result: MatrixResult) -> tuple[list[str], list[str]]:
+def _timing_changes(result: MatrixResult) -> tuple[list[str], list[str], list[str]]:
     """(changes that pass compare's rule, changes past the minimum effect with intervals
-    apart that the rule leaves inconclusive because the work was identical), as sentences."""
-    settled, identical = [], []
+    apart that the rule leaves inconclusive because the work was identical, the notes the
+    settled ones point to as [1], [2] ...), as sentences."""
+    settled, identical, notes = [], [], []
     for s in (*result.queries, *result.writes):
         for t in s.timings:
             line = f"`{s.name}` {_METRIC[t.metric]}: {_change_words(t)} {_pair_words(t, result)}"
             if t.verdict in ("regression", "improvement"):
-                settled.append(line + (f" ({t.note})" if t.note else ""))
+                marks = []
+                for n in t.note.split("; ") if t.note else ():
+                    if n not in notes:
+                        notes.append(n)
+                    marks.append(f"[{notes.index(n) + 1}]")
+                settled.append(line + (" " + "".join(marks) if marks else ""))
             elif t.verdict == "inconclusive" and IDENTICAL_WORK in t.note:
                 identical.append(line)
-    return settled, identical
+    return settled, identical, notes
 
 
 def _collapsed(result: MatrixResult) -> list[dict]:
@@ -314,6 +320,7 @@ def context(result: MatrixResult) -> dict[str, Any]:
         "differences": _collapsed(result),
         "settled": changes[0],
         "identical_moved": changes[1],
+        "settled_notes": changes[2],
         "inconclusive": inconclusive,
         "timing_note": result.timing_note,
         "warnings": list(result.warnings),
