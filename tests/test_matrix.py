@@ -311,3 +311,21 @@ def test_cells_the_comparison_cannot_read_never_break_it(dbs):
     assert "not recorded" in render_sweep_page(r)
     empty = compare_cells([])
     assert empty.cells == () and "No cell finished" in render_sweep_page(empty)
+
+
+def test_the_page_renders_offline_in_chromium(dbs, tmp_path):
+    from browser import check_pages, chromium_path
+
+    if chromium_path() is None:
+        pytest.skip("Chromium not installed (set PERFLAB_CHROMIUM or install chromium)")
+    cells = [
+        _cell("a", {"engine": "x", "schema": "plain"}, _summary(dbs["plain"])),
+        _cell("b", {"engine": "x", "schema": "indexed"}, _summary(dbs["indexed"])),
+        _cell("c", {"engine": "y", "schema": "plain"}, _summary(dbs["plain"]), machine="m2"),
+        CellInput("d", {"engine": "y", "schema": "indexed"}, "m2", None, "failed", "died", None),
+    ]
+    page = write_sweep_page(compare_cells(cells), tmp_path / "sweep.html")
+    (check,) = check_pages([page])
+    assert check.ok, check
+    assert check.external_requests == () and check.console_errors == ()
+    assert check.title_loaded and "4 cells over engine × schema" in check.title
