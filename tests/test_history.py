@@ -34,6 +34,7 @@ from perflab.judge.history import (
     MIN_RUNS,
     Point,
     RunPoint,
+    breakpoints,
     build_history,
     history,
     load_runs,
@@ -219,6 +220,13 @@ def test_detector_rates_at_the_calibrated_noise():
                 assert c.after / c.before < 1.25 or "overlap" in c.reason, c
     assert aa == 0 and wrong <= 0.01 * 300
     assert found >= 0.7 * 300
+
+
+def test_a_small_step_without_noise_is_not_even_a_candidate():
+    """Identical figures around a 5% step (copies of one run): the penalty's floor keeps
+    PELT from cutting where the noise estimate is zero."""
+    assert breakpoints([1.0] * 4 + [1.05] * 4) == []
+    assert breakpoints([1.0] * 4 + [1.3] * 4) == [4]
 
 
 def test_a_step_below_the_minimum_effect_is_a_candidate_not_a_change_point():

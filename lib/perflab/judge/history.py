@@ -29,10 +29,12 @@ Two kinds of change, found two ways:
   segment is at least `MIN_RUNS` runs: one odd run is not a change point.
   Then each candidate must pass `perflab compare`'s rule between the segments it
   separates: the medians of the runs' figures differ by at least `min_effect`
-  (`DEFAULT_MIN_EFFECT`, 25%) AND the segments' intervals (the median of the runs'
-  lower bounds to the median of their upper bounds) do not overlap; else it is not a
-  change point (kept as a candidate with the reason). Timings are only compared between
-  runs on one machine (platform and host, where recorded).
+  (`DEFAULT_MIN_EFFECT`, 25%) AND the segments' 95% intervals do not overlap; else it
+  is not a change point (kept as a candidate with the reason). A segment's interval is
+  the wider of its runs' own (median lower to median upper bound) and its median's from
+  the run-to-run noise: tiny runs' p50 intervals are ±0.3% while runs move by 3-5%, so
+  the runs' own intervals alone would let any 25% wobble through. Timings are only
+  compared between runs on one machine (platform and host, where recorded).
 
 Apache Otava (E-Divisive means) was the other candidate: it is a service-shaped tool
 (a CLI over a results store) that needs many points per segment for its permutation
@@ -360,56 +362,57 @@ def _query_steps(name: str, runs: Sequence[tuple[RunPoint, QueryEvidence]], tol:
                     f"`{name}`'s plan changed at {r.label}: {before} → {after}",
                 )
             )
-    ref = next(((r, q) for r, q in runs if q.counters is not None), None)
-    for r, q in runs:
-        if ref is None or r.index <= ref[0].index or q.counters is None:
+    return steps + _work_steps(
+        name,
+        "query",
+        [(r, q.counters) for r, q in runs],
+        lambda b, h: _work_verdict(b, h, tol),
+        lambda v, b, h: (
+            _counter_words(b.means_over(v["executions"])),
+            _counter_words(h.means_over(v["executions"])),
+        ),
+    )
+
+
+def _work_steps(name: str, kind: str, runs: Sequence[tuple[RunPoint, Any]], verdict, words):
+    """One subject's work steps: each run's counters against those of the run where the
+    current level began (`verdict`: compare's), a step where they are a regression or an
+    improvement; `words` gives the before and after levels in words."""
+    steps: list[Step] = []
+    ref = next(((r, c) for r, c in runs if c is not None), None)
+    for r, c in runs:
+        if ref is None or r.index <= ref[0].index or c is None:
             continue
-        v = _work_verdict(ref[1].counters, q.counters, tol)
+        v = verdict(ref[1], c)
         if v["verdict"] in ("regression", "improvement"):
-            n = v["executions"]
-            bm, hm = ref[1].counters.means_over(n), q.counters.means_over(n)
             word = "more" if v["verdict"] == "regression" else "less"
+            per = " per write" if kind == "write" else ""
+            before, after = words(v, ref[1], c)
             steps.append(
                 Step(
                     name,
-                    "query",
+                    kind,
                     "work",
                     r.index,
                     v["verdict"],
-                    _counter_words(bm),
-                    _counter_words(hm),
+                    before,
+                    after,
                     v["why"],
-                    f"`{name}` does {word} work from {r.label} on: {v['why']}",
+                    f"`{name}` does {word} work{per} from {r.label} on: {v['why']}",
                 )
             )
-            ref = (r, q)
+            ref = (r, c)
     return steps
 
 
 def _write_steps(name: str, runs: Sequence[tuple[RunPoint, WriteEvidence]], tol: float):
-    steps: list[Step] = []
-    ref = next(((r, w) for r, w in runs if w.counters is not None), None)
-    for r, w in runs:
-        if ref is None or r.index <= ref[0].index or w.counters is None:
-            continue
-        v = _write_work_verdict(ref[1].counters, w.counters, tol)
-        if v["verdict"] in ("regression", "improvement"):
-            word = "more" if v["verdict"] == "regression" else "less"
-            steps.append(
-                Step(
-                    name,
-                    "write",
-                    "work",
-                    r.index,
-                    v["verdict"],
-                    _write_counter_words(v, "base"),
-                    _write_counter_words(v, "head"),
-                    v["why"],
-                    f"`{name}` does {word} work per write from {r.label} on: {v['why']}",
-                )
-            )
-            ref = (r, w)
-    return steps
+    return _work_steps(
+        name,
+        "write",
+        [(r, w.counters) for r, w in runs],
+        lambda b, h: _write_work_verdict(b, h, tol),
+        lambda v, _b, _h: (_write_counter_words(v, "base"), _write_counter_words(v, "head")),
+    )
 
 
 def _write_counter_words(v: Mapping[str, Any], side: str) -> str:
