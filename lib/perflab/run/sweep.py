@@ -469,6 +469,7 @@ def sweep(
     _check_out(folder)
     shared = Path(shared_dir).expanduser().resolve() if shared_dir else None
     cells_root = (shared or folder) / "cells"
+    made = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(folder / SWEEP_MARKER, f"perflab sweep {m.name}\n")
     outcomes: dict[str, CellOutcome] = {}
@@ -492,6 +493,11 @@ def sweep(
             )
     except KeyboardInterrupt:
         interrupted = True
+    except PerflabError:  # no cluster to run on: a folder made for nothing goes again
+        if made and [p.name for p in folder.iterdir()] == [SWEEP_MARKER]:
+            (folder / SWEEP_MARKER).unlink()
+            folder.rmdir()
+        raise
     for cell in m.cells:
         if cell.key not in outcomes:
             outcomes[cell.key] = _outcome(
