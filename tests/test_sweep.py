@@ -11,7 +11,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -160,6 +159,8 @@ def test_a_worker_killed_mid_cell_loses_no_cell(tmp_path, monkeypatch):
     matrix = _inputs(tmp_path / "in")
     env = {**os.environ, "PERFLAB_CACHE_DIR": str(tmp_path / "cache")}
     env["DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES"] = "1"
+    env["TMPDIR"] = str(tmp_path / "tmp")  # the workers' cell folders, and nobody else's
+    (tmp_path / "tmp").mkdir()
     monkeypatch.setenv("PERFLAB_CACHE_DIR", env["PERFLAB_CACHE_DIR"])
     sched_file = tmp_path / "scheduler.json"
     dask = str(VENV_BIN / "dask")
@@ -261,11 +262,7 @@ def test_a_worker_killed_mid_cell_loses_no_cell(tmp_path, monkeypatch):
         assert result.page.is_file()
         assert killed["survivors"] == []  # the run on the killed worker died with it
         # and its working folder went with it
-        left = [
-            c.key
-            for c in result.cells
-            if list(Path(tempfile.gettempdir()).glob(f"perflab-cell-{c.key}-*"))
-        ]
+        left = sorted(p.name for p in (tmp_path / "tmp").glob("perflab-cell-*"))
         assert not left, left
 
         # a re-run runs only what did not finish

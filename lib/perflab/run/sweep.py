@@ -202,15 +202,15 @@ def _cell_main(spec_json: str) -> int:
         import ctypes
 
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: die with the worker
-    if os.getppid() != spec["parent"]:  # the worker died before prctl took hold
-        return 1
     # SIGTERM (the worker gone): unwind, so the run removes its staging folder and kernel
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    from perflab.inputs.config import RunInputs
-    from perflab.run.runner import run
-    from perflab.sqlite import engines
-
     try:
+        if os.getppid() != spec["parent"]:  # the worker died before prctl took hold
+            return 1
+        from perflab.inputs.config import RunInputs
+        from perflab.run.runner import run
+        from perflab.sqlite import engines
+
         engines.check(spec["engine"])
         given = {k: spec.get(k) for k in ("dataset", "schema", "workload", "targets", "seed")}
         run(RunInputs.create(spec["profile"], **given), spec["out"])
