@@ -122,3 +122,11 @@ def test_views_tables_read_well():
     assert ba.iloc[0].tolist() == ["a", "2 ms", "1 ms", "x0.5 [0.4, 0.6]", "improvement"]
     tp = tables.show(views.throughput(summary())).frame
     assert tp["ci"].iloc[0] == "[35, 45]" and tp["ops/s"].iloc[0] == "40"
+
+
+def test_a_commit_hash_is_not_read_as_a_number():
+    """Hex like 6e00de0 holds "6e00", an exponent; only whole tokens are numbers."""
+    from perflab.present.theme import humanize_text
+
+    assert humanize_text("commit 6e00de0 at run 6") == "commit 6e00de0 at run 6"
+    assert humanize_text("1.885e+04 and 3.14159265.") == "18,850 and 3.14."

@@ -224,8 +224,10 @@ def fmt_interval(v: Any, lo: Any, hi: Any, unit: str | None = None) -> str:
     return f"{head} [{_plain(lo)}, {_plain(hi)}]"
 
 
+# whole tokens only: "6e00" inside a commit hash such as 6e00de0 is not 6 x 10^0
 _LONG_NUMBER = re.compile(
-    r"(?<![\w.])-?\d+\.\d{4,}(?:[eE][-+]?\d+)?|(?<![\w.])-?\d+(?:\.\d+)?[eE][-+]?\d+"
+    r"(?<![\w.])-?\d+\.\d{4,}(?:[eE][-+]?\d+)?(?!\w|\.\d)"
+    r"|(?<![\w.])-?\d+(?:\.\d+)?[eE][-+]?\d+(?!\w|\.\d)"
 )
 _MISSING_WORDS = re.compile(r"^(?:nan|NaN|None|<NA>|NaT|null)$")
 #: a missing value inside a printed list or pair: "[11513, None]"
