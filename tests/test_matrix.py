@@ -329,3 +329,20 @@ def test_the_page_renders_offline_in_chromium(dbs, tmp_path):
     assert check.ok, check
     assert check.external_requests == () and check.console_errors == ()
     assert check.title_loaded and "4 cells over engine × schema" in check.title
+
+
+def test_a_timing_change_on_work_within_tolerance_or_a_drifting_machine_is_inconclusive():
+    """Two sweeps of the same code called event_append 12x slower, then 1.58x faster, on
+    work 2 VM steps apart: between cells, only work past the tolerance settles a timing."""
+    base = CellInput("a", {"engine": "a"}, "m1", 0.001, "finished", "", _writes(128, 1000.0))
+    close = CellInput("b", {"engine": "b"}, "m1", 0.001, "finished", "", _writes(126, 80.0))
+    r = compare_cells([base, close])
+    t = r.writes[0].timings[0]
+    assert t.ratio == pytest.approx(0.08) and t.verdict == "inconclusive"
+    assert "work tolerance" in t.note
+    # work past the tolerance settles it, unless the machine's own speed moved between cells
+    far = CellInput("c", {"engine": "c"}, "m1", 0.001, "finished", "", _writes(400, 80.0))
+    assert compare_cells([base, far]).writes[0].timings[0].verdict == "regression"
+    slow = CellInput("d", {"engine": "d"}, "m1", 0.002, "finished", "", _writes(400, 80.0))
+    drift = compare_cells([base, slow]).writes[0].timings[0]
+    assert drift.verdict == "inconclusive" and "SELECT 1" in drift.note

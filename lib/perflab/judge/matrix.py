@@ -566,8 +566,8 @@ def _small_work_change(kind: str, b: Any, h: Any, tolerance: float) -> str:
     if v["verdict"] != "within tolerance":
         return ""
     return (
-        f"the work differs by less than the {tolerance:.0%} work tolerance: it does not "
-        "account for a timing change this large"
+        f"the work differs by less than the {tolerance:.0%} work tolerance: between separate "
+        "runs the timing change is not told from noise; measure interleaved to settle"
     )
 
 
@@ -630,11 +630,16 @@ def _timings(
             rows = [("ops_per_s", b.ops_per_s, h.ops_per_s, ratio, v)]
         for metric, bv, hv, ratio, v in rows:
             n = note
-            if identical and v in ("regression", "improvement"):
+            # Cells are separate runs, minutes apart: their timings differ by between-run
+            # noise, which no within-run interval sees. A change is called only where the
+            # work differs past compare's tolerance and the machine's speed held; else it is
+            # inconclusive. (Calling it on work within tolerance flipped between two sweeps of
+            # the same code: event_append under rollback, apsw vs sqlite3, 12x slower in one,
+            # 1.58x faster in the next, 2 VM steps apart, SELECT 1 moved 935 -> 1,731 ns.)
+            if v in ("regression", "improvement") and (identical or small or note):
                 v = "inconclusive"
-                n = "; ".join(x for x in (n, IDENTICAL_WORK) if x)
-            elif small and v in ("regression", "improvement"):
-                n = "; ".join(x for x in (n, small) if x)
+                why = IDENTICAL_WORK if identical else small
+                n = "; ".join(x for x in (n, why) if x)
             out.append(
                 TimingRatio(
                     name, kind, metric, hc.machine, axis, bc.key, hc.key, bv, hv, ratio, v, n
