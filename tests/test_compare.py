@@ -200,7 +200,7 @@ def _rec(vm, scan=0, sorts=0, aidx=0, rows=1, n=10):
 )
 def test_work_tolerance_rule(base, head, verdict):
     read = CounterEvidence.from_summary
-    v = compare._work_verdict(read(base), read(head), 0.10)
+    v = compare.work_verdict(read(base), read(head), 0.10)
     assert v["verdict"] == (verdict or "not comparable")
     if verdict is None:
         assert v["why"] == "head: no stmtvtab"
@@ -216,7 +216,7 @@ def test_compares_the_executions_both_runs_counted():
         counters.WorkCounters("sqlite_stmt", vm[:30], z[:30], z[:30], z[:30], z[:30] + 1, True)
     )
     read = CounterEvidence.from_summary
-    v = compare._work_verdict(read(full), read(cut), 0.10)
+    v = compare.work_verdict(read(full), read(cut), 0.10)
     assert v["verdict"] == "same" and v["executions"] == 30
 
 

@@ -80,8 +80,9 @@ def run_suite(
 
     ``inputs`` are the run's, as the command's options: ``db``, ``schema``, ``dataset``,
     ``workload``, ``targets``, ``seed``, ``iterations``, ``milestone``
-    (`perflab.inputs.config.RunInputs`). ``notebooks`` (names) runs only some; ``baseline`` and ``min_effect`` compare with an
-    earlier run. Progress goes to stderr, as on the command line.
+    (`perflab.inputs.config.RunInputs`). ``notebooks`` (names) runs only some;
+    ``baseline`` and ``min_effect`` compare with an earlier run. Progress goes to stderr,
+    as on the command line.
     """
     from perflab.inputs.config import RunInputs
     from perflab.run.runner import run

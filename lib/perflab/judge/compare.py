@@ -109,7 +109,9 @@ def load_summary(path: str | Path) -> dict:
     return data
 
 
-def _verdict(base, head, base_ci, head_ci, lower_is_better: bool, min_effect: float, spread=None):
+def change_verdict(
+    base, head, base_ci, head_ci, lower_is_better: bool, min_effect: float, spread=None
+):
     """regression | improvement | inconclusive | unchanged | not comparable, by the rule
     above; `spread` is the base run's own A/A spread of the figure (ratio >= 1): a change
     no larger than what two halves of one run already differ by is inconclusive."""
@@ -145,12 +147,12 @@ def _row(
     )
 
 
-def _latency(q: QueryEvidence, key: str) -> tuple[float | None, tuple | None]:
+def latency_figure(q: QueryEvidence, key: str) -> tuple[float | None, tuple | None]:
     f = q.latency.get(key)
     return (None, None) if f is None else (f.value, (f.lo, f.hi))
 
 
-def _spread(q: QueryEvidence, key: str) -> float | None:
+def aa_spread_of(q: QueryEvidence, key: str) -> float | None:
     f = q.latency.get(key)
     return None if f is None else f.aa_spread
 
@@ -171,9 +173,9 @@ def compare_metrics(
             rows.append(_row("query", q.name, verdict="added"))
             continue
         for key in ("p50", "p99"):
-            (bv, bci), (hv, hci) = _latency(b, key), _latency(q, key)
-            spread = _spread(b, key)
-            ratio, v = _verdict(bv, hv, bci, hci, True, min_effect, spread)
+            (bv, bci), (hv, hci) = latency_figure(b, key), latency_figure(q, key)
+            spread = aa_spread_of(b, key)
+            ratio, v = change_verdict(bv, hv, bci, hci, True, min_effect, spread)
             rows.append(_row(f"latency_{key}_ms", q.name, bv, hv, ratio, v, spread))
     for name in bq.keys() - {q.name for q in head.queries}:
         rows.append(_row("query", name, verdict="removed"))
@@ -184,7 +186,7 @@ def compare_metrics(
         if b is None or w.ops_per_s is None:
             continue
         spread = b.ops_per_s_aa_spread
-        ratio, v = _verdict(
+        ratio, v = change_verdict(
             b.ops_per_s, w.ops_per_s, b.ops_per_s_ci, w.ops_per_s_ci, False, min_effect, spread
         )
         subject = write_subject(w)
@@ -196,7 +198,7 @@ def write_subject(w: WriteEvidence) -> str:
     return f"{w.write} (batch {w.batch_size})"
 
 
-def _fmt(x: float) -> str:
+def fmt_work(x: float) -> str:
     r = round(x)
     return f"{r:,}" if abs(x - r) < 0.05 else f"{x:,.1f}"
 
@@ -206,7 +208,7 @@ def _older(what: str, base_missing: bool) -> str:
     return f"the {side} run has no {what}: a summary from before they existed"
 
 
-def _work_verdict(b: CounterEvidence | None, h: CounterEvidence | None, tolerance: float) -> dict:
+def work_verdict(b: CounterEvidence | None, h: CounterEvidence | None, tolerance: float) -> dict:
     """One query's work verdict: same | within tolerance | regression | improvement |
     not comparable, with the means compared and why."""
     out: dict = {"verdict": "not comparable", "executions": 0, "why": ""}
@@ -230,8 +232,8 @@ def _work_verdict(b: CounterEvidence | None, h: CounterEvidence | None, toleranc
         notes.append(f"means over {b.executions} and {h.executions} executions")
     if bm["rows"] != hm["rows"]:
         notes.append(
-            f"rows returned differ ({_fmt(bm['rows'])} -> {_fmt(hm['rows'])} per execution): "
-            "the data or parameters differ"
+            f"rows returned differ ({fmt_work(bm['rows'])} -> {fmt_work(hm['rows'])} per "
+            "execution): the data or parameters differ"
         )
     if all(bm[k] == hm[k] for k in COUNTERS):
         out["verdict"], out["why"] = "same", "; ".join(notes)
@@ -240,13 +242,13 @@ def _work_verdict(b: CounterEvidence | None, h: CounterEvidence | None, toleranc
     for k, label in WORK_COUNTERS.items():
         bv, hv = bm[k], hm[k]
         if bv == 0 and hv > 0:
-            worse.append(f"new {label}: {_fmt(hv)} per execution")
+            worse.append(f"new {label}: {fmt_work(hv)} per execution")
         elif bv > 0 and hv > bv * (1 + tolerance):
-            worse.append(f"{label} x{hv / bv:.2f} ({_fmt(bv)} -> {_fmt(hv)})")
+            worse.append(f"{label} x{hv / bv:.2f} ({fmt_work(bv)} -> {fmt_work(hv)})")
         elif bv > 0 and hv == 0 and k != "vm_steps":
-            better.append(f"no more {label} (was {_fmt(bv)})")
+            better.append(f"no more {label} (was {fmt_work(bv)})")
         elif bv > 0 and hv < bv / (1 + tolerance):
-            better.append(f"{label} x{hv / bv:.2f} ({_fmt(bv)} -> {_fmt(hv)})")
+            better.append(f"{label} x{hv / bv:.2f} ({fmt_work(bv)} -> {fmt_work(hv)})")
     if worse:
         out["verdict"], reasons = "regression", worse
     elif better:
@@ -274,7 +276,7 @@ def compare_work(
     cols = ["query", "verdict", "executions"]
     cols += [f"{s}_{k}" for k in COUNTERS for s in ("base", "head")] + ["why"]
     rows = [
-        {"query": h.name, **_work_verdict(b.counters, h.counters, tolerance)}
+        {"query": h.name, **work_verdict(b.counters, h.counters, tolerance)}
         for b, h in _pairs(base, head)
     ]
     return pd.DataFrame(rows, columns=cols)
@@ -287,7 +289,7 @@ WRITE_WORK_LABELS = {
 }
 
 
-def _write_work_verdict(
+def write_work_verdict(
     b: WriteCounterEvidence | None, h: WriteCounterEvidence | None, tolerance: float
 ) -> dict:
     """One write's work verdict (same | within tolerance | regression | improvement |
@@ -310,11 +312,11 @@ def _write_work_verdict(
             continue
         compared.append(bv == hv)
         if bv == 0 and hv > 0:
-            worse.append(f"new {label}: {_fmt(hv)} per write")
+            worse.append(f"new {label}: {fmt_work(hv)} per write")
         elif bv > 0 and hv > bv * (1 + tolerance):
-            worse.append(f"{label} x{hv / bv:.2f} ({_fmt(bv)} -> {_fmt(hv)} per write)")
+            worse.append(f"{label} x{hv / bv:.2f} ({fmt_work(bv)} -> {fmt_work(hv)} per write)")
         elif bv > 0 and hv < bv / (1 + tolerance):
-            better.append(f"{label} x{hv / bv:.2f} ({_fmt(bv)} -> {_fmt(hv)} per write)")
+            better.append(f"{label} x{hv / bv:.2f} ({fmt_work(bv)} -> {fmt_work(hv)} per write)")
     if all(compared):
         out["verdict"] = "same"
     elif worse:
@@ -344,7 +346,7 @@ def compare_write_work(
 
     bw, hw = by_name(base), by_name(head)
     rows = [
-        {"write": name, **_write_work_verdict(bw[name].counters, w.counters, tolerance)}
+        {"write": name, **write_work_verdict(bw[name].counters, w.counters, tolerance)}
         for name, w in hw.items()
         if name in bw
     ]
@@ -365,7 +367,7 @@ def counters_status(work: pd.DataFrame, base: Evidence, head: Evidence) -> str:
     return line
 
 
-def _plan_change(b: PlanShape, h: PlanShape) -> tuple[str, str]:
+def plan_change(b: PlanShape, h: PlanShape) -> tuple[str, str]:
     """same | worse | better | changed, and why (the scans, sorts and index use that moved)."""
     if b.details == h.details:
         return "same", ""
@@ -394,7 +396,7 @@ def compare_plans(base: Evidence, head: Evidence) -> pd.DataFrame:
     """Columns: query, change (same | worse | better | changed), base_plan, head_plan, why."""
     rows = []
     for b, h in _pairs(base, head):
-        change, why = _plan_change(b.plan, h.plan)
+        change, why = plan_change(b.plan, h.plan)
         rows.append(
             {
                 "query": h.name,
@@ -525,14 +527,14 @@ def work_lines(cmp: dict) -> list[str]:
             continue
         if w["verdict"] == "same":
             detail = (
-                f"{_fmt(w['head_vm_steps'])} VM steps, {_fmt(w['head_fullscan_steps'])} "
+                f"{fmt_work(w['head_vm_steps'])} VM steps, {fmt_work(w['head_fullscan_steps'])} "
                 f"full-scan steps per execution over {w['executions']} executions"
             )
         else:
             detail = (
-                f"VM steps {_fmt(w['base_vm_steps'])} -> {_fmt(w['head_vm_steps'])}, "
-                f"full-scan steps {_fmt(w['base_fullscan_steps'])} -> "
-                f"{_fmt(w['head_fullscan_steps'])}"
+                f"VM steps {fmt_work(w['base_vm_steps'])} -> {fmt_work(w['head_vm_steps'])}, "
+                f"full-scan steps {fmt_work(w['base_fullscan_steps'])} -> "
+                f"{fmt_work(w['head_fullscan_steps'])}"
             )
         if w["verdict"] in ("regression", "improvement"):
             detail = w["why"]  # names every counter that moved, with its numbers
@@ -556,7 +558,7 @@ def write_work_lines(cmp: dict) -> list[str]:
         else:
             detail = (
                 ", ".join(
-                    f"{_fmt(w[f'head_{k}'])} {label}"
+                    f"{fmt_work(w[f'head_{k}'])} {label}"
                     for k, label in WRITE_WORK_LABELS.items()
                     if w.get(f"head_{k}") is not None
                 )

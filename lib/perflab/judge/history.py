@@ -12,9 +12,9 @@ Two kinds of change, found two ways:
 - Work counters and plans do not move between runs or machines for the same data, plan
   and parameters, so they change in exact steps: each step is named at the first run
   that shows it. Counters are compared with `perflab compare`'s own rule
-  (`judge.compare._work_verdict`, tolerance `DEFAULT_WORK_TOLERANCE`) against the run
+  (`judge.compare.work_verdict`, tolerance `DEFAULT_WORK_TOLERANCE`) against the run
   where the current level began (so a slow drift is caught once it exceeds the
-  tolerance), plans with its `_plan_change`, run after run.
+  tolerance), plans with its `plan_change`, run after run.
 - Timings are noisy between runs (the A/A test in `judge.compare`: medians 1.6x apart
   with identical work), so a timing change point needs the series around it.
   `ruptures` (1.1.10, a maintained library of offline change-point methods) finds the
@@ -54,11 +54,11 @@ from perflab.errors import PerflabError
 from perflab.judge.compare import (
     DEFAULT_MIN_EFFECT,
     DEFAULT_WORK_TOLERANCE,
-    _plan_change,
-    _work_verdict,
-    _write_work_verdict,
     load_summary,
+    plan_change,
+    work_verdict,
     write_subject,
+    write_work_verdict,
 )
 from perflab.judge.evidence import (
     COUNTERS,
@@ -332,11 +332,11 @@ def plan_words(p: PlanShape) -> str:
 
 
 def _counter_words(means: Mapping[str, float]) -> str:
-    from perflab.judge.compare import _fmt
+    from perflab.judge.compare import fmt_work
 
     return (
-        f"{_fmt(means['vm_steps'])} VM steps, {_fmt(means['fullscan_steps'])} full-scan steps"
-        " per execution"
+        f"{fmt_work(means['vm_steps'])} VM steps, "
+        f"{fmt_work(means['fullscan_steps'])} full-scan steps per execution"
     )
 
 
@@ -344,7 +344,7 @@ def _query_steps(name: str, runs: Sequence[tuple[RunPoint, QueryEvidence]], tol:
     """Plan steps (run after run) and work steps (against the current level's first run)."""
     steps: list[Step] = []
     for (_, prev), (r, q) in zip(runs, runs[1:], strict=False):
-        change, why = _plan_change(prev.plan, q.plan)
+        change, why = plan_change(prev.plan, q.plan)
         if change != "same":
             before, after = plan_words(prev.plan), plan_words(q.plan)
             if before == after:  # same shape, other lines: say which lines
@@ -366,7 +366,7 @@ def _query_steps(name: str, runs: Sequence[tuple[RunPoint, QueryEvidence]], tol:
         name,
         "query",
         [(r, q.counters) for r, q in runs],
-        lambda b, h: _work_verdict(b, h, tol),
+        lambda b, h: work_verdict(b, h, tol),
         lambda v, b, h: (
             _counter_words(b.means_over(v["executions"])),
             _counter_words(h.means_over(v["executions"])),
@@ -410,16 +410,16 @@ def _write_steps(name: str, runs: Sequence[tuple[RunPoint, WriteEvidence]], tol:
         name,
         "write",
         [(r, w.counters) for r, w in runs],
-        lambda b, h: _write_work_verdict(b, h, tol),
+        lambda b, h: write_work_verdict(b, h, tol),
         lambda v, _b, _h: (_write_counter_words(v, "base"), _write_counter_words(v, "head")),
     )
 
 
 def _write_counter_words(v: Mapping[str, Any], side: str) -> str:
-    from perflab.judge.compare import WRITE_WORK_LABELS, _fmt
+    from perflab.judge.compare import WRITE_WORK_LABELS, fmt_work
 
     return ", ".join(
-        f"{_fmt(v[f'{side}_{k}'])} {label}"
+        f"{fmt_work(v[f'{side}_{k}'])} {label}"
         for k, label in WRITE_WORK_LABELS.items()
         if v.get(f"{side}_{k}") is not None
     )

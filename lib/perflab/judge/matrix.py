@@ -32,15 +32,15 @@ from perflab.judge.compare import (
     THRESHOLDS,
     WORK_COUNTERS,
     WRITE_WORK_LABELS,
-    _fmt,
-    _latency,
-    _plan_change,
-    _spread,
-    _verdict,
-    _work_verdict,
-    _write_work_verdict,
+    aa_spread_of,
+    change_verdict,
+    fmt_work,
+    latency_figure,
     load_summary,
+    plan_change,
+    work_verdict,
     write_subject,
+    write_work_verdict,
 )
 from perflab.judge.evidence import (
     COUNTERS,
@@ -360,11 +360,11 @@ def _same(kind: str, a: Any, b: Any, tolerance: float) -> tuple[bool, bool]:
     did not record, counts as same (it is shown as unavailable, never as a difference)."""
     if kind == "query":
         unknown = not a.plan.details or not b.plan.details
-        plan_same = unknown or _plan_change(a.plan, b.plan)[0] == "same"
-        v = _work_verdict(a.counters, b.counters, tolerance)["verdict"]
+        plan_same = unknown or plan_change(a.plan, b.plan)[0] == "same"
+        v = work_verdict(a.counters, b.counters, tolerance)["verdict"]
     else:
         plan_same = True
-        v = _write_work_verdict(a.counters, b.counters, tolerance)["verdict"]
+        v = write_work_verdict(a.counters, b.counters, tolerance)["verdict"]
     return plan_same, v in ("same", "not comparable")
 
 
@@ -439,7 +439,7 @@ def _differing_work(kind: str, reps: Mapping[str, Any]) -> dict[str, str]:
     ]
     per = "per execution" if kind == "query" else "per write"
     return {
-        g: ", ".join(f"{_fmt(m[k])} {labels[k]}" for k in moved) + f" {per}"
+        g: ", ".join(f"{fmt_work(m[k])} {labels[k]}" for k in moved) + f" {per}"
         for g, m in means.items()
         if moved
     }
@@ -560,9 +560,9 @@ def _small_work_change(kind: str, b: Any, h: Any, tolerance: float) -> str:
     """A note when two cells' work differs, but within compare's work tolerance: such a
     difference does not account for a timing change past the minimum effect."""
     if kind == "query":
-        v = _work_verdict(b.counters, h.counters, tolerance)
+        v = work_verdict(b.counters, h.counters, tolerance)
     else:
-        v = _write_work_verdict(b.counters, h.counters, tolerance)
+        v = write_work_verdict(b.counters, h.counters, tolerance)
     if v["verdict"] != "within tolerance":
         return ""
     return (
@@ -614,11 +614,11 @@ def _timings(
         if kind == "query":
             rows = []
             for p in ("p50", "p99"):
-                (bv, bci), (hv, hci) = _latency(b, p), _latency(h, p)
-                ratio, v = _verdict(bv, hv, bci, hci, True, min_effect, _spread(b, p))
+                (bv, bci), (hv, hci) = latency_figure(b, p), latency_figure(h, p)
+                ratio, v = change_verdict(bv, hv, bci, hci, True, min_effect, aa_spread_of(b, p))
                 rows.append((f"latency_{p}_ms", bv, hv, ratio, v))
         else:
-            ratio, v = _verdict(
+            ratio, v = change_verdict(
                 b.ops_per_s,
                 h.ops_per_s,
                 b.ops_per_s_ci,

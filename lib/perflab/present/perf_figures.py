@@ -35,11 +35,7 @@ def write_throughput(frame: pd.DataFrame, targets: Targets | None = None) -> go.
     drawn: list[float] = []
     if targets is not None:
         for t in targets.targets:
-            if (
-                t.metric == "ops_per_s"
-                and t.operation in set(ok["write"])
-                and t.current
-            ):
+            if t.metric == "ops_per_s" and t.operation in set(ok["write"]) and t.current:
                 drawn.append(t.threshold)
                 fig.add_trace(
                     go.Scatter(
