@@ -80,7 +80,7 @@ def _seconds(s: Any) -> str:
     return f"{s:.1f} s" if s >= 10 else f"{s:.2f} s"
 
 
-def _decision_css(word: Any) -> str:
+def decision_css(word: Any) -> str:
     w = str(word).strip().lower()
     if w in _BAD_DECISIONS or w.startswith("reject"):
         return "bad"
@@ -269,7 +269,7 @@ def index_context(summary: Mapping[str, Any]) -> dict[str, Any]:
         word = decision.get("decision") or decision.get("outcome") or decision.get("status")
         dec = {
             "word": word,
-            "css": _decision_css(word),
+            "css": decision_css(word),
             "reasons": [str(r) for r in decision.get("reasons") or []],
             "conditions": [str(c) for c in decision.get("conditions") or []],
         }

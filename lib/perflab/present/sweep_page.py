@@ -276,7 +276,7 @@ def context(result: MatrixResult) -> dict[str, Any]:
             "status": c.status,
             "reason": c.reason,
             "decision": c.decision or ("failed" if c.status != "finished" else theme.MISSING),
-            "css": pages._decision_css(c.decision)
+            "css": pages.decision_css(c.decision)
             if c.decision
             else "bad"
             if c.status != "finished"
