@@ -275,6 +275,26 @@ def test_recommendation_carries_the_advisors_measured_gain():
     assert "3 -> 0.1" in i["gain"]
 
 
+def test_a_missed_target_with_no_measured_fix_says_what_was_tried():
+    t = Target("latency_p99_ms", "<", 1, query="a")
+    tried = {
+        "ddl": "CREATE INDEX y ON t(b, a)",
+        "action": "create",
+        "queries_changed": ["a"],
+        "verdicts": {"a": {"p50_before_ms": 30.0, "p50_after_ms": 29.0}},
+        "why": "rejected: no improvement beyond noise; timed within the budget",
+    }
+    s = {"queries": [q("a", p99=80, ci99=(70, 90))], "advice": {"candidates": [tried]}}
+    (i,) = [i for i in verdict.assess(s, targets(t))["issues"] if i["origin"] == "targets"]
+    assert i["recommendation"] == (
+        "no measured fix: tried CREATE INDEX y ON t(b, a) (p50 30 -> 29 ms; rejected: no "
+        "improvement beyond noise)"
+    )
+    s["advice"] = {}
+    (i,) = [i for i in verdict.assess(s, targets(t))["issues"] if i["origin"] == "targets"]
+    assert i["recommendation"].startswith("no measured fix: no candidate index or rewrite")
+
+
 def test_issue_needs_evidence():
     with pytest.raises(ValueError):
         verdict.Issue("I1", "low", "t", ())

@@ -387,6 +387,7 @@ class CandidateEvidence:
     verdicts: Mapping[str, BeforeAfter] = field(default_factory=dict)  # query -> p50s
     gain_ms: float | None = None
     insert_us: float | None = None
+    why: str | None = None  # the advisor's reason to recommend or reject it
 
 
 @dataclass(frozen=True)

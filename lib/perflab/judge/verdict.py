@@ -322,6 +322,32 @@ def _advice_for(evidence: Evidence, query: str) -> tuple[str, str]:
     return "", ""
 
 
+def _no_fix(evidence: Evidence, query: str) -> str:
+    """What a failed target's reader learns when no fix was measured to help: the candidates
+    tried on its query and why each was not recommended, or that none touched it, so a
+    missed target never ends without a word on what was tried."""
+    adv = evidence.advice or AdviceEvidence()
+    tried = [c for c in adv.candidates if c.action == "create" and query in c.queries_changed]
+    if not tried:
+        return (
+            "no measured fix: no candidate index or rewrite changes this query's plan; "
+            "its work per execution (VM steps, rows) is in the plan card: fewer rows "
+            "(LIMIT, a narrower filter) or a schema change is what is left"
+        )
+    parts = []
+    for c in tried[:3]:
+        v = c.verdicts.get(query)
+        p50 = (
+            f"p50 {_fmt(v.p50_before_ms)} -> {_fmt(v.p50_after_ms)} ms"
+            if v and v.p50_before_ms is not None and v.p50_after_ms is not None
+            else "not timed"
+        )
+        why = (c.why or "not recommended").split(";")[0]
+        parts.append(f"{c.ddl} ({p50}; {why})")
+    more = f"; and {len(tried) - 3} more" if len(tried) > 3 else ""
+    return "no measured fix: tried " + "; ".join(parts) + more
+
+
 def _partial_diagnosis(evidence: Evidence, query: str) -> DiagnosisEvidence | None:
     """The query's partial index that its WHERE fails to imply, confirmed on a copy."""
     for d in evidence.findings.diagnoses if evidence.findings else ():
@@ -519,6 +545,7 @@ def derive_issues(
             continue
         if r.status == "fail":
             rec, gain = _advice_for(evidence, r.subject)
+            rec = rec or _no_fix(evidence, r.subject)
             add(
                 "critical",
                 f"target failed: {what}",
