@@ -477,3 +477,23 @@ def test_a_query_that_fits_beside_one_that_cannot_is_a_valid_summary():
         {"fits": json.loads(json.dumps(to_jsonable(rec["fits"])))},
         {**schema["properties"]["scale"], "required": ["fits"], "$defs": schema["$defs"]},
     )
+
+
+def test_a_size_whose_data_a_sampler_cannot_find_leaves_that_query_out_and_says_why(tmp_path):
+    """A valid input never fails a run: at 500 rows no id is above 600, so `deep` has one
+    size fewer; the other queries keep every size, and the reason is kept."""
+    deep = QuerySpec(
+        "deep",
+        "SELECT * FROM t WHERE id = ?",
+        (ParamSpec("sample", "SELECT id FROM t WHERE id > 600"),),
+    )
+    wl = Workload("w", (*WL.queries, deep))
+    builds = [_db(tmp_path / f"d{n}.db", n) for n in (500, 1000)]
+    frame = scale.measure_sweep(builds, wl, Budget(iterations=10, warmup=2), rounds=1)
+    assert sorted(frame[frame["query"] == "deep"]["scale"]) == ["sweep_1000"]
+    assert len(frame[frame["query"] == "by_id"]) == 2
+    (why,) = frame.attrs["unsampled"]["sweep_500"].values()
+    assert "no rows" in why
+    fits = scale.fit_sweep(frame)
+    rec = scale.scale_records(frame, fits, factors=(0.5, 1.0), base_scale="sweep_1000")
+    assert set(rec["unsampled"]) == {"sweep_500"}

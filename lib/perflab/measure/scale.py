@@ -37,6 +37,7 @@ import pandas as pd
 
 from perflab import humanize
 from perflab.database.sizes import sweep_specs
+from perflab.errors import PerflabError
 from perflab.inputs.targets import Targets
 from perflab.inputs.workload import Workload
 from perflab.measure.latency import measure_workload, sample_params
@@ -210,6 +211,8 @@ def measure_sweep(
     info: dict[str, tuple[int, int, dict]] = {}
     work: dict[str, dict[str, dict]] = {}
     drawn: dict[str, dict[str, list[tuple]]] = {}
+    at: dict[str, Workload] = {}  # per size, the queries its data can sample
+    unsampled: dict[str, dict[str, str]] = {}  # size -> query -> why it was left out
     each = per_round + budget.warmup
     q_conf = 1 - (1 - GROWTH_CONF) / 2
     for r, b in passes:
@@ -226,11 +229,12 @@ def measure_sweep(
             # of the full one's. stopping=None: the rounds are pooled, so each round's
             # count is fixed.
             if b.scale not in drawn:
-                drawn[b.scale] = sample_params(conn, workload, rounds * each, budget.seed)
+                at[b.scale] = _samplable(conn, workload, unsampled.setdefault(b.scale, {}))
+                drawn[b.scale] = sample_params(conn, at[b.scale], rounds * each, budget.seed)
             share = {q: ps[r * each : (r + 1) * each] for q, ps in drawn[b.scale].items()}
             frame, samples, _ = measure_workload(
                 conn,
-                workload,
+                at[b.scale],
                 replace(budget, iterations=per_round),
                 params=share,
                 count=r == 0,
@@ -250,7 +254,7 @@ def measure_sweep(
     for b in builds:
         size, cache, counts = info[b.scale]
         largest = max(counts.values())
-        for q in workload.queries:
+        for q in at[b.scale].queries:
             parts = ns[(b.scale, q.name)]
             pooled = np.concatenate(parts)
             st = summarize(pooled)
@@ -282,7 +286,29 @@ def measure_sweep(
                     **work[b.scale][q.name],
                 }
             )
-    return pd.DataFrame(recs)
+    out = pd.DataFrame(recs)
+    out.attrs["unsampled"] = {k: v for k, v in unsampled.items() if v}
+    return out
+
+
+def _samplable(conn: sqlite3.Connection, workload: Workload, why: dict[str, str]) -> Workload:
+    """The workload's queries whose samplers find rows in this size's data; each left out
+    goes into ``why`` with the reason. A smaller size may hold no row a sampler asks for
+    (a filter, a modulus): that query has one point fewer on its curve, and the run goes on
+    (a sampler that finds nothing at the run's own size was refused when the run began)."""
+    try:
+        sample_params(conn, workload, 1, seed=0)
+        return workload
+    except PerflabError:
+        pass
+    kept = []
+    for q in workload.queries:
+        try:
+            sample_params(conn, replace(workload, queries=(q,)), 1, seed=0)
+            kept.append(q)
+        except PerflabError as exc:
+            why[q.name] = str(exc)
+    return replace(workload, queries=tuple(kept))
 
 
 def sweep_counters(frame: pd.DataFrame) -> dict[str, dict]:
@@ -768,4 +794,6 @@ def scale_records(
         f"over ≥{MIN_SIZES} sizes and ≥{MIN_DECADES:g} decades, and SQLite's VM steps per "
         "execution grow as the class needs; 'flat' when p50 grows clearly less than "
         f"{MIN_GROWTH:g}x with constant work; otherwise 'inconclusive' with the reason",
+        # per size, the queries its data could not sample (one point fewer on their curves)
+        "unsampled": dict(frame.attrs.get("unsampled") or {}),
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from perflab.inputs import config
@@ -23,6 +23,7 @@ class ScaleRecord(Record):
     fits: tuple[dict, ...]
     rules: dict
     method: str
+    unsampled: dict = field(default_factory=dict)  # size -> query -> why it was left out
     points_frame: Any = shown()
     fits_frame: Any = shown()
     claims: Any = shown()  # scale.claims_table(fits)
