@@ -346,3 +346,18 @@ def test_a_timing_change_on_work_within_tolerance_or_a_drifting_machine_is_incon
     slow = CellInput("d", {"engine": "d"}, "m1", 0.002, "finished", "", _writes(400, 80.0))
     drift = compare_cells([base, slow]).writes[0].timings[0]
     assert drift.verdict == "inconclusive" and "SELECT 1" in drift.note
+
+
+def test_a_timing_that_moved_against_the_work_is_inconclusive():
+    """Two sweeps called episodic_ttl_cleanup's p99 4.4x worse, then 0.38x, on 3.54.1,
+    where SQLite does 20% less work: only the direction the work moved can be called."""
+    base = CellInput("a", {"engine": "a"}, "m1", 0.001, "finished", "", _writes(400, 1000.0))
+    less_work_slower = CellInput(
+        "b", {"engine": "b"}, "m1", 0.001, "finished", "", _writes(128, 80.0)
+    )
+    t = compare_cells([base, less_work_slower]).writes[0].timings[0]
+    assert t.verdict == "inconclusive" and "against the work" in t.note
+    less_work_faster = CellInput(
+        "c", {"engine": "c"}, "m1", 0.001, "finished", "", _writes(128, 4000.0)
+    )
+    assert compare_cells([base, less_work_faster]).writes[0].timings[0].verdict == "improvement"

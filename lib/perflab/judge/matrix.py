@@ -84,6 +84,10 @@ CROSS_MACHINE_NOTE = (
 )
 ONE_MACHINE_NOTE = "All cells ran on one machine ({machine}). " + TIMING_RULE
 #: why a timing change past the rule is still inconclusive (judge.compare's A/A finding)
+AGAINST_WORK = (
+    "the timing moved against the work (SQLite's counters say {work}): between separate "
+    "runs a timing is called only in the direction the work moved"
+)
 IDENTICAL_WORK = (
     "identical work and plan: between separate runs this is not told from noise "
     "(perflab compare's rule); measure interleaved to settle"
@@ -556,6 +560,12 @@ def _and(xs: Sequence[str]) -> str:
     return xs[0] if len(xs) == 1 else ", ".join(xs[:-1]) + " and " + xs[-1]
 
 
+def _work_direction(kind: str, b: Any, h: Any, tolerance: float) -> str:
+    """compare's verdict on the two cells' work: regression, improvement, same, ..."""
+    f = work_verdict if kind == "query" else write_work_verdict
+    return str(f(b.counters, h.counters, tolerance)["verdict"])
+
+
 def _small_work_change(kind: str, b: Any, h: Any, tolerance: float) -> str:
     """A note when two cells' work differs, but within compare's work tolerance: such a
     difference does not account for a timing change past the minimum effect."""
@@ -611,6 +621,7 @@ def _timings(
                 )
         identical = of.get(bc.key) == of.get(hc.key)
         small = "" if identical else _small_work_change(kind, b, h, tolerance)
+        work = _work_direction(kind, b, h, tolerance)
         if kind == "query":
             rows = []
             for p in ("p50", "p99"):
@@ -636,9 +647,10 @@ def _timings(
             # inconclusive. (Calling it on work within tolerance flipped between two sweeps of
             # the same code: event_append under rollback, apsw vs sqlite3, 12x slower in one,
             # 1.58x faster in the next, 2 VM steps apart, SELECT 1 moved 935 -> 1,731 ns.)
-            if v in ("regression", "improvement") and (identical or small or note):
+            against = "" if v == work else AGAINST_WORK.format(work=work)
+            if v in ("regression", "improvement") and (identical or small or note or against):
                 v = "inconclusive"
-                why = IDENTICAL_WORK if identical else small
+                why = IDENTICAL_WORK if identical else small or against
                 n = "; ".join(x for x in (n, why) if x)
             out.append(
                 TimingRatio(
