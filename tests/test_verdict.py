@@ -290,9 +290,12 @@ def test_a_missed_target_with_no_measured_fix_says_what_was_tried():
         "no measured fix: tried CREATE INDEX y ON t(b, a) (p50 30 -> 29 ms; rejected: no "
         "improvement beyond noise)"
     )
-    s["advice"] = {}
+    s["advice"] = {"candidates": [{**tried, "queries_changed": ["b"]}]}
     (i,) = [i for i in verdict.assess(s, targets(t))["issues"] if i["origin"] == "targets"]
     assert i["recommendation"].startswith("no measured fix: no candidate index or rewrite")
+    del s["advice"]  # nothing tried: it says so, never that nothing would help
+    (i,) = [i for i in verdict.assess(s, targets(t))["issues"] if i["origin"] == "targets"]
+    assert i["recommendation"] == "no measured fix: the index advisor (notebook 03) did not run"
 
 
 def test_issue_needs_evidence():

@@ -326,7 +326,9 @@ def _no_fix(evidence: Evidence, query: str) -> str:
     """What a failed target's reader learns when no fix was measured to help: the candidates
     tried on its query and why each was not recommended, or that none touched it, so a
     missed target never ends without a word on what was tried."""
-    adv = evidence.advice or AdviceEvidence()
+    if evidence.advice is None:
+        return "no measured fix: the index advisor (notebook 03) did not run"
+    adv = evidence.advice
     tried = [c for c in adv.candidates if c.action == "create" and query in c.queries_changed]
     if not tried:
         return (
@@ -545,7 +547,8 @@ def derive_issues(
             continue
         if r.status == "fail":
             rec, gain = _advice_for(evidence, r.subject)
-            rec = rec or _no_fix(evidence, r.subject)
+            if not rec and r.metric.startswith("latency"):  # a query's target
+                rec = _no_fix(evidence, r.subject)
             add(
                 "critical",
                 f"target failed: {what}",

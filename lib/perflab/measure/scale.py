@@ -229,8 +229,12 @@ def measure_sweep(
             # of the full one's. stopping=None: the rounds are pooled, so each round's
             # count is fixed.
             if b.scale not in drawn:
-                at[b.scale] = _samplable(conn, workload, unsampled.setdefault(b.scale, {}))
-                drawn[b.scale] = sample_params(conn, at[b.scale], rounds * each, budget.seed)
+                at[b.scale] = workload
+                try:
+                    drawn[b.scale] = sample_params(conn, workload, rounds * each, budget.seed)
+                except PerflabError:  # some sampler finds no row at this size
+                    at[b.scale] = _samplable(conn, workload, unsampled.setdefault(b.scale, {}))
+                    drawn[b.scale] = sample_params(conn, at[b.scale], rounds * each, budget.seed)
             share = {q: ps[r * each : (r + 1) * each] for q, ps in drawn[b.scale].items()}
             frame, samples, _ = measure_workload(
                 conn,
@@ -296,11 +300,6 @@ def _samplable(conn: sqlite3.Connection, workload: Workload, why: dict[str, str]
     goes into ``why`` with the reason. A smaller size may hold no row a sampler asks for
     (a filter, a modulus): that query has one point fewer on its curve, and the run goes on
     (a sampler that finds nothing at the run's own size was refused when the run began)."""
-    try:
-        sample_params(conn, workload, 1, seed=0)
-        return workload
-    except PerflabError:
-        pass
     kept = []
     for q in workload.queries:
         try:
