@@ -245,10 +245,14 @@ def humanize_text(s: str) -> str:
     return _LONG_NUMBER.sub(lambda m: _plain(float(m.group(0))), s)
 
 
+def target_is_current(target: Mapping[str, Any]) -> bool:
+    """A summary target gates its run (older summaries lack ``current``: only the label
+    "current" gated then)."""
+    return bool(target.get("current", str(target.get("milestone") or "current") == "current"))
+
+
 def fmt_milestone(target: Mapping[str, Any]) -> str:
     """A summary target's milestone as the report shows it: its label, and for a later
-    milestone's target that it is shown but not judged (older summaries lack ``current``:
-    only the label "current" gated then)."""
+    milestone's target that it is shown but not judged."""
     label = str(target.get("milestone") or "current")
-    current = target.get("current", label == "current")
-    return label if current else f"{label} (later: not judged)"
+    return label if target_is_current(target) else f"{label} (later: not judged)"

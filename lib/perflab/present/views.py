@@ -196,11 +196,7 @@ def measured_vs_target(summary: dict) -> go.Figure:
     ts = [t for t in summary.get("targets") or [] if t.get("value") is not None]
     labels = [
         f"{t['subject']} · {t['metric']}"
-        + (
-            ""
-            if t.get("current", t.get("milestone") == "current")
-            else f" (milestone {t['milestone']})"
-        )
+        + ("" if theme.target_is_current(t) else f" (milestone {t['milestone']})")
         for t in ts
     ]
     x = [_target_ratio(t["value"], t["threshold"], t["comparator"]) for t in ts]
